@@ -1,0 +1,81 @@
+package org.cttriage.core.error;
+
+/**
+ * Stable error codes. Every {@link TriageException} message starts with its code so that
+ * an operator can grep logs and the documentation for it. Codes are never reused: a
+ * retired condition keeps its number. Ranges: 01xx reading files, 02xx selecting a
+ * series, 03xx assembling a volume.
+ */
+public enum ErrorCode {
+    /** The file is not DICOM, is truncated, or PixelMed could not parse it. */
+    UNREADABLE_FILE(101, "file is not readable as DICOM"),
+    /** A required attribute is absent or malformed. */
+    MISSING_ATTRIBUTE(102, "required attribute missing or malformed"),
+    /** Pixel data is encoded in a transfer syntax we cannot or must not decode. */
+    UNSUPPORTED_TRANSFER_SYNTAX(103, "transfer syntax not supported"),
+    /** Pixel data layout that is not a single-sample greyscale CT image. */
+    UNSUPPORTED_PIXEL_FORMAT(104, "pixel format not supported"),
+    /** Pixel data shorter than Rows × Columns × frames says, or undecodable. */
+    PIXEL_DATA_CORRUPT(105, "pixel data truncated or corrupt"),
+    /** A file or folder given to us does not exist or cannot be listed. */
+    NO_SUCH_INPUT(106, "input not found"),
+    /** A DICOM object without pixel data (structured report, RT plan, …): not an image. */
+    NOT_AN_IMAGE(107, "not an image"),
+
+    /** Not one series in the input qualified for triage. */
+    NO_ELIGIBLE_SERIES(201, "no series qualifies for triage"),
+    /** Modality is not CT. */
+    NOT_CT(202, "not a CT series"),
+    /** Image Type is not ORIGINAL\PRIMARY. */
+    NOT_ORIGINAL_PRIMARY(203, "not an ORIGINAL\\PRIMARY series"),
+    /** A localizer (scout) series. */
+    LOCALIZER(204, "localizer series"),
+    /** Slice plane too far from axial. */
+    NOT_AXIAL(205, "not axial"),
+    /** Fewer slices than the policy's minimum. */
+    TOO_FEW_SLICES(206, "too few slices"),
+    /** Slices of one series with different Rows/Columns. */
+    MIXED_MATRIX(207, "mixed matrix sizes"),
+    /** Several slices at one position that cannot be told apart as phases, or rejected by policy. */
+    DUPLICATE_POSITIONS(208, "duplicate slice positions"),
+    /** Gantry tilt present and the policy rejects it. */
+    GANTRY_TILT(209, "gantry tilt"),
+    /** Slice spacing varies beyond the tolerance in a way that is not missing slices. */
+    NON_UNIFORM_SPACING(210, "non-uniform slice spacing"),
+    /** Missing slices beyond what the policy may interpolate. */
+    GAP_TOO_LARGE(211, "missing slices"),
+    /** Slices of one series with different orientations. */
+    MIXED_ORIENTATION(212, "mixed slice orientations"),
+    /** Image Position/Orientation or Pixel Spacing absent, so no geometry can be built. */
+    MISSING_GEOMETRY(213, "missing geometry"),
+    /** Slices of one series with different pixel spacing. */
+    MIXED_PIXEL_SPACING(214, "mixed pixel spacing"),
+    /** The decision among several qualifying series went to another one. */
+    NOT_PREFERRED(215, "another series preferred"),
+
+    /** The volume would exceed the configured voxel limit. */
+    VOLUME_TOO_LARGE(301, "volume too large");
+
+    private final int number;
+    private final String summary;
+
+    ErrorCode(int number, String summary) {
+        this.number = number;
+        this.summary = summary;
+    }
+
+    /** The code as printed, e.g. {@code TRIAGE-0101}. */
+    public String code() {
+        return String.format("TRIAGE-%04d", number);
+    }
+
+    /** A short human summary of the condition. */
+    public String summary() {
+        return summary;
+    }
+
+    /** The numeric part of the code. */
+    public int number() {
+        return number;
+    }
+}
