@@ -71,17 +71,29 @@ public final class PixelDataReader {
         }
     }
 
+    /**
+     * One direct buffer per reader thread: the channel fills it without the extra copy the JDK
+     * makes for heap buffers, and it is reused for every frame that thread reads.
+     */
+    private static final ThreadLocal<ByteBuffer> FRAME_BUFFER = new ThreadLocal<>();
+
+    private static ByteBuffer frameBuffer(int bytes) {
+        ByteBuffer b = FRAME_BUFFER.get();
+        if (b == null || b.capacity() < bytes) {
+            b = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            FRAME_BUFFER.set(b);
+        }
+        b.clear().limit(bytes);
+        return b;
+    }
+
     private void readNative(Path file, List<FrameTarget> targets) throws IOException, TriageException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer buf = null;
             for (FrameTarget t : targets) {
                 SliceHeader h = t.header();
                 int pixels = h.rows() * h.columns();
                 int bytes = pixels * 2;
-                if (buf == null || buf.capacity() < bytes) {
-                    buf = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
-                }
-                buf.clear().limit(bytes);
+                ByteBuffer buf = frameBuffer(bytes);
                 long pos = h.pixelDataOffset() + (long) h.frameIndex() * bytes;
                 while (buf.hasRemaining()) {
                     if (ch.read(buf, pos + buf.position()) < 0) {
@@ -134,12 +146,35 @@ public final class PixelDataReader {
         }
     }
 
-    /** Stored values (in {@code src}, from its position) to HU in {@code dst[offset…]}. */
+    /**
+     * Stored values ({@code src}, from its position) to HU in {@code dst[offset…]}: the raw
+     * words are bulk-copied into place first, then converted in place by the simplest loop the
+     * frame allows, so the common case (no padding, integral rescale) runs at memory speed.
+     */
     void toHu(ShortBuffer src, SliceHeader h, short[] dst, int offset) {
         int n = h.rows() * h.columns();
+        src.get(dst, offset, n);
+        int end = offset + n;
         int bitsStored = h.bitsStored();
         boolean signed = h.pixelRepresentation() == 1;
         int shift = 32 - bitsStored;
+        double slope = h.rescaleSlope();
+        double intercept = h.rescaleIntercept();
+        boolean integral = slope == 1.0 && intercept == Math.rint(intercept)
+                && Math.abs(intercept) < Short.MAX_VALUE;
+        if (h.paddingValue() == null && integral) {
+            int ic = (int) intercept;
+            if (signed) {
+                for (int i = offset; i < end; i++) {
+                    dst[i] = clamp(((dst[i] << shift) >> shift) + ic);
+                }
+            } else {
+                for (int i = offset; i < end; i++) {
+                    dst[i] = clamp(((dst[i] << shift) >>> shift) + ic);
+                }
+            }
+            return;
+        }
         // Padding values compare against the stored value read with the same sign rules.
         int padLow = Integer.MIN_VALUE;
         int padHigh = Integer.MIN_VALUE;
@@ -149,22 +184,18 @@ public final class PixelDataReader {
             padLow = Math.min(a, b);
             padHigh = Math.max(a, b);
         }
-        double slope = h.rescaleSlope();
-        double intercept = h.rescaleIntercept();
-        boolean integral = slope == 1.0 && intercept == Math.rint(intercept);
-        int ic = (int) intercept;
-        for (int i = 0; i < n; i++) {
-            int v = storedValue(src.get(i), shift, signed);
-            int hu;
+        for (int i = offset; i < end; i++) {
+            int v = storedValue(dst[i], shift, signed);
             if (v >= padLow && v <= padHigh) {
-                hu = paddingHu;
-            } else if (integral) {
-                hu = v + ic;
+                dst[i] = paddingHu;
             } else {
-                hu = (int) Math.round(v * slope + intercept);
+                dst[i] = clamp((int) Math.round(v * slope + intercept));
             }
-            dst[offset + i] = (short) Math.max(Short.MIN_VALUE, Math.min(Short.MAX_VALUE, hu));
         }
+    }
+
+    private static short clamp(int hu) {
+        return (short) Math.max(Short.MIN_VALUE, Math.min(Short.MAX_VALUE, hu));
     }
 
     /** The low {@code bitsStored} bits of a raw word, sign-extended when signed. */
