@@ -1,0 +1,36 @@
+package org.cttriage.plugin.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code ct-triage demo}: what the product does so far, on bundled synthetic data —
+ * generate a phantom study with findings, then inspect it as the node would.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {
+            "Generates a synthetic CT study (with a few findings) and inspects it: series selection",
+            "with reasons, and the assembled volume's geometry. Runs with no network and no PACS."})
+final class DemoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--out", defaultValue = "demo-output", description = "Folder for the generated study (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Override
+    public Integer call() {
+        var cli = spec.commandLine().getParent();
+        int rc = cli.execute("generate", "--out", out.toString(), "--seed", "7", "--matrix", "256", "--slices", "120",
+                "--findings", "pulmonary_nodule,liver_cyst,nephrolithiasis");
+        if (rc != 0) {
+            return rc;
+        }
+        spec.commandLine().getOut().println();
+        return cli.execute("inspect", out.resolve("dicom").toString());
+    }
+}

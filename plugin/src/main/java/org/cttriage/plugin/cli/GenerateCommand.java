@@ -1,0 +1,165 @@
+package org.cttriage.plugin.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.cttriage.testdata.arrays.PhantomArrays;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.dicom.SeriesWriteOptions.Layout;
+import org.cttriage.testdata.dicom.SeriesWriteOptions.PixelRepresentationOption;
+import org.cttriage.testdata.dicom.SeriesWriteOptions.TransferSyntaxOption;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomFinding;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+
+/** {@code ct-triage generate}: synthetic chest+abdomen CT phantoms as DICOM or training arrays. */
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Writes a deterministic synthetic chest+abdomen CT phantom (same seed -> byte-identical files):",
+            "DICOM files in OUT/dicom, with OUT/truth.json, OUT/labels.npy and OUT/findings.npy beside them;",
+            "or, with --training-arrays, only arrays (image.npy, labels.npy, findings.npy, truth.json) in",
+            "OUT/case-NNNNN for N cases. Synthetic data, not patient data. Format: test-data/README.md."})
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--out", required = true, description = "Output folder (created; files are replaced).")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed of the anatomy, findings and noise (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--matrix", defaultValue = "256", description = "Columns and rows, 64..512 (default: ${DEFAULT-VALUE}).")
+    int matrix;
+
+    @Option(names = "--slices", defaultValue = "120", description = "Number of slices (default: ${DEFAULT-VALUE}).")
+    int slices;
+
+    @Option(names = "--slice-spacing", defaultValue = "3.0", description = "Distance between slice centres, mm (default: ${DEFAULT-VALUE}).")
+    double sliceSpacing;
+
+    @Option(names = "--slice-thickness", description = "Slice thickness, mm (default: the slice spacing).")
+    Double sliceThickness;
+
+    @Option(names = "--fov", defaultValue = "400", description = "Reconstruction field of view, mm; pixel spacing = fov / matrix (default: ${DEFAULT-VALUE}).")
+    double fov;
+
+    @Option(names = "--contrast", defaultValue = "NONE", description = "Contrast phase: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    ContrastPhase contrast;
+
+    @Option(names = "--findings", split = ",", paramLabel = "ID",
+            description = "Findings to insert, comma-separated ids: pulmonary_nodule, emphysema, pleural_effusion, consolidation, liver_cyst, hepatic_steatosis, liver_mass, hepatomegaly, cholelithiasis, renal_cyst, nephrolithiasis, hydronephrosis, pancreatic_mass, splenomegaly, aortic_calcification, aortic_aneurysm.")
+    List<String> findings = new ArrayList<>();
+
+    @Option(names = "--random", description = "Also draw each finding at random with its prevalence (from the seed).")
+    boolean random;
+
+    @Option(names = "--transfer-syntax", defaultValue = "explicit",
+            description = "implicit | explicit | rle | jpeg-lossless (jpeg-lossless uses dcmtk's dcmcjpeg) (default: ${DEFAULT-VALUE}).")
+    String transferSyntax;
+
+    @Option(names = "--pixel-representation", defaultValue = "UNSIGNED",
+            description = "UNSIGNED (HU+1024 in 12 bits) or SIGNED (HU in 16 bits) (default: ${DEFAULT-VALUE}).")
+    PixelRepresentationOption pixelRepresentation;
+
+    @Option(names = "--enhanced", description = "Write one Enhanced CT multi-frame file instead of one file per slice.")
+    boolean enhanced;
+
+    @Option(names = "--series-number", defaultValue = "1", description = "Series Number; different numbers give different series of the same study (default: ${DEFAULT-VALUE}).")
+    int seriesNumber;
+
+    @Option(names = "--kernel", defaultValue = "STANDARD", description = "Convolution Kernel written in the headers (default: ${DEFAULT-VALUE}).")
+    String kernel;
+
+    @Option(names = "--patient-name", defaultValue = "Phantom^Case", description = "Patient Name (DICOM PN; non-ASCII allowed) (default: ${DEFAULT-VALUE}).")
+    String patientName;
+
+    @Option(names = "--training-arrays", description = "Write training arrays only (no DICOM): one case-NNNNN folder per case.")
+    boolean trainingArrays;
+
+    @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
+    int cases;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = number of CPUs) (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (matrix < 64 || matrix > 512) {
+            throw new ParameterException(spec.commandLine(), "--matrix must be within 64..512, was " + matrix);
+        }
+        if (cases < 1) {
+            throw new ParameterException(spec.commandLine(), "--cases must be at least 1, was " + cases);
+        }
+        Set<PhantomFinding> requested = EnumSet.noneOf(PhantomFinding.class);
+        for (String id : findings) {
+            try {
+                requested.add(PhantomFinding.fromId(id.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
+        SeriesWriteOptions options;
+        try {
+            options = SeriesWriteOptions.defaults()
+                    .withTransferSyntax(TransferSyntaxOption.parse(transferSyntax))
+                    .withPixelRepresentation(pixelRepresentation)
+                    .withLayout(enhanced ? Layout.ENHANCED_MULTI_FRAME : Layout.SINGLE_FRAME)
+                    .withSeries(seriesNumber, "Phantom CT chest abdomen " + sliceSpacing + " mm " + kernel, kernel)
+                    .withPatientName(patientName);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        PrintWriter stdout = spec.commandLine().getOut();
+        try {
+            PhantomGenerator generator = new PhantomGenerator();
+            int count = trainingArrays ? cases : 1;
+            for (int c = 0; c < count; c++) {
+                PhantomSpec phantomSpec;
+                try {
+                    phantomSpec = new PhantomSpec(seed + c, matrix, matrix, slices, fov / matrix, sliceSpacing,
+                            sliceThickness == null ? sliceSpacing : sliceThickness, contrast, requested, random);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage());
+                }
+                Phantom phantom = generator.generate(phantomSpec, pool);
+                if (trainingArrays) {
+                    Path folder = out.resolve(String.format("case-%05d", c));
+                    PhantomArrays.write(phantom, folder, true, null, null);
+                    stdout.printf("%s: seed %d, findings %s%n", folder, seed + c, ids(phantom));
+                } else {
+                    CtSeriesWriter.WrittenSeries series = new CtSeriesWriter().write(phantom, options, out.resolve("dicom"));
+                    PhantomArrays.write(phantom, out, false, series.studyInstanceUid(), series.seriesInstanceUid());
+                    stdout.printf("wrote %d DICOM file(s) to %s%n  study  %s%n  series %s%n  findings %s%n"
+                                    + "  ground truth: %s%n", series.files().size(), out.resolve("dicom"), series.studyInstanceUid(),
+                            series.seriesInstanceUid(), ids(phantom), out.resolve("truth.json"));
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        stdout.flush();
+        return 0;
+    }
+
+    private static String ids(Phantom phantom) {
+        List<String> ids = phantom.truth().stream().map(t -> t.finding().id()).distinct().toList();
+        return ids.isEmpty() ? "none" : String.join(", ", ids);
+    }
+}
