@@ -332,36 +332,36 @@ public final class DicomScanner {
     }
 
     private static double[] fromGroups(AttributeList frame, AttributeList shared, AttributeTag group, AttributeTag tag) {
-        for (AttributeList groups : new AttributeList[] {frame, shared}) {
-            if (groups == null) {
-                continue;
-            }
-            Attribute a = SequenceAttribute.getNamedAttributeFromWithinSequenceWithSingleItem(groups, group, tag);
-            if (a != null) {
-                double[] v = Attribute.getDoubleValues(a);
-                if (v != null && v.length > 0) {
-                    return v;
-                }
-            }
-        }
-        return null;
+        Attribute a = groupAttribute(frame, shared, group, tag);
+        return a == null ? null : Attribute.getDoubleValues(a);
     }
 
     private static String[] functionalGroupStrings(AttributeList frame, AttributeList shared, AttributeTag group,
                                                    AttributeTag tag) {
+        Attribute a = groupAttribute(frame, shared, group, tag);
+        if (a == null) {
+            return null;
+        }
+        String[] v = Attribute.getStringValues(a);
+        String[] out = new String[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i] == null ? "" : v[i].trim().toUpperCase(java.util.Locale.ROOT);
+        }
+        return out;
+    }
+
+    /**
+     * {@code tag} inside functional group {@code group}, from the frame's own groups first,
+     * then the shared ones (PS3.3 C.7.6.16: a macro is in one or the other); null when absent
+     * or empty.
+     */
+    private static Attribute groupAttribute(AttributeList frame, AttributeList shared, AttributeTag group,
+                                            AttributeTag tag) {
         for (AttributeList groups : new AttributeList[] {frame, shared}) {
-            if (groups == null) {
-                continue;
-            }
-            Attribute a = SequenceAttribute.getNamedAttributeFromWithinSequenceWithSingleItem(groups, group, tag);
-            if (a != null) {
-                String[] v = Attribute.getStringValues(a);
-                if (v != null && v.length > 0) {
-                    String[] out = new String[v.length];
-                    for (int i = 0; i < v.length; i++) {
-                        out[i] = v[i] == null ? "" : v[i].trim().toUpperCase(java.util.Locale.ROOT);
-                    }
-                    return out;
+            if (groups != null) {
+                Attribute a = SequenceAttribute.getNamedAttributeFromWithinSequenceWithSingleItem(groups, group, tag);
+                if (a != null && a.getVM() > 0) {
+                    return a;
                 }
             }
         }

@@ -9,7 +9,6 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.core.volume.StudyVolumeBuilder;
@@ -42,14 +41,14 @@ final class BenchVolumeCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Unmeasured warm-up runs (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Reader threads (0 = number of CPUs) (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @picocli.CommandLine.Mixin
+    ThreadsOption threads;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        ExecutorService pool = Executors.newFixedThreadPool(n);
+        int n = threads.count();
+        ExecutorService pool = threads.newPool();
         try {
             StudyVolumeBuilder builder = new StudyVolumeBuilder(SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool);
             double[] mbPerSecond = new double[runs];

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.cttriage.testdata.arrays.PhantomArrays;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.SeriesWriteOptions;
@@ -94,8 +93,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
     int cases;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0 = number of CPUs) (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @picocli.CommandLine.Mixin
+    ThreadsOption threads;
 
     @Override
     public Integer call() throws Exception {
@@ -124,8 +123,7 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        ExecutorService pool = Executors.newFixedThreadPool(n);
+        ExecutorService pool = threads.newPool();
         PrintWriter stdout = spec.commandLine().getOut();
         try {
             PhantomGenerator generator = new PhantomGenerator();

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.cttriage.core.dicom.RejectedFile;
 import org.cttriage.core.volume.SeriesDecision;
 import org.cttriage.core.volume.SliceGap;
@@ -41,15 +40,15 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the report as JSON instead of text.")
     boolean json;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Reader threads (0 = number of CPUs) (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @picocli.CommandLine.Mixin
+    ThreadsOption threads;
 
     @Mixin
     PolicyOptions policy;
 
     @Override
     public Integer call() {
-        ExecutorService pool = Executors.newFixedThreadPool(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        ExecutorService pool = threads.newPool();
         try {
             long start = System.nanoTime();
             StudyVolumeBuilder.Outcome outcome = new StudyVolumeBuilder(policy.selection(), policy.assembly(), pool)
@@ -83,25 +82,25 @@ final class InspectCommand implements Callable<Integer> {
         }
         out.println();
         if (outcome instanceof StudyVolumeBuilder.Built b) {
-                Volume v = b.volume();
-                VolumeGeometry g = v.geometry();
-                out.printf("Volume of %s%s%n", v.seriesInstanceUid(), v.phase().isEmpty() ? "" : " (" + v.phase() + ")");
-                out.printf("  size        %d x %d x %d voxels (%.1f MB of HU values)%n", g.size()[0], g.size()[1],
-                        g.size()[2], v.pixelBytes() / 1e6);
-                out.printf("  spacing     %s mm (column, row, slice)%n", vec(g.spacing()));
-                out.printf("  origin      %s mm (LPS, centre of the first voxel)%n", vec(g.origin()));
-                out.printf("  directions  row %s, column %s, slice %s%n", vec(g.rowDirection()),
-                        vec(g.columnDirection()), vec(g.sliceDirection()));
-                if (g.gantryTiltDegrees() > 0) {
-                    out.printf("  gantry tilt %.2f degrees (kept as a sheared stack)%n", g.gantryTiltDegrees());
-                }
-                for (SliceGap gap : v.gaps()) {
-                    out.printf("  gap         %d missing slice(s) after slice %d, interpolated%n", gap.missingSlices(),
-                            gap.afterSlice());
-                }
-                int[] stats = huStats(v.hu());
-                out.printf("  HU          min %d, max %d, mean %d%n", stats[0], stats[1], stats[2]);
-                out.printf("  built in    %d ms%n", millis);
+            Volume v = b.volume();
+            VolumeGeometry g = v.geometry();
+            out.printf("Volume of %s%s%n", v.seriesInstanceUid(), v.phase().isEmpty() ? "" : " (" + v.phase() + ")");
+            out.printf("  size        %d x %d x %d voxels (%.1f MB of HU values)%n", g.size()[0], g.size()[1],
+                    g.size()[2], v.pixelBytes() / 1e6);
+            out.printf("  spacing     %s mm (column, row, slice)%n", vec(g.spacing()));
+            out.printf("  origin      %s mm (LPS, centre of the first voxel)%n", vec(g.origin()));
+            out.printf("  directions  row %s, column %s, slice %s%n", vec(g.rowDirection()),
+                    vec(g.columnDirection()), vec(g.sliceDirection()));
+            if (g.gantryTiltDegrees() > 0) {
+                out.printf("  gantry tilt %.2f degrees (kept as a sheared stack)%n", g.gantryTiltDegrees());
+            }
+            for (SliceGap gap : v.gaps()) {
+                out.printf("  gap         %d missing slice(s) after slice %d, interpolated%n", gap.missingSlices(),
+                        gap.afterSlice());
+            }
+            int[] stats = huStats(v.hu());
+            out.printf("  HU          min %d, max %d, mean %d%n", stats[0], stats[1], stats[2]);
+            out.printf("  built in    %d ms%n", millis);
         } else if (outcome instanceof StudyVolumeBuilder.NotBuilt n) {
             out.printf("No volume: %s%n", n.reason().getMessage());
         }
@@ -124,30 +123,30 @@ final class InspectCommand implements Callable<Integer> {
             rejected.addObject().put("file", r.file().toString()).put("code", r.code().code()).put("reason", r.reason());
         }
         if (outcome instanceof StudyVolumeBuilder.Built b) {
-                Volume v = b.volume();
-                VolumeGeometry g = v.geometry();
-                ObjectNode vol = root.putObject("volume");
-                vol.put("studyInstanceUid", v.studyInstanceUid()).put("seriesInstanceUid", v.seriesInstanceUid())
-                        .put("phase", v.phase());
-                array(vol.putArray("size"), g.size());
-                array(vol.putArray("spacingMm"), g.spacing());
-                array(vol.putArray("originLpsMm"), g.origin());
-                array(vol.putArray("rowDirection"), g.rowDirection());
-                array(vol.putArray("columnDirection"), g.columnDirection());
-                array(vol.putArray("sliceDirection"), g.sliceDirection());
-                vol.put("gantryTiltDegrees", g.gantryTiltDegrees());
-                ArrayNode gaps = vol.putArray("gaps");
-                for (SliceGap gap : v.gaps()) {
-                    gaps.addObject().put("afterSlice", gap.afterSlice()).put("missingSlices", gap.missingSlices());
-                }
-                int[] stats = huStats(v.hu());
-                vol.put("huMin", stats[0]).put("huMax", stats[1]).put("huMean", stats[2]);
-                vol.put("sourceInstances", v.sourceInstances().size());
-                vol.put("buildMillis", millis);
-                root.putNull("error");
+            Volume v = b.volume();
+            VolumeGeometry g = v.geometry();
+            ObjectNode vol = root.putObject("volume");
+            vol.put("studyInstanceUid", v.studyInstanceUid()).put("seriesInstanceUid", v.seriesInstanceUid())
+                    .put("phase", v.phase());
+            array(vol.putArray("size"), g.size());
+            array(vol.putArray("spacingMm"), g.spacing());
+            array(vol.putArray("originLpsMm"), g.origin());
+            array(vol.putArray("rowDirection"), g.rowDirection());
+            array(vol.putArray("columnDirection"), g.columnDirection());
+            array(vol.putArray("sliceDirection"), g.sliceDirection());
+            vol.put("gantryTiltDegrees", g.gantryTiltDegrees());
+            ArrayNode gaps = vol.putArray("gaps");
+            for (SliceGap gap : v.gaps()) {
+                gaps.addObject().put("afterSlice", gap.afterSlice()).put("missingSlices", gap.missingSlices());
+            }
+            int[] stats = huStats(v.hu());
+            vol.put("huMin", stats[0]).put("huMax", stats[1]).put("huMean", stats[2]);
+            vol.put("sourceInstances", v.sourceInstances().size());
+            vol.put("buildMillis", millis);
+            root.putNull("error");
         } else if (outcome instanceof StudyVolumeBuilder.NotBuilt n) {
-                root.putNull("volume");
-                root.putObject("error").put("code", n.reason().errorCode().code()).put("reason", n.reason().reason());
+            root.putNull("volume");
+            root.putObject("error").put("code", n.reason().errorCode().code()).put("reason", n.reason().reason());
         }
         return root;
     }
