@@ -1,6 +1,10 @@
 package org.cttriage.plugin.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -8,6 +12,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
+import org.cttriage.core.inference.PreprocessingSpec;
+import org.cttriage.core.inference.Preprocessor;
+import org.cttriage.core.volume.Volume;
+import org.cttriage.testdata.arrays.NpyWriter;
 import org.cttriage.testdata.arrays.PhantomArrays;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.SeriesWriteOptions;
@@ -90,6 +98,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--training-arrays", description = "Write training arrays only (no DICOM): one case-NNNNN folder per case.")
     boolean trainingArrays;
 
+    @Option(names = "--preprocessing", paramLabel = "SPEC.json",
+            description = "With --training-arrays: write model inputs preprocessed by this spec (e.g. models/ctglip-ref/preprocessing.json) - input.npy float32 [channel,z,y,x], labels.npy uint8 [z,y,x] on the model grid, truth.json - using the same Java code as inference.")
+    Path preprocessing;
+
     @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
     int cases;
 
@@ -125,6 +137,17 @@ final class GenerateCommand implements Callable<Integer> {
         }
         ExecutorService pool = threads.newPool();
         PrintWriter stdout = spec.commandLine().getOut();
+        Preprocessor preprocessor = null;
+        if (preprocessing != null) {
+            if (!trainingArrays) {
+                throw new ParameterException(spec.commandLine(), "--preprocessing needs --training-arrays");
+            }
+            try {
+                preprocessor = new Preprocessor(PreprocessingSpec.fromJson(new ObjectMapper().readTree(preprocessing.toFile())));
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--preprocessing " + preprocessing + ": " + e.getMessage());
+            }
+        }
         try {
             PhantomGenerator generator = new PhantomGenerator();
             int count = trainingArrays ? cases : 1;
@@ -139,7 +162,11 @@ final class GenerateCommand implements Callable<Integer> {
                 Phantom phantom = generator.generate(phantomSpec, pool);
                 if (trainingArrays) {
                     Path folder = out.resolve(String.format("case-%05d", c));
-                    PhantomArrays.write(phantom, folder, true, null, null);
+                    if (preprocessor != null) {
+                        writeModelInputs(phantom, preprocessor, folder);
+                    } else {
+                        PhantomArrays.write(phantom, folder, true, null, null);
+                    }
                     stdout.printf("%s: seed %d, findings %s%n", folder, seed + c, ids(phantom));
                 } else {
                     CtSeriesWriter.WrittenSeries series = new CtSeriesWriter().write(phantom, options, out.resolve("dicom"));
@@ -154,6 +181,21 @@ final class GenerateCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    /** Model inputs and grid labels through the inference preprocessing; truth beside them. */
+    private static void writeModelInputs(Phantom phantom, Preprocessor preprocessor, Path folder) throws IOException {
+        int[] g = preprocessor.spec().gridSize();
+        int channels = preprocessor.spec().channels().size();
+        Volume volume = PhantomVolumes.toVolume(phantom);
+        Files.createDirectories(folder);
+        NpyWriter.writeFloat32(folder.resolve("input.npy"), preprocessor.preprocess(volume), channels, g[2], g[1], g[0]);
+        NpyWriter.writeUint8(folder.resolve("labels.npy"),
+                preprocessor.resampleLabels(PhantomVolumes.labelsFromFeet(phantom), volume.geometry()), g[2], g[1], g[0]);
+        ObjectNode truth = PhantomArrays.truth(phantom, false, null, null);
+        truth.remove("arrays");
+        truth.putObject("arrays").put("input", "input.npy").put("labels", "labels.npy");
+        PhantomArrays.writeTruth(phantom, folder, truth);
     }
 
     private static String ids(Phantom phantom) {

@@ -32,6 +32,13 @@ public final class NpyWriter {
         write(file, "<u2", b.array(), values.length, shape);
     }
 
+    /** Writes float32 values with {@code shape}. */
+    public static void writeFloat32(Path file, float[] values, int... shape) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        write(file, "<f4", b.array(), values.length, shape);
+    }
+
     /** Writes uint8 values with {@code shape}. */
     public static void writeUint8(Path file, byte[] values, int... shape) throws IOException {
         write(file, "|u1", values, values.length, shape);

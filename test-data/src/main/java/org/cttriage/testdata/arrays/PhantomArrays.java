@@ -39,8 +39,14 @@ public final class PhantomArrays {
         if (withImage) {
             NpyWriter.writeInt16(folder.resolve("image.npy"), phantom.hu(), shape);
         }
+        writeTruth(phantom, folder, truth(phantom, withImage, studyUid, seriesUid));
+    }
+
+    /** Writes truth.json alone into {@code folder}. */
+    public static void writeTruth(Phantom phantom, Path folder, ObjectNode truth) throws IOException {
+        Files.createDirectories(folder);
         Path part = folder.resolve("truth.json.part");
-        JSON.writeValue(part.toFile(), truth(phantom, withImage, studyUid, seriesUid));
+        JSON.writeValue(part.toFile(), truth);
         Files.move(part, folder.resolve("truth.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
