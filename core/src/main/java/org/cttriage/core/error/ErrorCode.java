@@ -54,7 +54,18 @@ public enum ErrorCode {
     NOT_PREFERRED(215, "another series preferred"),
 
     /** The volume would exceed the configured voxel limit. */
-    VOLUME_TOO_LARGE(301, "volume too large");
+    VOLUME_TOO_LARGE(301, "volume too large"),
+
+    /** A model package is missing a file, or its manifest or dictionary is malformed. */
+    MODEL_PACKAGE_INVALID(401, "model package invalid"),
+    /** A model package file does not have the SHA-256 its manifest lists. */
+    MODEL_CHECKSUM_MISMATCH(402, "model file checksum mismatch"),
+    /** An ONNX model's real inputs/outputs differ from what the manifest declares. */
+    MODEL_SIGNATURE_MISMATCH(403, "model inputs/outputs differ from manifest"),
+    /** The requested inference device (e.g. CUDA) is not available. */
+    DEVICE_UNAVAILABLE(404, "inference device unavailable"),
+    /** ONNX Runtime failed while running a model. */
+    INFERENCE_FAILED(405, "inference failed");
 
     private final int number;
     private final String summary;

@@ -1,0 +1,17 @@
+package org.cttriage.core.domain;
+
+/**
+ * One finding of the abnormality dictionary, scored on one series.
+ *
+ * @param id           stable finding id (e.g. {@code liver_cyst})
+ * @param organ        organ id (e.g. {@code liver})
+ * @param finding      the finding's code
+ * @param organCode    the organ's code (finding site)
+ * @param probability  calibrated probability that the finding is present, 0..1
+ * @param threshold    decision threshold on {@code probability}
+ * @param present      {@code probability >= threshold}
+ * @param severity     priority this finding asks for when present
+ */
+public record FindingResult(String id, String organ, CodedConcept finding, CodedConcept organCode, double probability,
+                            double threshold, boolean present, Priority severity) {
+}

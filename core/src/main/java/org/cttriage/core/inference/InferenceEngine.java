@@ -1,0 +1,364 @@
+package org.cttriage.core.inference;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.Priority;
+import org.cttriage.core.domain.TriageResult;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.volume.Volume;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a model package on CT volumes: preprocess as the manifest says, run the image encoder
+ * once, score every finding zero-shot against its prompts (embedded once and cached), and
+ * return a {@link TriageResult}. Sessions are created once and shared; ONNX Runtime sessions
+ * are thread-safe for concurrent {@code run} calls, so one engine serves many threads.
+ */
+public final class InferenceEngine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(InferenceEngine.class);
+    private static final String IMAGE_INPUT = "image";
+    private static final String PROBABILITIES = "organ_probabilities";
+    private static final String EMBEDDINGS = "organ_embeddings";
+    private static final String TOKENS = "token_ids";
+    private static final String TEXT_EMBEDDING = "text_embedding";
+
+    private final ModelPackage pkg;
+    private final OrtEnvironment env;
+    private final OrtSession imageSession;
+    private final OrtSession textSession;
+    private final Preprocessor preprocessor;
+    private final Tokenizer tokenizer;
+    private final String deviceInUse;
+    private final Map<String, float[]> promptCache = new ConcurrentHashMap<>();
+    private final int embeddingSize;
+
+    /** What the image encoder produced for one volume. */
+    public record ImageOutput(float[] organEmbeddings, byte[] organLabels, int organs, int embeddingSize) {
+        /** Embedding of organ with label {@code label} (1-based). */
+        public float[] organ(int label) {
+            return Arrays.copyOfRange(organEmbeddings, (label - 1) * embeddingSize, label * embeddingSize);
+        }
+    }
+
+    /** A triage result with the organ label grid it came from (for evaluation and key images). */
+    public record Analysis(TriageResult result, ImageOutput image) {
+    }
+
+    /** Prompts embedded on demand, with the words the vocabulary lacked. */
+    public record PromptEmbeddings(List<float[]> embeddings, List<String> unknownWords) {
+    }
+
+    /** Opens the package's sessions on the chosen device and checks them against the manifest. */
+    public InferenceEngine(ModelPackage pkg, EngineOptions options) throws TriageException {
+        this.pkg = pkg;
+        this.preprocessor = new Preprocessor(pkg.preprocessing());
+        this.tokenizer = pkg.tokenizer();
+        this.env = OrtEnvironment.getEnvironment();
+        boolean cudaAvailable = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+        boolean useCuda = switch (options.device()) {
+            case CPU -> false;
+            case CUDA -> {
+                if (!cudaAvailable) {
+                    throw new TriageException(ErrorCode.DEVICE_UNAVAILABLE, "device CUDA requested but this ONNX Runtime"
+                            + " build has no CUDA provider (build with -Pgpu and install CUDA 12 + cuDNN 9)");
+                }
+                yield true;
+            }
+            case AUTO -> cudaAvailable;
+        };
+        OrtSession image = null;
+        OrtSession text = null;
+        String device = useCuda ? "cuda:" + options.cudaDeviceId() : "cpu";
+        try {
+            try {
+                image = open(ModelPackage.imageEncoderFile(pkg.manifest()), options, useCuda);
+                text = open(ModelPackage.textEncoderFile(pkg.manifest()), options, useCuda);
+            } catch (OrtException e) {
+                if (!useCuda || options.device() == EngineOptions.Device.CUDA) {
+                    throw e;
+                }
+                LOG.warn("TRIAGE-0404 CUDA provider present but unusable ({}); falling back to CPU", e.getMessage());
+                closeQuietly(image);
+                device = "cpu";
+                image = open(ModelPackage.imageEncoderFile(pkg.manifest()), options, false);
+                text = open(ModelPackage.textEncoderFile(pkg.manifest()), options, false);
+            }
+            if (options.device() == EngineOptions.Device.AUTO && !useCuda) {
+                LOG.info("inference on CPU: no CUDA provider in this ONNX Runtime build");
+            }
+            checkSignature(image, pkg.manifest().path("imageEncoder"), "image encoder");
+            checkSignature(text, pkg.manifest().path("textEncoder"), "text encoder");
+        } catch (OrtException e) {
+            closeQuietly(image);
+            closeQuietly(text);
+            throw new TriageException(options.device() == EngineOptions.Device.CUDA ? ErrorCode.DEVICE_UNAVAILABLE
+                    : ErrorCode.MODEL_PACKAGE_INVALID, "cannot open ONNX session: " + e.getMessage(), e);
+        } catch (TriageException e) {
+            closeQuietly(image);
+            closeQuietly(text);
+            throw e;
+        }
+        this.imageSession = image;
+        this.textSession = text;
+        this.deviceInUse = device;
+        this.embeddingSize = (int) pkg.manifest().path("imageEncoder").path("outputs").get(1).path("shape").get(2).asLong();
+        // Embed every dictionary prompt once, now, so the first study pays nothing for it.
+        List<String> prompts = new ArrayList<>();
+        for (AbnormalityDictionary.Finding f : pkg.dictionary().findings()) {
+            prompts.addAll(f.positive());
+            prompts.addAll(f.negative());
+            prompts.addAll(f.heldOutPositive());
+            prompts.addAll(f.heldOutNegative());
+        }
+        embed(prompts);
+    }
+
+    private OrtSession open(String file, EngineOptions options, boolean cuda) throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        if (options.intraOpThreads() > 0) {
+            so.setIntraOpNumThreads(options.intraOpThreads());
+        }
+        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        if (cuda) {
+            so.addCUDA(options.cudaDeviceId());
+        }
+        return env.createSession(pkg.folder().resolve(file).toString(), so);
+    }
+
+    /** The manifest's declared inputs/outputs must be exactly the session's (names, types, shapes). */
+    private static void checkSignature(OrtSession s, JsonNode declared, String what) throws TriageException, OrtException {
+        check(s.getInputInfo(), declared.path("inputs"), what + " input");
+        check(s.getOutputInfo(), declared.path("outputs"), what + " output");
+    }
+
+    private static void check(Map<String, NodeInfo> actual, JsonNode declared, String what) throws TriageException {
+        if (actual.size() != declared.size()) {
+            throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, what + "s: model has " + actual.keySet()
+                    + ", manifest declares " + declared.size());
+        }
+        for (JsonNode d : declared) {
+            String name = d.path("name").asText();
+            NodeInfo info = actual.get(name);
+            if (info == null || !(info.getInfo() instanceof TensorInfo t)) {
+                throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, what + " " + name
+                        + " declared in manifest.json is not a tensor of the model (model has " + actual.keySet() + ")");
+            }
+            String dtype = d.path("dtype").asText();
+            OnnxJavaType expected = "int64".equals(dtype) ? OnnxJavaType.INT64 : "float32".equals(dtype) ? OnnxJavaType.FLOAT : null;
+            if (t.type != expected) {
+                throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, what + " " + name + " is " + t.type
+                        + ", manifest.json says " + dtype);
+            }
+            long[] shape = t.getShape();
+            JsonNode ds = d.path("shape");
+            boolean same = shape.length == ds.size();
+            for (int i = 0; same && i < shape.length; i++) {
+                long want = ds.get(i).asLong();
+                same = want < 0 ? shape[i] < 0 || shape[i] > 0 : shape[i] == want || shape[i] < 0 && want > 0;
+            }
+            if (!same) {
+                throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, what + " " + name + " has shape "
+                        + Arrays.toString(shape) + ", manifest.json says " + ds);
+            }
+        }
+    }
+
+    /** The package in use. */
+    public ModelPackage modelPackage() {
+        return pkg;
+    }
+
+    /** "cpu" or "cuda:N". */
+    public String device() {
+        return deviceInUse;
+    }
+
+    /** Embeds prompts (cached), reporting words outside the vocabulary instead of dropping them silently. */
+    public PromptEmbeddings embed(List<String> prompts) throws TriageException {
+        List<String> unknown = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        for (String p : prompts) {
+            Tokenizer.Tokens t = tokenizer.tokenize(p);
+            unknown.addAll(t.unknownWords());
+            if (!promptCache.containsKey(p)) {
+                missing.add(p);
+            }
+        }
+        if (!missing.isEmpty()) {
+            int n = missing.size();
+            int len = tokenizer.maxTokens();
+            long[] ids = new long[n * len];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(tokenizer.tokenize(missing.get(i)).ids(), 0, ids, i * len, len);
+            }
+            try (OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {n, len});
+                 OrtSession.Result r = textSession.run(Map.of(TOKENS, in))) {
+                FloatBuffer fb = ((OnnxTensor) r.get(TEXT_EMBEDDING).orElseThrow()).getFloatBuffer();
+                int d = fb.remaining() / n;
+                for (int i = 0; i < n; i++) {
+                    float[] e = new float[d];
+                    fb.get(e);
+                    promptCache.put(missing.get(i), e);
+                }
+            } catch (OrtException e) {
+                throw new TriageException(ErrorCode.INFERENCE_FAILED, "text encoder failed: " + e.getMessage(), e);
+            }
+        }
+        List<float[]> out = new ArrayList<>(prompts.size());
+        prompts.forEach(p -> out.add(promptCache.get(p)));
+        return new PromptEmbeddings(out, unknown.stream().distinct().toList());
+    }
+
+    /** Runs the image encoder on a preprocessed input. */
+    public ImageOutput encode(float[] input) throws TriageException {
+        int[] g = pkg.preprocessing().gridSize();
+        long[] shape = {1, pkg.preprocessing().channels().size(), g[2], g[1], g[0]};
+        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), shape);
+             OrtSession.Result r = imageSession.run(Map.of(IMAGE_INPUT, in))) {
+            FloatBuffer probs = ((OnnxTensor) r.get(PROBABILITIES).orElseThrow()).getFloatBuffer();
+            FloatBuffer emb = ((OnnxTensor) r.get(EMBEDDINGS).orElseThrow()).getFloatBuffer();
+            int voxels = g[0] * g[1] * g[2];
+            int classes = probs.remaining() / voxels;
+            float[] p = new float[probs.remaining()];
+            probs.get(p);
+            byte[] labels = new byte[voxels];
+            for (int v = 0; v < voxels; v++) {
+                int best = 0;
+                float bestP = p[v];
+                for (int c = 1; c < classes; c++) {
+                    if (p[c * voxels + v] > bestP) {
+                        bestP = p[c * voxels + v];
+                        best = c;
+                    }
+                }
+                labels[v] = (byte) best;
+            }
+            float[] e = new float[emb.remaining()];
+            emb.get(e);
+            return new ImageOutput(e, labels, classes - 1, e.length / (classes - 1));
+        } catch (OrtException e) {
+            throw new TriageException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Triage of one volume with the dictionary's findings. */
+    public TriageResult analyze(Volume volume) throws TriageException {
+        return analyzeWithImage(volume, List.of()).result();
+    }
+
+    /**
+     * Triage of one volume with the dictionary's findings plus {@code extra} ones (added at run
+     * time, in words; uncalibrated ones use the dictionary's median temperature, bias 0, threshold 0.5).
+     */
+    public Analysis analyzeWithImage(Volume volume, List<AbnormalityDictionary.Finding> extra) throws TriageException {
+        long t0 = System.nanoTime();
+        float[] input = preprocessor.preprocess(volume);
+        long t1 = System.nanoTime();
+        ImageOutput image = encode(input);
+        long t2 = System.nanoTime();
+        List<FindingResult> findings = new ArrayList<>();
+        Priority priority = Priority.ROUTINE;
+        List<AbnormalityDictionary.Finding> all = new ArrayList<>(pkg.dictionary().findings());
+        all.addAll(extra);
+        for (AbnormalityDictionary.Finding f : all) {
+            double p = probability(image, f, f.positive(), f.negative());
+            boolean present = p >= f.threshold();
+            AbnormalityDictionary.Organ organ = pkg.dictionary().organs().get(f.organ());
+            findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), present,
+                    f.severity()));
+            if (present) {
+                priority = priority.max(f.severity());
+            }
+        }
+        long t3 = System.nanoTime();
+        Map<String, Double> volumes = new LinkedHashMap<>();
+        int[] counts = new int[image.organs() + 1];
+        for (byte b : image.organLabels()) {
+            counts[b]++;
+        }
+        for (AbnormalityDictionary.Organ o : pkg.dictionary().organs().values()) {
+            volumes.put(o.id(), counts[o.label()] * preprocessor.voxelVolumeMm3() / 1000.0);
+        }
+        Map<String, Long> timings = new LinkedHashMap<>();
+        timings.put("preprocess", (t1 - t0) / 1_000_000);
+        timings.put("imageEncoder", (t2 - t1) / 1_000_000);
+        timings.put("scoring", (t3 - t2) / 1_000_000);
+        timings.put("total", (System.nanoTime() - t0) / 1_000_000);
+        return new Analysis(new TriageResult(volume.studyInstanceUid(), volume.seriesInstanceUid(), volume.sourceInstances(),
+                findings, volumes, priority, pkg.identity(), timings), image);
+    }
+
+    /** The zero-shot score of one finding with the given prompts (the manifest's scoring rule). */
+    public double probability(ImageOutput image, AbnormalityDictionary.Finding f, List<String> positive,
+                              List<String> negative) throws TriageException {
+        int label = pkg.dictionary().organs().get(f.organ()).label();
+        float[] organ = image.organ(label);
+        double pos = meanCosine(organ, embed(positive).embeddings());
+        double neg = meanCosine(organ, embed(negative).embeddings());
+        return 1.0 / (1.0 + Math.exp(-((pos - neg) / f.temperature() + f.bias())));
+    }
+
+    private static double meanCosine(float[] a, List<float[]> bs) {
+        double sum = 0;
+        for (float[] b : bs) {
+            double dot = 0;
+            double na = 0;
+            double nb = 0;
+            for (int i = 0; i < a.length; i++) {
+                dot += a[i] * b[i];
+                na += a[i] * a[i];
+                nb += b[i] * b[i];
+            }
+            sum += dot / Math.sqrt(na * nb);
+        }
+        return sum / bs.size();
+    }
+
+    /** A finding added at run time from words, scored with the package's median calibration. */
+    public AbnormalityDictionary.Finding customFinding(String id, String organ, List<String> positive,
+                                                       List<String> negative, Priority severity) {
+        if (!pkg.dictionary().organs().containsKey(organ)) {
+            throw new IllegalArgumentException("organ must be one of " + pkg.dictionary().organs().keySet() + "; was " + organ);
+        }
+        double[] temps = pkg.dictionary().findings().stream().mapToDouble(AbnormalityDictionary.Finding::temperature)
+                .sorted().toArray();
+        double median = temps[temps.length / 2];
+        return new AbnormalityDictionary.Finding(id, organ,
+                new org.cttriage.core.domain.CodedConcept("99CTTRIAGE", id, String.join(" / ", positive)), severity,
+                positive, negative, List.of(), List.of(), median, 0.0, 0.5);
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(imageSession);
+        closeQuietly(textSession);
+    }
+
+    private static void closeQuietly(OrtSession s) {
+        if (s != null) {
+            try {
+                s.close();
+            } catch (OrtException e) {
+                LOG.warn("closing ONNX session failed: {}", e.getMessage());
+            }
+        }
+    }
+}

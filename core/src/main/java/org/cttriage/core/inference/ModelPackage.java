@@ -1,0 +1,119 @@
+package org.cttriage.core.inference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.cttriage.core.domain.ModelIdentity;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+
+/**
+ * A verified model package: every file listed in manifest.json has the SHA-256 the manifest
+ * says, and the manifest, dictionary and vocabulary parse. The ONNX sessions' real inputs and
+ * outputs are checked against the manifest when the {@link InferenceEngine} opens them.
+ *
+ * @param folder        where the package lies
+ * @param manifest      manifest.json
+ * @param identity      name, version, SHA-256 of manifest.json
+ * @param preprocessing model input preprocessing
+ * @param dictionary    organs and findings, calibrated
+ * @param vocabulary    tokens by id
+ */
+public record ModelPackage(Path folder, JsonNode manifest, ModelIdentity identity, PreprocessingSpec preprocessing,
+                           AbnormalityDictionary dictionary, List<String> vocabulary) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Loads and verifies the package in {@code folder}. */
+    public static ModelPackage load(Path folder) throws TriageException {
+        Path manifestFile = folder.resolve("manifest.json");
+        if (!Files.isRegularFile(manifestFile)) {
+            throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "no manifest.json in " + folder);
+        }
+        JsonNode manifest;
+        try {
+            manifest = JSON.readTree(manifestFile.toFile());
+        } catch (IOException e) {
+            throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "manifest.json does not parse: " + e.getMessage(), e);
+        }
+        JsonNode files = manifest.path("files");
+        if (!files.isObject() || files.isEmpty()) {
+            throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "manifest.json lists no files with SHA-256");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = files.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            Path file = folder.resolve(e.getKey()).normalize();
+            if (!file.startsWith(folder.normalize()) || !Files.isRegularFile(file)) {
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "file " + e.getKey()
+                        + " listed in manifest.json is missing from " + folder);
+            }
+            String actual = sha256(file);
+            if (!actual.equalsIgnoreCase(e.getValue().asText())) {
+                throw new TriageException(ErrorCode.MODEL_CHECKSUM_MISMATCH, "file " + e.getKey() + " has SHA-256 "
+                        + actual + ", manifest.json says " + e.getValue().asText());
+            }
+        }
+        for (String required : List.of(imageEncoderFile(manifest), textEncoderFile(manifest), "dictionary.json",
+                "vocabulary.txt")) {
+            if (!files.has(required)) {
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "manifest.json does not list " + required
+                        + " with its SHA-256");
+            }
+        }
+        try {
+            PreprocessingSpec pre = PreprocessingSpec.fromJson(manifest.path("preprocessing"));
+            AbnormalityDictionary dictionary = AbnormalityDictionary.fromJson(JSON.readTree(
+                    folder.resolve("dictionary.json").toFile()));
+            List<String> vocabulary = new ArrayList<>(Files.readAllLines(folder.resolve("vocabulary.txt")));
+            vocabulary.removeIf(String::isEmpty);
+            ModelIdentity identity = new ModelIdentity(manifest.path("name").asText(), manifest.path("version").asText(),
+                    sha256(manifestFile));
+            if (identity.name().isEmpty() || identity.version().isEmpty()) {
+                throw new IllegalArgumentException("manifest.json needs name and version");
+            }
+            return new ModelPackage(folder, manifest, identity, pre, dictionary, List.copyOf(vocabulary));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "model package " + folder + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String imageEncoderFile(JsonNode manifest) {
+        return manifest.path("imageEncoder").path("file").asText("image_encoder.onnx");
+    }
+
+    static String textEncoderFile(JsonNode manifest) {
+        return manifest.path("textEncoder").path("file").asText("text_encoder.onnx");
+    }
+
+    /** The tokenizer the manifest describes. */
+    public Tokenizer tokenizer() {
+        JsonNode t = manifest.path("tokenizer");
+        return new Tokenizer(vocabulary, t.path("maxTokens").asInt(16), t.path("padId").asInt(0), t.path("unknownId").asInt(1));
+    }
+
+    /** Hex SHA-256 of a file. */
+    public static String sha256(Path file) throws TriageException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                d.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(d.digest());
+        } catch (IOException e) {
+            throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "cannot read " + file + ": " + e.getMessage(), e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
+    }
+}
