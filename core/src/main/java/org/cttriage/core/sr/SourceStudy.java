@@ -1,0 +1,59 @@
+package org.cttriage.core.sr;
+
+import com.pixelmed.dicom.Attribute;
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.AttributeTag;
+import com.pixelmed.dicom.DicomException;
+import com.pixelmed.dicom.TagFromName;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import org.cttriage.core.dicom.SliceHeader;
+
+/**
+ * What the SR copies from the analysed series: patient and study attributes (from one of
+ * its instances; they are the same for all) and the instances it references.
+ *
+ * @param attributes patient/study attribute values by keyword, as found (empty when absent)
+ * @param seriesInstanceUid the analysed series
+ * @param instances  SOP Class and Instance UIDs referenced, ordered by SOP Instance UID
+ */
+public record SourceStudy(java.util.Map<String, String> attributes, String seriesInstanceUid,
+                          List<ReferencedInstance> instances) {
+
+    /** One referenced source instance. */
+    public record ReferencedInstance(String sopClassUid, String sopInstanceUid) {
+    }
+
+    /** Patient and study attributes copied into the SR (PS3.3 Patient and General Study modules). */
+    static final List<AttributeTag> COPIED = List.of(TagFromName.SpecificCharacterSet, TagFromName.PatientName,
+            TagFromName.PatientID, TagFromName.IssuerOfPatientID, TagFromName.PatientBirthDate, TagFromName.PatientSex,
+            TagFromName.StudyInstanceUID, TagFromName.StudyDate, TagFromName.StudyTime,
+            TagFromName.ReferringPhysicianName, TagFromName.StudyID, TagFromName.AccessionNumber,
+            TagFromName.StudyDescription);
+
+    public SourceStudy {
+        attributes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(attributes));
+        instances = instances.stream().distinct()
+                .sorted(Comparator.comparing(ReferencedInstance::sopInstanceUid)).toList();
+    }
+
+    /** Reads the study attributes from the first slice's file and references every slice's instance. */
+    public static SourceStudy of(List<SliceHeader> slices) throws IOException, DicomException {
+        AttributeList list = new AttributeList();
+        list.read(slices.get(0).file().toString(), TagFromName.PixelData);
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+        for (AttributeTag t : COPIED) {
+            values.put(AttributeList.getDictionary().getNameFromTag(t),
+                    Attribute.getDelimitedStringValuesOrEmptyString(list, t));
+        }
+        return new SourceStudy(values, slices.get(0).seriesInstanceUid(), slices.stream()
+                .map(s -> new ReferencedInstance(s.sopClassUid(), s.sopInstanceUid())).toList());
+    }
+
+    /** A copied attribute's value, "" when absent. */
+    public String get(String keyword) {
+        return attributes.getOrDefault(keyword, "");
+    }
+}

@@ -1,0 +1,61 @@
+package org.cttriage.core.sr;
+
+import com.pixelmed.dicom.CodedSequenceItem;
+import com.pixelmed.dicom.DicomException;
+import org.cttriage.core.domain.CodedConcept;
+
+/**
+ * Every code the SR uses, each confirmed in DICOM PS3.16 (checked against the code tables
+ * that Debian's python3-pydicom generates from the standard, sr/_concepts_dict.py), except
+ * where marked private (99CTTRIAGE). Findings' and organs' codes come from the model's
+ * abnormality dictionary, which records the source of each.
+ */
+final class SrCodes {
+    private SrCodes() {
+    }
+
+    static final CodedConcept IMAGING_MEASUREMENT_REPORT = dcm("126000", "Imaging Measurement Report");
+    static final CodedConcept LANGUAGE_OF_CONTENT = dcm("121049", "Language of Content Item and Descendants");
+    static final CodedConcept ENGLISH_US = new CodedConcept("RFC5646", "en-US", "English (United States)");
+    static final CodedConcept OBSERVER_TYPE = dcm("121005", "Observer Type");
+    static final CodedConcept DEVICE = dcm("121007", "Device");
+    static final CodedConcept DEVICE_OBSERVER_UID = dcm("121012", "Device Observer UID");
+    static final CodedConcept DEVICE_OBSERVER_NAME = dcm("121013", "Device Observer Name");
+    static final CodedConcept DEVICE_OBSERVER_MANUFACTURER = dcm("121014", "Device Observer Manufacturer");
+    static final CodedConcept DEVICE_OBSERVER_MODEL_NAME = dcm("121015", "Device Observer Model Name");
+    static final CodedConcept PROCEDURE_REPORTED = dcm("121058", "Procedure reported");
+    /** LOINC, in CID 100; the region-specific CT codes were not found in the tables we could check. */
+    static final CodedConcept CT_UNSPECIFIED_BODY_REGION = new CodedConcept("LN", "25045-6", "CT unspecified body region");
+    static final CodedConcept IMAGE_LIBRARY = dcm("111028", "Image Library");
+    static final CodedConcept IMAGE_LIBRARY_GROUP = dcm("126200", "Image Library Group");
+    static final CodedConcept IMAGING_MEASUREMENTS = dcm("126010", "Imaging Measurements");
+    static final CodedConcept MEASUREMENT_GROUP = dcm("125007", "Measurement Group");
+    static final CodedConcept TRACKING_IDENTIFIER = dcm("112039", "Tracking Identifier");
+    static final CodedConcept TRACKING_UID = dcm("112040", "Tracking Unique Identifier");
+    static final CodedConcept FINDING = dcm("121071", "Finding");
+    static final CodedConcept FINDING_SITE = new CodedConcept("SCT", "363698007", "Finding Site");
+    static final CodedConcept PRESENCE = dcm("121052", "Presence of property");
+    static final CodedConcept PRESENT = dcm("121053", "Present");
+    static final CodedConcept ABSENT = dcm("121054", "Absent");
+    static final CodedConcept PROBABILITY = dcm("122157", "Probability");
+    static final CodedConcept NO_UNITS = new CodedConcept("UCUM", "1", "no units");
+    static final CodedConcept ALGORITHM_NAME = dcm("111001", "Algorithm Name");
+    static final CodedConcept ALGORITHM_VERSION = dcm("111003", "Algorithm Version");
+    /** TID 1500 row 12; a UMLS concept the standard itself uses there. */
+    static final CodedConcept QUALITATIVE_EVALUATIONS = new CodedConcept("UMLS", "C0034375", "Qualitative Evaluations");
+    static final CodedConcept CAD_PROCESSING_SUMMARY = dcm("111017", "CAD Processing and Findings Summary");
+    static final CodedConcept SUCCEEDED_WITH_FINDINGS = dcm("111242", "All algorithms succeeded; with findings");
+    static final CodedConcept SUCCEEDED_WITHOUT_FINDINGS = dcm("111241", "All algorithms succeeded; without findings");
+    /** Private: no standard concept for an AI-suggested reading priority was found. */
+    static final CodedConcept SUGGESTED_PRIORITY = new CodedConcept("99CTTRIAGE", "triage-priority",
+            "Suggested reading priority");
+    static final CodedConcept PROCESSING_EQUIPMENT = dcm("109102", "Processing Equipment");
+
+    private static CodedConcept dcm(String value, String meaning) {
+        return new CodedConcept("DCM", value, meaning);
+    }
+
+    static CodedSequenceItem item(CodedConcept c) throws DicomException {
+        return new CodedSequenceItem(c.value(), c.scheme(), c.meaning());
+    }
+}

@@ -1,0 +1,25 @@
+package org.cttriage.core.sr;
+
+/**
+ * Site settings written into the SR. {@link #defaults()} documents every default.
+ *
+ * @param manufacturer     equipment and device-observer manufacturer (default "ct-triage")
+ * @param institutionName  Institution Name of the equipment, "" for none (default "")
+ * @param seriesNumber     Series Number of the SR series (default 9901, to sort after acquired series)
+ * @param deviceSerialNumber Device Serial Number (default "0")
+ */
+public record SrOptions(String manufacturer, String institutionName, int seriesNumber, String deviceSerialNumber) {
+    public SrOptions {
+        if (manufacturer == null || manufacturer.isBlank()) {
+            throw new IllegalArgumentException("manufacturer must not be empty");
+        }
+        if (seriesNumber < 1) {
+            throw new IllegalArgumentException("seriesNumber must be >= 1, was " + seriesNumber);
+        }
+    }
+
+    /** The defaults listed on the record. */
+    public static SrOptions defaults() {
+        return new SrOptions("ct-triage", "", 9901, "0");
+    }
+}

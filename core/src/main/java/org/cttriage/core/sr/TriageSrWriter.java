@@ -1,0 +1,224 @@
+package org.cttriage.core.sr;
+
+import static org.cttriage.core.sr.SrCodes.item;
+
+import com.pixelmed.dicom.Attribute;
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.AttributeTag;
+import com.pixelmed.dicom.CodedSequenceItem;
+import com.pixelmed.dicom.ContentItem;
+import com.pixelmed.dicom.ContentItemFactory;
+import com.pixelmed.dicom.DicomException;
+import com.pixelmed.dicom.FileMetaInformation;
+import com.pixelmed.dicom.SOPClass;
+import com.pixelmed.dicom.SequenceAttribute;
+import com.pixelmed.dicom.SpecificCharacterSet;
+import com.pixelmed.dicom.StructuredReport;
+import com.pixelmed.dicom.TagFromName;
+import com.pixelmed.dicom.TransferSyntax;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Locale;
+import org.cttriage.core.domain.CodedConcept;
+import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.TriageResult;
+
+/**
+ * Builds the Comprehensive 3D SR (TID 1500, IHE AIR) for one triage result: same study as the
+ * source, a new series, one measurement group per finding. Deterministic: the same source
+ * instances and model package give a byte-identical file with the same SOP Instance UID;
+ * a re-triage over more instances gives a new SOP Instance with the same tracking UIDs.
+ */
+public final class TriageSrWriter {
+    private static final String SOURCE_AE = "CTTRIAGE";
+    private final SrOptions options;
+    private final ContentItemFactory factory = new ContentItemFactory();
+
+    public TriageSrWriter(SrOptions options) {
+        this.options = options;
+    }
+
+    /** The SR data set (with file meta information). */
+    public AttributeList build(SourceStudy source, TriageResult result) throws DicomException {
+        String study = source.get("StudyInstanceUID");
+        String series = source.seriesInstanceUid();
+        String model = result.model().name() + " " + result.model().version();
+        StringBuilder inputs = new StringBuilder();
+        source.instances().forEach(i -> inputs.append(i.sopInstanceUid()).append('\\'));
+
+        AttributeList list = new AttributeList();
+        String charset = source.get("SpecificCharacterSet");
+        if (!charset.isEmpty()) {
+            put(list, TagFromName.SpecificCharacterSet, charset.split("\\\\"));
+        }
+        // StructuredReport gathers the whole tree; the root item alone holds no ContentSequence.
+        list.putAll(new StructuredReport(content(source, result, model)).getAttributeList());
+
+        put(list, TagFromName.SOPClassUID, SOPClass.Comprehensive3DSRStorage);
+        put(list, TagFromName.SOPInstanceUID, uid("sr-instance", study, series, result.model().packageSha256(),
+                inputs.toString()));
+        for (AttributeTag t : SourceStudy.COPIED) {
+            if (t.equals(TagFromName.SpecificCharacterSet)) {
+                continue;
+            }
+            String value = source.get(AttributeList.getDictionary().getNameFromTag(t));
+            if (!value.isEmpty() || isType2(t)) {
+                put(list, t, value);
+            }
+        }
+        put(list, TagFromName.Modality, "SR");
+        put(list, TagFromName.SeriesInstanceUID, uid("sr-series", study, series, result.model().name()));
+        put(list, TagFromName.SeriesNumber, Integer.toString(options.seriesNumber()));
+        put(list, TagFromName.SeriesDescription, "AI triage (" + model + ")");
+        list.put(new SequenceAttribute(TagFromName.ReferencedPerformedProcedureStepSequence));
+        put(list, TagFromName.Manufacturer, options.manufacturer());
+        put(list, TagFromName.ManufacturerModelName, result.model().name());
+        put(list, TagFromName.DeviceSerialNumber, options.deviceSerialNumber());
+        put(list, TagFromName.SoftwareVersions, result.model().version());
+        if (!options.institutionName().isEmpty()) {
+            put(list, TagFromName.InstitutionName, options.institutionName());
+        }
+        put(list, TagFromName.InstanceNumber, "1");
+        put(list, TagFromName.CompletionFlag, "COMPLETE");
+        put(list, TagFromName.VerificationFlag, "UNVERIFIED");
+        // Content date/time are the study's, so that the same input always gives the same bytes.
+        put(list, TagFromName.ContentDate, source.get("StudyDate").isEmpty() ? "19000101" : source.get("StudyDate"));
+        put(list, TagFromName.ContentTime, source.get("StudyTime").isEmpty() ? "000000" : source.get("StudyTime"));
+        list.put(new SequenceAttribute(TagFromName.PerformedProcedureCodeSequence));
+        list.put(evidence(study, series, source));
+        list.put(contributingEquipment(result));
+        FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, SOURCE_AE);
+        return list;
+    }
+
+    /** Writes the SR to {@code file} (via a temporary file and a rename). */
+    public void write(SourceStudy source, TriageResult result, Path file) throws DicomException, IOException {
+        AttributeList list = build(source, result);
+        Path part = file.resolveSibling(file.getFileName() + ".part");
+        list.write(part.toFile(), TransferSyntax.ExplicitVRLittleEndian, true, true);
+        Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private ContentItem content(SourceStudy source, TriageResult result, String model) throws DicomException {
+        String study = source.get("StudyInstanceUID");
+        String series = source.seriesInstanceUid();
+        ContentItem root = factory.makeContainerContentItem(null, null, item(SrCodes.IMAGING_MEASUREMENT_REPORT), true,
+                "DCMR", "1500");
+        factory.makeCodeContentItem(root, "HAS CONCEPT MOD", item(SrCodes.LANGUAGE_OF_CONTENT), item(SrCodes.ENGLISH_US));
+        factory.makeCodeContentItem(root, "HAS OBS CONTEXT", item(SrCodes.OBSERVER_TYPE), item(SrCodes.DEVICE));
+        factory.makeUIDContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_UID), deviceUid(result));
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_NAME), result.model().name());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MANUFACTURER),
+                options.manufacturer());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MODEL_NAME), model);
+        factory.makeCodeContentItem(root, "HAS CONCEPT MOD", item(SrCodes.PROCEDURE_REPORTED),
+                item(SrCodes.CT_UNSPECIFIED_BODY_REGION));
+
+        ContentItem library = factory.makeContainerContentItem(root, "CONTAINS", item(SrCodes.IMAGE_LIBRARY), true);
+        ContentItem group = factory.makeContainerContentItem(library, "CONTAINS", item(SrCodes.IMAGE_LIBRARY_GROUP), true);
+        for (SourceStudy.ReferencedInstance i : source.instances()) {
+            factory.makeImageContentItem(group, "CONTAINS", null, i.sopClassUid(), i.sopInstanceUid(), 0, 0, null, null,
+                    null, null);
+        }
+
+        ContentItem measurements = factory.makeContainerContentItem(root, "CONTAINS", item(SrCodes.IMAGING_MEASUREMENTS),
+                true);
+        for (FindingResult f : result.findings()) {
+            ContentItem g = factory.makeContainerContentItem(measurements, "CONTAINS", item(SrCodes.MEASUREMENT_GROUP), true);
+            factory.makeTextContentItem(g, "HAS OBS CONTEXT", item(SrCodes.TRACKING_IDENTIFIER), f.id());
+            factory.makeUIDContentItem(g, "HAS OBS CONTEXT", item(SrCodes.TRACKING_UID),
+                    uid("tracking", study, series, f.id(), model));
+            factory.makeCodeContentItem(g, "CONTAINS", item(SrCodes.FINDING), item(f.finding()));
+            factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_NAME), result.model().name());
+            factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_VERSION), result.model().version());
+            factory.makeCodeContentItem(g, "HAS CONCEPT MOD", item(SrCodes.FINDING_SITE), item(f.organCode()));
+            factory.makeCodeContentItem(g, "CONTAINS", item(SrCodes.PRESENCE), item(f.present() ? SrCodes.PRESENT : SrCodes.ABSENT));
+            factory.makeNumericContentItem(g, "CONTAINS", item(SrCodes.PROBABILITY),
+                    String.format(Locale.ROOT, "%.4f", f.probability()), item(SrCodes.NO_UNITS));
+        }
+
+        ContentItem qualitative = factory.makeContainerContentItem(root, "CONTAINS", item(SrCodes.QUALITATIVE_EVALUATIONS),
+                true);
+        factory.makeCodeContentItem(qualitative, "CONTAINS", item(SrCodes.CAD_PROCESSING_SUMMARY),
+                item(result.presentFindings().isEmpty() ? SrCodes.SUCCEEDED_WITHOUT_FINDINGS : SrCodes.SUCCEEDED_WITH_FINDINGS));
+        factory.makeTextContentItem(qualitative, "CONTAINS", item(SrCodes.SUGGESTED_PRIORITY),
+                result.suggestedPriority().fhirCode());
+        return root;
+    }
+
+    private SequenceAttribute evidence(String study, String series, SourceStudy source) throws DicomException {
+        AttributeList seriesItem = new AttributeList();
+        put(seriesItem, TagFromName.SeriesInstanceUID, series);
+        SequenceAttribute sops = new SequenceAttribute(TagFromName.ReferencedSOPSequence);
+        for (SourceStudy.ReferencedInstance i : source.instances()) {
+            AttributeList sop = new AttributeList();
+            put(sop, TagFromName.ReferencedSOPClassUID, i.sopClassUid());
+            put(sop, TagFromName.ReferencedSOPInstanceUID, i.sopInstanceUid());
+            sops.addItem(sop);
+        }
+        seriesItem.put(sops);
+        AttributeList studyItem = new AttributeList();
+        put(studyItem, TagFromName.StudyInstanceUID, study);
+        SequenceAttribute seriesSeq = new SequenceAttribute(TagFromName.ReferencedSeriesSequence);
+        seriesSeq.addItem(seriesItem);
+        studyItem.put(seriesSeq);
+        SequenceAttribute evidence = new SequenceAttribute(TagFromName.CurrentRequestedProcedureEvidenceSequence);
+        evidence.addItem(studyItem);
+        return evidence;
+    }
+
+    /** IHE AIR: the algorithm as contributing equipment, with a Device UID that changes with the package. */
+    private SequenceAttribute contributingEquipment(TriageResult result) throws DicomException {
+        AttributeList e = new AttributeList();
+        SequenceAttribute purpose = new SequenceAttribute(TagFromName.PurposeOfReferenceCodeSequence);
+        purpose.addItem(item(SrCodes.PROCESSING_EQUIPMENT).getAttributeList());
+        e.put(purpose);
+        put(e, TagFromName.Manufacturer, options.manufacturer());
+        put(e, TagFromName.ManufacturerModelName, result.model().name());
+        put(e, TagFromName.SoftwareVersions, result.model().version());
+        put(e, TagFromName.DeviceUID, deviceUid(result));
+        SequenceAttribute s = new SequenceAttribute(TagFromName.ContributingEquipmentSequence);
+        s.addItem(e);
+        return s;
+    }
+
+    private static String deviceUid(TriageResult result) {
+        return uid("device", result.model().name(), result.model().version(), result.model().packageSha256());
+    }
+
+    private static boolean isType2(AttributeTag t) {
+        return t.equals(TagFromName.PatientName) || t.equals(TagFromName.PatientID) || t.equals(TagFromName.PatientBirthDate)
+                || t.equals(TagFromName.PatientSex) || t.equals(TagFromName.StudyDate) || t.equals(TagFromName.StudyTime)
+                || t.equals(TagFromName.ReferringPhysicianName) || t.equals(TagFromName.StudyID)
+                || t.equals(TagFromName.AccessionNumber);
+    }
+
+    private static void put(AttributeList list, AttributeTag tag, String... values) throws DicomException {
+        Attribute scs = list.get(TagFromName.SpecificCharacterSet);
+        Attribute a = list.putNewAttribute(tag, scs == null ? null : new SpecificCharacterSet(Attribute.getStringValues(scs)));
+        for (String v : values) {
+            a.addValue(v);
+        }
+    }
+
+    /** A "2.25." UID from a SHA-256 of the parts (PS3.5 B.2), so the same inputs give the same UID. */
+    static String uid(String... parts) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256")
+                    .digest(String.join("\u0000", parts).getBytes(StandardCharsets.UTF_8));
+            byte[] u = java.util.Arrays.copyOf(h, 16);
+            u[6] = (byte) ((u[6] & 0x0f) | 0x50);
+            u[8] = (byte) ((u[8] & 0x3f) | 0x80);
+            return "2.25." + new BigInteger(1, u);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
+    }
+
+}
