@@ -335,6 +335,10 @@ public final class InferenceEngine implements AutoCloseable {
     /** A finding added at run time from words, scored with the package's median calibration. */
     public AbnormalityDictionary.Finding customFinding(String id, String organ, List<String> positive,
                                                        List<String> negative, Priority severity) {
+        if (!id.matches("[a-z0-9_]{1,16}")) {
+            throw new IllegalArgumentException("finding id must be 1-16 characters of a-z, 0-9 and _ (it becomes a"
+                    + " DICOM code value); was " + id);
+        }
         if (!pkg.dictionary().organs().containsKey(organ)) {
             throw new IllegalArgumentException("organ must be one of " + pkg.dictionary().organs().keySet() + "; was " + organ);
         }

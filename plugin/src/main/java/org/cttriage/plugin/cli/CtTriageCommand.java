@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
             GenerateCommand.class,
             InspectCommand.class,
             BenchVolumeCommand.class,
+            EvaluateCommand.class,
+            AnalyzeCommand.class,
+            BenchModelCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class CtTriageCommand implements Runnable {

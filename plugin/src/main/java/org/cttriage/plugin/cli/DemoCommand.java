@@ -9,12 +9,13 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code ct-triage demo}: what the product does so far, on bundled synthetic data —
- * generate a phantom study with findings, then inspect it as the node would.
+ * generate a phantom study with findings, inspect it as the node would, triage it.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {
-            "Generates a synthetic CT study (with a few findings) and inspects it: series selection",
-            "with reasons, and the assembled volume's geometry. Runs with no network and no PACS."})
+            "Generates a synthetic CT study (with a few findings), inspects it (series selection with reasons,",
+            "the assembled volume's geometry) and triages it with the reference model, writing the DICOM SR and",
+            "result.json under OUT/result. Runs with no network and no PACS."})
 final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -31,6 +32,11 @@ final class DemoCommand implements Callable<Integer> {
             return rc;
         }
         spec.commandLine().getOut().println();
-        return cli.execute("inspect", out.resolve("dicom").toString());
+        rc = cli.execute("inspect", out.resolve("dicom").toString());
+        if (rc != 0) {
+            return rc;
+        }
+        spec.commandLine().getOut().println();
+        return cli.execute("analyze", out.resolve("dicom").toString(), "--out", out.resolve("result").toString());
     }
 }

@@ -34,7 +34,7 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "generate", "inspect", "bench-volume"})
+    @ValueSource(strings = {"demo", "generate", "inspect", "bench-volume", "evaluate", "analyze", "bench-model"})
     void everySubcommandExplainsEveryOption(String command) {
         Run r = run(command, "--help");
         assertThat(r.exitCode()).isZero();

@@ -1,0 +1,134 @@
+package org.cttriage.plugin.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.TriageResult;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.sr.SourceStudy;
+import org.cttriage.core.sr.SrOptions;
+import org.cttriage.core.sr.TriageSrWriter;
+import org.cttriage.core.volume.StudyVolumeBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code ct-triage analyze}: triage a folder of CT instances offline and write the SR and result.json. */
+@Command(name = "analyze", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Selects the series to triage in FOLDER, builds its volume, runs the model and writes, with no network,",
+            "OUT/sr.dcm (Comprehensive 3D SR, TID 1500) and OUT/result.json (every finding's probability and decision,",
+            "organ volumes, suggested priority, model identity, timings). Exit 1 with a TRIAGE code when no series qualifies."})
+final class AnalyzeCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FOLDER", description = "Folder with the CT instances of one study.")
+    Path folder;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created).")
+    Path out;
+
+    @Option(names = "--sr-series-number", defaultValue = "9901", description = "Series Number of the SR (default: ${DEFAULT-VALUE}).")
+    int srSeriesNumber;
+
+    @Option(names = "--institution", defaultValue = "", description = "Institution Name written in the SR (default: none).")
+    String institution;
+
+    @Option(names = "--add-finding", paramLabel = "ID=ORGAN:POSITIVE[|POSITIVE…]:NEGATIVE[|NEGATIVE…]",
+            description = "Score an extra finding described in words, without retraining, e.g. "
+                    + "'big_liver=liver:enlarged liver|large liver:normal liver size'. Repeatable. Words outside the "
+                    + "model's vocabulary are reported. Uses the package's median calibration and threshold 0.5.")
+    java.util.List<String> addFindings = new java.util.ArrayList<>();
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    PolicyOptions policy;
+
+    @Mixin
+    ThreadsOption threads;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter stdout = spec.commandLine().getOut();
+        ExecutorService pool = threads.newPool();
+        try (InferenceEngine engine = model.open()) {
+            StudyVolumeBuilder.Outcome o = new StudyVolumeBuilder(policy.selection(), policy.assembly(), pool).build(folder);
+            if (!(o instanceof StudyVolumeBuilder.Built built)) {
+                spec.commandLine().getErr().println(((StudyVolumeBuilder.NotBuilt) o).reason().getMessage());
+                return CtTriageCommand.EXIT_TRIAGE_FAILURE;
+            }
+            java.util.List<org.cttriage.core.inference.AbnormalityDictionary.Finding> extra = new java.util.ArrayList<>();
+            for (String spec : addFindings) {
+                extra.add(parseFinding(engine, spec));
+            }
+            TriageResult result = engine.analyzeWithImage(built.volume(), extra).result();
+            Files.createDirectories(out);
+            var selected = built.report().selected().orElseThrow();
+            new TriageSrWriter(new SrOptions("ct-triage", institution, srSeriesNumber, "0"))
+                    .write(SourceStudy.of(selected.plan().slices()), result, out.resolve("sr.dcm"));
+            ObjectNode json = JSON.valueToTree(result);
+            json.put("device", engine.device());
+            Path part = out.resolve("result.json.part");
+            JSON.writeValue(part.toFile(), json);
+            Files.move(part, out.resolve("result.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            stdout.printf("series %s: suggested priority %s%n", result.seriesInstanceUid(), result.suggestedPriority().fhirCode());
+            for (FindingResult f : result.findings()) {
+                stdout.printf(java.util.Locale.ROOT, "  %-22s %-11s p=%.3f %s%n", f.id(), f.organ(), f.probability(),
+                        f.present() ? "PRESENT" : "absent");
+            }
+            stdout.printf("wrote %s and %s (%d ms)%n", out.resolve("sr.dcm"), out.resolve("result.json"),
+                    result.timingsMillis().get("total"));
+            stdout.flush();
+            return 0;
+        } catch (TriageException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return CtTriageCommand.EXIT_TRIAGE_FAILURE;
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--add-finding: " + e.getMessage());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Parses ID=ORGAN:POS|POS:NEG|NEG and reports words the vocabulary lacks. */
+    private org.cttriage.core.inference.AbnormalityDictionary.Finding parseFinding(InferenceEngine engine, String text)
+            throws TriageException {
+        String[] idRest = text.split("=", 2);
+        String[] parts = idRest.length == 2 ? idRest[1].split(":", -1) : new String[0];
+        if (parts.length != 3 || idRest[0].isBlank()) {
+            throw new IllegalArgumentException("expected ID=ORGAN:POSITIVE[|…]:NEGATIVE[|…], was " + text);
+        }
+        java.util.List<String> positive = java.util.Arrays.stream(parts[1].split("\\|")).map(String::trim)
+                .filter(x -> !x.isEmpty()).toList();
+        java.util.List<String> negative = java.util.Arrays.stream(parts[2].split("\\|")).map(String::trim)
+                .filter(x -> !x.isEmpty()).toList();
+        if (positive.isEmpty() || negative.isEmpty()) {
+            throw new IllegalArgumentException("finding " + idRest[0] + " needs at least one positive and one negative prompt");
+        }
+        java.util.List<String> all = new java.util.ArrayList<>(positive);
+        all.addAll(negative);
+        java.util.List<String> unknown = engine.embed(all).unknownWords();
+        if (!unknown.isEmpty()) {
+            spec.commandLine().getErr().println("finding " + idRest[0] + ": words not in the model's vocabulary (scored as"
+                    + " unknown tokens): " + String.join(", ", unknown));
+        }
+        return engine.customFinding(idRest[0].trim(), parts[0].trim(), positive, negative,
+                org.cttriage.core.domain.Priority.ROUTINE);
+    }
+}

@@ -1,0 +1,229 @@
+package org.cttriage.plugin.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.stream.Stream;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.inference.AbnormalityDictionary;
+import org.cttriage.core.inference.BinaryMetrics;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.inference.Preprocessor;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.core.volume.StudyVolumeBuilder;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.FindingTruth;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code ct-triage evaluate}: fresh phantoms through the full product path (DICOM files →
+ * volume → engine), scored against their ground truth.
+ */
+@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Generates N fresh phantoms with random findings from seed S, writes each as DICOM, builds the volume",
+            "and runs the engine, then prints per finding AUC, sensitivity and specificity at the threshold and F1,",
+            "the AUC with the held-out paraphrased prompts, and the Dice of each organ's segmentation.",
+            "Use seeds below 1000000: seeds from 1000000 up are used for training and calibration."})
+final class EvaluateCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--seed", required = true, description = "First phantom seed (below 1000000).")
+    long seed;
+
+    @Option(names = "--cases", defaultValue = "100", description = "Number of phantoms (default: ${DEFAULT-VALUE}).")
+    int cases;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON to FILE.")
+    Path json;
+
+    @Option(names = "--matrix", defaultValue = "128", description = "Phantom matrix (default: ${DEFAULT-VALUE}).")
+    int matrix;
+
+    @Option(names = "--slices", defaultValue = "96", description = "Phantom slices (default: ${DEFAULT-VALUE}).")
+    int slices;
+
+    @Option(names = "--slice-spacing", defaultValue = "3.75", description = "Slice spacing, mm (default: ${DEFAULT-VALUE}).")
+    double sliceSpacing;
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    ThreadsOption threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (seed >= 1_000_000 && seed < 3_000_000) {
+            spec.commandLine().getErr().println("warning: seeds 1000000..2999999 are training/calibration seeds;"
+                    + " figures on them are not an evaluation");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        ExecutorService pool = threads.newPool();
+        Path work = Files.createTempDirectory("ct-triage-evaluate");
+        try (InferenceEngine engine = model.open()) {
+            AbnormalityDictionary dict = engine.modelPackage().dictionary();
+            List<AbnormalityDictionary.Finding> findings = dict.findings();
+            double[][] scores = new double[findings.size()][cases];
+            double[][] heldOut = new double[findings.size()][cases];
+            boolean[][] truth = new boolean[findings.size()][cases];
+            double[][] dice = new double[dict.organs().size()][cases];
+            Preprocessor preprocessor = new Preprocessor(engine.modelPackage().preprocessing());
+            StudyVolumeBuilder builder = new StudyVolumeBuilder(SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool);
+            long t0 = System.nanoTime();
+            for (int c = 0; c < cases; c++) {
+                Phantom phantom = new PhantomGenerator().generate(new PhantomSpec(seed + c, matrix, matrix, slices,
+                        400.0 / matrix, sliceSpacing, sliceSpacing, ContrastPhase.NONE, Set.of(), true), pool);
+                Path dir = work.resolve("case");
+                new CtSeriesWriter().write(phantom, SeriesWriteOptions.defaults(), dir);
+                StudyVolumeBuilder.Outcome o = builder.build(dir);
+                if (!(o instanceof StudyVolumeBuilder.Built built)) {
+                    throw ((StudyVolumeBuilder.NotBuilt) o).reason();
+                }
+                InferenceEngine.Analysis a = engine.analyzeWithImage(built.volume(), List.of());
+                for (int f = 0; f < findings.size(); f++) {
+                    AbnormalityDictionary.Finding fd = findings.get(f);
+                    String id = fd.id();
+                    truth[f][c] = phantom.truth().stream().map(FindingTruth::finding).anyMatch(x -> x.id().equals(id));
+                    scores[f][c] = a.result().findings().get(f).probability();
+                    heldOut[f][c] = fd.heldOutPositive().isEmpty() ? Double.NaN
+                            : engine.probability(a.image(), fd, fd.heldOutPositive(), fd.heldOutNegative());
+                }
+                byte[] reference = preprocessor.resampleLabels(PhantomVolumes.labelsFromFeet(phantom),
+                        built.volume().geometry());
+                int i = 0;
+                for (AbnormalityDictionary.Organ organ : dict.organs().values()) {
+                    dice[i++][c] = BinaryMetrics.dice(a.image().organLabels(), reference, organ.label());
+                }
+                deleteTree(dir);
+                if ((c + 1) % 10 == 0) {
+                    spec.commandLine().getErr().printf("evaluated %d/%d cases%n", c + 1, cases);
+                }
+            }
+            long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+            ObjectNode report = report(engine, findings, scores, heldOut, truth, dice, seconds);
+            print(out, report);
+            if (json != null) {
+                JSON.writeValue(json.toFile(), report);
+            }
+            out.flush();
+            return 0;
+        } catch (TriageException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return CtTriageCommand.EXIT_TRIAGE_FAILURE;
+        } finally {
+            pool.shutdownNow();
+            deleteTree(work);
+        }
+    }
+
+    private ObjectNode report(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] scores,
+                              double[][] heldOut, boolean[][] truth, double[][] dice, long seconds) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
+        root.put("packageSha256", engine.modelPackage().identity().packageSha256());
+        root.put("device", engine.device());
+        root.put("seed", seed).put("cases", cases).put("matrix", matrix).put("slices", slices)
+                .put("sliceSpacingMm", sliceSpacing).put("seconds", seconds);
+        ArrayNode fs = root.putArray("findings");
+        double aucSum = 0;
+        double heldSum = 0;
+        int aucN = 0;
+        int heldN = 0;
+        for (int f = 0; f < findings.size(); f++) {
+            AbnormalityDictionary.Finding fd = findings.get(f);
+            BinaryMetrics m = BinaryMetrics.of(scores[f], truth[f], fd.threshold());
+            BinaryMetrics h = BinaryMetrics.of(heldOut[f], truth[f], fd.threshold());
+            ObjectNode n = fs.addObject();
+            n.put("id", fd.id()).put("organ", fd.organ()).put("positives", m.positives()).put("negatives", m.negatives());
+            number(n, "auc", m.auc());
+            number(n, "sensitivity", m.sensitivity());
+            number(n, "specificity", m.specificity());
+            number(n, "f1", m.f1());
+            number(n, "heldOutAuc", h.auc());
+            n.put("threshold", fd.threshold());
+            if (!Double.isNaN(m.auc())) {
+                aucSum += m.auc();
+                aucN++;
+            }
+            if (!Double.isNaN(h.auc())) {
+                heldSum += h.auc();
+                heldN++;
+            }
+        }
+        number(root, "meanAuc", aucN == 0 ? Double.NaN : aucSum / aucN);
+        number(root, "meanHeldOutAuc", heldN == 0 ? Double.NaN : heldSum / heldN);
+        ObjectNode d = root.putObject("dice");
+        double diceSum = 0;
+        int i = 0;
+        for (AbnormalityDictionary.Organ organ : engine.modelPackage().dictionary().organs().values()) {
+            double mean = java.util.Arrays.stream(dice[i++]).filter(x -> !Double.isNaN(x)).average().orElse(Double.NaN);
+            number(d, organ.id(), mean);
+            diceSum += mean;
+        }
+        number(root, "meanDice", diceSum / engine.modelPackage().dictionary().organs().size());
+        return root;
+    }
+
+    private static void number(ObjectNode n, String key, double v) {
+        if (Double.isNaN(v)) {
+            n.putNull(key);
+        } else {
+            n.put(key, Math.round(v * 10000) / 10000.0);
+        }
+    }
+
+    private static void print(PrintWriter out, ObjectNode r) {
+        out.printf("%s on %s, %d cases from seed %d (%d s)%n%n", r.get("model").asText(), r.get("device").asText(),
+                r.get("cases").asInt(), r.get("seed").asLong(), r.get("seconds").asLong());
+        out.printf("%-22s %-11s %5s %5s %7s %7s %7s %7s %9s%n", "finding", "organ", "pos", "neg", "AUC", "sens", "spec", "F1",
+                "held-out");
+        r.get("findings").forEach(f -> out.printf(Locale.ROOT, "%-22s %-11s %5d %5d %7s %7s %7s %7s %9s%n",
+                f.get("id").asText(), f.get("organ").asText(), f.get("positives").asInt(), f.get("negatives").asInt(),
+                fmt(f.get("auc")), fmt(f.get("sensitivity")), fmt(f.get("specificity")), fmt(f.get("f1")),
+                fmt(f.get("heldOutAuc"))));
+        out.printf("%nmean AUC %s, held-out paraphrase mean AUC %s%n", fmt(r.get("meanAuc")), fmt(r.get("meanHeldOutAuc")));
+        StringBuilder dice = new StringBuilder();
+        r.get("dice").fields().forEachRemaining(e -> dice.append(e.getKey()).append(' ').append(fmt(e.getValue())).append("  "));
+        out.printf("Dice: %s%nmean Dice %s%n", dice.toString().trim(), fmt(r.get("meanDice")));
+    }
+
+    private static String fmt(com.fasterxml.jackson.databind.JsonNode n) {
+        return n == null || n.isNull() ? "n/a" : String.format(Locale.ROOT, "%.3f", n.asDouble());
+    }
+
+    private static void deleteTree(Path p) throws java.io.IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(x);
+            }
+        }
+    }
+}
