@@ -1,0 +1,50 @@
+package org.cttriage.plugin.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.cttriage.testdata.junit.ExternalCommand;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** analyze: DICOM folder in, SR and result.json out, with the committed reference model, no network. */
+@RequiresTools({"dciodvfy", "dsr2xml"})
+class AnalyzeCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void writesValidSrAndResultJson() throws Exception {
+        Path study = dir.resolve("study");
+        assertThat(CommandLineTest.run("generate", "--out", study.toString(), "--seed", "31", "--matrix", "128",
+                "--slices", "96", "--slice-spacing", "3.75", "--findings", "pleural_effusion,splenomegaly").exitCode()).isZero();
+        Path out = dir.resolve("out");
+        CommandLineTest.Run r = CommandLineTest.run("analyze", study.resolve("dicom").toString(), "--out", out.toString(),
+                "--model", Path.of("..", "models", "ctglip-ref").toString(), "--device", "CPU",
+                "--add-finding", "big_liver=liver:enlarged liver|hepatomegaly:normal liver size",
+                "--add-finding", "striped_liver=liver:zebra striped liver:normal liver");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("striped_liver").contains("zebra").contains("striped");
+        JsonNode result = new ObjectMapper().readTree(out.resolve("result.json").toFile());
+        assertThat(result.get("findings")).hasSize(18);
+        assertThat(result.get("findings").get(16).get("id").asText()).isEqualTo("big_liver");
+        assertThat(result.get("model").get("name").asText()).isEqualTo("ctglip-ref");
+        assertThat(result.get("suggestedPriority").asText()).isIn("ROUTINE", "URGENT", "ASAP", "STAT");
+        assertThat(result.get("sourceInstances")).hasSize(96);
+        ExternalCommand.Result v = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", "-new", out.resolve("sr.dcm").toString());
+        assertThat(v.output().lines().filter(l -> l.startsWith("Error")).toList()).as(v.output()).isEmpty();
+        assertThat(ExternalCommand.run(Duration.ofSeconds(60), "dsr2xml", out.resolve("sr.dcm").toString()).exitCode()).isZero();
+    }
+
+    @Test
+    void folderWithoutCtIsRefusedWithCode() throws Exception {
+        CommandLineTest.Run r = CommandLineTest.run("analyze", dir.toString(), "--out", dir.resolve("o").toString(),
+                "--model", Path.of("..", "models", "ctglip-ref").toString());
+        assertThat(r.exitCode()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
+        assertThat(r.err()).startsWith("TRIAGE-0201");
+    }
+}
