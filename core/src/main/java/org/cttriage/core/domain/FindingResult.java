@@ -9,9 +9,12 @@ package org.cttriage.core.domain;
  * @param organCode    the organ's code (finding site)
  * @param probability  calibrated probability that the finding is present, 0..1
  * @param threshold    decision threshold on {@code probability}
- * @param present      {@code probability >= threshold}
+ * @param reportable   whether the model's validation showed this finding can be decided; when
+ *                     false the probability is reported but the finding is never called present
+ *                     and never raises the priority
+ * @param present      {@code reportable && probability >= threshold}
  * @param severity     priority this finding asks for when present
  */
 public record FindingResult(String id, String organ, CodedConcept finding, CodedConcept organCode, double probability,
-                            double threshold, boolean present, Priority severity) {
+                            double threshold, boolean reportable, boolean present, Priority severity) {
 }

@@ -25,11 +25,13 @@ public record AbnormalityDictionary(Map<String, Organ> organs, List<Finding> fin
 
     /**
      * A finding and how to score it: probability = sigmoid((mean cos(organ, positive) − mean
-     * cos(organ, negative)) / temperature + bias), present when probability ≥ threshold.
+     * cos(organ, negative)) / temperature + bias), present when reportable and probability ≥ threshold.
+     * A finding the model did not learn (validation AUC too low) is not reportable: its probability is
+     * given, but it is never called present, so it cannot escalate a worklist on noise.
      */
     public record Finding(String id, String organ, CodedConcept code, Priority severity, List<String> positive,
                           List<String> negative, List<String> heldOutPositive, List<String> heldOutNegative,
-                          double temperature, double bias, double threshold) {
+                          double temperature, double bias, double threshold, boolean reportable) {
         public Finding {
             positive = List.copyOf(positive);
             negative = List.copyOf(negative);
@@ -70,7 +72,8 @@ public record AbnormalityDictionary(Map<String, Organ> organs, List<Finding> fin
                     Priority.fromFhirCode(f.path("severity").asText().toLowerCase(Locale.ROOT)),
                     strings(f.path("positive")), strings(f.path("negative")), strings(f.path("heldOutPositive")),
                     strings(f.path("heldOutNegative")), f.path("temperature").asDouble(Double.NaN),
-                    f.path("bias").asDouble(Double.NaN), f.path("threshold").asDouble(Double.NaN)));
+                    f.path("bias").asDouble(Double.NaN), f.path("threshold").asDouble(Double.NaN),
+                    f.path("reportable").asBoolean(true)));
         }
         return new AbnormalityDictionary(organs, findings);
     }

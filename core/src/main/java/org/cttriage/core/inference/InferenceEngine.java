@@ -280,10 +280,10 @@ public final class InferenceEngine implements AutoCloseable {
         all.addAll(extra);
         for (AbnormalityDictionary.Finding f : all) {
             double p = probability(image, f, f.positive(), f.negative());
-            boolean present = p >= f.threshold();
+            boolean present = f.reportable() && p >= f.threshold();
             AbnormalityDictionary.Organ organ = pkg.dictionary().organs().get(f.organ());
-            findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), present,
-                    f.severity()));
+            findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), f.reportable(),
+                    present, f.severity()));
             if (present) {
                 priority = priority.max(f.severity());
             }
@@ -347,7 +347,7 @@ public final class InferenceEngine implements AutoCloseable {
         double median = temps[temps.length / 2];
         return new AbnormalityDictionary.Finding(id, organ,
                 new org.cttriage.core.domain.CodedConcept("99CTTRIAGE", id, String.join(" / ", positive)), severity,
-                positive, negative, List.of(), List.of(), median, 0.0, 0.5);
+                positive, negative, List.of(), List.of(), median, 0.0, 0.5, true);
     }
 
     @Override

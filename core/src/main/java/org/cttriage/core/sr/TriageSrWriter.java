@@ -138,7 +138,11 @@ public final class TriageSrWriter {
             factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_NAME), result.model().name());
             factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_VERSION), result.model().version());
             factory.makeCodeContentItem(g, "HAS CONCEPT MOD", item(SrCodes.FINDING_SITE), item(f.organCode()));
-            factory.makeCodeContentItem(g, "CONTAINS", item(SrCodes.PRESENCE), item(f.present() ? SrCodes.PRESENT : SrCodes.ABSENT));
+            if (f.reportable()) {
+                // A finding the model cannot decide gets no presence: "Absent" would be a claim it cannot make.
+                factory.makeCodeContentItem(g, "CONTAINS", item(SrCodes.PRESENCE),
+                        item(f.present() ? SrCodes.PRESENT : SrCodes.ABSENT));
+            }
             factory.makeNumericContentItem(g, "CONTAINS", item(SrCodes.PROBABILITY),
                     String.format(Locale.ROOT, "%.4f", f.probability()), item(SrCodes.NO_UNITS));
         }

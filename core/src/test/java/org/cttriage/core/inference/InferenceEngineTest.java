@@ -67,7 +67,7 @@ class InferenceEngineTest {
         assertThat(r.findings()).hasSize(engine.modelPackage().dictionary().findings().size()).hasSize(16);
         for (FindingResult f : r.findings()) {
             assertThat(f.probability()).isBetween(0.0, 1.0);
-            assertThat(f.present()).isEqualTo(f.probability() >= f.threshold());
+            assertThat(f.present()).isEqualTo(f.reportable() && f.probability() >= f.threshold());
         }
         Priority expected = r.presentFindings().stream().map(FindingResult::severity).reduce(Priority.ROUTINE, Priority::max);
         assertThat(r.suggestedPriority()).isEqualTo(expected);

@@ -69,7 +69,7 @@ final class SrFixtures {
             boolean on = present.contains(c[0]);
             Priority sev = Priority.fromFhirCode(c[5]);
             findings.add(new FindingResult(c[0], c[1], new CodedConcept(c[2], c[3], c[4]), ORGANS.get(c[1]),
-                    on ? 0.91 : 0.07, 0.5, on, sev));
+                    on ? 0.91 : 0.07, 0.5, !c[0].equals("emphysema"), on && !c[0].equals("emphysema"), sev));
             if (on) {
                 priority = priority.max(sev);
             }
