@@ -27,7 +27,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         var cli = spec.commandLine().getParent();
         int rc = cli.execute("generate", "--out", out.toString(), "--seed", "7", "--matrix", "256", "--slices", "120",
-                "--findings", "pulmonary_nodule,liver_cyst,nephrolithiasis");
+                "--findings", "pleural_effusion,splenomegaly,liver_cyst");
         if (rc != 0) {
             return rc;
         }

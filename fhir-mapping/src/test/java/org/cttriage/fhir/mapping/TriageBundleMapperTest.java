@@ -1,0 +1,108 @@
+package org.cttriage.fhir.mapping;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.validation.SingleValidationMessage;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.cttriage.core.domain.CodedConcept;
+import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.ModelIdentity;
+import org.cttriage.core.domain.Priority;
+import org.cttriage.core.domain.TriageResult;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.DiagnosticReport;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Resource;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class TriageBundleMapperTest {
+    static final FhirContext CTX = FhirContext.forR4Cached();
+    static BundleValidator validator;
+
+    @BeforeAll
+    static void validator() {
+        validator = new BundleValidator(CTX);
+    }
+
+    static TriageResult result() {
+        CodedConcept lung = new CodedConcept("SCT", "39607008", "Lung");
+        CodedConcept liver = new CodedConcept("SCT", "10200004", "Liver");
+        List<FindingResult> f = new ArrayList<>();
+        f.add(new FindingResult("pleural_effusion", "lung", new CodedConcept("SCT", "60046008", "Pleural effusion"), lung,
+                0.93, 0.83, true, true, Priority.URGENT));
+        f.add(new FindingResult("hepatomegaly", "liver", new CodedConcept("SCT", "260376009", "Enlarged"), liver,
+                0.12, 0.41, true, false, Priority.ROUTINE));
+        f.add(new FindingResult("hepatic_steatosis", "liver", new CodedConcept("99CTTRIAGE", "CTTR-STEATOSIS",
+                "Hepatic steatosis"), liver, 0.2, 0.88, true, false, Priority.ROUTINE));
+        f.add(new FindingResult("liver_cyst", "liver", new CodedConcept("SCT", "367643001", "Cyst"), liver,
+                0.3, 0.13, false, false, Priority.ROUTINE));
+        return new TriageResult("1.2.3.4", "1.2.3.4.5", List.of("1.2.3.4.5.1", "1.2.3.4.5.2"), f,
+                Map.of("lung", 4000.0), Priority.URGENT,
+                new ModelIdentity("ctglip-ref", "1.0.0", "ab".repeat(32)), Map.of("total", 100L));
+    }
+
+    Bundle map() {
+        return new TriageBundleMapper(FhirMappingOptions.defaults()).toTransaction(result(),
+                new TriageBundleMapper.PatientIdentity("PHANTOM-7", "CTTRIAGE-PHANTOM"),
+                Instant.parse("2026-04-14T09:00:00Z"), Instant.parse("2026-04-14T09:05:00Z"));
+    }
+
+    @Test
+    void bundleAndEveryResourceValidateWithoutErrors() {
+        Bundle b = map();
+        List<SingleValidationMessage> errors = new ArrayList<>(validator.errors(b));
+        for (Bundle.BundleEntryComponent e : b.getEntry()) {
+            errors.addAll(validator.errors(e.getResource()));
+        }
+        assertThat(errors).extracting(m -> m.getLocationString() + ": " + m.getMessage()).isEmpty();
+    }
+
+    @Test
+    void transactionCreatesConditionallySoARetryCreatesNothingNew() {
+        Bundle b = map();
+        assertThat(b.getType()).isEqualTo(Bundle.BundleType.TRANSACTION);
+        assertThat(b.getEntry()).hasSize(1 + 4 + 1 + 1);
+        for (Bundle.BundleEntryComponent e : b.getEntry()) {
+            assertThat(e.getRequest().getMethod()).isEqualTo(Bundle.HTTPVerb.POST);
+            if (!(e.getResource() instanceof org.hl7.fhir.r4.model.Provenance)) {
+                assertThat(e.getRequest().getIfNoneExist()).startsWith("identifier=urn:cttriage:id|");
+            }
+        }
+        String once = CTX.newJsonParser().encodeResourceToString(b);
+        String twice = CTX.newJsonParser().encodeResourceToString(map());
+        assertThat(twice).isEqualTo(once);
+    }
+
+    @Test
+    void reportAndObservationsCarryTheMapping() {
+        Bundle b = map();
+        DiagnosticReport r = (DiagnosticReport) b.getEntry().stream().map(Bundle.BundleEntryComponent::getResource)
+                .filter(DiagnosticReport.class::isInstance).findFirst().orElseThrow();
+        assertThat(r.getStatus()).isEqualTo(DiagnosticReport.DiagnosticReportStatus.PRELIMINARY);
+        assertThat(r.getCode().getCodingFirstRep().getCode()).isEqualTo("18748-4");
+        assertThat(r.getCategoryFirstRep().getCodingFirstRep().getCode()).isEqualTo("RAD");
+        assertThat(r.getImagingStudyFirstRep().getIdentifier().getValue()).isEqualTo("urn:oid:1.2.3.4");
+        assertThat(r.getSubject().getIdentifier().getValue()).isEqualTo("PHANTOM-7");
+        assertThat(r.getResult()).hasSize(4);
+        assertThat(r.getConclusion()).contains("pleural effusion").contains("urgent");
+        List<Observation> obs = b.getEntry().stream().map(Bundle.BundleEntryComponent::getResource)
+                .filter(Observation.class::isInstance).map(Observation.class::cast).toList();
+        Observation effusion = obs.get(0);
+        assertThat(effusion.getCode().getCodingFirstRep().getSystem()).isEqualTo("http://snomed.info/sct");
+        assertThat(effusion.getBodySite().getCodingFirstRep().getCode()).isEqualTo("39607008");
+        assertThat(effusion.getValueQuantity().getValue().doubleValue()).isEqualTo(0.93);
+        assertThat(effusion.getValueQuantity().getCode()).isEqualTo("1");
+        assertThat(effusion.getInterpretationFirstRep().getCodingFirstRep().getCode()).isEqualTo("POS");
+        assertThat(obs.get(1).getInterpretationFirstRep().getCodingFirstRep().getCode()).isEqualTo("NEG");
+        assertThat(obs.get(3).getInterpretation()).as("not reportable: no decision").isEmpty();
+        assertThat(effusion.getDerivedFromFirstRep().getIdentifier().getValue()).isEqualTo("urn:oid:1.2.3.4");
+        Resource device = b.getEntryFirstRep().getResource();
+        assertThat(effusion.getDevice().getReference()).isEqualTo(b.getEntryFirstRep().getFullUrl());
+        assertThat(device.fhirType()).isEqualTo("Device");
+    }
+}
