@@ -27,8 +27,9 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "analyze", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Selects the series to triage in FOLDER, builds its volume, runs the model and writes, with no network,",
-            "OUT/sr.dcm (Comprehensive 3D SR, TID 1500) and OUT/result.json (every finding's probability and decision,",
-            "organ volumes, suggested priority, model identity, timings). Exit 1 with a TRIAGE code when no series qualifies."})
+            "OUT/sr.dcm (Comprehensive 3D SR, TID 1500), OUT/result.json (every finding's probability and decision,",
+            "organ volumes, suggested priority, model identity, timings) and OUT/fhir-bundle.json (FHIR R4 transaction,",
+            "validated). Exit 1 with a TRIAGE code when no series qualifies."})
 final class AnalyzeCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -52,6 +53,11 @@ final class AnalyzeCommand implements Callable<Integer> {
                     + "'big_liver=liver:enlarged liver|large liver:normal liver size'. Repeatable. Words outside the "
                     + "model's vocabulary are reported. Uses the package's median calibration and threshold 0.5.")
     java.util.List<String> addFindings = new java.util.ArrayList<>();
+
+    @Option(names = "--fhir-validation", defaultValue = "true", negatable = true, fallbackValue = "true",
+            description = "Validate the FHIR bundle against the R4 core definitions (offline) before writing it;"
+                    + " an invalid bundle is not written (default: ${DEFAULT-VALUE}; --no-fhir-validation skips it).")
+    boolean fhirValidation;
 
     @Mixin
     ModelOptions model;
@@ -87,12 +93,29 @@ final class AnalyzeCommand implements Callable<Integer> {
             JSON.writeValue(part.toFile(), json);
             Files.move(part, out.resolve("result.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            SourceStudy source = SourceStudy.of(selected.plan().slices());
+            org.hl7.fhir.r4.model.Bundle bundle = new org.cttriage.fhir.mapping.TriageBundleMapper(
+                    org.cttriage.fhir.mapping.FhirMappingOptions.defaults()).toTransaction(result,
+                    new org.cttriage.fhir.mapping.TriageBundleMapper.PatientIdentity(source.get("PatientID"),
+                            source.get("IssuerOfPatientID")), studyTime(source), java.time.Instant.now());
+            ca.uhn.fhir.context.FhirContext fhir = ca.uhn.fhir.context.FhirContext.forR4Cached();
+            if (fhirValidation) {
+                var errors = new org.cttriage.fhir.mapping.BundleValidator(fhir).errors(bundle);
+                if (!errors.isEmpty()) {
+                    spec.commandLine().getErr().println("FHIR bundle not written, validation errors: " + errors.stream()
+                            .map(m -> m.getLocationString() + ": " + m.getMessage()).toList());
+                    return CtTriageCommand.EXIT_TRIAGE_FAILURE;
+                }
+            }
+            Files.writeString(out.resolve("fhir-bundle.json"), fhir.newJsonParser().setPrettyPrint(true)
+                    .encodeResourceToString(bundle));
             stdout.printf("series %s: suggested priority %s%n", result.seriesInstanceUid(), result.suggestedPriority().fhirCode());
             for (FindingResult f : result.findings()) {
                 stdout.printf(java.util.Locale.ROOT, "  %-22s %-11s p=%.3f %s%n", f.id(), f.organ(), f.probability(),
                         f.present() ? "PRESENT" : "absent");
             }
-            stdout.printf("wrote %s and %s (%d ms)%n", out.resolve("sr.dcm"), out.resolve("result.json"),
+            stdout.printf("wrote %s, %s and %s (inference %d ms)%n", out.resolve("sr.dcm"), out.resolve("result.json"),
+                    out.resolve("fhir-bundle.json"),
                     result.timingsMillis().get("total"));
             stdout.flush();
             return 0;
@@ -103,6 +126,18 @@ final class AnalyzeCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--add-finding: " + e.getMessage());
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** Study Date/Time as an instant (UTC, as DICOM gives no zone here), or now when absent. */
+    private static java.time.Instant studyTime(SourceStudy s) {
+        try {
+            String date = s.get("StudyDate");
+            String time = (s.get("StudyTime") + "000000").substring(0, 6);
+            return java.time.LocalDateTime.parse(date + time, java.time.format.DateTimeFormatter.ofPattern("yyyyMMddHHmmss"))
+                    .toInstant(java.time.ZoneOffset.UTC);
+        } catch (RuntimeException e) {
+            return java.time.Instant.now();
         }
     }
 

@@ -35,6 +35,10 @@ class AnalyzeCommandTest {
         assertThat(result.get("model").get("name").asText()).isEqualTo("ctglip-ref");
         assertThat(result.get("suggestedPriority").asText()).isIn("ROUTINE", "URGENT", "ASAP", "STAT");
         assertThat(result.get("sourceInstances")).hasSize(96);
+        JsonNode bundle = new ObjectMapper().readTree(out.resolve("fhir-bundle.json").toFile());
+        assertThat(bundle.get("resourceType").asText()).isEqualTo("Bundle");
+        assertThat(bundle.get("type").asText()).isEqualTo("transaction");
+        assertThat(bundle.get("entry")).hasSize(1 + 18 + 1 + 1);
         ExternalCommand.Result v = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", "-new", out.resolve("sr.dcm").toString());
         assertThat(v.output().lines().filter(l -> l.startsWith("Error")).toList()).as(v.output()).isEmpty();
         assertThat(ExternalCommand.run(Duration.ofSeconds(60), "dsr2xml", out.resolve("sr.dcm").toString()).exitCode()).isZero();
