@@ -128,7 +128,12 @@ public final class InferenceEngine implements AutoCloseable {
             prompts.addAll(f.heldOutPositive());
             prompts.addAll(f.heldOutNegative());
         }
-        embed(prompts);
+        try {
+            embed(prompts);
+        } catch (TriageException e) {
+            close(); // the sessions are open: do not leak them when start-up fails here
+            throw e;
+        }
     }
 
     private OrtSession open(String file, EngineOptions options, boolean cuda) throws OrtException {
