@@ -17,7 +17,10 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${CTGLIP_WORK:-$ROOT/target/training}"
 EPOCHS="${EPOCHS:-5}"
 PY=/usr/bin/python3
-N_RANDOM=700; N_FORCED=15; N_VAL=200
+# Case counts and the output folder may be overridden for a quick smoke run of the whole pipeline,
+# e.g. N_RANDOM=8 N_FORCED=1 N_VAL=8 EPOCHS=1 CTGLIP_OUT=/tmp/pkg models/ctglip-ref/retrain.sh
+N_RANDOM="${N_RANDOM:-700}"; N_FORCED="${N_FORCED:-15}"; N_VAL="${N_VAL:-200}"
+OUT="${CTGLIP_OUT:-$HERE}"
 GEN=("$ROOT/bin/ct-triage" generate --training-arrays --preprocessing "$HERE/preprocessing.json"
      --matrix 128 --slices 96 --slice-spacing 3.75)
 
@@ -35,8 +38,8 @@ echo "retrain: generating $N_VAL validation cases" >&2
 "${GEN[@]}" --random --seed 2000000 --cases $N_VAL --out "$WORK/val-random" >> "$WORK/generate.log"
 t1=$(date +%s)
 
-"$PY" "$HERE/train.py" --train "$WORK"/train-* --val "$WORK/val-random" --out "$HERE" \
+"$PY" "$HERE/train.py" --train "$WORK"/train-* --val "$WORK/val-random" --out "$OUT" --dictionary "$HERE/dictionary.json" \
   --epochs "$EPOCHS" --seed 1234 --threads 2 --checkpoint "$WORK/ctglip-ref.pt" \
   --generation-seconds $((t1 - t0)) --command "models/ctglip-ref/retrain.sh" \
   --data-description "$N_RANDOM random cases (--random, seeds 1000000..$((1000000 + N_RANDOM - 1))) + $k x $N_FORCED cases with one forced finding each (--random --findings F, seeds 1100000+1000*k .. +$((N_FORCED - 1)), k = finding index in dictionary.json); generator options --matrix 128 --slices 96 --slice-spacing 3.75 --preprocessing preprocessing.json"
-echo "retrain: done in $(( $(date +%s) - t0 )) s; package in $HERE" >&2
+echo "retrain: done in $(( $(date +%s) - t0 )) s; package in $OUT" >&2

@@ -69,6 +69,20 @@ OPSET = 17
 
 
 # ----------------------------------------------------------------------------------- tokenizer
+REPORTABLE_MIN_AUC = 0.80
+
+
+def finite_or_null(v):
+    """The same structure with every NaN/inf float replaced by None, for strict JSON."""
+    if isinstance(v, dict):
+        return {k: finite_or_null(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [finite_or_null(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
 def tokenize_words(text):
     return [t for t in re.sub(r'[^a-z0-9]+', ' ', text.lower()).split(' ') if t]
 
@@ -740,6 +754,11 @@ def main():
     for fd in dictionary['findings']:
         r = res[fd['id']]
         fd['temperature'], fd['bias'], fd['threshold'] = r['temperature'], r['bias'], r['threshold']
+        # Only findings the model demonstrably learned may be called present by the engine (see MODEL_CARD.md).
+        fd['reportable'] = bool(r['auc'] >= REPORTABLE_MIN_AUC)
+    dictionary['reportableRule'] = (f'a finding is reportable when its AUC on the validation/calibration seeds '
+                                    f'(2000000+) is at least {REPORTABLE_MIN_AUC:.2f}; others report a probability but '
+                                    'are never called present, so an unlearned finding cannot escalate the worklist')
     with open(os.path.join(out, 'dictionary.json'), 'w') as f:
         json.dump(dictionary, f, indent=2, ensure_ascii=False)
         f.write('\n')
@@ -796,7 +815,8 @@ def main():
     for fn in ('image_encoder.onnx', 'text_encoder.onnx', 'vocabulary.txt', 'dictionary.json', 'MODEL_CARD.md'):
         manifest['files'][fn] = sha256(os.path.join(out, fn))
     with open(os.path.join(out, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
+        # JSON has no NaN (an AUC is undefined when a finding has no positives): write null, strictly.
+        json.dump(finite_or_null(manifest), f, indent=2, allow_nan=False)
         f.write('\n')
     log(f'package written to {out}: mean AUC {ev["meanAuc"]}, min AUC {ev["minAuc"]}, held-out mean AUC '
         f'{ev["meanAucHeldOutPrompts"]}, mean Dice {ev["meanDice"]}')
