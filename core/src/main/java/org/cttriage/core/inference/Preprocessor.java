@@ -36,46 +36,48 @@ public final class Preprocessor {
 
     /** HU on the grid by trilinear interpolation; outside the volume {@code outsideHu}. */
     public float[] resampleHu(short[] hu, VolumeGeometry g) {
-        Mapping m = new Mapping(g);
-        int[] gs = spec.gridSize();
         int[] vs = g.size();
         float[] out = new float[spec.voxels()];
         float outside = (float) spec.outsideHu();
-        double[] idx = new double[3];
-        int o = 0;
-        for (int k = 0; k < gs[2]; k++) {
-            for (int j = 0; j < gs[1]; j++) {
-                for (int i = 0; i < gs[0]; i++, o++) {
-                    m.toIndex(i, j, k, idx);
-                    out[o] = trilinear(hu, vs, idx[0], idx[1], idx[2], outside);
-                }
-            }
-        }
+        forEachGridPoint(g, (o, x, y, z) -> out[o] = trilinear(hu, vs, x, y, z, outside));
         return out;
     }
 
     /** Labels on the grid by nearest neighbour; outside the volume 0. */
     public byte[] resampleLabels(byte[] labels, VolumeGeometry g) {
-        Mapping m = new Mapping(g);
-        int[] gs = spec.gridSize();
         int[] vs = g.size();
         byte[] out = new byte[spec.voxels()];
+        forEachGridPoint(g, (o, x, y, z) -> {
+            long i = Math.round(x);
+            long j = Math.round(y);
+            long k = Math.round(z);
+            if (i >= 0 && j >= 0 && k >= 0 && i < vs[0] && j < vs[1] && k < vs[2]) {
+                out[o] = labels[(int) ((k * vs[1] + j) * vs[0] + i)];
+            }
+        });
+        return out;
+    }
+
+    /** Receives each grid point: its output index and its continuous index in the volume. */
+    @FunctionalInterface
+    private interface GridPoint {
+        void at(int outputIndex, double x, double y, double z);
+    }
+
+    /** Visits the grid in output order ([z][y][x]), mapping each point into the volume. */
+    private void forEachGridPoint(VolumeGeometry g, GridPoint visitor) {
+        Mapping m = new Mapping(g);
+        int[] gs = spec.gridSize();
         double[] idx = new double[3];
         int o = 0;
         for (int k = 0; k < gs[2]; k++) {
             for (int j = 0; j < gs[1]; j++) {
                 for (int i = 0; i < gs[0]; i++, o++) {
                     m.toIndex(i, j, k, idx);
-                    long x = Math.round(idx[0]);
-                    long y = Math.round(idx[1]);
-                    long z = Math.round(idx[2]);
-                    if (x >= 0 && y >= 0 && z >= 0 && x < vs[0] && y < vs[1] && z < vs[2]) {
-                        out[o] = labels[(int) ((z * vs[1] + y) * vs[0] + x)];
-                    }
+                    visitor.at(o, idx[0], idx[1], idx[2]);
                 }
             }
         }
-        return out;
     }
 
     /** Volume of one grid voxel, mm³. */
