@@ -47,7 +47,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final Preprocessor preprocessor;
     private final Tokenizer tokenizer;
     private final String deviceInUse;
-    private final Map<String, float[]> promptCache = new ConcurrentHashMap<>();
+    private final Map<String, EmbeddedPrompt> promptCache = new ConcurrentHashMap<>();
     private final int embeddingSize;
 
     /** What the image encoder produced for one volume. */
@@ -198,21 +198,16 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** Embeds prompts (cached), reporting words outside the vocabulary instead of dropping them silently. */
     public PromptEmbeddings embed(List<String> prompts) throws TriageException {
-        List<String> unknown = new ArrayList<>();
-        List<String> missing = new ArrayList<>();
-        for (String p : prompts) {
-            Tokenizer.Tokens t = tokenizer.tokenize(p);
-            unknown.addAll(t.unknownWords());
-            if (!promptCache.containsKey(p)) {
-                missing.add(p);
-            }
-        }
+        List<String> missing = prompts.stream().filter(p -> !promptCache.containsKey(p)).distinct().toList();
         if (!missing.isEmpty()) {
             int n = missing.size();
             int len = tokenizer.maxTokens();
             long[] ids = new long[n * len];
+            List<Tokenizer.Tokens> tokens = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                System.arraycopy(tokenizer.tokenize(missing.get(i)).ids(), 0, ids, i * len, len);
+                Tokenizer.Tokens t = tokenizer.tokenize(missing.get(i));
+                tokens.add(t);
+                System.arraycopy(t.ids(), 0, ids, i * len, len);
             }
             try (OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {n, len});
                  OrtSession.Result r = textSession.run(Map.of(TOKENS, in))) {
@@ -221,15 +216,24 @@ public final class InferenceEngine implements AutoCloseable {
                 for (int i = 0; i < n; i++) {
                     float[] e = new float[d];
                     fb.get(e);
-                    promptCache.put(missing.get(i), e);
+                    promptCache.put(missing.get(i), new EmbeddedPrompt(e, tokens.get(i).unknownWords()));
                 }
             } catch (OrtException e) {
                 throw new TriageException(ErrorCode.INFERENCE_FAILED, "text encoder failed: " + e.getMessage(), e);
             }
         }
         List<float[]> out = new ArrayList<>(prompts.size());
-        prompts.forEach(p -> out.add(promptCache.get(p)));
+        List<String> unknown = new ArrayList<>();
+        for (String p : prompts) {
+            EmbeddedPrompt e = promptCache.get(p);
+            out.add(e.embedding());
+            unknown.addAll(e.unknownWords());
+        }
         return new PromptEmbeddings(out, unknown.stream().distinct().toList());
+    }
+
+    /** A prompt's embedding with the words the vocabulary lacked, so each prompt is tokenized once. */
+    private record EmbeddedPrompt(float[] embedding, List<String> unknownWords) {
     }
 
     /** Runs the image encoder on a preprocessed input. */

@@ -85,15 +85,15 @@ final class AnalyzeCommand implements Callable<Integer> {
             TriageResult result = engine.analyzeWithImage(built.volume(), extra).result();
             Files.createDirectories(out);
             var selected = built.report().selected().orElseThrow();
+            SourceStudy source = SourceStudy.of(selected.plan().slices());
             new TriageSrWriter(new SrOptions("ct-triage", institution, srSeriesNumber, "0"))
-                    .write(SourceStudy.of(selected.plan().slices()), result, out.resolve("sr.dcm"));
+                    .write(source, result, out.resolve("sr.dcm"));
             ObjectNode json = JSON.valueToTree(result);
             json.put("device", engine.device());
             Path part = out.resolve("result.json.part");
             JSON.writeValue(part.toFile(), json);
             Files.move(part, out.resolve("result.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            SourceStudy source = SourceStudy.of(selected.plan().slices());
             org.hl7.fhir.r4.model.Bundle bundle = new org.cttriage.fhir.mapping.TriageBundleMapper(
                     org.cttriage.fhir.mapping.FhirMappingOptions.defaults()).toTransaction(result,
                     new org.cttriage.fhir.mapping.TriageBundleMapper.PatientIdentity(source.get("PatientID"),
