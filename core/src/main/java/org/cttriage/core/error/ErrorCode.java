@@ -4,7 +4,7 @@ package org.cttriage.core.error;
  * Stable error codes. Every {@link TriageException} message starts with its code so that
  * an operator can grep logs and the documentation for it. Codes are never reused: a
  * retired condition keeps its number. Ranges: 01xx reading files, 02xx selecting a
- * series, 03xx assembling a volume.
+ * series, 03xx assembling a volume, 04xx models and inference, 05xx delivering FHIR.
  */
 public enum ErrorCode {
     /** The file is not DICOM, is truncated, or PixelMed could not parse it. */
@@ -65,7 +65,22 @@ public enum ErrorCode {
     /** The requested inference device (e.g. CUDA) is not available. */
     DEVICE_UNAVAILABLE(404, "inference device unavailable"),
     /** ONNX Runtime failed while running a model. */
-    INFERENCE_FAILED(405, "inference failed");
+    INFERENCE_FAILED(405, "inference failed"),
+
+    /** The FHIR server could not be reached, timed out, or answered 5xx or 429: retried with backoff. */
+    FHIR_SERVER_UNAVAILABLE(501, "FHIR server unavailable"),
+    /** The FHIR server refused the bundle with a 4xx status that retrying cannot change. */
+    FHIR_REJECTED(502, "FHIR server rejected the bundle"),
+    /** The token endpoint refused or could not be reached, or the FHIR server answered 401/403. */
+    FHIR_AUTH_FAILED(503, "FHIR authentication failed"),
+    /** The outgoing bundle has errors against the R4 definitions, so it was not sent. */
+    FHIR_BUNDLE_INVALID(504, "FHIR bundle invalid"),
+    /** The FHIR server's answer is not a readable transaction-response Bundle: retried. */
+    FHIR_MALFORMED_RESPONSE(505, "FHIR server response malformed"),
+    /** Delivery was given up; the bundle waits in the dead-letter directory. */
+    FHIR_DEAD_LETTERED(506, "FHIR bundle dead-lettered"),
+    /** The dead-letter directory could not be written or read, or holds an unreadable entry. */
+    FHIR_DEAD_LETTER_IO(507, "FHIR dead-letter store failed");
 
     private final int number;
     private final String summary;
