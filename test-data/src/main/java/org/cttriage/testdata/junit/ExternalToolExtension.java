@@ -59,13 +59,17 @@ public final class ExternalToolExtension implements ExecutionCondition, BeforeAl
         return null;
     }
 
-    /** The executable's path, or null when it is not installed. */
+    /**
+     * The executable's path, or null when it is not installed. The sbin folders are searched after
+     * PATH: Debian installs daemons such as Orthanc there, and a normal user's PATH often lacks them.
+     */
     public static Path find(String tool) {
         if (tool.contains("/")) {
             Path p = Path.of(tool);
             return Files.exists(p) ? p : null;
         }
-        String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+        String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin")
+                + File.pathSeparator + "/usr/local/sbin:/usr/sbin:/sbin";
         for (String dir : path.split(File.pathSeparator)) {
             Path p = Path.of(dir, tool);
             if (Files.isExecutable(p)) {

@@ -1,0 +1,120 @@
+package org.cttriage.testdata.junit;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * dcmtk's {@code storescp} as a running peer: a C-STORE SCP with a given AE title on a free
+ * loopback port, writing what it receives into {@code directory/received} and its output into
+ * {@code directory/storescp.log}. dcmtk 3.6.7's storescp has no bind-address option, so it
+ * listens on every interface for the life of the test.
+ */
+public final class StoreScp implements AutoCloseable {
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
+    private static final int START_ATTEMPTS = 3;
+
+    private final String aet;
+    private final int port;
+    private final Path received;
+    private final Path log;
+    private final Process process;
+
+    private StoreScp(String aet, int port, Path received, Path log, Process process) {
+        this.aet = aet;
+        this.port = port;
+        this.received = received;
+        this.log = log;
+        this.process = process;
+    }
+
+    /**
+     * Starts storescp as {@code aet} and returns once it answers a C-ECHO. {@code directory} is a
+     * folder the caller owns (a JUnit {@code @TempDir}).
+     */
+    public static StoreScp start(String aet, Path directory) throws IOException, InterruptedException {
+        Path received = Files.createDirectories(directory.resolve("received"));
+        Path log = directory.resolve("storescp.log");
+        IOException last = null;
+        for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+            int port = LoopbackPorts.free();
+            Process p = new ProcessBuilder("storescp", "--aetitle", aet, "--output-directory", received.toString(),
+                    Integer.toString(port))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            StoreScp scp = new StoreScp(aet, port, received, log, p);
+            try {
+                scp.awaitEcho();
+                return scp;
+            } catch (IOException e) {
+                // Most likely the port was taken between LoopbackPorts.free() and storescp's bind.
+                scp.close();
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    private void awaitEcho() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (true) {
+            if (!process.isAlive()) {
+                throw new IOException("storescp exited with status " + process.exitValue() + " before answering"
+                        + " C-ECHO on port " + port + ":\n" + log());
+            }
+            ExternalCommand.Result echo = ExternalCommand.run(START_TIMEOUT, "echoscu", "--call", aet,
+                    LoopbackPorts.HOST, Integer.toString(port));
+            if (echo.exitCode() == 0) {
+                return;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                throw new IOException("storescp did not answer C-ECHO on port " + port + " within " + START_TIMEOUT
+                        + ":\n" + echo.output() + "\nstorescp log:\n" + log());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    public String aet() {
+        return aet;
+    }
+
+    public String host() {
+        return LoopbackPorts.HOST;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Where received objects are written, one file each, named by storescp ({@code CT.<SOP Instance UID>}…). */
+    public Path receivedDirectory() {
+        return received;
+    }
+
+    /** The files received so far, by name. */
+    public List<Path> receivedFiles() throws IOException {
+        try (Stream<Path> s = Files.list(received)) {
+            return s.sorted().toList();
+        }
+    }
+
+    /** storescp's output so far. */
+    public String log() throws IOException {
+        return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+}
