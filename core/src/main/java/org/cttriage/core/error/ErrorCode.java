@@ -80,7 +80,21 @@ public enum ErrorCode {
     /** Delivery was given up; the bundle waits in the dead-letter directory. */
     FHIR_DEAD_LETTERED(506, "FHIR bundle dead-lettered"),
     /** The dead-letter directory could not be written or read, or holds an unreadable entry. */
-    FHIR_DEAD_LETTER_IO(507, "FHIR dead-letter store failed");
+    FHIR_DEAD_LETTER_IO(507, "FHIR dead-letter store failed"),
+    RECEIVE_WRITE_FAILED(601, "cannot write a received instance"),
+    STORE_HANDLER_FAILED(602, "received instance could not be recorded"),
+    ACCEPT_FAILED(603, "accepting a connection failed"),
+    ASSOCIATION_THREADS_BUSY(604, "connection dropped: all association threads busy"),
+    ASSOCIATION_REJECTED(605, "association rejected"),
+    ASSOCIATION_FAILED(606, "association failed"),
+    LISTENER_START_FAILED(607, "DICOM listener could not start"),
+    INSTANCE_REFUSED(608, "received instance refused"),
+    NODE_DATABASE_FAILED(609, "node database failed"),
+    DICOM_DELIVERY_FAILED(610, "C-STORE of a result failed"),
+    DICOM_DEAD_LETTER(611, "result delivery given up"),
+    CONFIGURATION_INVALID(612, "configuration invalid"),
+    ECHO_FAILED(613, "C-ECHO failed"),
+    TRIAGE_FAILED(614, "series could not be triaged");
 
     private final int number;
     private final String summary;

@@ -1,0 +1,218 @@
+package org.cttriage.core.node;
+
+import com.pixelmed.dicom.SOPClass;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.cttriage.core.dicom.DicomScanner;
+import org.cttriage.core.dicom.SliceHeader;
+import org.cttriage.core.dicom.net.DimseStatus;
+import org.cttriage.core.dicom.net.ReceivedInstance;
+import org.cttriage.core.dicom.net.StoreHandler;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes each received instance: checks it, moves it into the spool
+ * ({@code spool/<study>/<series>/<sop>.dcm}, atomic rename, directory fsynced), records it and
+ * its series in the database, and only then lets the listener answer Success. Afterwards it
+ * signals the series (to the aggregator); a lost signal is recovered from the database at
+ * start-up. Every refusal has its DICOM status and a log line with a TRIAGE code, never PHI.
+ */
+public final class InstanceIngest implements StoreHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(InstanceIngest.class);
+    /** SOP classes the node triages; everything else follows the {@link NonCtPolicy}. */
+    public static final Set<String> CT_SOP_CLASSES = Set.of(SOPClass.CTImageStorage, SOPClass.EnhancedCTImageStorage,
+            SOPClass.LegacyConvertedEnhancedCTImageStorage);
+
+    private final NodeDatabase database;
+    private final Path spool;
+    private final NonCtPolicy nonCt;
+    private final DuplicatePolicy duplicates;
+    private final Clock clock;
+    private final Consumer<SeriesKey> signal;
+    private final DicomScanner scanner = new DicomScanner();
+    /** One writer at a time for the series/instance rows: a single node, and H2 serialises anyway. */
+    private final ReentrantLock recordLock = new ReentrantLock();
+
+    public InstanceIngest(NodeDatabase database, Path spool, NonCtPolicy nonCt, DuplicatePolicy duplicates, Clock clock,
+            Consumer<SeriesKey> signal) {
+        this.database = database;
+        this.spool = spool;
+        this.nonCt = nonCt;
+        this.duplicates = duplicates;
+        this.clock = clock;
+        this.signal = signal;
+    }
+
+    @Override
+    public DimseStatus stored(ReceivedInstance instance) throws IOException, TriageException {
+        if (!CT_SOP_CLASSES.contains(instance.sopClassUid())) {
+            Files.deleteIfExists(instance.file());
+            if (nonCt == NonCtPolicy.REJECT) {
+                LOG.info("{} refused SOP class {} from {} (policy REJECT)", ErrorCode.INSTANCE_REFUSED.code(),
+                        instance.sopClassUid(), instance.callingAeTitle());
+                return DimseStatus.REFUSED_SOP_CLASS_NOT_SUPPORTED;
+            }
+            LOG.debug("ignored SOP class {} from {}", instance.sopClassUid(), instance.callingAeTitle());
+            return DimseStatus.SUCCESS;
+        }
+        SliceHeader header;
+        try {
+            List<SliceHeader> slices = scanner.readSlices(instance.file());
+            header = slices.get(0);
+        } catch (TriageException e) {
+            return refuse(instance, e.errorCode() == ErrorCode.MISSING_ATTRIBUTE
+                    ? DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS : DimseStatus.ERROR_CANNOT_UNDERSTAND,
+                    e.getMessage());
+        } catch (Exception e) {
+            return refuse(instance, DimseStatus.ERROR_CANNOT_UNDERSTAND, ErrorCode.UNREADABLE_FILE.code() + " " + e);
+        }
+        if (!instance.sopInstanceUid().equals(header.sopInstanceUid())
+                || !instance.sopClassUid().equals(header.sopClassUid())) {
+            return refuse(instance, DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS,
+                    "SOP Class/Instance UID of the data set differ from the C-STORE request");
+        }
+        if (!SeriesKey.isUid(header.studyInstanceUid()) || !SeriesKey.isUid(header.seriesInstanceUid())
+                || !SeriesKey.isUid(header.sopInstanceUid())) {
+            // Also what keeps a crafted UID from becoming a path outside the spool.
+            return refuse(instance, DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS,
+                    "Study/Series/SOP Instance UID absent or not a valid UID");
+        }
+        SeriesKey series = new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid());
+        boolean changed = record(instance, series);
+        if (changed) {
+            try {
+                signal.accept(series);
+            } catch (RuntimeException e) {
+                // Observers never break processing: the instance is recorded, start-up recovery re-signals.
+                LOG.warn("series {} signal failed (recovered at restart): {}", series.key(), e.toString());
+            }
+        }
+        return DimseStatus.SUCCESS;
+    }
+
+    private DimseStatus refuse(ReceivedInstance instance, DimseStatus status, String why) throws IOException {
+        Files.deleteIfExists(instance.file());
+        LOG.warn("{} instance from {} answered {} ({}): {}", ErrorCode.INSTANCE_REFUSED.code(),
+                instance.callingAeTitle(), status.hex(), status.meaning(), why);
+        return status;
+    }
+
+    /** Moves the file into the spool and records it; false when nothing changed (identical duplicate). */
+    private boolean record(ReceivedInstance instance, SeriesKey series) throws IOException, TriageException {
+        Path folder = spool.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
+        Path target = folder.resolve(instance.sopInstanceUid() + ".dcm");
+        recordLock.lock();
+        try {
+            Existing existing = database.transaction(c -> {
+                try (PreparedStatement s = c.prepareStatement(
+                        "SELECT path, revision FROM node_instance WHERE sop_uid = ?")) {
+                    s.setString(1, instance.sopInstanceUid());
+                    try (ResultSet r = s.executeQuery()) {
+                        return r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2)) : null;
+                    }
+                }
+            });
+            if (existing != null) {
+                if (duplicates == DuplicatePolicy.KEEP_FIRST || Files.mismatch(existing.path(), instance.file()) == -1) {
+                    Files.deleteIfExists(instance.file());
+                    LOG.info("series {}: duplicate instance, {}", series.key(), duplicates == DuplicatePolicy.KEEP_FIRST
+                            ? "first copy kept" : "identical bytes ignored");
+                    return false;
+                }
+                LOG.info("series {}: instance received again with different bytes, newer kept, series changed",
+                        series.key());
+            }
+            Files.createDirectories(folder);
+            Files.move(instance.file(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            fsyncDirectory(folder);
+            Timestamp now = Timestamp.from(clock.instant());
+            int revision = existing == null ? 1 : existing.revision() + 1;
+            database.transaction(c -> {
+                if (existing == null) {
+                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_instance (sop_uid, study_uid, "
+                            + "series_uid, sop_class_uid, transfer_syntax, path, bytes, revision, calling_aet, received)"
+                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                        s.setString(1, instance.sopInstanceUid());
+                        s.setString(2, series.studyInstanceUid());
+                        s.setString(3, series.seriesInstanceUid());
+                        s.setString(4, instance.sopClassUid());
+                        s.setString(5, instance.transferSyntaxUid());
+                        s.setString(6, target.toString());
+                        s.setLong(7, instance.bytes());
+                        s.setInt(8, revision);
+                        s.setString(9, instance.callingAeTitle());
+                        s.setTimestamp(10, now);
+                        s.executeUpdate();
+                    }
+                } else {
+                    try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET transfer_syntax = ?, "
+                            + "path = ?, bytes = ?, revision = ?, calling_aet = ?, received = ? WHERE sop_uid = ?")) {
+                        s.setString(1, instance.transferSyntaxUid());
+                        s.setString(2, target.toString());
+                        s.setLong(3, instance.bytes());
+                        s.setInt(4, revision);
+                        s.setString(5, instance.callingAeTitle());
+                        s.setTimestamp(6, now);
+                        s.setString(7, instance.sopInstanceUid());
+                        s.executeUpdate();
+                    }
+                }
+                int updated;
+                try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, last_received = ?, "
+                        + "instances = (SELECT COUNT(*) FROM node_instance i WHERE i.study_uid = ? AND i.series_uid = ?),"
+                        + " reason = NULL WHERE study_uid = ? AND series_uid = ?")) {
+                    s.setString(1, SeriesState.RECEIVING.name());
+                    s.setTimestamp(2, now);
+                    s.setString(3, series.studyInstanceUid());
+                    s.setString(4, series.seriesInstanceUid());
+                    s.setString(5, series.studyInstanceUid());
+                    s.setString(6, series.seriesInstanceUid());
+                    updated = s.executeUpdate();
+                }
+                if (updated == 0) {
+                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_series (study_uid, series_uid, "
+                            + "state, instances, first_received, last_received) VALUES (?, ?, ?, 1, ?, ?)")) {
+                        s.setString(1, series.studyInstanceUid());
+                        s.setString(2, series.seriesInstanceUid());
+                        s.setString(3, SeriesState.RECEIVING.name());
+                        s.setTimestamp(4, now);
+                        s.setTimestamp(5, now);
+                        s.executeUpdate();
+                    }
+                }
+                return null;
+            });
+            return true;
+        } finally {
+            recordLock.unlock();
+        }
+    }
+
+    private record Existing(Path path, int revision) {
+    }
+
+    /** Makes the rename itself durable (POSIX: the directory entry lives in the directory's data). */
+    static void fsyncDirectory(Path folder) {
+        try (FileChannel channel = FileChannel.open(folder, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            // Some file systems refuse to open directories; the file itself was fsynced already.
+            LOG.debug("directory fsync not supported for {}: {}", folder, e.toString());
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package org.cttriage.core.node;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import javax.sql.DataSource;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+
+/** The node's database: schema migration and transactions over a {@link DataSource}. */
+public final class NodeDatabase {
+    /** Work done inside one transaction. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    private final DataSource dataSource;
+
+    public NodeDatabase(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** Creates the tables that do not exist yet (idempotent). */
+    public void migrate() throws TriageException {
+        String script;
+        try (InputStream in = NodeDatabase.class.getResourceAsStream("schema.sql")) {
+            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            throw new TriageException(ErrorCode.NODE_DATABASE_FAILED, "schema.sql missing from the class path", e);
+        }
+        StringBuilder sql = new StringBuilder();
+        for (String line : script.split("\n")) {
+            if (!line.strip().startsWith("--")) {
+                sql.append(line).append('\n');
+            }
+        }
+        transaction(c -> {
+            try (Statement s = c.createStatement()) {
+                for (String statement : sql.toString().split(";")) {
+                    if (!statement.isBlank()) {
+                        s.execute(statement);
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */
+    public <T> T transaction(Work<T> work) throws TriageException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T value = work.run(c);
+                c.commit();
+                return value;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new TriageException(ErrorCode.NODE_DATABASE_FAILED, "database: " + e.getMessage(), e);
+        }
+    }
+}

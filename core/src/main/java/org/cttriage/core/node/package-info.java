@@ -1,0 +1,7 @@
+/**
+ * The node's durable state and the steps the routes orchestrate: recording received instances
+ * (persist before acknowledging), triaging a complete series exactly once per distinct input,
+ * and the delivery ledger with its dead letters. Plain JDBC over whatever {@link javax.sql.DataSource}
+ * the node configures (embedded H2 by default, PostgreSQL in production); no Camel.
+ */
+package org.cttriage.core.node;

@@ -1,0 +1,210 @@
+package org.cttriage.core.dicom.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.TagFromName;
+import java.io.RandomAccessFile;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import org.cttriage.core.node.DuplicatePolicy;
+import org.cttriage.core.node.InstanceIngest;
+import org.cttriage.core.node.NodeDatabase;
+import org.cttriage.core.node.NonCtPolicy;
+import org.cttriage.core.node.SeriesKey;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.junit.ExternalCommand;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The listener against dcmtk's echoscu and storescu: policy, persistence, statuses. */
+@RequiresTools({"echoscu", "storescu"})
+class DicomListenerInteropTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    private DicomListener listener;
+    private NodeDatabase database;
+    private final List<SeriesKey> signals = new CopyOnWriteArrayList<>();
+    private final List<AssociationDecision.Reject> rejections = new CopyOnWriteArrayList<>();
+    private final List<DimseStatus> answers = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        JdbcDataSource ds = new JdbcDataSource();
+        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
+        database = new NodeDatabase(ds);
+        database.migrate();
+        ListenerOptions options = ListenerOptions.defaults("CTTRIAGE", InetAddress.getLoopbackAddress(), 0,
+                dir.resolve("incoming")).withAllowedCallingAeTitles(Set.of("STORESCU", "ECHOSCU"));
+        InstanceIngest ingest = new InstanceIngest(database, dir.resolve("spool"), NonCtPolicy.IGNORE,
+                DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, Clock.systemUTC(), signals::add);
+        listener = new DicomListener(options, new AssociationPolicy(options), ingest);
+        listener.addObserver(new AssociationListener() {
+            @Override
+            public void rejected(AssociationRequest request, AssociationDecision.Reject decision) {
+                rejections.add(decision);
+            }
+
+            @Override
+            public void storeAnswered(String callingAeTitle, String sopInstanceUid, DimseStatus status) {
+                answers.add(status);
+            }
+        });
+        listener.start();
+    }
+
+    @AfterEach
+    void stop() {
+        listener.close();
+    }
+
+    private String port() {
+        return Integer.toString(listener.port());
+    }
+
+    @Test
+    void echoSucceedsForAnAllowedCaller() throws Exception {
+        ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "ECHOSCU", "-aec", "CTTRIAGE",
+                "127.0.0.1", port());
+        assertThat(r.exitCode()).as(r.output()).isZero();
+    }
+
+    @Test
+    void unknownCallingAeIsRejectedAtAssociation() throws Exception {
+        ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "INTRUDER", "-aec", "CTTRIAGE",
+                "127.0.0.1", port());
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.output()).containsIgnoringCase("rejected");
+        assertThat(rejections).singleElement().satisfies(j -> {
+            assertThat(j.reason()).isEqualTo(AssociationDecision.Reject.CALLING_AE_NOT_RECOGNIZED);
+            assertThat(j.result()).isEqualTo(AssociationDecision.Result.PERMANENT);
+        });
+    }
+
+    @Test
+    void wrongCalledAeIsRejected() throws Exception {
+        ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "ECHOSCU", "-aec", "SOMEONE",
+                "127.0.0.1", port());
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(rejections).singleElement()
+                .satisfies(j -> assertThat(j.reason()).isEqualTo(AssociationDecision.Reject.CALLED_AE_NOT_RECOGNIZED));
+    }
+
+    @Test
+    void storedSeriesIsPersistedRecordedAndSignalledOnce() throws Exception {
+        List<Path> files = series(dir.resolve("in"), 12);
+        ExternalCommand.Result r = storescu(files);
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(answers).hasSize(12).containsOnly(DimseStatus.SUCCESS);
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(12);
+        assertThat(count("SELECT instances FROM node_series")).isEqualTo(12);
+        assertThat(signals).hasSize(12).containsOnly(signals.get(0));
+        try (Stream<Path> spooled = Files.walk(dir.resolve("spool"))) {
+            List<Path> stored = spooled.filter(p -> p.toString().endsWith(".dcm")).toList();
+            assertThat(stored).hasSize(12);
+            AttributeList original = read(files.get(3));
+            Path copy = stored.stream().filter(p -> p.getFileName().toString().startsWith(
+                    original.get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString())).findFirst().orElseThrow();
+            assertThat(read(copy).get(TagFromName.PixelData).getShortValues())
+                    .isEqualTo(original.get(TagFromName.PixelData).getShortValues());
+        }
+        try (Stream<Path> incoming = Files.list(dir.resolve("incoming"))) {
+            assertThat(incoming).as("no .part left behind").isEmpty();
+        }
+
+        // The same instances again: identical bytes change nothing and signal nothing.
+        answers.clear();
+        signals.clear();
+        assertThat(storescu(files).exitCode()).isZero();
+        assertThat(answers).hasSize(12).containsOnly(DimseStatus.SUCCESS);
+        assertThat(signals).isEmpty();
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(12);
+    }
+
+    @Test
+    void corruptSliceGetsAnErrorStatusAndOthersAreStored() throws Exception {
+        List<Path> files = series(dir.resolve("in"), 6);
+        // Claim more rows than the pixel data holds: a corrupted slice, still parseable by storescu.
+        Path bad = files.get(2);
+        AttributeList list = read(bad);
+        com.pixelmed.dicom.Attribute rows = list.get(TagFromName.Rows);
+        rows.setValue(rows.getIntegerValues()[0] * 2);
+        list.write(bad.toFile(), list.get(TagFromName.TransferSyntaxUID).getSingleStringValueOrEmptyString(), true, true);
+
+        ExternalCommand.Result r = storescu(files);
+        assertThat(answers).hasSize(6);
+        assertThat(answers.get(2)).isEqualTo(DimseStatus.ERROR_CANNOT_UNDERSTAND);
+        assertThat(answers.stream().filter(s -> s == DimseStatus.SUCCESS)).hasSize(5);
+        assertThat(r.output()).contains("Error: CannotUnderstand");
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(5);
+        // The node keeps serving.
+        assertThat(ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "ECHOSCU", "-aec", "CTTRIAGE", "127.0.0.1",
+                port()).exitCode()).isZero();
+    }
+
+    @Test
+    void truncatedSliceIsRefusedWithoutAffectingTheRest() throws Exception {
+        List<Path> files = series(dir.resolve("in"), 4);
+        Path bad = files.get(1);
+        try (RandomAccessFile f = new RandomAccessFile(bad.toFile(), "rw")) {
+            f.setLength(f.length() - 3000);
+        }
+        ExternalCommand.Result r = storescu(files);
+        // storescu refuses to send a file it cannot read (-nh: and goes on with the next); nothing
+        // broken is stored and every other instance is.
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).as(r.output()).isEqualTo(3);
+        assertThat(answers.stream().filter(s -> s != DimseStatus.SUCCESS))
+                .allMatch(s -> s == DimseStatus.ERROR_CANNOT_UNDERSTAND);
+    }
+
+    private ExternalCommand.Result storescu(List<Path> files) throws Exception {
+        List<String> command = new ArrayList<>(Arrays.asList("storescu", "-v", "-nh", "-aet", "STORESCU", "-aec", "CTTRIAGE",
+                "127.0.0.1", port()));
+        files.forEach(f -> command.add(f.toString()));
+        return ExternalCommand.run(TIMEOUT, command);
+    }
+
+    private static List<Path> series(Path out, int slices) throws Exception {
+        Phantom p = new PhantomGenerator().generate(new PhantomSpec(7, 64, 64, slices, 400.0 / 64, 10, 10,
+                ContrastPhase.NONE, Set.of(), false));
+        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults(), out).files();
+    }
+
+    private static AttributeList read(Path file) throws Exception {
+        AttributeList list = new AttributeList();
+        list.read(file.toString());
+        return list;
+    }
+
+    private int count(String sql) throws Exception {
+        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement();
+                ResultSet r = s.executeQuery(sql)) {
+            r.next();
+            return r.getInt(1);
+        }
+    }
+}
