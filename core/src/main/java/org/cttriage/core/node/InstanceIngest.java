@@ -44,6 +44,11 @@ public final class InstanceIngest implements StoreHandler {
     private final DuplicatePolicy duplicates;
     private final Clock clock;
     private final Consumer<SeriesKey> signal;
+
+    /** An ingest whose callers take the changed series from {@link #ingest} themselves (the routes). */
+    public InstanceIngest(NodeDatabase database, Path spool, NonCtPolicy nonCt, DuplicatePolicy duplicates, Clock clock) {
+        this(database, spool, nonCt, duplicates, clock, series -> { });
+    }
     private final DicomScanner scanner = new DicomScanner();
     /** One writer at a time for the series/instance rows: a single node, and H2 serialises anyway. */
     private final ReentrantLock recordLock = new ReentrantLock();
@@ -58,17 +63,48 @@ public final class InstanceIngest implements StoreHandler {
         this.signal = signal;
     }
 
+    /**
+     * What became of one received instance.
+     *
+     * @param status the C-STORE response status
+     * @param changedSeries the series whose input changed (to be assembled and triaged), or null
+     */
+    public record Outcome(DimseStatus status, SeriesKey changedSeries) {
+        static Outcome of(DimseStatus status) {
+            return new Outcome(status, null);
+        }
+    }
+
+    /** As {@link #ingest}, then signals the changed series. */
     @Override
     public DimseStatus stored(ReceivedInstance instance) throws IOException, TriageException {
+        Outcome outcome = ingest(instance);
+        if (outcome.changedSeries() != null) {
+            try {
+                signal.accept(outcome.changedSeries());
+            } catch (RuntimeException e) {
+                // Observers never break processing: the instance is recorded, start-up recovery re-signals.
+                LOG.warn("series {} signal failed (recovered at restart): {}", outcome.changedSeries().key(),
+                        e.toString());
+            }
+        }
+        return outcome.status();
+    }
+
+    /**
+     * Checks, spools and records {@code instance} (the file is moved or deleted). Returns the
+     * status to answer and, when the instance changed a series' input, that series.
+     */
+    public Outcome ingest(ReceivedInstance instance) throws IOException, TriageException {
         if (!CT_SOP_CLASSES.contains(instance.sopClassUid())) {
             Files.deleteIfExists(instance.file());
             if (nonCt == NonCtPolicy.REJECT) {
                 LOG.info("{} refused SOP class {} from {} (policy REJECT)", ErrorCode.INSTANCE_REFUSED.code(),
                         instance.sopClassUid(), instance.callingAeTitle());
-                return DimseStatus.REFUSED_SOP_CLASS_NOT_SUPPORTED;
+                return Outcome.of(DimseStatus.REFUSED_SOP_CLASS_NOT_SUPPORTED);
             }
             LOG.debug("ignored SOP class {} from {}", instance.sopClassUid(), instance.callingAeTitle());
-            return DimseStatus.SUCCESS;
+            return Outcome.of(DimseStatus.SUCCESS);
         }
         SliceHeader header;
         try {
@@ -93,23 +129,14 @@ public final class InstanceIngest implements StoreHandler {
                     "Study/Series/SOP Instance UID absent or not a valid UID");
         }
         SeriesKey series = new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid());
-        boolean changed = record(instance, series);
-        if (changed) {
-            try {
-                signal.accept(series);
-            } catch (RuntimeException e) {
-                // Observers never break processing: the instance is recorded, start-up recovery re-signals.
-                LOG.warn("series {} signal failed (recovered at restart): {}", series.key(), e.toString());
-            }
-        }
-        return DimseStatus.SUCCESS;
+        return new Outcome(DimseStatus.SUCCESS, record(instance, series) ? series : null);
     }
 
-    private DimseStatus refuse(ReceivedInstance instance, DimseStatus status, String why) throws IOException {
+    private Outcome refuse(ReceivedInstance instance, DimseStatus status, String why) throws IOException {
         Files.deleteIfExists(instance.file());
         LOG.warn("{} instance from {} answered {} ({}): {}", ErrorCode.INSTANCE_REFUSED.code(),
                 instance.callingAeTitle(), status.hex(), status.meaning(), why);
-        return status;
+        return Outcome.of(status);
     }
 
     /** Moves the file into the spool and records it; false when nothing changed (identical duplicate). */
@@ -132,7 +159,9 @@ public final class InstanceIngest implements StoreHandler {
                     Files.deleteIfExists(instance.file());
                     LOG.info("series {}: duplicate instance, {}", series.key(), duplicates == DuplicatePolicy.KEEP_FIRST
                             ? "first copy kept" : "identical bytes ignored");
-                    return false;
+                    // Unchanged input; but a series still receiving is signalled again, which only
+                    // extends its quiet period and repairs a signal lost earlier.
+                    return stillReceiving(series);
                 }
                 LOG.info("series {}: instance received again with different bytes, newer kept, series changed",
                         series.key());
@@ -204,6 +233,19 @@ public final class InstanceIngest implements StoreHandler {
     }
 
     private record Existing(Path path, int revision) {
+    }
+
+    private boolean stillReceiving(SeriesKey series) throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT state FROM node_series WHERE study_uid = ? AND "
+                    + "series_uid = ?")) {
+                s.setString(1, series.studyInstanceUid());
+                s.setString(2, series.seriesInstanceUid());
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() && SeriesState.RECEIVING.name().equals(r.getString(1));
+                }
+            }
+        });
     }
 
     /** Makes the rename itself durable (POSIX: the directory entry lives in the directory's data). */

@@ -46,3 +46,14 @@ CREATE TABLE IF NOT EXISTS node_delivery (
     updated TIMESTAMP NOT NULL,
     CONSTRAINT node_delivery_once UNIQUE (result_id, destination)
 );
+-- Camel's JdbcAggregationRepository (series assembly): the in-progress and the completed aggregates.
+CREATE TABLE IF NOT EXISTS series_aggregation (
+    id VARCHAR(255) NOT NULL PRIMARY KEY,
+    exchange BLOB NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series_aggregation_completed (
+    id VARCHAR(255) NOT NULL PRIMARY KEY,
+    exchange BLOB NOT NULL,
+    version BIGINT NOT NULL
+);

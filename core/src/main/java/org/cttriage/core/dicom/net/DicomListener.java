@@ -157,8 +157,12 @@ public final class DicomListener implements AutoCloseable {
             String endedCalling = calling;
             notify(o -> o.ended(endedCalling, how));
         } catch (Exception e) {
-            LOG.warn(ErrorCode.ASSOCIATION_FAILED.code() + " association from {} ({}) failed: {}", calling,
-                    socket.getInetAddress().getHostAddress(), e.toString());
+            if (running) {
+                LOG.warn(ErrorCode.ASSOCIATION_FAILED.code() + " association from {} ({}) failed: {}", calling,
+                        socket.getInetAddress().getHostAddress(), e.toString());
+            } else {
+                LOG.debug("association from {} ended by shutdown: {}", calling, e.toString());
+            }
             String endedCalling = calling;
             notify(o -> o.ended(endedCalling, "failed: " + e.getMessage()));
         } finally {

@@ -1,0 +1,219 @@
+package org.cttriage.routes;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.camel.Exchange;
+import org.apache.camel.LoggingLevel;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.spi.AggregationRepository;
+import org.cttriage.core.dicom.net.ReceivedInstance;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.node.DeliveryLedger;
+import org.cttriage.core.node.DeliveryState;
+import org.cttriage.core.node.InstanceIngest;
+import org.cttriage.core.node.NodeRecovery;
+import org.cttriage.core.node.SeriesKey;
+import org.cttriage.core.node.SeriesTriage;
+import org.cttriage.routes.dicom.DicomConstants;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's data flow (DESIGN.md): ingest → series assembly (quiet period, persistent) →
+ * triage → delivery (per destination, with redelivery and dead letters). The routes only
+ * orchestrate; every step is a {@code core} class. Route ids are stable for tests.
+ */
+public final class NodeRoutes extends RouteBuilder {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeRoutes.class);
+    /** Header carrying the series key ({@link SeriesKey#key()}) through assembly. */
+    public static final String SERIES = "CtTriageSeries";
+    /** Header carrying the delivery id. */
+    public static final String DELIVERY = "CtTriageDelivery";
+    private static final String DESTINATION_URI = "CtTriageDestinationUri";
+
+    /**
+     * Route settings.
+     *
+     * @param listenUri the {@code dicom:} consumer URI
+     * @param quietPeriod series complete when no instance arrived for this long
+     * @param maxAttempts delivery attempts before a dead letter
+     * @param initialBackoff delay before the second attempt
+     * @param backoffMultiplier growth of the delay per attempt
+     * @param maxBackoff the longest delay
+     */
+    public record Settings(String listenUri, Duration quietPeriod, int maxAttempts, Duration initialBackoff,
+            double backoffMultiplier, Duration maxBackoff) {
+    }
+
+    private final Settings settings;
+    private final InstanceIngest ingest;
+    private final SeriesTriage triage;
+    private final DeliveryLedger ledger;
+    private final Map<String, Destination> destinations;
+    private final FhirDeliverer fhir;
+    private final AggregationRepository aggregation;
+
+    public NodeRoutes(Settings settings, InstanceIngest ingest, SeriesTriage triage, DeliveryLedger ledger,
+            List<Destination> destinations, FhirDeliverer fhir, AggregationRepository aggregation) {
+        this.settings = settings;
+        this.ingest = ingest;
+        this.triage = triage;
+        this.ledger = ledger;
+        this.destinations = destinations.stream().collect(java.util.stream.Collectors.toMap(Destination::name, d -> d));
+        this.fhir = fhir;
+        this.aggregation = aggregation;
+    }
+
+    @Override
+    public void configure() {
+        from(settings.listenUri()).routeId("dicom-ingest")
+                .process(this::ingest)
+                .filter(header(SERIES).isNotNull())
+                    // The instance is recorded: a failed signal must not fail its C-STORE. The
+                    // series is signalled again by its next instance, or at restart.
+                    .doTry()
+                        .to("direct:assemble")
+                    .doCatch(Exception.class)
+                        .log(LoggingLevel.WARN, LOG, "series ${header." + SERIES + "} not signalled to assembly"
+                                + " (recovered later): ${exception.message}")
+                    .end();
+
+        from("direct:assemble").routeId("series-assembly")
+                .aggregate(header(SERIES), (oldExchange, newExchange) -> oldExchange == null ? newExchange : oldExchange)
+                    .aggregationRepository(aggregation)
+                    .optimisticLocking()
+                    .completionTimeout(settings.quietPeriod().toMillis())
+                    .completionTimeoutCheckerInterval(Math.max(100, Math.min(1000, settings.quietPeriod().toMillis() / 4)))
+                    .id("series-aggregator")
+                .to("seda:triage");
+
+        from("seda:triage").routeId("triage")
+                .process(this::triage)
+                .split(body())
+                    .setHeader(DELIVERY, body())
+                    .to("seda:deliver");
+
+        from("seda:deliver?concurrentConsumers=2").routeId("delivery")
+                .errorHandler(deadLetterChannel("direct:dead-letter")
+                        .maximumRedeliveries(Math.max(0, settings.maxAttempts() - 1))
+                        .redeliveryDelay(settings.initialBackoff().toMillis())
+                        .useExponentialBackOff()
+                        .backOffMultiplier(settings.backoffMultiplier())
+                        .maximumRedeliveryDelay(settings.maxBackoff().toMillis())
+                        .asyncDelayedRedelivery()
+                        .retryAttemptedLogLevel(LoggingLevel.WARN)
+                        .onRedelivery(this::attemptFailed)
+                        .useOriginalMessage())
+                .process(this::prepareDelivery)
+                .choice()
+                    .when(header(DESTINATION_URI).isNotNull())
+                        .toD("${header." + DESTINATION_URI + "}").id("dicom-send")
+                        .process(e -> delivered(e))
+                    .otherwise()
+                        .process(this::deliverFhir)
+                .end();
+
+        from("direct:dead-letter").routeId("dead-letter")
+                .process(this::deadLetter);
+    }
+
+    private void ingest(Exchange exchange) throws Exception {
+        InstanceIngest.Outcome outcome = ingest.ingest(exchange.getIn().getBody(ReceivedInstance.class));
+        exchange.getMessage().setHeader(DicomConstants.DIMSE_STATUS, outcome.status());
+        if (outcome.changedSeries() != null) {
+            exchange.getMessage().setHeader(SERIES, outcome.changedSeries().key());
+            exchange.getMessage().setBody(outcome.changedSeries().key());
+        }
+    }
+
+    private void triage(Exchange exchange) throws Exception {
+        SeriesKey series = SeriesKey.parse(exchange.getIn().getHeader(SERIES, String.class));
+        SeriesTriage.Outcome outcome = triage.triage(series);
+        exchange.getMessage().setBody(outcome instanceof SeriesTriage.Triaged t ? t.pendingDeliveries() : List.of());
+    }
+
+    private void prepareDelivery(Exchange exchange) throws Exception {
+        long id = exchange.getIn().getHeader(DELIVERY, Long.class);
+        DeliveryLedger.Delivery delivery = ledger.find(id);
+        if (delivery == null || delivery.state() != DeliveryState.PENDING) {
+            exchange.setRouteStop(true);
+            return;
+        }
+        Destination destination = destinations.get(delivery.destination());
+        if (destination == null) {
+            throw new IllegalStateException(ErrorCode.CONFIGURATION_INVALID.code() + " delivery " + id
+                    + " is owed to destination '" + delivery.destination() + "', which is no longer configured");
+        }
+        exchange.getMessage().removeHeader(DESTINATION_URI);
+        if (!destination.isFhir()) {
+            var peer = destination.dicom();
+            exchange.getMessage().setHeader(DESTINATION_URI, "dicom:" + peer.aeTitle() + "?host=" + peer.host()
+                    + "&port=" + peer.port() + "&callingAeTitle=" + callingAeTitle());
+            exchange.getMessage().setBody(delivery.srFile());
+        }
+    }
+
+    private String callingAeTitle() {
+        String uri = settings.listenUri();
+        int colon = uri.indexOf(':');
+        int query = uri.indexOf('?');
+        return uri.substring(colon + 1, query < 0 ? uri.length() : query);
+    }
+
+    private void delivered(Exchange exchange) throws Exception {
+        long id = exchange.getIn().getHeader(DELIVERY, Long.class);
+        ledger.delivered(id);
+        LOG.info("delivery {} done", id);
+    }
+
+    private void deliverFhir(Exchange exchange) throws Exception {
+        long id = exchange.getIn().getHeader(DELIVERY, Long.class);
+        DeliveryLedger.Delivery delivery = ledger.find(id);
+        if (fhir == null) {
+            throw new IllegalStateException(ErrorCode.CONFIGURATION_INVALID.code() + " FHIR delivery owed but no FHIR"
+                    + " server configured");
+        }
+        if (fhir.deliver(delivery) == FhirDeliverer.Outcome.DELIVERED) {
+            ledger.delivered(id);
+        } else {
+            ledger.dead(id, "FHIR delivery gave up; the bundle is in the FHIR dead letters");
+        }
+    }
+
+    private void attemptFailed(Exchange exchange) throws Exception {
+        Long id = exchange.getIn().getHeader(DELIVERY, Long.class);
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        int attempts = ledger.attemptFailed(id, cause == null ? "unknown" : cause.getMessage());
+        LOG.warn("{} delivery {} attempt {} failed: {}", ErrorCode.DICOM_DELIVERY_FAILED.code(), id, attempts,
+                cause == null ? "unknown" : cause.getMessage());
+    }
+
+    private void deadLetter(Exchange exchange) throws Exception {
+        Long id = exchange.getIn().getHeader(DELIVERY, Long.class);
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        String why = cause == null ? "unknown" : cause.getMessage();
+        ledger.attemptFailed(id, why);
+        ledger.dead(id, why);
+        LOG.error("{} delivery {} moved to the dead letters: {}", ErrorCode.DICOM_DEAD_LETTER.code(), id, why);
+    }
+
+    /**
+     * Re-enqueues what the database says is unfinished: series still receiving go back to
+     * assembly (their quiet period runs again), pending deliveries back to delivery.
+     */
+    public static void recover(NodeRecovery recovery, DeliveryLedger ledger, ProducerTemplate template) throws Exception {
+        List<SeriesKey> series = recovery.seriesAwaitingTriage();
+        for (SeriesKey key : series) {
+            template.sendBodyAndHeader("direct:assemble", key.key(), SERIES, key.key());
+        }
+        List<DeliveryLedger.Delivery> pending = ledger.inState(DeliveryState.PENDING);
+        for (DeliveryLedger.Delivery d : pending) {
+            template.sendBodyAndHeader("seda:deliver", d.id(), DELIVERY, d.id());
+        }
+        if (!series.isEmpty() || !pending.isEmpty()) {
+            LOG.info("recovered {} series awaiting triage and {} pending deliveries", series.size(), pending.size());
+        }
+    }
+}

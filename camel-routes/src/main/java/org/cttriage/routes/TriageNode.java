@@ -1,0 +1,177 @@
+package org.cttriage.routes;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import javax.sql.DataSource;
+import org.apache.camel.CamelContext;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository;
+import org.cttriage.core.dicom.net.ListenerOptions;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.node.DeliveryLedger;
+import org.cttriage.core.node.DuplicatePolicy;
+import org.cttriage.core.node.InstanceIngest;
+import org.cttriage.core.node.NodeDatabase;
+import org.cttriage.core.node.NodeRecovery;
+import org.cttriage.core.node.NonCtPolicy;
+import org.cttriage.core.node.SeriesTriage;
+import org.cttriage.core.sr.SrOptions;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.routes.dicom.DicomConsumer;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+
+/**
+ * The running node: database migrated, routes started, and whatever the database says is
+ * unfinished re-enqueued. Folders under the data directory: {@code incoming/} (.part files being
+ * received), {@code spool/} (received instances), {@code results/} (SRs).
+ */
+public final class TriageNode implements AutoCloseable {
+    /**
+     * Everything the node needs to know (validated by the caller's configuration).
+     *
+     * @param aeTitle our AE title
+     * @param bindAddress listen address
+     * @param port listen port (0: ephemeral)
+     * @param allowedCallingAeTitles accepted calling AE titles (empty: any)
+     * @param maxAssociations associations at once
+     * @param transferSyntaxes accepted transfer syntaxes in preference order
+     * @param minFreeDiskBytes disk watermark
+     * @param dataDirectory where spool, results and incoming live
+     * @param quietPeriod series completion after this long without instances
+     * @param destinations where results go
+     * @param maxAttempts delivery attempts before a dead letter
+     * @param initialBackoff first redelivery delay
+     * @param backoffMultiplier redelivery delay growth
+     * @param maxBackoff longest redelivery delay
+     * @param nonCt non-CT instances policy
+     * @param duplicates duplicate SOP Instance UID policy
+     * @param sr SR settings
+     */
+    public record Config(String aeTitle, String bindAddress, int port, Set<String> allowedCallingAeTitles,
+            int maxAssociations, List<String> transferSyntaxes, long minFreeDiskBytes, Path dataDirectory,
+            Duration quietPeriod, List<Destination> destinations, int maxAttempts, Duration initialBackoff,
+            double backoffMultiplier, Duration maxBackoff, NonCtPolicy nonCt, DuplicatePolicy duplicates, SrOptions sr) {
+        /** Test and demo defaults around the essentials. */
+        public static Config defaults(String aeTitle, int port, Path dataDirectory, List<Destination> destinations) {
+            return new Config(aeTitle, "127.0.0.1", port, Set.of(), ListenerOptions.DEFAULT_MAX_ASSOCIATIONS,
+                    ListenerOptions.DEFAULT_TRANSFER_SYNTAXES, ListenerOptions.DEFAULT_MIN_FREE_DISK_BYTES, dataDirectory,
+                    Duration.ofSeconds(10), destinations, 5, Duration.ofSeconds(2), 2.0, Duration.ofMinutes(5),
+                    NonCtPolicy.IGNORE, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, SrOptions.defaults());
+        }
+
+        public Config withQuietPeriod(Duration quiet) {
+            return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
+                    minFreeDiskBytes, dataDirectory, quiet, destinations, maxAttempts, initialBackoff, backoffMultiplier,
+                    maxBackoff, nonCt, duplicates, sr);
+        }
+
+        public Config withRedelivery(int attempts, Duration initial, Duration max) {
+            return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
+                    minFreeDiskBytes, dataDirectory, quietPeriod, destinations, attempts, initial, backoffMultiplier,
+                    max, nonCt, duplicates, sr);
+        }
+
+        public Config withAllowedCallingAeTitles(Set<String> allowed) {
+            return new Config(aeTitle, bindAddress, port, allowed, maxAssociations, transferSyntaxes, minFreeDiskBytes,
+                    dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff, backoffMultiplier, maxBackoff,
+                    nonCt, duplicates, sr);
+        }
+    }
+
+    private final CamelContext camel;
+    private final Config config;
+    private final DeliveryLedger ledger;
+    private final NodeDatabase database;
+
+    private TriageNode(CamelContext camel, Config config, DeliveryLedger ledger, NodeDatabase database) {
+        this.camel = camel;
+        this.config = config;
+        this.ledger = ledger;
+        this.database = database;
+    }
+
+    /** Starts the node; the caller keeps ownership of the data source, engine and pool. */
+    public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
+            SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool, Optional<FhirDeliverer> fhir,
+            Clock clock) throws Exception {
+        Path data = config.dataDirectory();
+        Path incoming = Files.createDirectories(data.resolve("incoming"));
+        Path spool = Files.createDirectories(data.resolve("spool"));
+        Path results = Files.createDirectories(data.resolve("results"));
+        try (var parts = Files.newDirectoryStream(incoming, "*.part")) {
+            // Never acknowledged (the node stopped mid-transfer): the PACS resends them.
+            for (Path p : parts) {
+                Files.deleteIfExists(p);
+            }
+        }
+        NodeDatabase database = new NodeDatabase(dataSource);
+        database.migrate();
+        DeliveryLedger ledger = new DeliveryLedger(database, clock);
+        InstanceIngest ingest = new InstanceIngest(database, spool, config.nonCt(), config.duplicates(), clock);
+        SeriesTriage triage = new SeriesTriage(database, engine, selection, assembly, pool, config.sr(), results,
+                config.destinations().stream().map(Destination::name).toList(), clock);
+        JdbcAggregationRepository aggregation = new JdbcAggregationRepository(
+                new DataSourceTransactionManager(dataSource), "series_aggregation", dataSource);
+        aggregation.setUseRecovery(true);
+
+        StringBuilder uri = new StringBuilder("dicom:").append(config.aeTitle())
+                .append("?host=").append(enc(config.bindAddress()))
+                .append("&port=").append(config.port())
+                .append("&incomingDirectory=RAW(").append(incoming.toAbsolutePath()).append(')')
+                .append("&maxAssociations=").append(config.maxAssociations())
+                .append("&transferSyntaxes=").append(enc(String.join(",", config.transferSyntaxes())))
+                .append("&minFreeDiskBytes=").append(config.minFreeDiskBytes());
+        if (!config.allowedCallingAeTitles().isEmpty()) {
+            uri.append("&allowedCallingAeTitles=").append(enc(String.join(",", config.allowedCallingAeTitles())));
+        }
+        NodeRoutes.Settings settings = new NodeRoutes.Settings(uri.toString(), config.quietPeriod(), config.maxAttempts(),
+                config.initialBackoff(), config.backoffMultiplier(), config.maxBackoff());
+
+        DefaultCamelContext camel = new DefaultCamelContext();
+        camel.getCamelContextExtension().setName("ct-triage");
+        camel.addRoutes(new NodeRoutes(settings, ingest, triage, ledger, config.destinations(), fhir.orElse(null),
+                aggregation));
+        camel.start();
+        NodeRoutes.recover(new NodeRecovery(database), ledger, camel.createProducerTemplate());
+        return new TriageNode(camel, config, ledger, database);
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    /** The listening port (the bound one when configured with 0). */
+    public int port() {
+        return ((DicomConsumer) camel.getRoute("dicom-ingest").getConsumer()).port();
+    }
+
+    public CamelContext camel() {
+        return camel;
+    }
+
+    public DeliveryLedger ledger() {
+        return ledger;
+    }
+
+    public NodeDatabase database() {
+        return database;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        camel.stop();
+    }
+}

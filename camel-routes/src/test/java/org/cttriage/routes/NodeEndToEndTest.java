@@ -1,0 +1,161 @@
+package org.cttriage.routes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.TagFromName;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.inference.EngineOptions;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.inference.ModelPackage;
+import org.cttriage.core.node.DeliveryState;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.junit.Eventually;
+import org.cttriage.testdata.junit.ExternalCommand;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.junit.StoreScp;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * dcmtk storescu → the node (routes, H2, reference model) → dcmtk storescp as the PACS: the SR
+ * arrives and validates, a resend changes nothing, a late instance supersedes the SR, and an
+ * unreachable PACS ends in the dead letters.
+ */
+@RequiresTools({"storescu", "storescp", "echoscu", "dciodvfy"})
+class NodeEndToEndTest {
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
+    private static InferenceEngine engine;
+    private static ExecutorService pool;
+
+    @TempDir
+    Path dir;
+
+    private StoreScp pacs;
+    private TriageNode node;
+    private JdbcConnectionPool dataSource;
+
+    @BeforeAll
+    static void openEngine() throws Exception {
+        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
+        pool = Executors.newFixedThreadPool(2);
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        engine.close();
+        pool.shutdownNow();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        pacs = StoreScp.start("PACS", dir.resolve("pacs"));
+        dataSource = JdbcConnectionPool.create("jdbc:h2:" + dir.resolve("node/db/node").toAbsolutePath(), "sa", "");
+        node = startNode(List.of(Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port()))));
+    }
+
+    private TriageNode startNode(List<Destination> destinations) throws Exception {
+        return TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), destinations)
+                        .withQuietPeriod(Duration.ofSeconds(1))
+                        .withRedelivery(3, Duration.ofMillis(200), Duration.ofSeconds(1)),
+                dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.empty(),
+                Clock.systemUTC());
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        node.close();
+        dataSource.dispose();
+        pacs.close();
+    }
+
+    @Test
+    void seriesInSrOutValidOnceAndSupersededByLateInstance() throws Exception {
+        List<Path> files = series(dir.resolve("ct"), 40);
+        List<Path> first = files.subList(0, 39);
+        assertThat(storescu(first).exitCode()).isZero();
+
+        List<Path> srs = Eventually.await(WAIT, "an SR at the PACS", () -> srFiles(), l -> l.size() == 1);
+        AttributeList sr = read(srs.get(0));
+        assertThat(sr.get(TagFromName.Modality).getSingleStringValueOrEmptyString()).isEqualTo("SR");
+        assertThat(sr.get(TagFromName.StudyInstanceUID).getSingleStringValueOrEmptyString())
+                .isEqualTo(read(files.get(0)).get(TagFromName.StudyInstanceUID).getSingleStringValueOrEmptyString());
+        ExternalCommand.Result valid = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", srs.get(0).toString());
+        assertThat(valid.output()).doesNotContain("Error");
+        Eventually.await(WAIT, "delivery recorded", () -> node.ledger().inState(DeliveryState.DELIVERED),
+                l -> l.size() == 1);
+
+        // The same instances again: identical input, no second SR.
+        assertThat(storescu(first).exitCode()).isZero();
+        // A late instance: the series is triaged again and a new SR supersedes the first.
+        assertThat(storescu(files.subList(39, 40)).exitCode()).isZero();
+        List<Path> after = Eventually.await(WAIT, "a second SR", () -> srFiles(), l -> l.size() == 2);
+        assertThat(node.ledger().inState(DeliveryState.DELIVERED)).hasSize(2);
+        assertThat(after.stream().map(p -> uid(p)).distinct()).hasSize(2);
+    }
+
+    @Test
+    void unreachablePacsEndsInTheDeadLettersAndRetryDelivers() throws Exception {
+        node.close();
+        int port = pacs.port();
+        pacs.close();
+        node = startNode(List.of(Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", port))));
+        assertThat(storescu(series(dir.resolve("ct"), 30)).exitCode()).isZero();
+        Eventually.await(WAIT, "a dead letter", () -> node.ledger().inState(DeliveryState.DEAD), l -> l.size() == 1);
+        assertThat(node.ledger().inState(DeliveryState.DEAD).get(0).attempts()).isEqualTo(3);
+    }
+
+    private ExternalCommand.Result storescu(List<Path> files) throws Exception {
+        List<String> command = new ArrayList<>(Arrays.asList("storescu", "-aet", "STORESCU", "-aec", "CTTRIAGE",
+                "127.0.0.1", Integer.toString(node.port())));
+        files.forEach(f -> command.add(f.toString()));
+        return ExternalCommand.run(Duration.ofSeconds(60), command);
+    }
+
+    private List<Path> srFiles() throws Exception {
+        return pacs.receivedFiles().stream().filter(p -> p.getFileName().toString().startsWith("SR")).toList();
+    }
+
+    private static String uid(Path p) {
+        try {
+            return read(p).get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<Path> series(Path out, int slices) throws Exception {
+        Phantom p = new PhantomGenerator().generate(new PhantomSpec(11, 64, 64, slices, 400.0 / 64, 10, 10,
+                ContrastPhase.NONE, Set.of(), false));
+        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults(), out).files();
+    }
+
+    private static AttributeList read(Path file) throws Exception {
+        AttributeList list = new AttributeList();
+        list.read(file.toString());
+        return list;
+    }
+}

@@ -1,0 +1,280 @@
+package org.cttriage.core.node;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.TagFromName;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import org.cttriage.core.dicom.DicomScanner;
+import org.cttriage.core.domain.TriageResult;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.sr.SourceStudy;
+import org.cttriage.core.sr.SrOptions;
+import org.cttriage.core.sr.TriageSrWriter;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.core.volume.StudyVolumeBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Triages one complete series exactly once per distinct input. The input is the set of the
+ * series' instances with their revisions; its hash identifies the result. The same input
+ * again (a repeated completion, a recovery after a crash, identical instances resent) finds
+ * the existing result and creates nothing; changed input (late or replaced instances) yields
+ * a new result that supersedes the previous one. The SR's UIDs and content derive from the
+ * input, so a crash between writing the SR and recording it reproduces the same SR.
+ */
+public final class SeriesTriage {
+    private static final Logger LOG = LoggerFactory.getLogger(SeriesTriage.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What became of the series. */
+    public sealed interface Outcome permits Triaged, NotTriaged {
+    }
+
+    /**
+     * A result exists for the series' current input.
+     *
+     * @param resultId the result's id
+     * @param created false when it existed already (nothing new was sent anywhere)
+     * @param pendingDeliveries deliveries of this result not yet done
+     */
+    public record Triaged(long resultId, boolean created, List<Long> pendingDeliveries) implements Outcome {
+    }
+
+    /** The series could not be triaged; {@code reason} starts with the TRIAGE code. */
+    public record NotTriaged(String reason) implements Outcome {
+    }
+
+    private final NodeDatabase database;
+    private final InferenceEngine engine;
+    private final SelectionPolicy selection;
+    private final AssemblyPolicy assembly;
+    private final ExecutorService pool;
+    private final TriageSrWriter srWriter;
+    private final Path results;
+    private final List<String> destinations;
+    private final Clock clock;
+
+    /**
+     * @param destinations names of the delivery destinations each new result is owed to
+     */
+    public SeriesTriage(NodeDatabase database, InferenceEngine engine, SelectionPolicy selection,
+            AssemblyPolicy assembly, ExecutorService pool, SrOptions srOptions, Path results, List<String> destinations,
+            Clock clock) {
+        this.database = database;
+        this.engine = engine;
+        this.selection = selection;
+        this.assembly = assembly;
+        this.pool = pool;
+        this.srWriter = new TriageSrWriter(srOptions);
+        this.results = results;
+        this.destinations = List.copyOf(destinations);
+        this.clock = clock;
+    }
+
+    private record Instance(String sopUid, int revision, Path path) {
+    }
+
+    /** Triages {@code series} (idempotent, see the class comment). */
+    public Outcome triage(SeriesKey series) throws TriageException {
+        List<Instance> instances = database.transaction(c -> {
+            List<Instance> list = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path FROM node_instance "
+                    + "WHERE study_uid = ? AND series_uid = ? ORDER BY sop_uid")) {
+                s.setString(1, series.studyInstanceUid());
+                s.setString(2, series.seriesInstanceUid());
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        list.add(new Instance(r.getString(1), r.getInt(2), Path.of(r.getString(3))));
+                    }
+                }
+            }
+            return list;
+        });
+        if (instances.isEmpty()) {
+            return new NotTriaged(ErrorCode.NO_SUCH_INPUT.code() + " no instances recorded for series " + series.key());
+        }
+        String inputHash = inputHash(instances);
+        Long existing = existingResult(series, inputHash);
+        if (existing != null) {
+            markSeries(series, SeriesState.TRIAGED, null);
+            return new Triaged(existing, false, pending(existing));
+        }
+        StudyVolumeBuilder.Outcome built = new StudyVolumeBuilder(selection, assembly, pool)
+                .build(new DicomScanner().scanFiles(instances.stream().map(Instance::path).toList(), pool));
+        if (!(built instanceof StudyVolumeBuilder.Built volume)) {
+            String reason = ((StudyVolumeBuilder.NotBuilt) built).reason().getMessage();
+            markSeries(series, SeriesState.NOT_TRIAGED, reason);
+            LOG.warn("{} series {} not triaged: {}", ErrorCode.TRIAGE_FAILED.code(), series.key(), reason);
+            return new NotTriaged(reason);
+        }
+        TriageResult result = engine.analyze(volume.volume());
+        Path srFile;
+        String srUid;
+        try {
+            SourceStudy source = SourceStudy.of(volume.report().selected().orElseThrow().plan().slices());
+            AttributeList sr = srWriter.build(source, result);
+            srUid = sr.get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString();
+            Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
+            Files.createDirectories(folder);
+            srFile = folder.resolve(srUid + ".dcm");
+            srWriter.write(source, result, srFile);
+        } catch (Exception e) {
+            throw new TriageException(ErrorCode.TRIAGE_FAILED, "writing the SR of series " + series.key() + " failed: "
+                    + e.getMessage(), e);
+        }
+        String json;
+        try {
+            json = JSON.writeValueAsString(result);
+        } catch (Exception e) {
+            throw new TriageException(ErrorCode.TRIAGE_FAILED, "serialising the result failed: " + e.getMessage(), e);
+        }
+        Timestamp now = Timestamp.from(clock.instant());
+        try {
+            Triaged triaged = database.transaction(c -> {
+                Long previous = null;
+                try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "
+                        + "series_uid = ? AND superseded_by IS NULL")) {
+                    s.setString(1, series.studyInstanceUid());
+                    s.setString(2, series.seriesInstanceUid());
+                    try (ResultSet r = s.executeQuery()) {
+                        if (r.next()) {
+                            previous = r.getLong(1);
+                        }
+                    }
+                }
+                long id;
+                try (PreparedStatement s = c.prepareStatement("INSERT INTO node_result (study_uid, series_uid, "
+                        + "input_hash, sr_sop_uid, sr_path, result_json, priority, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        Statement.RETURN_GENERATED_KEYS)) {
+                    s.setString(1, series.studyInstanceUid());
+                    s.setString(2, series.seriesInstanceUid());
+                    s.setString(3, inputHash);
+                    s.setString(4, srUid);
+                    s.setString(5, srFile.toString());
+                    s.setString(6, json);
+                    s.setString(7, result.suggestedPriority().fhirCode());
+                    s.setTimestamp(8, now);
+                    s.executeUpdate();
+                    try (ResultSet keys = s.getGeneratedKeys()) {
+                        keys.next();
+                        id = keys.getLong(1);
+                    }
+                }
+                if (previous != null) {
+                    try (PreparedStatement s = c.prepareStatement("UPDATE node_result SET superseded_by = ? WHERE id = ?")) {
+                        s.setLong(1, id);
+                        s.setLong(2, previous);
+                        s.executeUpdate();
+                    }
+                }
+                List<Long> deliveries = new ArrayList<>();
+                for (String destination : destinations) {
+                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_delivery (result_id, destination, "
+                            + "state, attempts, updated) VALUES (?, ?, ?, 0, ?)", Statement.RETURN_GENERATED_KEYS)) {
+                        s.setLong(1, id);
+                        s.setString(2, destination);
+                        s.setString(3, DeliveryState.PENDING.name());
+                        s.setTimestamp(4, now);
+                        s.executeUpdate();
+                        try (ResultSet keys = s.getGeneratedKeys()) {
+                            keys.next();
+                            deliveries.add(keys.getLong(1));
+                        }
+                    }
+                }
+                updateSeries(c, series, SeriesState.TRIAGED, null);
+                return new Triaged(id, true, deliveries);
+            });
+            LOG.info("series {} triaged: priority {}, SR {}{}", series.key(), result.suggestedPriority().fhirCode(),
+                    srUid, triaged.pendingDeliveries().isEmpty() ? "" : ", " + triaged.pendingDeliveries().size()
+                            + " deliveries queued");
+            return triaged;
+        } catch (TriageException e) {
+            // A concurrent triage of the same input won the unique constraint: use its result.
+            Long raced = existingResult(series, inputHash);
+            if (raced != null) {
+                return new Triaged(raced, false, pending(raced));
+            }
+            throw e;
+        }
+    }
+
+    private Long existingResult(SeriesKey series, String inputHash) throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "
+                    + "series_uid = ? AND input_hash = ?")) {
+                s.setString(1, series.studyInstanceUid());
+                s.setString(2, series.seriesInstanceUid());
+                s.setString(3, inputHash);
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() ? r.getLong(1) : null;
+                }
+            }
+        });
+    }
+
+    private List<Long> pending(long resultId) throws TriageException {
+        return database.transaction(c -> {
+            List<Long> ids = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_delivery WHERE result_id = ? AND state = ?")) {
+                s.setLong(1, resultId);
+                s.setString(2, DeliveryState.PENDING.name());
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        ids.add(r.getLong(1));
+                    }
+                }
+            }
+            return ids;
+        });
+    }
+
+    private void markSeries(SeriesKey series, SeriesState state, String reason) throws TriageException {
+        database.transaction(c -> {
+            updateSeries(c, series, state, reason);
+            return null;
+        });
+    }
+
+    private static void updateSeries(java.sql.Connection c, SeriesKey series, SeriesState state, String reason)
+            throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, reason = ? WHERE study_uid = ? "
+                + "AND series_uid = ?")) {
+            s.setString(1, state.name());
+            s.setString(2, reason == null ? null : reason.substring(0, Math.min(reason.length(), 1000)));
+            s.setString(3, series.studyInstanceUid());
+            s.setString(4, series.seriesInstanceUid());
+            s.executeUpdate();
+        }
+    }
+
+    private static String inputHash(List<Instance> instances) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            for (Instance i : instances) {
+                digest.update((i.sopUid() + ":" + i.revision() + "\n").getBytes(StandardCharsets.US_ASCII));
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
+    }
+}
