@@ -31,8 +31,8 @@ import org.hl7.fhir.r4.model.Resource;
 /**
  * Maps a {@link TriageResult} to one FHIR R4 transaction Bundle: the algorithm Device, one
  * Observation per finding, the DiagnosticReport and a Provenance, each created conditionally
- * on its identifier ({@code ifNoneExist}) so that sending the same result twice creates one
- * report. Identifiers derive from study + series + model version + input hash, and the
+ * on its identifier ({@code ifNoneExist}; the Provenance, which has none in R4, on a meta.tag)
+ * so that sending the same result twice creates one report. Identifiers derive from study + series + model version + input hash, and the
  * bundle's fullUrls from those identifiers, so the same result always maps to the same bundle.
  * A pure function: no I/O, no clock (times are parameters).
  */
@@ -141,10 +141,13 @@ public final class TriageBundleMapper {
         provenance.addAgent().setWho(new Reference(deviceUrl))
                 .setType(new CodeableConcept(new Coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type",
                         "assembler", "Assembler")));
-        // Provenance has no identifier in R4: its fullUrl still derives from the report so a retry is identical;
-        // created with the report in the same transaction.
-        bundle.addEntry().setFullUrl(urn(id("provenance-" + reportId.getValue()))).setResource(provenance)
-                .getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Provenance");
+        // Provenance has no identifier in R4, so its key travels as a meta.tag: _tag is a search parameter of
+        // every resource, and creating on it conditionally keeps a retry from adding a second Provenance.
+        Identifier provenanceKey = id("provenance-" + reportId.getValue());
+        provenance.getMeta().addTag(provenanceKey.getSystem(), provenanceKey.getValue(), null);
+        bundle.addEntry().setFullUrl(urn(provenanceKey)).setResource(provenance)
+                .getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Provenance")
+                .setIfNoneExist("_tag=" + provenanceKey.getSystem() + "|" + provenanceKey.getValue());
         return bundle;
     }
 

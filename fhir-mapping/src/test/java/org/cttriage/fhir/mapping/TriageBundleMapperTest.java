@@ -69,7 +69,11 @@ class TriageBundleMapperTest {
         assertThat(b.getEntry()).hasSize(1 + 4 + 1 + 1);
         for (Bundle.BundleEntryComponent e : b.getEntry()) {
             assertThat(e.getRequest().getMethod()).isEqualTo(Bundle.HTTPVerb.POST);
-            if (!(e.getResource() instanceof org.hl7.fhir.r4.model.Provenance)) {
+            if (e.getResource() instanceof org.hl7.fhir.r4.model.Provenance p) {
+                // No identifier in R4: created conditionally on the tag that carries its key.
+                assertThat(e.getRequest().getIfNoneExist()).startsWith("_tag=urn:cttriage:id|provenance-report-");
+                assertThat(e.getRequest().getIfNoneExist()).endsWith("|" + p.getMeta().getTagFirstRep().getCode());
+            } else {
                 assertThat(e.getRequest().getIfNoneExist()).startsWith("identifier=urn:cttriage:id|");
             }
         }
