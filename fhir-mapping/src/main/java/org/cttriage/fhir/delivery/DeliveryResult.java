@@ -1,0 +1,35 @@
+package org.cttriage.fhir.delivery;
+
+import org.hl7.fhir.r4.model.Bundle;
+
+/**
+ * How a delivery ended. Every case but {@link Delivered} left the bundle in the dead-letter directory under
+ * {@code deadLetterId}, so nothing is lost; {@link FhirDeadLetterStore} lists and retries it.
+ */
+public sealed interface DeliveryResult {
+    /**
+     * How many attempts were made. An attempt sends the bundle once, or twice when a 401 made the OAuth2 token be
+     * fetched anew; it sends nothing when no token could be had; 0 attempts: the bundle was invalid and not sent.
+     */
+    int attempts();
+
+    /** The server accepted the transaction; {@code response} is its transaction-response Bundle. */
+    record Delivered(Bundle response, int attempts) implements DeliveryResult {
+    }
+
+    /**
+     * The server refused the bundle with a status that retrying cannot change (4xx other than 408 and 429;
+     * 401/403 after any token refresh). {@code outcome} is the server's OperationOutcome as text (severity, code,
+     * location and diagnostics of each issue), or the start of its non-FHIR answer.
+     */
+    record Rejected(int status, String outcome, int attempts, String deadLetterId) implements DeliveryResult {
+    }
+
+    /**
+     * Given up without a final refusal: attempts exhausted on retryable failures, the bundle invalid before
+     * sending (0 attempts), the token endpoint refusing the client, or the wait interrupted. {@code reason} starts
+     * with the TRIAGE code of the last failure.
+     */
+    record DeadLettered(String reason, int attempts, String deadLetterId) implements DeliveryResult {
+    }
+}

@@ -1,0 +1,125 @@
+package org.cttriage.fhir.delivery;
+
+import ca.uhn.fhir.context.FhirContext;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.cttriage.core.domain.CodedConcept;
+import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.ModelIdentity;
+import org.cttriage.core.domain.Priority;
+import org.cttriage.core.domain.TriageResult;
+import org.cttriage.fhir.mapping.BundleValidator;
+import org.cttriage.fhir.mapping.FhirMappingOptions;
+import org.cttriage.fhir.mapping.TriageBundleMapper;
+import org.hl7.fhir.r4.model.Bundle;
+
+/** The triage result of the mapping tests, its bundle, and time that tests move by hand. */
+final class Fixtures {
+    /** The process's one FhirContext, as in production. */
+    static final FhirContext CTX = FhirContext.forR4Cached();
+    static final Instant T0 = Instant.parse("2026-04-14T09:10:00Z");
+    static final String CORRELATION = "study=1.2.3.4 series=1.2.3.4.5";
+    private static BundleValidator validator;
+
+    private Fixtures() {
+    }
+
+    /** Built as TriageBundleMapperTest builds it. */
+    static TriageResult result() {
+        CodedConcept lung = new CodedConcept("SCT", "39607008", "Lung");
+        CodedConcept liver = new CodedConcept("SCT", "10200004", "Liver");
+        List<FindingResult> f = new ArrayList<>();
+        f.add(new FindingResult("pleural_effusion", "lung", new CodedConcept("SCT", "60046008", "Pleural effusion"), lung,
+                0.93, 0.83, true, true, Priority.URGENT));
+        f.add(new FindingResult("hepatomegaly", "liver", new CodedConcept("SCT", "260376009", "Enlarged"), liver,
+                0.12, 0.41, true, false, Priority.ROUTINE));
+        f.add(new FindingResult("hepatic_steatosis", "liver", new CodedConcept("99CTTRIAGE", "CTTR-STEATOSIS",
+                "Hepatic steatosis"), liver, 0.2, 0.88, true, false, Priority.ROUTINE));
+        f.add(new FindingResult("liver_cyst", "liver", new CodedConcept("SCT", "367643001", "Cyst"), liver,
+                0.3, 0.13, false, false, Priority.ROUTINE));
+        return new TriageResult("1.2.3.4", "1.2.3.4.5", List.of("1.2.3.4.5.1", "1.2.3.4.5.2"), f,
+                Map.of("lung", 4000.0), Priority.URGENT,
+                new ModelIdentity("ctglip-ref", "1.0.0", "ab".repeat(32)), Map.of("total", 100L));
+    }
+
+    /** The transaction bundle of {@link #result()}; the same every call. */
+    static Bundle bundle() {
+        return new TriageBundleMapper(FhirMappingOptions.defaults()).toTransaction(result(),
+                new TriageBundleMapper.PatientIdentity("PHANTOM-7", "CTTRIAGE-PHANTOM"),
+                Instant.parse("2026-04-14T09:00:00Z"), Instant.parse("2026-04-14T09:05:00Z"));
+    }
+
+    static String json(org.hl7.fhir.instance.model.api.IBaseResource r) {
+        return CTX.newJsonParser().encodeResourceToString(r);
+    }
+
+    /** One validator for all tests of the JVM: building it takes seconds. */
+    static synchronized BundleValidator validator() {
+        if (validator == null) {
+            validator = new BundleValidator(CTX);
+        }
+        return validator;
+    }
+
+    /** What a server answers to {@link #bundle()}: one "201 Created" (or {@code status}) entry per request. */
+    static Bundle transactionResponse(String status) {
+        Bundle request = bundle();
+        Bundle response = new Bundle().setType(Bundle.BundleType.TRANSACTIONRESPONSE);
+        int n = 1;
+        for (Bundle.BundleEntryComponent e : request.getEntry()) {
+            response.addEntry().getResponse().setStatus(status)
+                    .setLocation(e.getResource().fhirType() + "/" + n++ + "/_history/1");
+        }
+        return response;
+    }
+
+    /** A clock that only moves when told. */
+    static final class ManualClock extends Clock {
+        private Instant now;
+
+        ManualClock(Instant start) {
+            now = start;
+        }
+
+        synchronized void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public synchronized Instant instant() {
+            return now;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+    }
+
+    /** Records each wait and moves the clock by it instead of sleeping. */
+    static final class RecordingSleeper implements Sleeper {
+        final List<Duration> waits = new ArrayList<>();
+        private final ManualClock clock;
+
+        RecordingSleeper(ManualClock clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public synchronized void sleep(Duration d) {
+            waits.add(d);
+            clock.advance(d);
+        }
+    }
+}
