@@ -128,6 +128,11 @@ public record FhirDeliveryOptions(URI baseUrl, Duration connectTimeout, Duration
         }
     }
 
+    /** Whether bundles are validated before they are sent ({@link Validation#VALIDATE}). */
+    public boolean validateBeforeSend() {
+        return validation == Validation.VALIDATE;
+    }
+
     /** A builder with every default of this record, for the server at {@code baseUrl}. */
     public static Builder builder(URI baseUrl) {
         return new Builder(baseUrl);
