@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             EvaluateCommand.class,
             AnalyzeCommand.class,
             BenchModelCommand.class,
+            FhirDeadLettersCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class CtTriageCommand implements Runnable {
