@@ -32,6 +32,8 @@ public final class NodeRoutes extends RouteBuilder {
     /** Header carrying the delivery id. */
     public static final String DELIVERY = "CtTriageDelivery";
     private static final String DESTINATION_URI = "CtTriageDestinationUri";
+    /** How often pending deliveries are looked for in the database. */
+    static final Duration PENDING_SWEEP = Duration.ofSeconds(15);
 
     /**
      * Route settings.
@@ -54,6 +56,8 @@ public final class NodeRoutes extends RouteBuilder {
     private final Map<String, Destination> destinations;
     private final FhirDeliverer fhir;
     private final AggregationRepository aggregation;
+    /** Deliveries queued or being attempted, so a sweep never queues one twice. */
+    private final java.util.Set<Long> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public NodeRoutes(Settings settings, InstanceIngest ingest, SeriesTriage triage, DeliveryLedger ledger,
             List<Destination> destinations, FhirDeliverer fhir, AggregationRepository aggregation) {
@@ -93,7 +97,20 @@ public final class NodeRoutes extends RouteBuilder {
                 .process(this::triage)
                 .split(body())
                     .setHeader(DELIVERY, body())
-                    .to("seda:deliver");
+                    .filter(e -> inFlight.add(e.getIn().getHeader(DELIVERY, Long.class)))
+                        .to("seda:deliver");
+
+        // Pending deliveries not in flight: recovered at start, or made pending again by an
+        // operator's dead-letter retry while the node runs.
+        from("timer:pending-deliveries?delay=0&period=" + PENDING_SWEEP.toMillis()).routeId("pending-sweep")
+                .process(e -> {
+                    for (DeliveryLedger.Delivery d : ledger.inState(DeliveryState.PENDING)) {
+                        if (inFlight.add(d.id())) {
+                            e.getContext().createProducerTemplate().sendBodyAndHeader("seda:deliver", d.id(), DELIVERY,
+                                    d.id());
+                        }
+                    }
+                });
 
         from("seda:deliver?concurrentConsumers=2").routeId("delivery")
                 .errorHandler(deadLetterChannel("direct:dead-letter")
@@ -138,6 +155,7 @@ public final class NodeRoutes extends RouteBuilder {
         long id = exchange.getIn().getHeader(DELIVERY, Long.class);
         DeliveryLedger.Delivery delivery = ledger.find(id);
         if (delivery == null || delivery.state() != DeliveryState.PENDING) {
+            inFlight.remove(id);
             exchange.setRouteStop(true);
             return;
         }
@@ -165,6 +183,7 @@ public final class NodeRoutes extends RouteBuilder {
     private void delivered(Exchange exchange) throws Exception {
         long id = exchange.getIn().getHeader(DELIVERY, Long.class);
         ledger.delivered(id);
+        inFlight.remove(id);
         LOG.info("delivery {} done", id);
     }
 
@@ -180,6 +199,7 @@ public final class NodeRoutes extends RouteBuilder {
         } else {
             ledger.dead(id, "FHIR delivery gave up; the bundle is in the FHIR dead letters");
         }
+        inFlight.remove(id);
     }
 
     private void attemptFailed(Exchange exchange) throws Exception {
@@ -196,24 +216,22 @@ public final class NodeRoutes extends RouteBuilder {
         String why = cause == null ? "unknown" : cause.getMessage();
         ledger.attemptFailed(id, why);
         ledger.dead(id, why);
+        inFlight.remove(id);
         LOG.error("{} delivery {} moved to the dead letters: {}", ErrorCode.DICOM_DEAD_LETTER.code(), id, why);
     }
 
     /**
      * Re-enqueues what the database says is unfinished: series still receiving go back to
-     * assembly (their quiet period runs again), pending deliveries back to delivery.
+     * assembly (their quiet period runs again). Pending deliveries are queued by the sweep route.
      */
     public static void recover(NodeRecovery recovery, DeliveryLedger ledger, ProducerTemplate template) throws Exception {
         List<SeriesKey> series = recovery.seriesAwaitingTriage();
         for (SeriesKey key : series) {
             template.sendBodyAndHeader("direct:assemble", key.key(), SERIES, key.key());
         }
-        List<DeliveryLedger.Delivery> pending = ledger.inState(DeliveryState.PENDING);
-        for (DeliveryLedger.Delivery d : pending) {
-            template.sendBodyAndHeader("seda:deliver", d.id(), DELIVERY, d.id());
-        }
-        if (!series.isEmpty() || !pending.isEmpty()) {
-            LOG.info("recovered {} series awaiting triage and {} pending deliveries", series.size(), pending.size());
+        if (!series.isEmpty()) {
+            LOG.info("recovered {} series awaiting triage (pending deliveries are picked up by the sweep)",
+                    series.size());
         }
     }
 }

@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
             EvaluateCommand.class,
             AnalyzeCommand.class,
             BenchModelCommand.class,
+            ServeCommand.class,
+            EchoCommand.class,
+            DeadLettersCommand.class,
             FhirDeadLettersCommand.class,
             CommandLine.HelpCommand.class
         })

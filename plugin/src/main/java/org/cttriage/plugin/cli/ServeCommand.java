@@ -1,0 +1,164 @@
+package org.cttriage.plugin.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import org.cttriage.core.dicom.net.DicomSender;
+import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.inference.EngineOptions;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.inference.ModelPackage;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.plugin.node.NodeDatabaseFiles;
+import org.cttriage.plugin.node.NodeSettings;
+import org.cttriage.routes.Destination;
+import org.cttriage.routes.FhirDeliverer;
+import org.cttriage.routes.TriageNode;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.PhantomFinding;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import org.h2.jdbcx.JdbcConnectionPool;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code ct-triage serve}: the DICOM node. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Runs the node: C-ECHO/C-STORE SCP, series assembly, triage, SR delivery (and FHIR when configured).",
+            "With no PACS configured (delivery.dicom-destinations empty) it feeds itself generated CT studies over a",
+            "real DICOM association and prints where their SRs are. Settings: docs/configuration.md."})
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (properties); default: all defaults.")
+    Path config;
+
+    @Option(names = "--demo-studies", defaultValue = "2",
+            description = "Generated studies sent to ourselves when no PACS is configured (default: ${DEFAULT-VALUE}).")
+    int demoStudies;
+
+    @Option(names = "--exit-after-demo",
+            description = "Stop once the demo studies' SRs exist (for scripted checks); otherwise run until stopped.")
+    boolean exitAfterDemo;
+
+    @Mixin
+    ThreadsOption threads;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Path home = Path.of(System.getProperty("ct-triage.home", "."));
+        NodeSettings settings;
+        TriageNode.Config nodeConfig;
+        try {
+            settings = NodeSettings.load(config, home);
+            nodeConfig = settings.nodeConfig(settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of());
+        } catch (TriageException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return 2;
+        }
+        ExecutorService pool = threads.newPool();
+        Files.createDirectories(nodeConfig.dataDirectory());
+        JdbcConnectionPool dataSource = NodeDatabaseFiles.open(nodeConfig.dataDirectory());
+        try (InferenceEngine engine = new InferenceEngine(ModelPackage.load(settings.modelPath()),
+                EngineOptions.defaults().withDevice(settings.device()))) {
+            Optional<FhirDeliverer> fhir = settings.fhirConfigured()
+                    ? Optional.of(FhirWiring.deliverer(settings)) : Optional.empty();
+            TriageNode node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
+                    AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC());
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                node.close();
+                stopped.countDown();
+            }, "ct-triage-shutdown"));
+            Path data = nodeConfig.dataDirectory().toAbsolutePath();
+            out.printf("ct-triage node %s listening on %s:%d (model %s on %s)%n", nodeConfig.aeTitle(),
+                    nodeConfig.bindAddress(), node.port(), engine.modelPackage().identity().version(), engine.device());
+            out.printf("data: %s (received instances in spool/, SRs in results/)%n", data);
+            out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
+                    : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
+                            : d.dicom().toString()).toList());
+            out.flush();
+            if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {
+                demo(out, node, data, dataSource);
+                if (exitAfterDemo) {
+                    node.close();
+                    return 0;
+                }
+            }
+            out.println("running; stop with Ctrl-C (SIGTERM)");
+            out.flush();
+            stopped.await();
+            return 0;
+        } finally {
+            dataSource.dispose();
+            pool.shutdownNow();
+        }
+    }
+
+    private void demo(PrintWriter out, TriageNode node, Path data, JdbcConnectionPool dataSource) throws Exception {
+        List<Set<PhantomFinding>> findings = List.of(Set.of(PhantomFinding.PLEURAL_EFFUSION, PhantomFinding.HEPATOMEGALY),
+                Set.of(), Set.of(PhantomFinding.SPLENOMEGALY));
+        DicomSender sender = new DicomSender("DEMO-MODALITY");
+        RemoteAe self = new RemoteAe(node.config().aeTitle(), "127.0.0.1", node.port());
+        for (int i = 0; i < demoStudies; i++) {
+            Path folder = data.resolve("demo-input").resolve("study-" + (i + 1));
+            List<Path> files;
+            if (Files.isDirectory(folder)) {
+                try (var list = Files.list(folder)) {
+                    files = list.filter(p -> p.toString().endsWith(".dcm")).sorted().toList();
+                }
+            } else {
+                var phantom = new PhantomGenerator().generate(new PhantomSpec(1000 + i, 256, 256, 64, 400.0 / 256, 5, 5,
+                        ContrastPhase.PORTAL_VENOUS, findings.get(i % findings.size()), false));
+                files = new CtSeriesWriter().write(phantom, SeriesWriteOptions.defaults()
+                        .withPatientName("DEMO^STUDY" + (i + 1)), folder).files();
+            }
+            sender.store(self, files);
+            out.printf("demo: sent study %d (%d CT instances) to %s over DICOM%n", i + 1, files.size(), self);
+            out.flush();
+        }
+        Instant deadline = Instant.now().plus(Duration.ofMinutes(5));
+        List<String> reported = new ArrayList<>();
+        while (reported.size() < demoStudies && Instant.now().isBefore(deadline)) {
+            try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
+                    "SELECT sr_path, priority FROM node_result WHERE superseded_by IS NULL ORDER BY id");
+                    ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    if (!reported.contains(r.getString(1))) {
+                        reported.add(r.getString(1));
+                        out.printf("demo: SR %s (suggested priority %s)%n", r.getString(1), r.getString(2));
+                        out.flush();
+                    }
+                }
+            }
+            Thread.sleep(500);
+        }
+        if (reported.size() < demoStudies) {
+            throw new TriageException(org.cttriage.core.error.ErrorCode.TRIAGE_FAILED, "demo: only " + reported.size()
+                    + " of " + demoStudies + " SRs appeared within 5 minutes; see the log");
+        }
+    }
+}

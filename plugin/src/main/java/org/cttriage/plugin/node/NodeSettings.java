@@ -1,0 +1,237 @@
+package org.cttriage.plugin.node;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.function.Function;
+import org.cttriage.core.dicom.net.ListenerOptions;
+import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.inference.EngineOptions;
+import org.cttriage.core.node.DuplicatePolicy;
+import org.cttriage.core.node.NonCtPolicy;
+import org.cttriage.core.sr.SrOptions;
+import org.cttriage.routes.Destination;
+import org.cttriage.routes.TriageNode;
+
+/**
+ * The node's configuration: one properties file, every key with a documented default
+ * ({@link Key}; docs/configuration.md is kept in step by a test). Validated once at start-up;
+ * a bad value stops the node with {@code TRIAGE-0612} naming the key and what is allowed.
+ */
+public final class NodeSettings {
+    /** Every configuration key, its default and what it means. */
+    public enum Key {
+        DATA_DIR("node.data-dir", "var", "Folder for the database, received instances (spool/) and SRs (results/); relative to the working directory."),
+        AE_TITLE("dicom.ae-title", "CTTRIAGE", "Our AE title: the called AE title PACS use, and the calling AE title of our C-STOREs."),
+        BIND_ADDRESS("dicom.bind-address", "127.0.0.1", "Address the listener binds; set the host's address (or 0.0.0.0) to accept a PACS on the network."),
+        PORT("dicom.port", "11112", "TCP port of the listener (1-65535)."),
+        ALLOWED_CALLING_AETS("dicom.allowed-calling-aets", "", "Comma-separated calling AE titles accepted; empty accepts any. Others are rejected at association."),
+        MAX_ASSOCIATIONS("dicom.max-associations", "16", "Associations served at once; more are rejected (transient, local limit)."),
+        TRANSFER_SYNTAXES("dicom.transfer-syntaxes", String.join(",", ListenerOptions.DEFAULT_TRANSFER_SYNTAXES), "Accepted transfer syntax UIDs in preference order (subset of the default)."),
+        MIN_FREE_DISK_MB("dicom.min-free-disk-mb", "1024", "Below this free space (MiB) on the data folder, associations are refused with a logged reason."),
+        NON_CT("dicom.non-ct", "IGNORE", "Non-CT instances (SR, secondary capture, other modalities): IGNORE (answer Success, discard) or REJECT (0122H)."),
+        DUPLICATES("dicom.duplicates", "IGNORE_IDENTICAL_KEEP_NEWER", "A SOP Instance UID received again: IGNORE_IDENTICAL_KEEP_NEWER (identical bytes ignored; different bytes replace and re-triage the series) or KEEP_FIRST."),
+        QUIET_PERIOD_SECONDS("assembly.quiet-period-seconds", "10", "A series is complete when no instance of it arrived for this many seconds (1-3600)."),
+        DESTINATIONS("delivery.dicom-destinations", "", "Comma-separated AET@host:port the SR is C-STOREd to; empty = no PACS (serve then feeds itself demo studies)."),
+        MAX_ATTEMPTS("delivery.max-attempts", "5", "Delivery attempts per destination before the result goes to the dead letters (1-100)."),
+        INITIAL_BACKOFF_SECONDS("delivery.initial-backoff-seconds", "2", "Delay before the second attempt (seconds, >= 0)."),
+        BACKOFF_MULTIPLIER("delivery.backoff-multiplier", "2", "Growth of the delay per attempt (1-10)."),
+        MAX_BACKOFF_SECONDS("delivery.max-backoff-seconds", "300", "Longest delay between attempts (seconds)."),
+        MODEL("model.path", "models/ctglip-ref", "Model package folder; relative paths resolve against the installation."),
+        DEVICE("model.device", "AUTO", "Inference device: AUTO, CPU or CUDA."),
+        SR_SERIES_NUMBER("sr.series-number", "9901", "Series Number of the SR series."),
+        INSTITUTION("sr.institution", "", "Institution Name written in the SR (empty: none).");
+
+        private final String name;
+        private final String defaultValue;
+        private final String description;
+
+        Key(String name, String defaultValue, String description) {
+            this.name = name;
+            this.defaultValue = defaultValue;
+            this.description = description;
+        }
+
+        public String key() {
+            return name;
+        }
+
+        public String defaultValue() {
+            return defaultValue;
+        }
+
+        public String description() {
+            return description;
+        }
+    }
+
+    private final Map<String, String> values;
+    private final Path home;
+
+    private NodeSettings(Map<String, String> values, Path home) {
+        this.values = values;
+        this.home = home;
+    }
+
+    /** Reads {@code file} (may be null: all defaults), rejecting unknown keys. */
+    public static NodeSettings load(Path file, Path home) throws TriageException {
+        Map<String, String> values = new LinkedHashMap<>();
+        if (file != null) {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new TriageException(ErrorCode.CONFIGURATION_INVALID, "cannot read " + file + ": " + e.getMessage(), e);
+            }
+            Set<String> known = new LinkedHashSet<>();
+            Arrays.stream(Key.values()).forEach(k -> known.add(k.key()));
+            for (String name : p.stringPropertyNames()) {
+                if (!known.contains(name) && !name.startsWith("fhir.")) {
+                    throw new TriageException(ErrorCode.CONFIGURATION_INVALID, "unknown key '" + name + "' in " + file
+                            + "; keys are listed in docs/configuration.md");
+                }
+                values.put(name, p.getProperty(name).trim());
+            }
+        }
+        return new NodeSettings(values, home);
+    }
+
+    /** Raw lookup (defaults applied), also for the fhir.* keys. */
+    public String get(String key) {
+        for (Key k : Key.values()) {
+            if (k.key().equals(key)) {
+                return values.getOrDefault(key, k.defaultValue());
+            }
+        }
+        return values.get(key);
+    }
+
+    public String get(Key key) {
+        return values.getOrDefault(key.key(), key.defaultValue());
+    }
+
+    /** The fhir.* lookup for the FHIR delivery options. */
+    public Function<String, String> fhirLookup() {
+        return values::get;
+    }
+
+    /** True when a FHIR server is configured. */
+    public boolean fhirConfigured() {
+        String url = values.get("fhir.url");
+        return url != null && !url.isBlank();
+    }
+
+    private TriageException invalid(Key key, String allowed) {
+        return new TriageException(ErrorCode.CONFIGURATION_INVALID, key.key() + " = '" + get(key) + "' is not allowed: "
+                + allowed);
+    }
+
+    private int integer(Key key, int min, int max) throws TriageException {
+        try {
+            int v = Integer.parseInt(get(key));
+            if (v < min || v > max) {
+                throw invalid(key, "an integer from " + min + " to " + max);
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw invalid(key, "an integer from " + min + " to " + max);
+        }
+    }
+
+    private double decimal(Key key, double min, double max) throws TriageException {
+        try {
+            double v = Double.parseDouble(get(key));
+            if (!(v >= min && v <= max)) {
+                throw invalid(key, "a number from " + min + " to " + max);
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw invalid(key, "a number from " + min + " to " + max);
+        }
+    }
+
+    private <E extends Enum<E>> E choice(Key key, Class<E> type) throws TriageException {
+        try {
+            return Enum.valueOf(type, get(key).toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw invalid(key, "one of " + Arrays.toString(type.getEnumConstants()));
+        }
+    }
+
+    public Path dataDirectory() {
+        return Path.of(get(Key.DATA_DIR));
+    }
+
+    public Path modelPath() {
+        Path p = Path.of(get(Key.MODEL));
+        return p.isAbsolute() ? p : home.resolve(p);
+    }
+
+    public EngineOptions.Device device() throws TriageException {
+        return choice(Key.DEVICE, EngineOptions.Device.class);
+    }
+
+    public List<Destination> destinations() throws TriageException {
+        List<Destination> list = new ArrayList<>();
+        for (String d : get(Key.DESTINATIONS).split(",")) {
+            if (d.isBlank()) {
+                continue;
+            }
+            try {
+                RemoteAe peer = RemoteAe.parse(d);
+                list.add(Destination.dicom(peer.aeTitle().toLowerCase(Locale.ROOT), peer));
+            } catch (IllegalArgumentException e) {
+                throw invalid(Key.DESTINATIONS, "comma-separated AET@host:port (" + e.getMessage() + ")");
+            }
+        }
+        return list;
+    }
+
+    /** The validated node configuration; {@code extraDestinations} are appended (FHIR). */
+    public TriageNode.Config nodeConfig(List<Destination> extraDestinations) throws TriageException {
+        String ae = get(Key.AE_TITLE);
+        if (ae.isEmpty() || ae.length() > 16 || ae.contains("\\")) {
+            throw invalid(Key.AE_TITLE, "1-16 characters, no backslash");
+        }
+        List<String> syntaxes = Arrays.stream(get(Key.TRANSFER_SYNTAXES).split(",")).map(String::trim)
+                .filter(s -> !s.isEmpty()).toList();
+        if (syntaxes.isEmpty() || !ListenerOptions.SUPPORTED_TRANSFER_SYNTAXES.containsAll(syntaxes)) {
+            throw invalid(Key.TRANSFER_SYNTAXES, "a non-empty subset of " + ListenerOptions.DEFAULT_TRANSFER_SYNTAXES);
+        }
+        Set<String> allowed = new LinkedHashSet<>();
+        for (String a : get(Key.ALLOWED_CALLING_AETS).split(",")) {
+            if (!a.isBlank()) {
+                allowed.add(a.trim());
+            }
+        }
+        try {
+            java.net.InetAddress.getByName(get(Key.BIND_ADDRESS));
+        } catch (IOException e) {
+            throw invalid(Key.BIND_ADDRESS, "an IP address or resolvable host name");
+        }
+        List<Destination> destinations = new ArrayList<>(destinations());
+        destinations.addAll(extraDestinations);
+        int seriesNumber = integer(Key.SR_SERIES_NUMBER, 1, 99999);
+        return new TriageNode.Config(ae, get(Key.BIND_ADDRESS), integer(Key.PORT, 1, 65535), allowed,
+                integer(Key.MAX_ASSOCIATIONS, 1, 1000), syntaxes, (long) integer(Key.MIN_FREE_DISK_MB, 0, 1 << 24) << 20,
+                dataDirectory(), Duration.ofSeconds(integer(Key.QUIET_PERIOD_SECONDS, 1, 3600)), destinations,
+                integer(Key.MAX_ATTEMPTS, 1, 100), Duration.ofSeconds(integer(Key.INITIAL_BACKOFF_SECONDS, 0, 86400)),
+                decimal(Key.BACKOFF_MULTIPLIER, 1, 10), Duration.ofSeconds(integer(Key.MAX_BACKOFF_SECONDS, 1, 86400)),
+                choice(Key.NON_CT, NonCtPolicy.class), choice(Key.DUPLICATES, DuplicatePolicy.class),
+                new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"));
+    }
+}

@@ -1,0 +1,70 @@
+package org.cttriage.plugin.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.fhir.delivery.FhirDeliveryOptions;
+import org.cttriage.routes.TriageNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Configuration: defaults, validation naming the key, and docs/configuration.md in step with the code. */
+class NodeSettingsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void documentationListsEveryKeyWithItsDefault() throws Exception {
+        String doc = Files.readString(Path.of("../docs/configuration.md"));
+        for (NodeSettings.Key k : NodeSettings.Key.values()) {
+            String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
+            assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
+        }
+        for (FhirDeliveryOptions.ConfigKey k : FhirDeliveryOptions.CONFIG_KEYS) {
+            String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
+            assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
+        }
+    }
+
+    @Test
+    void defaultsMakeAValidNodeConfiguration() throws Exception {
+        TriageNode.Config c = NodeSettings.load(null, dir).nodeConfig(List.of());
+        assertThat(c.aeTitle()).isEqualTo("CTTRIAGE");
+        assertThat(c.port()).isEqualTo(11112);
+        assertThat(c.bindAddress()).isEqualTo("127.0.0.1");
+        assertThat(c.destinations()).isEmpty();
+    }
+
+    @Test
+    void destinationsAreParsed() throws Exception {
+        Path file = write("delivery.dicom-destinations=PACS@10.0.0.5:104, ARCHIVE@archive.example:11112\n");
+        TriageNode.Config c = NodeSettings.load(file, dir).nodeConfig(List.of());
+        assertThat(c.destinations()).extracting(d -> d.dicom().toString())
+                .containsExactly("PACS@10.0.0.5:104", "ARCHIVE@archive.example:11112");
+    }
+
+    @Test
+    void badValuesStopStartUpNamingTheKeyAndTheAllowedValues() throws Exception {
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.port=70000\n"), dir).nodeConfig(List.of()))
+                .isInstanceOf(TriageException.class).hasMessageContaining("TRIAGE-0612")
+                .hasMessageContaining("dicom.port").hasMessageContaining("1 to 65535");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.non-ct=DROP\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("dicom.non-ct").hasMessageContaining("IGNORE, REJECT");
+        assertThatThrownBy(() -> NodeSettings.load(write("delivery.dicom-destinations=PACS@host\n"), dir)
+                .nodeConfig(List.of())).hasMessageContaining("delivery.dicom-destinations");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.transfer-syntaxes=1.2.840.10008.1.2.4.80\n"), dir)
+                .nodeConfig(List.of())).hasMessageContaining("dicom.transfer-syntaxes");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
+                .hasMessageContaining("unknown key 'dicom.prot'");
+    }
+
+    private Path write(String content) throws Exception {
+        Path f = dir.resolve("ct-triage.properties");
+        Files.writeString(f, content);
+        return f;
+    }
+}
