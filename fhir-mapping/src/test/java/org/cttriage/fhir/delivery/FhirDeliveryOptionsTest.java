@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -58,6 +59,16 @@ class FhirDeliveryOptionsTest {
         assertThat(FhirDeliveryOptions.CONFIG_KEYS).extracting(FhirDeliveryOptions.ConfigKey::key)
                 .containsExactlyInAnyOrderElementsOf(read).doesNotHaveDuplicates();
         assertThat(FhirDeliveryOptions.CONFIG_KEYS).allSatisfy(k -> assertThat(k.description()).isNotBlank());
+    }
+
+    @Test
+    void docsFhirMappingListsEveryKeyWithItsDefaultAndDescription() throws Exception {
+        String doc = Files.readString(Path.of("..", "docs", "fhir-mapping.md"));
+        for (FhirDeliveryOptions.ConfigKey k : FhirDeliveryOptions.CONFIG_KEYS) {
+            String def = k.defaultValue().isEmpty() ? "—" : "`" + k.defaultValue() + "`";
+            assertThat(doc).as("docs/fhir-mapping.md row of %s", k.key())
+                    .contains("| `" + k.key() + "` | " + def + " | " + k.description() + " |");
+        }
     }
 
     @Test
