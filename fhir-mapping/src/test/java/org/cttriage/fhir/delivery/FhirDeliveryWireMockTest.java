@@ -71,8 +71,13 @@ class FhirDeliveryWireMockTest {
         opened.forEach(FhirDelivery::close);
     }
 
+    /** 127.0.0.1 rather than WireMock's "localhost", which may resolve to ::1 first. */
+    static String base() {
+        return "http://127.0.0.1:" + WM.getPort();
+    }
+
     FhirDeliveryOptions.Builder options() {
-        return FhirDeliveryOptions.builder(URI.create(WM.baseUrl() + "/fhir"))
+        return FhirDeliveryOptions.builder(URI.create(base() + "/fhir"))
                 .connectTimeout(Duration.ofSeconds(2))
                 .readTimeout(Duration.ofSeconds(5))
                 .validation(FhirDeliveryOptions.Validation.SKIP)
@@ -86,7 +91,7 @@ class FhirDeliveryWireMockTest {
     }
 
     FhirDeliveryOptions oauth2() {
-        return options().authentication(FhirAuthentication.clientCredentials(URI.create(WM.baseUrl() + "/oauth/token"),
+        return options().authentication(FhirAuthentication.clientCredentials(URI.create(base() + "/oauth/token"),
                 CLIENT_ID, CLIENT_SECRET, SCOPE)).build();
     }
 
