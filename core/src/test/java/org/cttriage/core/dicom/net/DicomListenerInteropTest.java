@@ -136,11 +136,21 @@ class DicomListenerInteropTest {
             assertThat(incoming).as("no .part left behind").isEmpty();
         }
 
-        // The same instances again: identical bytes change nothing and signal nothing.
+        // The same instances again while the series is still receiving: identical bytes record
+        // nothing new; the signal only extends the quiet period.
         answers.clear();
         signals.clear();
         assertThat(storescu(files).exitCode()).isZero();
         assertThat(answers).hasSize(12).containsOnly(DimseStatus.SUCCESS);
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(12);
+        assertThat(count("SELECT MAX(revision) FROM node_instance")).isEqualTo(1);
+
+        // Once the series is triaged, identical instances signal nothing (no second SR).
+        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement()) {
+            s.executeUpdate("UPDATE node_series SET state = 'TRIAGED'");
+        }
+        signals.clear();
+        assertThat(storescu(files).exitCode()).isZero();
         assertThat(signals).isEmpty();
         assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(12);
     }
