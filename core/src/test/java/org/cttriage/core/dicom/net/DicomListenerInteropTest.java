@@ -191,6 +191,43 @@ class DicomListenerInteropTest {
                 .allMatch(s -> s == DimseStatus.ERROR_CANNOT_UNDERSTAND);
     }
 
+    /**
+     * Every file of Debian pydicom's test_files that storescu can send (real-world oddities:
+     * odd encodings, big endian, compressed, deflated, private tags, broken values) gets an
+     * answer with a defined status; nothing is left half-written, the node keeps serving and
+     * a normal series sent afterwards is stored complete.
+     */
+    @Test
+    void pydicomTestFilesEachGetADefinedStatusAndTheNodeKeepsServing() throws Exception {
+        List<Path> oddities;
+        try (Stream<Path> files = Files.list(Path.of("/usr/lib/python3/dist-packages/pydicom/data/test_files"))) {
+            oddities = files.filter(Files::isRegularFile).sorted().toList();
+        }
+        assertThat(oddities).hasSizeGreaterThan(20);
+        // -R: propose only the contexts the files need; storescu skips what it cannot read itself.
+        List<String> command = new ArrayList<>(Arrays.asList("storescu", "-v", "-nh", "+sd", "-R", "-aet", "STORESCU",
+                "-aec", "CTTRIAGE", "127.0.0.1", port()));
+        oddities.forEach(f -> command.add(f.toString()));
+        ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, command);
+        // Files in transfer syntaxes we do not accept (JPEG 2000, lossy JPEG…) have no accepted
+        // presentation context, so storescu cannot send them ("DIMSE Failed to send message").
+        long responses = r.output().lines().filter(l -> l.contains("Received Store Response")).count();
+        assertThat(responses).as(r.output()).isGreaterThan(10);
+        assertThat(answers).as(r.output()).hasSize((int) responses);
+        assertThat(answers).allMatch(s -> s == DimseStatus.SUCCESS || s == DimseStatus.ERROR_CANNOT_UNDERSTAND
+                || s == DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS);
+        try (Stream<Path> incoming = Files.list(dir.resolve("incoming"))) {
+            assertThat(incoming).as("no .part left behind").isEmpty();
+        }
+
+        answers.clear();
+        List<Path> files = series(dir.resolve("after"), 5);
+        assertThat(storescu(files).exitCode()).isZero();
+        assertThat(answers).hasSize(5).containsOnly(DimseStatus.SUCCESS);
+        assertThat(ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "ECHOSCU", "-aec", "CTTRIAGE", "127.0.0.1",
+                port()).exitCode()).isZero();
+    }
+
     private ExternalCommand.Result storescu(List<Path> files) throws Exception {
         List<String> command = new ArrayList<>(Arrays.asList("storescu", "-v", "-nh", "-aet", "STORESCU", "-aec", "CTTRIAGE",
                 "127.0.0.1", port()));
