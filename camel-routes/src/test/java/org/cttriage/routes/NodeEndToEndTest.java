@@ -31,7 +31,16 @@ import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.Phantom;
 import org.cttriage.testdata.phantom.PhantomGenerator;
 import org.cttriage.testdata.phantom.PhantomSpec;
+import org.cttriage.fhir.delivery.FhirDelivery;
+import org.cttriage.fhir.delivery.FhirDeliveryOptions;
+import org.cttriage.fhir.delivery.Sleeper;
+import org.cttriage.fhir.mapping.FhirMappingOptions;
 import org.h2.jdbcx.JdbcConnectionPool;
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.client.WireMock;
+import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import java.net.URI;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -113,8 +122,50 @@ class NodeEndToEndTest {
         // A late instance: the series is triaged again and a new SR supersedes the first.
         assertThat(storescu(files.subList(39, 40)).exitCode()).isZero();
         List<Path> after = Eventually.await(WAIT, "a second SR", () -> srFiles(), l -> l.size() == 2);
-        assertThat(node.ledger().inState(DeliveryState.DELIVERED)).hasSize(2);
+        // The PACS has the file a moment before the node records the acknowledgement.
+        Eventually.await(WAIT, "both deliveries recorded", () -> node.ledger().inState(DeliveryState.DELIVERED),
+                l -> l.size() == 2);
         assertThat(after.stream().map(p -> uid(p)).distinct()).hasSize(2);
+    }
+
+    /** A FHIR server's transaction-response: one "201 Created" entry per request entry (WireMock templating). */
+    private static final String TRANSACTION_RESPONSE = "{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\","
+            + "\"entry\":[{{#each (jsonPath request.body '$.entry') as |e|}}{{#unless @first}},{{/unless}}"
+            + "{\"response\":{\"status\":\"201 Created\"}}{{/each}}]}";
+
+    @Test
+    void resultIsDeliveredToTheFhirServerBesideTheSr() throws Exception {
+        WireMockServer fhirServer = new WireMockServer(WireMockConfiguration.wireMockConfig().bindAddress("127.0.0.1")
+                .dynamicPort().templatingEnabled(true));
+        fhirServer.start();
+        try {
+            fhirServer.stubFor(WireMock.post("/fhir").willReturn(WireMock.aResponse().withStatus(200)
+                    .withHeader("Content-Type", "application/fhir+json").withBody(TRANSACTION_RESPONSE)
+                    .withTransformers("response-template")));
+            FhirDeliveryOptions options = FhirDeliveryOptions.builder(
+                    URI.create("http://127.0.0.1:" + fhirServer.port() + "/fhir"))
+                    .deadLetterDir(dir.resolve("fhir-dead")).build();
+            FhirDeliverer fhir = new FhirResultDeliverer(new FhirDelivery(options, FhirResultDeliverer.context(),
+                    Clock.systemUTC(), Sleeper.system()), FhirMappingOptions.defaults(), null, Clock.systemUTC());
+            node.close();
+            node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), List.of(
+                            Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port())), Destination.fhir()))
+                            .withQuietPeriod(Duration.ofSeconds(1)),
+                    dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.of(fhir),
+                    Clock.systemUTC());
+            assertThat(storescu(series(dir.resolve("ct"), 30)).exitCode()).isZero();
+            Eventually.await(WAIT, "SR and FHIR delivered", () -> node.ledger().inState(DeliveryState.DELIVERED),
+                    l -> l.size() == 2);
+            List<LoggedRequest> posts = fhirServer.findAll(WireMock.postRequestedFor(WireMock.urlEqualTo("/fhir")));
+            assertThat(posts).hasSize(1);
+            String body = posts.get(0).getBodyAsString();
+            assertThat(body).contains("\"type\":\"transaction\"").contains("\"DiagnosticReport\"")
+                    .contains("18748-4").contains("ifNoneExist");
+            assertThat(srFiles()).hasSize(1);
+            assertThat(node.ledger().inState(DeliveryState.DEAD)).isEmpty();
+        } finally {
+            fhirServer.stop();
+        }
     }
 
     @Test
