@@ -117,6 +117,7 @@ public final class SeriesTriage {
             markSeries(series, SeriesState.TRIAGED, null);
             return new Triaged(existing, false, pending(existing));
         }
+        LOG.info("series {}: triage of {} instances started", series.key(), instances.size());
         StudyVolumeBuilder.Outcome built = new StudyVolumeBuilder(selection, assembly, pool)
                 .build(new DicomScanner().scanFiles(instances.stream().map(Instance::path).toList(), pool));
         if (!(built instanceof StudyVolumeBuilder.Built volume)) {

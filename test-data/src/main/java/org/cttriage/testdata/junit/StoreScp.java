@@ -39,15 +39,30 @@ public final class StoreScp implements AutoCloseable {
      * folder the caller owns (a JUnit {@code @TempDir}).
      */
     public static StoreScp start(String aet, Path directory) throws IOException, InterruptedException {
+        return start(aet, directory, 0, false);
+    }
+
+    /**
+     * Starts storescp on {@code port} (0: a free one) and, with {@code uniqueFileNames}, gives every
+     * received object its own file ({@code +uf}), so that an object received twice shows as two
+     * files: what exactly-once tests count.
+     */
+    public static StoreScp start(String aet, Path directory, int port, boolean uniqueFileNames)
+            throws IOException, InterruptedException {
         Path received = Files.createDirectories(directory.resolve("received"));
         Path log = directory.resolve("storescp.log");
         IOException last = null;
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-            int port = LoopbackPorts.free();
-            Process p = new ProcessBuilder("storescp", "--aetitle", aet, "--output-directory", received.toString(),
-                    Integer.toString(port))
+            int chosen = port == 0 ? LoopbackPorts.free() : port;
+            java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("storescp", "--aetitle", aet,
+                    "--output-directory", received.toString()));
+            if (uniqueFileNames) {
+                command.add("+uf");
+            }
+            command.add(Integer.toString(chosen));
+            Process p = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            StoreScp scp = new StoreScp(aet, port, received, log, p);
+            StoreScp scp = new StoreScp(aet, chosen, received, log, p);
             try {
                 scp.awaitEcho();
                 return scp;

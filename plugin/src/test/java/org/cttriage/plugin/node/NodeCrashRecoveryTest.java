@@ -1,0 +1,227 @@
+package org.cttriage.plugin.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.junit.Eventually;
+import org.cttriage.testdata.junit.ExternalCommand;
+import org.cttriage.testdata.junit.LoopbackPorts;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.junit.StoreScp;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real node process (bin/ct-triage serve's main) is killed with SIGKILL while receiving,
+ * while waiting for the quiet period, during inference and during delivery; after a restart
+ * every series is triaged and its SR delivered exactly once (storescp keeps every received
+ * object in its own file, so a second delivery would show).
+ */
+@RequiresTools({"storescu", "storescp", "echoscu"})
+class NodeCrashRecoveryTest {
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    private static final Path HOME = Path.of("..").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+
+    private Process node;
+    private StoreScp pacs;
+    private int nodePort;
+    private int pacsPort;
+    private Path log;
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        if (node != null && node.isAlive()) {
+            node.destroyForcibly().waitFor();
+        }
+        if (pacs != null) {
+            pacs.close();
+        }
+    }
+
+    @Test
+    void killDuringQuietPeriod() throws Exception {
+        setUp(true);
+        List<Path> files = series(1, 30);
+        assertThat(storescu(files).exitCode()).isZero();
+        kill();
+        restart();
+        assertDeliveredOnce(30);
+    }
+
+    @Test
+    void killWhileReceiving() throws Exception {
+        setUp(true);
+        List<Path> files = series(2, 40);
+        List<String> command = storescuCommand(files);
+        Process sender = new ProcessBuilder(command).redirectErrorStream(true).start();
+        int acknowledged = 0;
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(sender.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null) {
+                if (line.contains("Received Store Response (Success)") && ++acknowledged == 10) {
+                    kill();
+                }
+            }
+        }
+        sender.waitFor();
+        assertThat(acknowledged).isGreaterThanOrEqualTo(10).isLessThan(40);
+        restart();
+        // The PACS resends the series (what a PACS does after a failed export).
+        assertThat(storescu(files).exitCode()).isZero();
+        assertDeliveredOnce(40);
+    }
+
+    @Test
+    void killDuringInference() throws Exception {
+        setUp(true);
+        // Larger slices widen the window between "triage started" and the SR being written.
+        List<Path> files = series(3, 256, 30);
+        assertThat(storescu(files).exitCode()).isZero();
+        Eventually.awaitTrue(WAIT, "triage started", () -> Files.readString(log).contains("triage of 30 instances started"));
+        kill();
+        restart();
+        assertDeliveredOnce(30);
+    }
+
+    @Test
+    void killDuringDeliveryRetries() throws Exception {
+        setUp(false);
+        List<Path> files = series(4, 30);
+        assertThat(storescu(files).exitCode()).isZero();
+        Eventually.awaitTrue(WAIT, "a failed delivery attempt", () -> Files.readString(log).contains("attempt 1 failed"));
+        kill();
+        pacs = StoreScp.start("PACS", dir.resolve("pacs"), pacsPort, true);
+        restart();
+        assertDeliveredOnce(30);
+    }
+
+    private void setUp(boolean pacsUp) throws Exception {
+        nodePort = LoopbackPorts.free();
+        pacsPort = LoopbackPorts.free();
+        if (pacsUp) {
+            pacs = StoreScp.start("PACS", dir.resolve("pacs"), pacsPort, true);
+        }
+        Files.writeString(dir.resolve("node.properties"), String.join("\n",
+                "node.data-dir=" + dir.resolve("var"),
+                "dicom.port=" + nodePort,
+                "assembly.quiet-period-seconds=3",
+                "delivery.dicom-destinations=PACS@127.0.0.1:" + pacsPort,
+                "delivery.max-attempts=50",
+                "delivery.initial-backoff-seconds=1",
+                "delivery.backoff-multiplier=1",
+                "delivery.max-backoff-seconds=1",
+                "dicom.min-free-disk-mb=1", ""));
+        log = dir.resolve("node.log");
+        start();
+    }
+
+    private void start() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        node = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+                "-Dct-triage.home=" + HOME, "org.cttriage.plugin.cli.CtTriageCommand", "serve", "--config",
+                dir.resolve("node.properties").toString(), "--demo-studies", "0")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Eventually.await(WAIT, () -> "node listening; log:\n" + tail(), () -> {
+            if (!node.isAlive()) {
+                throw new IllegalStateException("node exited " + node.exitValue() + ":\n" + tail());
+            }
+            return ExternalCommand.run(Duration.ofSeconds(10), "echoscu", "-aec", "CTTRIAGE", "127.0.0.1",
+                    Integer.toString(nodePort)).exitCode() == 0;
+        }, ok -> ok);
+    }
+
+    private void kill() throws InterruptedException {
+        // destroyForcibly is SIGKILL on Linux: no shutdown hook, no graceful stop.
+        node.destroyForcibly().waitFor();
+    }
+
+    private void restart() throws Exception {
+        Files.writeString(log, "---- restart after SIGKILL ----\n", java.nio.file.StandardOpenOption.APPEND);
+        start();
+    }
+
+    /** One SR at the PACS (waits for it), then a clean stop and the database's account of it. */
+    private void assertDeliveredOnce(int instances) throws Exception {
+        Eventually.await(WAIT, () -> "one SR at the PACS; node log:\n" + tail(), this::srFiles, l -> !l.isEmpty());
+        node.destroy();
+        node.waitFor();
+        assertThat(srFiles()).as(tail()).hasSize(1);
+        JdbcConnectionPool db = JdbcConnectionPool.create("jdbc:h2:" + dir.resolve("var/db/node") + ";AUTO_SERVER=TRUE",
+                "sa", "");
+        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+            assertThat(count(s, "SELECT COUNT(*) FROM node_result")).isEqualTo(1);
+            assertThat(count(s, "SELECT COUNT(*) FROM node_delivery WHERE state = 'DELIVERED'")).isEqualTo(1);
+            assertThat(count(s, "SELECT COUNT(*) FROM node_delivery")).isEqualTo(1);
+            assertThat(count(s, "SELECT COUNT(*) FROM node_instance")).isEqualTo(instances);
+        } finally {
+            db.dispose();
+        }
+    }
+
+    private static int count(Statement s, String sql) throws Exception {
+        try (ResultSet r = s.executeQuery(sql)) {
+            r.next();
+            return r.getInt(1);
+        }
+    }
+
+    private List<Path> srFiles() throws IOException {
+        return pacs == null ? List.of() : pacs.receivedFiles().stream()
+                .filter(p -> p.getFileName().toString().startsWith("SR")).toList();
+    }
+
+    private String tail() {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    private List<String> storescuCommand(List<Path> files) {
+        List<String> command = new ArrayList<>(Arrays.asList("storescu", "-v", "-aet", "STORESCU", "-aec", "CTTRIAGE",
+                "127.0.0.1", Integer.toString(nodePort)));
+        files.forEach(f -> command.add(f.toString()));
+        return command;
+    }
+
+    private ExternalCommand.Result storescu(List<Path> files) throws Exception {
+        return ExternalCommand.run(Duration.ofSeconds(60), storescuCommand(files));
+    }
+
+    private List<Path> series(long seed, int slices) throws Exception {
+        return series(seed, 64, slices);
+    }
+
+    private List<Path> series(long seed, int matrix, int slices) throws Exception {
+        Phantom p = new PhantomGenerator().generate(new PhantomSpec(seed, matrix, matrix, slices, 400.0 / matrix, 10, 10,
+                ContrastPhase.NONE, Set.of(), false));
+        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults(), dir.resolve("ct-" + seed)).files();
+    }
+}
