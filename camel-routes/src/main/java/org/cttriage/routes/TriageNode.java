@@ -15,6 +15,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository;
 import org.cttriage.core.dicom.net.ListenerOptions;
+import org.cttriage.core.dicom.net.TlsOptions;
 import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DuplicatePolicy;
@@ -55,35 +56,43 @@ public final class TriageNode implements AutoCloseable {
      * @param nonCt non-CT instances policy
      * @param duplicates duplicate SOP Instance UID policy
      * @param sr SR settings
+     * @param tls TLS for the listener, or empty for plain TCP
      */
     public record Config(String aeTitle, String bindAddress, int port, Set<String> allowedCallingAeTitles,
             int maxAssociations, List<String> transferSyntaxes, long minFreeDiskBytes, Path dataDirectory,
             Duration quietPeriod, List<Destination> destinations, int maxAttempts, Duration initialBackoff,
-            double backoffMultiplier, Duration maxBackoff, NonCtPolicy nonCt, DuplicatePolicy duplicates, SrOptions sr) {
+            double backoffMultiplier, Duration maxBackoff, NonCtPolicy nonCt, DuplicatePolicy duplicates, SrOptions sr,
+            Optional<TlsOptions> tls) {
         /** Test and demo defaults around the essentials. */
         public static Config defaults(String aeTitle, int port, Path dataDirectory, List<Destination> destinations) {
             return new Config(aeTitle, "127.0.0.1", port, Set.of(), ListenerOptions.DEFAULT_MAX_ASSOCIATIONS,
                     ListenerOptions.DEFAULT_TRANSFER_SYNTAXES, ListenerOptions.DEFAULT_MIN_FREE_DISK_BYTES, dataDirectory,
                     Duration.ofSeconds(10), destinations, 5, Duration.ofSeconds(2), 2.0, Duration.ofMinutes(5),
-                    NonCtPolicy.IGNORE, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, SrOptions.defaults());
+                    NonCtPolicy.IGNORE, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, SrOptions.defaults(), Optional.empty());
         }
 
         public Config withQuietPeriod(Duration quiet) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quiet, destinations, maxAttempts, initialBackoff, backoffMultiplier,
-                    maxBackoff, nonCt, duplicates, sr);
+                    maxBackoff, nonCt, duplicates, sr, tls);
         }
 
         public Config withRedelivery(int attempts, Duration initial, Duration max) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quietPeriod, destinations, attempts, initial, backoffMultiplier,
-                    max, nonCt, duplicates, sr);
+                    max, nonCt, duplicates, sr, tls);
+        }
+
+        public Config withTls(Optional<TlsOptions> tlsOptions) {
+            return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
+                    minFreeDiskBytes, dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff,
+                    backoffMultiplier, maxBackoff, nonCt, duplicates, sr, tlsOptions);
         }
 
         public Config withAllowedCallingAeTitles(Set<String> allowed) {
             return new Config(aeTitle, bindAddress, port, allowed, maxAssociations, transferSyntaxes, minFreeDiskBytes,
                     dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff, backoffMultiplier, maxBackoff,
-                    nonCt, duplicates, sr);
+                    nonCt, duplicates, sr, tls);
         }
     }
 
@@ -130,6 +139,16 @@ public final class TriageNode implements AutoCloseable {
                 .append("&maxAssociations=").append(config.maxAssociations())
                 .append("&transferSyntaxes=").append(enc(String.join(",", config.transferSyntaxes())))
                 .append("&minFreeDiskBytes=").append(config.minFreeDiskBytes());
+        if (config.tls().isPresent()) {
+            TlsOptions t = config.tls().get();
+            uri.append("&tlsKeyStore=RAW(").append(t.keyStore().toAbsolutePath()).append(')')
+                    .append("&tlsKeyStorePassword=RAW(").append(new String(t.keyStorePassword())).append(')')
+                    .append("&tlsClientAuth=").append(t.clientAuth().name());
+            if (t.trustStore().isPresent()) {
+                uri.append("&tlsTrustStore=RAW(").append(t.trustStore().get().toAbsolutePath()).append(')')
+                        .append("&tlsTrustStorePassword=RAW(").append(new String(t.trustStorePassword())).append(')');
+            }
+        }
         if (!config.allowedCallingAeTitles().isEmpty()) {
             uri.append("&allowedCallingAeTitles=").append(enc(String.join(",", config.allowedCallingAeTitles())));
         }

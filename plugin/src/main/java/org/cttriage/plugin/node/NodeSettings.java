@@ -13,11 +13,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.function.Function;
 import org.cttriage.core.dicom.net.ListenerOptions;
 import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.dicom.net.TlsOptions;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.EngineOptions;
@@ -45,6 +47,11 @@ public final class NodeSettings {
         MIN_FREE_DISK_MB("dicom.min-free-disk-mb", "1024", "Below this free space (MiB) on the data folder, associations are refused with a logged reason."),
         NON_CT("dicom.non-ct", "IGNORE", "Non-CT instances (SR, secondary capture, other modalities): IGNORE (answer Success, discard) or REJECT (0122H)."),
         DUPLICATES("dicom.duplicates", "IGNORE_IDENTICAL_KEEP_NEWER", "A SOP Instance UID received again: IGNORE_IDENTICAL_KEEP_NEWER (identical bytes ignored; different bytes replace and re-triage the series) or KEEP_FIRST."),
+        TLS_KEY_STORE("dicom.tls.key-store", "", "PKCS#12 key store with the listener's certificate and private key; set to enable DICOM TLS (PS3.15 B.1). Empty: plain TCP."),
+        TLS_KEY_STORE_PASSWORD("dicom.tls.key-store-password", "", "Password of the key store (and of its key)."),
+        TLS_TRUST_STORE("dicom.tls.trust-store", "", "PKCS#12 trust store of the client certificates (or their CAs) accepted; needed when client certificates are required."),
+        TLS_TRUST_STORE_PASSWORD("dicom.tls.trust-store-password", "", "Password of the trust store."),
+        TLS_CLIENT_AUTH("dicom.tls.client-auth", "NONE", "Client certificate check: NONE or REQUIRED (the peer must present a certificate the trust store accepts)."),
         QUIET_PERIOD_SECONDS("assembly.quiet-period-seconds", "10", "A series is complete when no instance of it arrived for this many seconds (1-3600)."),
         DESTINATIONS("delivery.dicom-destinations", "", "Comma-separated AET@host:port the SR is C-STOREd to; empty = no PACS (serve then feeds itself demo studies)."),
         MAX_ATTEMPTS("delivery.max-attempts", "5", "Delivery attempts per destination before the result goes to the dead letters (1-100)."),
@@ -201,6 +208,30 @@ public final class NodeSettings {
         return list;
     }
 
+    private Optional<TlsOptions> tls() throws TriageException {
+        String keyStore = get(Key.TLS_KEY_STORE);
+        TlsOptions.ClientAuth clientAuth = choice(Key.TLS_CLIENT_AUTH, TlsOptions.ClientAuth.class);
+        if (keyStore.isEmpty()) {
+            if (clientAuth != TlsOptions.ClientAuth.NONE || !get(Key.TLS_TRUST_STORE).isEmpty()) {
+                throw invalid(Key.TLS_KEY_STORE, "a PKCS#12 file: TLS client settings are given but no key store");
+            }
+            return Optional.empty();
+        }
+        if (!Files.isReadable(Path.of(keyStore))) {
+            throw invalid(Key.TLS_KEY_STORE, "a readable PKCS#12 file");
+        }
+        String trust = get(Key.TLS_TRUST_STORE);
+        if (!trust.isEmpty() && !Files.isReadable(Path.of(trust))) {
+            throw invalid(Key.TLS_TRUST_STORE, "a readable PKCS#12 file");
+        }
+        if (clientAuth == TlsOptions.ClientAuth.REQUIRED && trust.isEmpty()) {
+            throw invalid(Key.TLS_TRUST_STORE, "a PKCS#12 trust store, required by dicom.tls.client-auth=REQUIRED");
+        }
+        return Optional.of(new TlsOptions(Path.of(keyStore), get(Key.TLS_KEY_STORE_PASSWORD).toCharArray(),
+                trust.isEmpty() ? Optional.empty() : Optional.of(Path.of(trust)),
+                get(Key.TLS_TRUST_STORE_PASSWORD).toCharArray(), clientAuth));
+    }
+
     /** The validated node configuration; {@code extraDestinations} are appended (FHIR). */
     public TriageNode.Config nodeConfig(List<Destination> extraDestinations) throws TriageException {
         String ae = get(Key.AE_TITLE);
@@ -232,6 +263,6 @@ public final class NodeSettings {
                 integer(Key.MAX_ATTEMPTS, 1, 100), Duration.ofSeconds(integer(Key.INITIAL_BACKOFF_SECONDS, 0, 86400)),
                 decimal(Key.BACKOFF_MULTIPLIER, 1, 10), Duration.ofSeconds(integer(Key.MAX_BACKOFF_SECONDS, 1, 86400)),
                 choice(Key.NON_CT, NonCtPolicy.class), choice(Key.DUPLICATES, DuplicatePolicy.class),
-                new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"));
+                new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"), tls());
     }
 }

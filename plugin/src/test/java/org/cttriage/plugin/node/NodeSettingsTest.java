@@ -58,6 +58,10 @@ class NodeSettingsTest {
                 .nodeConfig(List.of())).hasMessageContaining("delivery.dicom-destinations");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.transfer-syntaxes=1.2.840.10008.1.2.4.80\n"), dir)
                 .nodeConfig(List.of())).hasMessageContaining("dicom.transfer-syntaxes");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.tls.client-auth=REQUIRED\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("dicom.tls.key-store");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.tls.key-store=/nonexistent.p12\n"), dir)
+                .nodeConfig(List.of())).hasMessageContaining("dicom.tls.key-store").hasMessageContaining("readable");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
                 .hasMessageContaining("unknown key 'dicom.prot'");
     }
