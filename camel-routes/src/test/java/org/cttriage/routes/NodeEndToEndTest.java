@@ -126,6 +126,15 @@ class NodeEndToEndTest {
         Eventually.await(WAIT, "both deliveries recorded", () -> node.ledger().inState(DeliveryState.DELIVERED),
                 l -> l.size() == 2);
         assertThat(after.stream().map(p -> uid(p)).distinct()).hasSize(2);
+        // The second SR names the first as its predecessor (PS3.3 C.17.2), and validates.
+        String firstUid = uid(srs.get(0));
+        Path second = after.stream().filter(p -> !uid(p).equals(firstUid)).findFirst().orElseThrow();
+        com.pixelmed.dicom.SequenceAttribute predecessors = (com.pixelmed.dicom.SequenceAttribute) read(second)
+                .get(TagFromName.PredecessorDocumentsSequence);
+        assertThat(predecessors).isNotNull();
+        assertThat(predecessors.toString()).contains(firstUid);
+        ExternalCommand.Result secondValid = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", second.toString());
+        assertThat(secondValid.output()).doesNotContain("Error");
     }
 
     /** A FHIR server's transaction-response: one "201 Created" entry per request entry (WireMock templating). */

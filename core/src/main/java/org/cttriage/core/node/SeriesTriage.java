@@ -131,12 +131,12 @@ public final class SeriesTriage {
         String srUid;
         try {
             SourceStudy source = SourceStudy.of(volume.report().selected().orElseThrow().plan().slices());
-            AttributeList sr = srWriter.build(source, result);
+            AttributeList sr = srWriter.build(source, result, predecessor(series));
             srUid = sr.get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString();
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
             srFile = folder.resolve(srUid + ".dcm");
-            srWriter.write(source, result, srFile);
+            srWriter.write(sr, srFile);
         } catch (Exception e) {
             throw new TriageException(ErrorCode.TRIAGE_FAILED, "writing the SR of series " + series.key() + " failed: "
                     + e.getMessage(), e);
@@ -216,6 +216,30 @@ public final class SeriesTriage {
             }
             throw e;
         }
+    }
+
+    /** The current SR of the series, which a new result supersedes. */
+    private java.util.Optional<TriageSrWriter.Predecessor> predecessor(SeriesKey series) throws Exception {
+        String previousSr = database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT sr_path FROM node_result WHERE study_uid = ? AND "
+                    + "series_uid = ? AND superseded_by IS NULL")) {
+                s.setString(1, series.studyInstanceUid());
+                s.setString(2, series.seriesInstanceUid());
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() ? r.getString(1) : null;
+                }
+            }
+        });
+        if (previousSr == null || !Files.isReadable(Path.of(previousSr))) {
+            return java.util.Optional.empty();
+        }
+        AttributeList previous = new AttributeList();
+        previous.read(previousSr, TagFromName.ContentSequence);
+        return java.util.Optional.of(new TriageSrWriter.Predecessor(
+                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.StudyInstanceUID),
+                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SeriesInstanceUID),
+                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SOPClassUID),
+                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SOPInstanceUID)));
     }
 
     private Long existingResult(SeriesKey series, String inputHash) throws TriageException {

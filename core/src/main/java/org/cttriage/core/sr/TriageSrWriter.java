@@ -44,8 +44,27 @@ public final class TriageSrWriter {
         this.options = options;
     }
 
+    /**
+     * An earlier SR of the same series that a new one replaces (changed input): referenced in the
+     * Predecessor Documents Sequence (0040,A360), as PS3.3 C.17.2 asks of a revised document.
+     *
+     * @param studyInstanceUid the earlier SR's study
+     * @param seriesInstanceUid the earlier SR's series
+     * @param sopClassUid the earlier SR's SOP class
+     * @param sopInstanceUid the earlier SR's SOP instance
+     */
+    public record Predecessor(String studyInstanceUid, String seriesInstanceUid, String sopClassUid,
+            String sopInstanceUid) {
+    }
+
     /** The SR data set (with file meta information). */
     public AttributeList build(SourceStudy source, TriageResult result) throws DicomException {
+        return build(source, result, java.util.Optional.empty());
+    }
+
+    /** The SR data set, superseding {@code predecessor} when present. */
+    public AttributeList build(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor)
+            throws DicomException {
         String study = source.get("StudyInstanceUID");
         String series = source.seriesInstanceUid();
         String model = result.model().name() + " " + result.model().version();
@@ -92,6 +111,9 @@ public final class TriageSrWriter {
         put(list, TagFromName.ContentTime, source.get("StudyTime").isEmpty() ? "000000" : source.get("StudyTime"));
         list.put(new SequenceAttribute(TagFromName.PerformedProcedureCodeSequence));
         list.put(evidence(study, series, source));
+        if (predecessor.isPresent()) {
+            list.put(predecessors(predecessor.get()));
+        }
         list.put(contributingEquipment(result));
         FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, SOURCE_AE);
         return list;
@@ -99,7 +121,11 @@ public final class TriageSrWriter {
 
     /** Writes the SR to {@code file} (via a temporary file and a rename). */
     public void write(SourceStudy source, TriageResult result, Path file) throws DicomException, IOException {
-        AttributeList list = build(source, result);
+        write(build(source, result), file);
+    }
+
+    /** Writes an SR built by {@link #build} to {@code file} (via a temporary file and a rename). */
+    public void write(AttributeList list, Path file) throws DicomException, IOException {
         Path part = file.resolveSibling(file.getFileName() + ".part");
         list.write(part.toFile(), TransferSyntax.ExplicitVRLittleEndian, true, true);
         Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -154,6 +180,25 @@ public final class TriageSrWriter {
         factory.makeTextContentItem(qualitative, "CONTAINS", item(SrCodes.SUGGESTED_PRIORITY),
                 result.suggestedPriority().fhirCode());
         return root;
+    }
+
+    private static SequenceAttribute predecessors(Predecessor p) throws DicomException {
+        AttributeList sop = new AttributeList();
+        put(sop, TagFromName.ReferencedSOPClassUID, p.sopClassUid());
+        put(sop, TagFromName.ReferencedSOPInstanceUID, p.sopInstanceUid());
+        SequenceAttribute sops = new SequenceAttribute(TagFromName.ReferencedSOPSequence);
+        sops.addItem(sop);
+        AttributeList seriesItem = new AttributeList();
+        put(seriesItem, TagFromName.SeriesInstanceUID, p.seriesInstanceUid());
+        seriesItem.put(sops);
+        SequenceAttribute seriesSeq = new SequenceAttribute(TagFromName.ReferencedSeriesSequence);
+        seriesSeq.addItem(seriesItem);
+        AttributeList studyItem = new AttributeList();
+        put(studyItem, TagFromName.StudyInstanceUID, p.studyInstanceUid());
+        studyItem.put(seriesSeq);
+        SequenceAttribute predecessors = new SequenceAttribute(TagFromName.PredecessorDocumentsSequence);
+        predecessors.addItem(studyItem);
+        return predecessors;
     }
 
     private SequenceAttribute evidence(String study, String series, SourceStudy source) throws DicomException {
