@@ -228,6 +228,33 @@ class DicomListenerInteropTest {
                 port()).exitCode()).isZero();
     }
 
+    @Test
+    void nonCtIsIgnoredByDefaultAndRefusedWhenConfigured() throws Exception {
+        Path mr = Path.of("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm");
+        assertThat(storescu(List.of(mr)).exitCode()).isZero();
+        assertThat(answers).containsExactly(DimseStatus.SUCCESS);
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isZero();
+
+        listener.close();
+        ListenerOptions options = ListenerOptions.defaults("CTTRIAGE", InetAddress.getLoopbackAddress(), 0,
+                dir.resolve("incoming"));
+        listener = new DicomListener(options, new AssociationPolicy(options), new InstanceIngest(database,
+                dir.resolve("spool"), NonCtPolicy.REJECT, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, Clock.systemUTC(),
+                signals::add));
+        listener.addObserver(new AssociationListener() {
+            @Override
+            public void storeAnswered(String callingAeTitle, String sopInstanceUid, DimseStatus status) {
+                answers.add(status);
+            }
+        });
+        listener.start();
+        answers.clear();
+        ExternalCommand.Result r = storescu(List.of(mr));
+        assertThat(answers).containsExactly(DimseStatus.REFUSED_SOP_CLASS_NOT_SUPPORTED);
+        assertThat(r.output()).contains("Refused: SOPClassNotSupported");
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isZero();
+    }
+
     private ExternalCommand.Result storescu(List<Path> files) throws Exception {
         List<String> command = new ArrayList<>(Arrays.asList("storescu", "-v", "-nh", "-aet", "STORESCU", "-aec", "CTTRIAGE",
                 "127.0.0.1", port()));
