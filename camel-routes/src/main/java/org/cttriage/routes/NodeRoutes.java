@@ -32,6 +32,8 @@ public final class NodeRoutes extends RouteBuilder {
     /** Header carrying the delivery id. */
     public static final String DELIVERY = "CtTriageDelivery";
     private static final String DESTINATION_URI = "CtTriageDestinationUri";
+    /** At most one assembly signal per series in this period (the quiet period is checked against the database). */
+    static final Duration SIGNAL_EVERY = Duration.ofMillis(250);
     /** How often the aggregator looks for series whose quiet period has passed. */
     static final Duration COMPLETION_CHECK = Duration.ofMillis(100);
     /** How often pending deliveries are looked for in the database. */
@@ -58,6 +60,8 @@ public final class NodeRoutes extends RouteBuilder {
     private final Map<String, Destination> destinations;
     private final FhirDeliverer fhir;
     private final AggregationRepository aggregation;
+    /** When each receiving series was last signalled to assembly (System.nanoTime). */
+    private final java.util.Map<String, Long> lastSignal = new java.util.concurrent.ConcurrentHashMap<>();
     /** Deliveries queued or being attempted, so a sweep never queues one twice. */
     private final java.util.Set<Long> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -143,13 +147,39 @@ public final class NodeRoutes extends RouteBuilder {
         InstanceIngest.Outcome outcome = ingest.ingest(exchange.getIn().getBody(ReceivedInstance.class));
         exchange.getMessage().setHeader(DicomConstants.DIMSE_STATUS, outcome.status());
         if (outcome.changedSeries() != null) {
-            exchange.getMessage().setHeader(SERIES, outcome.changedSeries().key());
-            exchange.getMessage().setBody(outcome.changedSeries().key());
+            // One persistent aggregator update per series every SIGNAL_EVERY, not one per instance:
+            // it was a third of the time spent before each C-STORE answer. The quiet period is then
+            // measured from the database's last_received when the aggregate completes (triage).
+            String key = outcome.changedSeries().key();
+            long now = System.nanoTime();
+            Long last = lastSignal.get(key);
+            if (last == null || now - last >= SIGNAL_EVERY.toNanos()) {
+                lastSignal.put(key, now);
+                exchange.getMessage().setHeader(SERIES, key);
+                exchange.getMessage().setBody(key);
+            }
         }
     }
 
     private void triage(Exchange exchange) throws Exception {
         SeriesKey series = SeriesKey.parse(exchange.getIn().getHeader(SERIES, String.class));
+        java.time.Instant last = triage.lastReceived(series);
+        if (last != null) {
+            long remaining = settings.quietPeriod().toMillis()
+                    - Duration.between(last, java.time.Instant.now()).toMillis();
+            if (remaining > 2 * SIGNAL_EVERY.toMillis()) {
+                // Instances kept arriving after the last signal: assemble again for a full quiet period.
+                lastSignal.put(series.key(), System.nanoTime());
+                exchange.getContext().createProducerTemplate().sendBodyAndHeader("direct:assemble", series.key(),
+                        SERIES, series.key());
+                exchange.getMessage().setBody(List.of());
+                return;
+            }
+            if (remaining > 0) {
+                Thread.sleep(remaining);
+            }
+        }
+        lastSignal.remove(series.key());
         SeriesTriage.Outcome outcome = triage.triage(series);
         exchange.getMessage().setBody(outcome instanceof SeriesTriage.Triaged t ? t.pendingDeliveries() : List.of());
     }

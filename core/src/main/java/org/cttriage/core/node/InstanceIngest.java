@@ -202,15 +202,14 @@ public final class InstanceIngest implements StoreHandler {
                     }
                 }
                 int updated;
+                // A counter, not COUNT(*): this runs before every C-STORE answer.
                 try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, last_received = ?, "
-                        + "instances = (SELECT COUNT(*) FROM node_instance i WHERE i.study_uid = ? AND i.series_uid = ?),"
-                        + " reason = NULL WHERE study_uid = ? AND series_uid = ?")) {
+                        + "instances = instances + ?, reason = NULL WHERE study_uid = ? AND series_uid = ?")) {
                     s.setString(1, SeriesState.RECEIVING.name());
                     s.setTimestamp(2, now);
-                    s.setString(3, series.studyInstanceUid());
-                    s.setString(4, series.seriesInstanceUid());
-                    s.setString(5, series.studyInstanceUid());
-                    s.setString(6, series.seriesInstanceUid());
+                    s.setInt(3, existing == null ? 1 : 0);
+                    s.setString(4, series.studyInstanceUid());
+                    s.setString(5, series.seriesInstanceUid());
                     updated = s.executeUpdate();
                 }
                 if (updated == 0) {

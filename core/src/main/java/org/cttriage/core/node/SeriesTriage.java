@@ -242,6 +242,20 @@ public final class SeriesTriage {
                 com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SOPInstanceUID)));
     }
 
+    /** When the series' last instance was recorded, or null for an unknown series. */
+    public java.time.Instant lastReceived(SeriesKey series) throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT last_received FROM node_series WHERE study_uid = ? "
+                    + "AND series_uid = ?")) {
+                s.setString(1, series.studyInstanceUid());
+                s.setString(2, series.seriesInstanceUid());
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() ? r.getTimestamp(1).toInstant() : null;
+                }
+            }
+        });
+    }
+
     private Long existingResult(SeriesKey series, String inputHash) throws TriageException {
         return database.transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "

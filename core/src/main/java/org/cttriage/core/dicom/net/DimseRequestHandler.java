@@ -150,7 +150,9 @@ final class DimseRequestHandler extends CtTriageDataHandler {
         try {
             out.flush();
             // Persist before acknowledging: the bytes are on disk before anyone may answer Success.
-            fileOut.getChannel().force(true);
+            // fdatasync: the content and what is needed to read it back (the size); the rename that
+            // follows is made durable by the store handler's directory fsync.
+            fileOut.getChannel().force(false);
             out.close();
             out = null;
         } catch (IOException e) {
