@@ -229,6 +229,27 @@ class DicomListenerInteropTest {
     }
 
     @Test
+    void sameSopInstanceWithDifferentBytesReplacesTheCopyAndChangesTheSeries() throws Exception {
+        List<Path> files = series(dir.resolve("in"), 4);
+        assertThat(storescu(files).exitCode()).isZero();
+        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement()) {
+            s.executeUpdate("UPDATE node_series SET state = 'TRIAGED'");
+        }
+        signals.clear();
+        // The modality corrects one slice: same SOP Instance UID, different bytes.
+        Path changed = files.get(1);
+        AttributeList list = read(changed);
+        list.replaceWithValueIfPresent(TagFromName.SeriesDescription, "corrected");
+        list.write(changed.toFile(), list.get(TagFromName.TransferSyntaxUID).getSingleStringValueOrEmptyString(), true,
+                true);
+        assertThat(storescu(List.of(changed)).exitCode()).isZero();
+        assertThat(signals).hasSize(1);
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(4);
+        assertThat(count("SELECT MAX(revision) FROM node_instance")).isEqualTo(2);
+        assertThat(count("SELECT COUNT(*) FROM node_series WHERE state = 'RECEIVING'")).isEqualTo(1);
+    }
+
+    @Test
     void nonCtIsIgnoredByDefaultAndRefusedWhenConfigured() throws Exception {
         Path mr = Path.of("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm");
         assertThat(storescu(List.of(mr)).exitCode()).isZero();
