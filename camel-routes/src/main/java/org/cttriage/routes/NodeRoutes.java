@@ -16,6 +16,8 @@ import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.node.SeriesKey;
 import org.cttriage.core.node.SeriesTriage;
+import org.cttriage.core.domain.TriageResult;
+import org.cttriage.core.volume.StudyVolumeBuilder;
 import org.cttriage.routes.dicom.DicomConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +34,10 @@ public final class NodeRoutes extends RouteBuilder {
     /** Header carrying the delivery id. */
     public static final String DELIVERY = "CtTriageDelivery";
     private static final String DESTINATION_URI = "CtTriageDestinationUri";
+    private static final String QUIET = "CtTriageQuiet";
+    private static final String INPUT = "CtTriageInput";
+    private static final String VOLUME = "CtTriageVolume";
+    private static final String RESULT = "CtTriageResult";
     /** At most one assembly signal per series in this period (the quiet period is checked against the database). */
     static final Duration SIGNAL_EVERY = Duration.ofMillis(250);
     /** How often the aggregator looks for series whose quiet period has passed. */
@@ -100,8 +106,27 @@ public final class NodeRoutes extends RouteBuilder {
                     .id("series-aggregator")
                 .to("seda:triage");
 
+        // Selection → volume → inference → SR, as DESIGN.md draws it; every step is SeriesTriage's.
         from("seda:triage").routeId("triage")
-                .process(this::triage)
+                .process(this::quietPeriod).id("quiet-period")
+                .filter(exchangeProperty(QUIET).isEqualTo(true))
+                    .process(e -> e.setProperty(INPUT, triage.input(series(e)))).id("series-input")
+                    .choice()
+                        .when(e -> input(e).instances().isEmpty() || input(e).existingResult() != null)
+                            .process(e -> outcome(e, triage.unchanged(input(e)))).id("unchanged-input")
+                        .otherwise()
+                            .process(e -> e.setProperty(VOLUME, triage.volume(input(e)))).id("selection-and-volume")
+                            .choice()
+                                .when(e -> e.getProperty(VOLUME) instanceof StudyVolumeBuilder.NotBuilt)
+                                    .process(e -> outcome(e, triage.notBuilt(input(e),
+                                            e.getProperty(VOLUME, StudyVolumeBuilder.NotBuilt.class)))).id("not-triaged")
+                                .otherwise()
+                                    .process(e -> e.setProperty(RESULT, triage.infer(built(e)))).id("inference")
+                                    .process(e -> outcome(e, triage.record(input(e), built(e),
+                                            e.getProperty(RESULT, TriageResult.class)))).id("sr-and-result")
+                            .end()
+                    .end()
+                .end()
                 .split(body())
                     .setHeader(DELIVERY, body())
                     .filter(e -> inFlight.add(e.getIn().getHeader(DELIVERY, Long.class)))
@@ -161,8 +186,34 @@ public final class NodeRoutes extends RouteBuilder {
         }
     }
 
-    private void triage(Exchange exchange) throws Exception {
-        SeriesKey series = SeriesKey.parse(exchange.getIn().getHeader(SERIES, String.class));
+    private static SeriesKey series(Exchange exchange) {
+        return SeriesKey.parse(exchange.getIn().getHeader(SERIES, String.class));
+    }
+
+    private static SeriesTriage.Input input(Exchange exchange) {
+        return exchange.getProperty(INPUT, SeriesTriage.Input.class);
+    }
+
+    private static StudyVolumeBuilder.Built built(Exchange exchange) {
+        return exchange.getProperty(VOLUME, StudyVolumeBuilder.Built.class);
+    }
+
+    /** The deliveries a triaged series owes become the body the split sends on. */
+    private static void outcome(Exchange exchange, SeriesTriage.Outcome outcome) {
+        // The volume is no longer needed: let it go before delivery.
+        exchange.removeProperty(VOLUME);
+        exchange.getMessage().setBody(outcome instanceof SeriesTriage.Triaged t ? t.pendingDeliveries() : List.of());
+    }
+
+    /**
+     * The quiet period, measured from the database's last_received: an aggregate completes at
+     * most {@link #SIGNAL_EVERY} early; instances that kept arriving send the series back to
+     * assembly for a full quiet period.
+     */
+    private void quietPeriod(Exchange exchange) throws Exception {
+        SeriesKey series = series(exchange);
+        exchange.getMessage().setBody(List.of());
+        exchange.setProperty(QUIET, false);
         java.time.Instant last = triage.lastReceived(series);
         if (last != null) {
             long remaining = settings.quietPeriod().toMillis()
@@ -172,7 +223,6 @@ public final class NodeRoutes extends RouteBuilder {
                 lastSignal.put(series.key(), System.nanoTime());
                 exchange.getContext().createProducerTemplate().sendBodyAndHeader("direct:assemble", series.key(),
                         SERIES, series.key());
-                exchange.getMessage().setBody(List.of());
                 return;
             }
             if (remaining > 0) {
@@ -180,8 +230,7 @@ public final class NodeRoutes extends RouteBuilder {
             }
         }
         lastSignal.remove(series.key());
-        SeriesTriage.Outcome outcome = triage.triage(series);
-        exchange.getMessage().setBody(outcome instanceof SeriesTriage.Triaged t ? t.pendingDeliveries() : List.of());
+        exchange.setProperty(QUIET, true);
     }
 
     private void prepareDelivery(Exchange exchange) throws Exception {

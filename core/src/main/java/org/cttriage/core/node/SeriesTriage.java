@@ -92,8 +92,33 @@ public final class SeriesTriage {
     private record Instance(String sopUid, int revision, Path path) {
     }
 
-    /** Triages {@code series} (idempotent, see the class comment). */
+    /**
+     * The series' current input: its instances with their revisions and the hash that identifies
+     * a result, and the result already made for exactly this input, if any.
+     *
+     * @param series the series
+     * @param instances files of the series' instances (ordered by SOP Instance UID)
+     * @param inputHash SHA-256 over the SOP Instance UIDs and revisions
+     * @param existingResult the result for this input, or null
+     */
+    public record Input(SeriesKey series, List<Path> instances, String inputHash, Long existingResult) {
+    }
+
+    /** Triages {@code series} in one call: the steps the triage route runs one by one. */
     public Outcome triage(SeriesKey series) throws TriageException {
+        Input input = input(series);
+        if (input.instances().isEmpty() || input.existingResult() != null) {
+            return unchanged(input);
+        }
+        StudyVolumeBuilder.Outcome volume = volume(input);
+        if (!(volume instanceof StudyVolumeBuilder.Built built)) {
+            return notBuilt(input, (StudyVolumeBuilder.NotBuilt) volume);
+        }
+        return record(input, built, infer(built));
+    }
+
+    /** Step 1: the current input of the series. */
+    public Input input(SeriesKey series) throws TriageException {
         List<Instance> instances = database.transaction(c -> {
             List<Instance> list = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path FROM node_instance "
@@ -108,25 +133,45 @@ public final class SeriesTriage {
             }
             return list;
         });
-        if (instances.isEmpty()) {
-            return new NotTriaged(ErrorCode.NO_SUCH_INPUT.code() + " no instances recorded for series " + series.key());
-        }
         String inputHash = inputHash(instances);
-        Long existing = existingResult(series, inputHash);
-        if (existing != null) {
-            markSeries(series, SeriesState.TRIAGED, null);
-            return new Triaged(existing, false, pending(existing));
+        return new Input(series, instances.stream().map(Instance::path).toList(), inputHash,
+                instances.isEmpty() ? null : existingResult(series, inputHash));
+    }
+
+    /** When the input needs no new result: its existing result (and the deliveries it still owes). */
+    public Outcome unchanged(Input input) throws TriageException {
+        if (input.instances().isEmpty()) {
+            return new NotTriaged(ErrorCode.NO_SUCH_INPUT.code() + " no instances recorded for series "
+                    + input.series().key());
         }
-        LOG.info("series {}: triage of {} instances started", series.key(), instances.size());
-        StudyVolumeBuilder.Outcome built = new StudyVolumeBuilder(selection, assembly, pool)
-                .build(new DicomScanner().scanFiles(instances.stream().map(Instance::path).toList(), pool));
-        if (!(built instanceof StudyVolumeBuilder.Built volume)) {
-            String reason = ((StudyVolumeBuilder.NotBuilt) built).reason().getMessage();
-            markSeries(series, SeriesState.NOT_TRIAGED, reason);
-            LOG.warn("{} series {} not triaged: {}", ErrorCode.TRIAGE_FAILED.code(), series.key(), reason);
-            return new NotTriaged(reason);
-        }
-        TriageResult result = engine.analyze(volume.volume());
+        markSeries(input.series(), SeriesState.TRIAGED, null);
+        return new Triaged(input.existingResult(), false, pending(input.existingResult()));
+    }
+
+    /** Step 2: series selection and volume assembly over the recorded files. */
+    public StudyVolumeBuilder.Outcome volume(Input input) {
+        LOG.info("series {}: triage of {} instances started", input.series().key(), input.instances().size());
+        return new StudyVolumeBuilder(selection, assembly, pool).build(new DicomScanner().scanFiles(input.instances(),
+                pool));
+    }
+
+    /** When no volume could be built: the series is marked with the reason (no SR is made). */
+    public Outcome notBuilt(Input input, StudyVolumeBuilder.NotBuilt notBuilt) throws TriageException {
+        String reason = notBuilt.reason().getMessage();
+        markSeries(input.series(), SeriesState.NOT_TRIAGED, reason);
+        LOG.warn("{} series {} not triaged: {}", ErrorCode.TRIAGE_FAILED.code(), input.series().key(), reason);
+        return new NotTriaged(reason);
+    }
+
+    /** Step 3: inference. */
+    public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
+        return engine.analyze(built.volume());
+    }
+
+    /** Step 4: the SR written, the result and the deliveries it owes recorded in one transaction. */
+    public Triaged record(Input input, StudyVolumeBuilder.Built volume, TriageResult result) throws TriageException {
+        SeriesKey series = input.series();
+        String inputHash = input.inputHash();
         Path srFile;
         String srUid;
         try {
