@@ -86,8 +86,15 @@ final class ServeCommand implements Callable<Integer> {
                 EngineOptions.defaults().withDevice(settings.device()))) {
             Optional<FhirDeliverer> fhir = settings.fhirConfigured()
                     ? Optional.of(FhirWiring.deliverer(settings)) : Optional.empty();
-            TriageNode node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
-                    AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC());
+            TriageNode node;
+            try {
+                node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
+                        AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC());
+            } catch (Exception e) {
+                // Camel wraps the listener's failure (port in use, bad TLS key store…): say what it was.
+                spec.commandLine().getErr().println(rootTriageMessage(e));
+                return CtTriageCommand.EXIT_TRIAGE_FAILURE;
+            }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 node.close();
@@ -116,6 +123,16 @@ final class ServeCommand implements Callable<Integer> {
             dataSource.dispose();
             pool.shutdownNow();
         }
+    }
+
+    /** The first TRIAGE-coded message in the cause chain, else the outermost message. */
+    static String rootTriageMessage(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof TriageException) {
+                return t.getMessage();
+            }
+        }
+        return "node failed to start: " + e;
     }
 
     private void demo(PrintWriter out, TriageNode node, Path data, JdbcConnectionPool dataSource) throws Exception {

@@ -57,6 +57,19 @@ class ServeAndEchoCommandTest {
     }
 
     @Test
+    void aPortInUseIsReportedWithItsCode() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Path config = dir.resolve("busy.properties");
+            Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + taken.getLocalPort()
+                    + "\n");
+            System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
+            Run r = run("serve", "--config", config.toString(), "--demo-studies", "0");
+            assertThat(r.status()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
+            assertThat(r.err()).contains("TRIAGE-0607").contains(Integer.toString(taken.getLocalPort()));
+        }
+    }
+
+    @Test
     void echoChecksAPeer() throws Exception {
         try (StoreScp pacs = StoreScp.start("PACS", dir.resolve("pacs"))) {
             Run ok = run("echo", "PACS@127.0.0.1:" + pacs.port());
