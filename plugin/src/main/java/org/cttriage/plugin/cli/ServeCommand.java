@@ -148,7 +148,7 @@ final class ServeCommand implements Callable<Integer> {
                     files = list.filter(p -> p.toString().endsWith(".dcm")).sorted().toList();
                 }
             } else {
-                var phantom = new PhantomGenerator().generate(new PhantomSpec(1000 + i, 256, 256, 64, 400.0 / 256, 5, 5,
+                var phantom = new PhantomGenerator().generate(new PhantomSpec(1000 + i, 256, 256, 96, 400.0 / 256, 3.75, 3.75,
                         ContrastPhase.PORTAL_VENOUS, findings.get(i % findings.size()), false));
                 files = new CtSeriesWriter().write(phantom, SeriesWriteOptions.defaults()
                         .withPatientName("DEMO^STUDY" + (i + 1)), folder).files();
@@ -161,12 +161,20 @@ final class ServeCommand implements Callable<Integer> {
         List<String> reported = new ArrayList<>();
         while (reported.size() < demoStudies && Instant.now().isBefore(deadline)) {
             try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
-                    "SELECT sr_path, priority FROM node_result WHERE superseded_by IS NULL ORDER BY id");
+                    "SELECT sr_path, priority, result_json FROM node_result WHERE superseded_by IS NULL ORDER BY id");
                     ResultSet r = s.executeQuery()) {
                 while (r.next()) {
                     if (!reported.contains(r.getString(1))) {
                         reported.add(r.getString(1));
-                        out.printf("demo: SR %s (suggested priority %s)%n", r.getString(1), r.getString(2));
+                        List<String> present = new ArrayList<>();
+                        for (var f : new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.getString(3))
+                                .path("findings")) {
+                            if (f.path("present").asBoolean()) {
+                                present.add(f.path("id").asText());
+                            }
+                        }
+                        out.printf("demo: SR %s (suggested priority %s; findings called present: %s)%n", r.getString(1),
+                                r.getString(2), present.isEmpty() ? "none" : String.join(", ", present));
                         out.flush();
                     }
                 }

@@ -44,6 +44,7 @@ class ServeAndEchoCommandTest {
                 .contains("demo: SR " + dir.resolve("var").toAbsolutePath().resolve("results"));
         String sr = r.out().lines().filter(l -> l.startsWith("demo: SR ")).findFirst().orElseThrow()
                 .substring("demo: SR ".length()).replaceAll(" \\(suggested priority .*\\)$", "");
+        assertThat(r.out()).contains("findings called present:");
         assertThat(Path.of(sr)).isRegularFile();
     }
 
