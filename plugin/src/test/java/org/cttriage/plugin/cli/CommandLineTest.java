@@ -8,12 +8,13 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
 
 class CommandLineTest {
@@ -33,17 +34,40 @@ class CommandLineTest {
         return new Run(rc, out.toString(), err.toString());
     }
 
+    /** Every subcommand, nested ones included, as the command tree has them (none can be forgotten). */
+    static Stream<CommandLine> subcommands() {
+        List<CommandLine> all = new ArrayList<>();
+        collect(CtTriageCommand.newCommandLine(), all);
+        return all.stream().filter(c -> c.getParent() != null && !"help".equals(c.getCommandName()));
+    }
+
+    private static void collect(CommandLine c, List<CommandLine> into) {
+        into.add(c);
+        c.getSubcommands().values().forEach(sub -> collect(sub, into));
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "generate", "inspect", "bench-volume", "evaluate", "analyze", "bench-model"})
-    void everySubcommandExplainsEveryOption(String command) {
-        Run r = run(command, "--help");
-        assertThat(r.exitCode()).isZero();
-        CommandLine sub = CtTriageCommand.newCommandLine().getSubcommands().get(command);
-        for (CommandLine.Model.OptionSpec o : sub.getCommandSpec().options()) {
-            assertThat(o.description()).as("%s %s has a description", command, o.longestName()).isNotEmpty();
+    @MethodSource("subcommands")
+    void everySubcommandExplainsEveryOption(CommandLine command) {
+        String name = command.getCommandSpec().qualifiedName(" ");
+        Run r = run((name.replaceFirst("^ct-triage ", "") + " --help").split(" "));
+        assertThat(r.exitCode()).as(name).isZero();
+        for (CommandLine.Model.OptionSpec o : command.getCommandSpec().options()) {
+            assertThat(o.description()).as("%s %s has a description", name, o.longestName()).isNotEmpty();
             // Negatable options print as --[no-]name, so look for the name without its dashes.
             assertThat(r.out()).contains(o.longestName().replaceFirst("^-+", ""));
         }
+        for (CommandLine.Model.PositionalParamSpec p : command.getCommandSpec().positionalParameters()) {
+            assertThat(p.description()).as("%s %s has a description", name, p.paramLabel()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void theNodesCommandsAreRegistered() {
+        assertThat(subcommands().map(c -> c.getCommandSpec().qualifiedName(" "))).contains("ct-triage serve",
+                "ct-triage echo", "ct-triage dead-letters", "ct-triage fhir-dead-letters",
+                "ct-triage fhir-dead-letters list", "ct-triage fhir-dead-letters retry",
+                "ct-triage fhir-dead-letters delete");
     }
 
     @Test

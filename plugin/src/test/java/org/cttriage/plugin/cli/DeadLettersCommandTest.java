@@ -2,8 +2,6 @@ package org.cttriage.plugin.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -16,7 +14,6 @@ import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code dead-letters list|retry} on a node database holding one dead delivery. */
 class DeadLettersCommandTest {
@@ -60,13 +57,8 @@ class DeadLettersCommandTest {
     }
 
     private static String run(String... args) {
-        CommandLine cli = CtTriageCommand.newCommandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int status = cli.execute(args);
-        assertThat(status).as(err.toString()).isZero();
-        return out.toString();
+        CommandLineTest.Run r = CommandLineTest.run(args);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        return r.out();
     }
 }

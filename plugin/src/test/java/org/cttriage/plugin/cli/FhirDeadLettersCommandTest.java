@@ -3,14 +3,11 @@ package org.cttriage.plugin.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ca.uhn.fhir.context.FhirContext;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import org.cttriage.fhir.delivery.DeadLetter;
 import org.cttriage.fhir.delivery.DeliveryResult;
@@ -22,7 +19,6 @@ import org.hl7.fhir.r4.model.Device;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class FhirDeadLettersCommandTest {
     @TempDir
@@ -31,45 +27,11 @@ class FhirDeadLettersCommandTest {
     /** A loopback port nothing listens on: every send is refused at once. */
     String closedUrl;
 
-    record Run(int exitCode, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        CommandLine cli = CtTriageCommand.newCommandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        return new Run(cli.execute(args), out.toString(), err.toString());
-    }
-
     @BeforeEach
     void closedPort() throws Exception {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedUrl = "http://127.0.0.1:" + s.getLocalPort() + "/fhir";
         }
-    }
-
-    @Test
-    void everyOptionOfEverySubcommandIsExplained() {
-        CommandLine top = CtTriageCommand.newCommandLine().getSubcommands().get("fhir-dead-letters");
-        assertThat(top).as("registered in CtTriageCommand").isNotNull();
-        List<CommandLine> commands = new ArrayList<>(List.of(top));
-        commands.addAll(top.getSubcommands().values());
-        for (CommandLine c : commands) {
-            String name = c.getCommandSpec().qualifiedName(" ");
-            String[] args = (name.replaceFirst("^ct-triage ", "") + " --help").split(" ");
-            Run help = run(args);
-            assertThat(help.exitCode()).as(name).isZero();
-            for (CommandLine.Model.OptionSpec o : c.getCommandSpec().options()) {
-                assertThat(o.description()).as("%s %s has a description", name, o.longestName()).isNotEmpty();
-                assertThat(help.out()).contains(o.longestName().replaceFirst("^-+", ""));
-            }
-            for (CommandLine.Model.PositionalParamSpec p : c.getCommandSpec().positionalParameters()) {
-                assertThat(p.description()).as("%s %s has a description", name, p.paramLabel()).isNotEmpty();
-            }
-        }
-        assertThat(top.getSubcommands()).containsKeys("list", "retry", "delete");
     }
 
     /** Dead-letters a small transaction bundle the way the node would: one refused attempt. */
@@ -87,21 +49,21 @@ class FhirDeadLettersCommandTest {
 
     @Test
     void listRetryAndDelete() throws Exception {
-        Run empty = run("fhir-dead-letters", "list", "--dir", dir.toString());
+        CommandLineTest.Run empty = CommandLineTest.run("fhir-dead-letters", "list", "--dir", dir.toString());
         assertThat(empty.exitCode()).isZero();
         assertThat(empty.out()).startsWith("0 dead letter(s) in " + dir);
 
         String id = deadLetter();
-        Run list = run("fhir-dead-letters", "list", "--dir", dir.toString());
+        CommandLineTest.Run list = CommandLineTest.run("fhir-dead-letters", "list", "--dir", dir.toString());
         assertThat(list.exitCode()).as(list.err()).isZero();
         assertThat(list.out()).contains("1 dead letter(s)").contains(id).contains("attempts=1")
                 .contains("study=1.2.3 series=1.2.3.4").contains("TRIAGE-0501 no answer");
 
-        Run retry = run("fhir-dead-letters", "retry", id, "--dir", dir.toString(), "--fhir-url", closedUrl,
+        CommandLineTest.Run retry = CommandLineTest.run("fhir-dead-letters", "retry", id, "--dir", dir.toString(), "--fhir-url", closedUrl,
                 "--no-fhir-validate");
         assertThat(retry.exitCode()).as(retry.err()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
         assertThat(retry.out()).contains(id + "  not delivered: TRIAGE-0501").contains("0 delivered, 1 still in");
-        Run all = run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
+        CommandLineTest.Run all = CommandLineTest.run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
                 "--no-fhir-validate");
         assertThat(all.exitCode()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
         List<DeadLetter> left = new FhirDeadLetterStore(dir, FhirContext.forR4Cached()).list();
@@ -110,36 +72,36 @@ class FhirDeadLettersCommandTest {
             assertThat(d.attempts()).as("one entry, its attempts added up").isEqualTo(3);
         });
 
-        Run delete = run("fhir-dead-letters", "delete", id, "--dir", dir.toString());
+        CommandLineTest.Run delete = CommandLineTest.run("fhir-dead-letters", "delete", id, "--dir", dir.toString());
         assertThat(delete.exitCode()).isZero();
         assertThat(delete.out()).contains(id + " deleted");
-        assertThat(run("fhir-dead-letters", "delete", id, "--dir", dir.toString()).exitCode())
+        assertThat(CommandLineTest.run("fhir-dead-letters", "delete", id, "--dir", dir.toString()).exitCode())
                 .isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
-        assertThat(run("fhir-dead-letters", "list", "--dir", dir.toString()).out()).startsWith("0 dead letter(s)");
+        assertThat(CommandLineTest.run("fhir-dead-letters", "list", "--dir", dir.toString()).out()).startsWith("0 dead letter(s)");
     }
 
     @Test
     void badArgumentsAreUsageErrorsNamingTheOption() {
-        Run auth = run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
+        CommandLineTest.Run auth = CommandLineTest.run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
                 "--fhir-auth", "basic");
         assertThat(auth.exitCode()).isEqualTo(2);
         assertThat(auth.err()).contains("--fhir-auth: 'basic' is not allowed; allowed: none, bearer, oauth2");
 
-        Run oauth = run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
+        CommandLineTest.Run oauth = CommandLineTest.run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
                 "--fhir-auth", "oauth2", "--fhir-token-url", "https://idp.example.org/token");
         assertThat(oauth.exitCode()).isEqualTo(2);
         assertThat(oauth.err()).contains("--fhir-client-id").contains("--fhir-client-secret");
 
-        Run timeout = run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
+        CommandLineTest.Run timeout = CommandLineTest.run("fhir-dead-letters", "retry", "--all", "--dir", dir.toString(), "--fhir-url", closedUrl,
                 "--fhir-read-timeout", "soon");
         assertThat(timeout.exitCode()).isEqualTo(2);
         assertThat(timeout.err()).contains("--fhir-read-timeout: 'soon' is not allowed");
 
-        Run neither = run("fhir-dead-letters", "retry", "--dir", dir.toString(), "--fhir-url", closedUrl);
+        CommandLineTest.Run neither = CommandLineTest.run("fhir-dead-letters", "retry", "--dir", dir.toString(), "--fhir-url", closedUrl);
         assertThat(neither.exitCode()).isEqualTo(2);
         assertThat(neither.err()).contains("ID").contains("--all");
 
-        Run traversal = run("fhir-dead-letters", "delete", "../outside", "--dir", dir.toString());
+        CommandLineTest.Run traversal = CommandLineTest.run("fhir-dead-letters", "delete", "../outside", "--dir", dir.toString());
         assertThat(traversal.exitCode()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
         assertThat(traversal.err()).contains("TRIAGE-0507");
     }

@@ -2,8 +2,6 @@ package org.cttriage.plugin.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.cttriage.testdata.junit.LoopbackPorts;
@@ -11,7 +9,6 @@ import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.StoreScp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** README's main command (`serve` in demo mode), `echo`, and a bad configuration value. */
 @RequiresTools({"storescp", "echoscu"})
@@ -19,27 +16,14 @@ class ServeAndEchoCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cli = CtTriageCommand.newCommandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int status = cli.execute(args);
-        return new Run(status, out.toString(), err.toString());
-    }
-
     @Test
     void serveWithoutAPacsFeedsItselfAndSaysWhereTheSrsAre() throws Exception {
         Path config = dir.resolve("node.properties");
         Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + LoopbackPorts.free()
                 + "\nassembly.quiet-period-seconds=1\n");
         System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
-        Run r = run("serve", "--config", config.toString(), "--demo-studies", "1", "--exit-after-demo");
-        assertThat(r.status()).as(r.err()).isZero();
+        CommandLineTest.Run r = CommandLineTest.run("serve", "--config", config.toString(), "--demo-studies", "1", "--exit-after-demo");
+        assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("destinations: none (demo mode)").contains("demo: sent study 1")
                 .contains("demo: SR " + dir.resolve("var").toAbsolutePath().resolve("results"));
         String sr = r.out().lines().filter(l -> l.startsWith("demo: SR ")).findFirst().orElseThrow()
@@ -52,8 +36,8 @@ class ServeAndEchoCommandTest {
     void aBadValueStopsStartUpNamingTheKey() throws Exception {
         Path config = dir.resolve("bad.properties");
         Files.writeString(config, "assembly.quiet-period-seconds=never\n");
-        Run r = run("serve", "--config", config.toString());
-        assertThat(r.status()).isEqualTo(2);
+        CommandLineTest.Run r = CommandLineTest.run("serve", "--config", config.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("TRIAGE-0612").contains("assembly.quiet-period-seconds").contains("1 to 3600");
     }
 
@@ -64,8 +48,8 @@ class ServeAndEchoCommandTest {
             Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + taken.getLocalPort()
                     + "\n");
             System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
-            Run r = run("serve", "--config", config.toString(), "--demo-studies", "0");
-            assertThat(r.status()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
+            CommandLineTest.Run r = CommandLineTest.run("serve", "--config", config.toString(), "--demo-studies", "0");
+            assertThat(r.exitCode()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
             assertThat(r.err()).contains("TRIAGE-0607").contains(Integer.toString(taken.getLocalPort()));
         }
     }
@@ -73,13 +57,13 @@ class ServeAndEchoCommandTest {
     @Test
     void echoChecksAPeer() throws Exception {
         try (StoreScp pacs = StoreScp.start("PACS", dir.resolve("pacs"))) {
-            Run ok = run("echo", "PACS@127.0.0.1:" + pacs.port());
-            assertThat(ok.status()).as(ok.err()).isZero();
+            CommandLineTest.Run ok = CommandLineTest.run("echo", "PACS@127.0.0.1:" + pacs.port());
+            assertThat(ok.exitCode()).as(ok.err()).isZero();
             assertThat(ok.out()).contains("C-ECHO PACS@127.0.0.1:" + pacs.port() + ": Success");
         }
-        Run refused = run("echo", "PACS@127.0.0.1:" + LoopbackPorts.free());
-        assertThat(refused.status()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
+        CommandLineTest.Run refused = CommandLineTest.run("echo", "PACS@127.0.0.1:" + LoopbackPorts.free());
+        assertThat(refused.exitCode()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
         assertThat(refused.err()).contains("TRIAGE-0613");
-        assertThat(run("echo", "not-an-address").status()).isEqualTo(2);
+        assertThat(CommandLineTest.run("echo", "not-an-address").exitCode()).isEqualTo(2);
     }
 }
