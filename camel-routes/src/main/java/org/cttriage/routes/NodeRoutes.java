@@ -48,6 +48,7 @@ public final class NodeRoutes extends RouteBuilder {
     /**
      * Route settings.
      *
+     * @param aeTitle our AE title: the listener's, and the calling AE title of our C-STOREs
      * @param listenUri the {@code dicom:} consumer URI
      * @param quietPeriod series complete when no instance arrived for this long
      * @param maxAttempts delivery attempts before a dead letter
@@ -55,8 +56,8 @@ public final class NodeRoutes extends RouteBuilder {
      * @param backoffMultiplier growth of the delay per attempt
      * @param maxBackoff the longest delay
      */
-    public record Settings(String listenUri, Duration quietPeriod, int maxAttempts, Duration initialBackoff,
-            double backoffMultiplier, Duration maxBackoff) {
+    public record Settings(String aeTitle, String listenUri, Duration quietPeriod, int maxAttempts,
+            Duration initialBackoff, double backoffMultiplier, Duration maxBackoff) {
     }
 
     private final Settings settings;
@@ -250,17 +251,11 @@ public final class NodeRoutes extends RouteBuilder {
         if (!destination.isFhir()) {
             var peer = destination.dicom();
             exchange.getMessage().setHeader(DESTINATION_URI, "dicom:" + peer.aeTitle() + "?host=" + peer.host()
-                    + "&port=" + peer.port() + "&callingAeTitle=" + callingAeTitle());
+                    + "&port=" + peer.port() + "&callingAeTitle=" + settings.aeTitle());
             exchange.getMessage().setBody(delivery.srFile());
         }
     }
 
-    private String callingAeTitle() {
-        String uri = settings.listenUri();
-        int colon = uri.indexOf(':');
-        int query = uri.indexOf('?');
-        return uri.substring(colon + 1, query < 0 ? uri.length() : query);
-    }
 
     private void delivered(Exchange exchange) throws Exception {
         long id = exchange.getIn().getHeader(DELIVERY, Long.class);

@@ -152,8 +152,8 @@ public final class TriageNode implements AutoCloseable {
         if (!config.allowedCallingAeTitles().isEmpty()) {
             uri.append("&allowedCallingAeTitles=").append(enc(String.join(",", config.allowedCallingAeTitles())));
         }
-        NodeRoutes.Settings settings = new NodeRoutes.Settings(uri.toString(), config.quietPeriod(), config.maxAttempts(),
-                config.initialBackoff(), config.backoffMultiplier(), config.maxBackoff());
+        NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), uri.toString(), config.quietPeriod(),
+                config.maxAttempts(), config.initialBackoff(), config.backoffMultiplier(), config.maxBackoff());
 
         DefaultCamelContext camel = new DefaultCamelContext();
         camel.getCamelContextExtension().setName("ct-triage");

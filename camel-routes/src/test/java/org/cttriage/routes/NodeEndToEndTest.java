@@ -155,7 +155,7 @@ class NodeEndToEndTest {
                     URI.create("http://127.0.0.1:" + fhirServer.port() + "/fhir"))
                     .deadLetterDir(dir.resolve("fhir-dead")).build();
             FhirDeliverer fhir = new FhirResultDeliverer(new FhirDelivery(options, FhirResultDeliverer.context(),
-                    Clock.systemUTC(), Sleeper.system()), FhirMappingOptions.defaults(), null, Clock.systemUTC());
+                    Clock.systemUTC(), Sleeper.system()), FhirMappingOptions.defaults(), Clock.systemUTC());
             node.close();
             node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), List.of(
                             Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port())), Destination.fhir()))

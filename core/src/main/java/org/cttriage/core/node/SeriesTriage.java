@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * again (a repeated completion, a recovery after a crash, identical instances resent) finds
  * the existing result and creates nothing; changed input (late or replaced instances) yields
  * a new result that supersedes the previous one. The SR's UIDs and content derive from the
- * input, so a crash between writing the SR and recording it reproduces the same SR.
+ * input, so a crash between writing the SR and recording it reproduces the same SR. The
+ * steps ({@link #input}, {@link #volume}, {@link #infer}, {@link #record}) are the triage
+ * route's, one by one.
  */
 public final class SeriesTriage {
     private static final Logger LOG = LoggerFactory.getLogger(SeriesTriage.class);
@@ -104,18 +106,6 @@ public final class SeriesTriage {
     public record Input(SeriesKey series, List<Path> instances, String inputHash, Long existingResult) {
     }
 
-    /** Triages {@code series} in one call: the steps the triage route runs one by one. */
-    public Outcome triage(SeriesKey series) throws TriageException {
-        Input input = input(series);
-        if (input.instances().isEmpty() || input.existingResult() != null) {
-            return unchanged(input);
-        }
-        StudyVolumeBuilder.Outcome volume = volume(input);
-        if (!(volume instanceof StudyVolumeBuilder.Built built)) {
-            return notBuilt(input, (StudyVolumeBuilder.NotBuilt) volume);
-        }
-        return record(input, built, infer(built));
-    }
 
     /** Step 1: the current input of the series. */
     public Input input(SeriesKey series) throws TriageException {

@@ -57,6 +57,21 @@ public final class TriageBundleMapper {
     public record PatientIdentity(String patientId, String issuerOfPatientId) {
     }
 
+    /**
+     * Study Date (DA) and Study Time (TM) as the report's effective instant, read as UTC because
+     * the DICOM header gives no zone; empty when the date is absent or malformed. Fractions of a
+     * second and a truncated TM (HH, HHMM) are accepted.
+     */
+    public static java.util.Optional<Instant> studyInstant(String studyDate, String studyTime) {
+        try {
+            String time = ((studyTime == null ? "" : studyTime) + "000000").substring(0, 6);
+            return java.util.Optional.of(java.time.LocalDateTime.parse(studyDate + time,
+                    java.time.format.DateTimeFormatter.ofPattern("yyyyMMddHHmmss")).toInstant(java.time.ZoneOffset.UTC));
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     /** The transaction bundle for {@code result}. */
     public Bundle toTransaction(TriageResult result, PatientIdentity patient, Instant effective, Instant issued) {
         String inputHash = sha256(String.join("\\", result.sourceInstances()));

@@ -91,4 +91,14 @@ class TriageBundleMapperTest {
         assertThat(effusion.getDevice().getReference()).isEqualTo(b.getEntryFirstRep().getFullUrl());
         assertThat(device.fhirType()).isEqualTo("Device");
     }
+
+    @Test
+    void studyDateAndTimeBecomeTheEffectiveInstant() {
+        assertThat(TriageBundleMapper.studyInstant("20260414", "091000.123456"))
+                .contains(Instant.parse("2026-04-14T09:10:00Z"));
+        assertThat(TriageBundleMapper.studyInstant("20260414", "0910")).contains(Instant.parse("2026-04-14T09:10:00Z"));
+        assertThat(TriageBundleMapper.studyInstant("20260414", "")).contains(Instant.parse("2026-04-14T00:00:00Z"));
+        assertThat(TriageBundleMapper.studyInstant("", "091000")).isEmpty();
+        assertThat(TriageBundleMapper.studyInstant("2026-04-14", "091000")).isEmpty();
+    }
 }

@@ -131,14 +131,8 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     /** Study Date/Time as an instant (UTC, as DICOM gives no zone here), or now when absent. */
     private static java.time.Instant studyTime(SourceStudy s) {
-        try {
-            String date = s.get("StudyDate");
-            String time = (s.get("StudyTime") + "000000").substring(0, 6);
-            return java.time.LocalDateTime.parse(date + time, java.time.format.DateTimeFormatter.ofPattern("yyyyMMddHHmmss"))
-                    .toInstant(java.time.ZoneOffset.UTC);
-        } catch (RuntimeException e) {
-            return java.time.Instant.now();
-        }
+        return org.cttriage.fhir.mapping.TriageBundleMapper.studyInstant(s.get("StudyDate"), s.get("StudyTime"))
+                .orElseGet(java.time.Instant::now);
     }
 
     /** Parses ID=ORGAN:POS|POS:NEG|NEG and reports words the vocabulary lacks. */

@@ -26,6 +26,6 @@ final class FhirWiring {
         var context = FhirResultDeliverer.context();
         FhirDelivery delivery = new FhirDelivery(options, context, Clock.systemUTC(), Sleeper.system());
         // FhirDelivery validates each bundle itself when fhir.validate is on (invalid ones are dead-lettered unsent).
-        return new FhirResultDeliverer(delivery, FhirMappingOptions.defaults(), null, Clock.systemUTC());
+        return new FhirResultDeliverer(delivery, FhirMappingOptions.defaults(), Clock.systemUTC());
     }
 }
