@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.cttriage.core.dicom.net.RemoteAe;
@@ -21,16 +20,11 @@ import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
-import org.cttriage.testdata.dicom.CtSeriesWriter;
-import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.StoreScp;
-import org.cttriage.testdata.phantom.ContrastPhase;
-import org.cttriage.testdata.phantom.Phantom;
-import org.cttriage.testdata.phantom.PhantomGenerator;
-import org.cttriage.testdata.phantom.PhantomSpec;
 import org.cttriage.fhir.delivery.FhirDelivery;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
 import org.cttriage.fhir.delivery.Sleeper;
@@ -208,9 +202,7 @@ class NodeEndToEndTest {
     }
 
     private static List<Path> series(Path out, int slices) throws Exception {
-        Phantom p = new PhantomGenerator().generate(new PhantomSpec(11, 64, 64, slices, 400.0 / 64, 10, 10,
-                ContrastPhase.NONE, Set.of(), false));
-        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults(), out).files();
+        return PhantomSeries.write(11, 64, slices, 10, out).files();
     }
 
     private static AttributeList read(Path file) throws Exception {

@@ -22,8 +22,8 @@ import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
-import org.cttriage.testdata.dicom.SeriesWriteOptions;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
@@ -31,9 +31,6 @@ import org.cttriage.testdata.orthanc.DicomPeer;
 import org.cttriage.testdata.orthanc.OrthancClient;
 import org.cttriage.testdata.orthanc.OrthancOptions;
 import org.cttriage.testdata.orthanc.OrthancServer;
-import org.cttriage.testdata.phantom.ContrastPhase;
-import org.cttriage.testdata.phantom.PhantomGenerator;
-import org.cttriage.testdata.phantom.PhantomSpec;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -191,8 +188,6 @@ class OrthancRoundTripTest {
     }
 
     private static CtSeriesWriter.WrittenSeries series(Path out) throws Exception {
-        PhantomSpec spec = new PhantomSpec(11, 64, 64, SLICES, 400.0 / 64, 10, 10, ContrastPhase.NONE, Set.of(),
-                false);
-        return new CtSeriesWriter().write(new PhantomGenerator().generate(spec), SeriesWriteOptions.defaults(), out);
+        return PhantomSeries.write(11, 64, SLICES, 10, out);
     }
 }

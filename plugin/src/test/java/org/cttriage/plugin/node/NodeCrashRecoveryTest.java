@@ -15,18 +15,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
-import org.cttriage.testdata.dicom.CtSeriesWriter;
-import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.LoopbackPorts;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.StoreScp;
-import org.cttriage.testdata.phantom.ContrastPhase;
-import org.cttriage.testdata.phantom.Phantom;
-import org.cttriage.testdata.phantom.PhantomGenerator;
-import org.cttriage.testdata.phantom.PhantomSpec;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -220,8 +214,6 @@ class NodeCrashRecoveryTest {
     }
 
     private List<Path> series(long seed, int matrix, int slices) throws Exception {
-        Phantom p = new PhantomGenerator().generate(new PhantomSpec(seed, matrix, matrix, slices, 400.0 / matrix, 10, 10,
-                ContrastPhase.NONE, Set.of(), false));
-        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults(), dir.resolve("ct-" + seed)).files();
+        return PhantomSeries.write(seed, matrix, slices, 10, dir.resolve("ct-" + seed)).files();
     }
 }

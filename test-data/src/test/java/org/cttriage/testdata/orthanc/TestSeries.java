@@ -14,13 +14,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.DeterministicUids;
-import org.cttriage.testdata.dicom.SeriesWriteOptions;
-import org.cttriage.testdata.phantom.ContrastPhase;
-import org.cttriage.testdata.phantom.PhantomGenerator;
-import org.cttriage.testdata.phantom.PhantomSpec;
 
 /** Small DICOM inputs for the Orthanc tests: a 64×64×20 CT series and an SR in its study. */
 final class TestSeries {
@@ -30,9 +26,7 @@ final class TestSeries {
     }
 
     static CtSeriesWriter.WrittenSeries ct(long seed, Path folder) throws IOException {
-        PhantomSpec spec = new PhantomSpec(seed, 64, 64, SLICES, 400.0 / 64, 18, 18, ContrastPhase.NONE, Set.of(),
-                false);
-        return new CtSeriesWriter().write(new PhantomGenerator().generate(spec), SeriesWriteOptions.defaults(), folder);
+        return PhantomSeries.write(seed, 64, SLICES, 18, folder);
     }
 
     /**

@@ -24,14 +24,9 @@ import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeDatabase;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesKey;
-import org.cttriage.testdata.dicom.CtSeriesWriter;
-import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
-import org.cttriage.testdata.phantom.ContrastPhase;
-import org.cttriage.testdata.phantom.Phantom;
-import org.cttriage.testdata.phantom.PhantomGenerator;
-import org.cttriage.testdata.phantom.PhantomSpec;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -284,9 +279,7 @@ class DicomListenerInteropTest {
     }
 
     private static List<Path> series(Path out, int slices) throws Exception {
-        Phantom p = new PhantomGenerator().generate(new PhantomSpec(7, 64, 64, slices, 400.0 / 64, 10, 10,
-                ContrastPhase.NONE, Set.of(), false));
-        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults(), out).files();
+        return PhantomSeries.write(7, 64, slices, 10, out).files();
     }
 
     private static AttributeList read(Path file) throws Exception {
