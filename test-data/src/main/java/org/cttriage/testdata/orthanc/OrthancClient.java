@@ -33,7 +33,10 @@ public final class OrthancClient {
     /** A client for the Orthanc whose REST API is at {@code base} (e.g. {@code http://127.0.0.1:8042/}). */
     public OrthancClient(URI base) {
         this.base = base.toString().endsWith("/") ? base : URI.create(base + "/");
-        this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
+        // HTTP/1.1 without the h2c upgrade headers the JDK adds by default; Orthanc's CivetWeb
+        // speaks HTTP/1.1 only.
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(CONNECT_TIMEOUT).build();
     }
 
     /** What {@code POST /instances} answered for one uploaded file. */

@@ -156,6 +156,11 @@ public final class OrthancServer implements AutoCloseable {
         c.putArray("Plugins");
         c.put("HttpServerEnabled", true);
         c.put("HttpPort", httpPort);
+        // No keep-alive: the JDK client would otherwise reuse a pooled connection that CivetWeb may
+        // close at the same moment, and a POST on it fails with "header parser received no bytes"
+        // (seen once in CI on the first upload after start-up). A new loopback connection per
+        // request costs nothing here.
+        c.put("KeepAlive", false);
         c.put("RemoteAccessAllowed", false);
         c.put("AuthenticationEnabled", false);
         c.put("WebDavEnabled", false);
