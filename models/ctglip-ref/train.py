@@ -64,7 +64,13 @@ MAX_TOKENS = 16
 EMB = 64
 N_ORGANS = 7
 N_CLASSES = 8
-GRID = (48, 64, 64)
+N_FINDINGS = 16
+# The model's input is what preprocessing.json describes (one implementation, in Java's Preprocessor):
+# channels = its channel list, grid = its gridSize read as [z, y, x].
+PREPROCESSING = json.load(open(os.path.join(HERE, 'preprocessing.json')))
+IN_CH = len(PREPROCESSING['channels'])
+CHANNELS = list(range(IN_CH))   # --channels (experiments only) trains on a subset
+GRID = tuple(reversed(PREPROCESSING['gridSize']))
 OPSET = 17
 
 
@@ -124,9 +130,9 @@ class ResBlock(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    def __init__(self, c1=16, c2=32, cd=24, cf=32, hidden=128):
+    def __init__(self, c1=16, c2=32, cd=24, cf=32, hidden=128, n_findings=N_FINDINGS):
         super().__init__()
-        self.stem = ConvBN(2, c1, s=2)                 # 24x32x32
+        self.stem = ConvBN(IN_CH, c1, s=2)                 # 24x32x32
         self.enc1 = ResBlock(c1)
         self.down = ConvBN(c1, c2, s=2)                # 12x16x16
         self.enc2 = nn.Sequential(ResBlock(c2), ResBlock(c2, d=2), ResBlock(c2, d=2))
@@ -134,10 +140,15 @@ class ImageEncoder(nn.Module):
         self.lat1 = nn.Conv3d(c1, cd, 1)
         self.dec = nn.Sequential(nn.BatchNorm3d(cd), nn.ReLU(inplace=True), ConvBN(cd, cd))
         self.seg_half = nn.Conv3d(cd, N_CLASSES, 1)
-        self.refine = nn.Sequential(nn.Conv3d(cd + 2 + N_CLASSES, 16, 1), nn.ReLU(inplace=True),
+        self.refine = nn.Sequential(nn.Conv3d(cd + IN_CH + N_CLASSES, 16, 1), nn.ReLU(inplace=True),
                                     nn.Conv3d(16, N_CLASSES, 1))
         self.feat = nn.Sequential(ConvBN(cd + c2, cf, k=1))
-        nin = 2 * cf + 1
+        # Lesion head (half resolution): one map per finding, supervised during training by the
+        # phantoms' per-voxel finding truth (findings.npy). Its organ-masked maximum joins the
+        # pooled organ features, so the embedding carries where a focal finding is, not only the
+        # organ's overall look. The maps are not an output of the exported encoder.
+        self.lesion = nn.Sequential(ConvBN(cd + 2 * IN_CH, 16), nn.Conv3d(16, n_findings, 1))
+        nin = 2 * cf + 1 + n_findings
         # BatchNorm1d over cases keeps the embeddings varying from case to case (without it the organ
         # embeddings collapse to one vector per organ under the anatomy loss and diagnosis cannot start)
         self.proj = nn.ModuleList([nn.Sequential(nn.Linear(nin, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
@@ -157,16 +168,21 @@ class ImageEncoder(nn.Module):
         if self.training and self.detach_masks:
             masks = masks.detach()
         fm = self.feat(torch.cat([d, up2], 1))                        # [B,cf,24,32,32], >= 0
+        img_max = F.max_pool3d(image, 2)
+        img_min = -F.max_pool3d(-image, 2)
+        lesion_logits = self.lesion(torch.cat([d, img_max, img_min], 1))  # [B,F,24,32,32]
         b = fm.shape[0]
         m = masks.reshape(b, N_ORGANS, -1)                             # [B,7,V]
         f = fm.reshape(b, fm.shape[1], -1)                             # [B,C,V]
         vol = m.sum(-1, keepdim=True)                                  # [B,7,1]
         avg = torch.matmul(m, f.transpose(1, 2)) / (vol + 1e-3)        # [B,7,C]
         mx = (m.unsqueeze(2) * f.unsqueeze(1)).amax(-1)                # [B,7,C]
-        pooled = torch.cat([avg, mx, torch.log(vol + 1.0) * 0.25], -1)  # [B,7,2C+1]
+        lp = torch.sigmoid(lesion_logits).reshape(b, lesion_logits.shape[1], -1)  # [B,F,V]
+        lmx = (m.unsqueeze(2) * lp.unsqueeze(1)).amax(-1)                 # [B,7,F]
+        pooled = torch.cat([avg, mx, torch.log(vol + 1.0) * 0.25, lmx], -1)  # [B,7,2C+1+F]
         emb = torch.stack([self.proj[i](pooled[:, i]) for i in range(N_ORGANS)], 1)
         emb = emb / torch.sqrt((emb * emb).sum(-1, keepdim=True) + 1e-12)
-        return logits, probs, emb
+        return logits, probs, emb, lesion_logits
 
 
 class ImageEncoderExport(nn.Module):
@@ -175,7 +191,7 @@ class ImageEncoderExport(nn.Module):
         self.enc = enc
 
     def forward(self, image):
-        _, probs, emb = self.enc(image)
+        _, probs, emb, _ = self.enc(image)
         return probs, emb
 
 
@@ -197,29 +213,42 @@ class TextEncoder(nn.Module):
 
 
 # --------------------------------------------------------------------------------------- data
-def load_cases(dirs, finding_ids, log, limit=0):
+def load_cases(dirs, finding_ids, log, limit=0, with_lesions=False):
+    """Arrays of the case folders: inputs, organ labels, finding truth per case, seeds; with
+    with_lesions also the per-voxel finding bits (findings.npy) and, per finding, its bit."""
     cases = []
     for d in dirs:
         cases += sorted(glob.glob(os.path.join(d, 'case-*')))
     if limit:
         cases = cases[:limit]
     n = len(cases)
-    x = torch.empty((n, 2) + GRID, dtype=torch.float16)
+    x = torch.empty((n, IN_CH) + GRID, dtype=torch.float16)
     y = torch.empty((n,) + GRID, dtype=torch.uint8)
     t = torch.zeros((n, len(finding_ids)), dtype=torch.float32)
+    les = torch.empty((n,) + GRID, dtype=torch.int16) if with_lesions else None
+    bit_of = [None] * len(finding_ids)
     seeds = []
     fidx = {f: i for i, f in enumerate(finding_ids)}
     for i, c in enumerate(cases):
         a = np.load(os.path.join(c, 'input.npy'))
-        assert a.shape == (2,) + GRID and a.dtype == np.float32, (c, a.shape, a.dtype)
+        assert a.shape == (len(PREPROCESSING['channels']),) + GRID and a.dtype == np.float32, (c, a.shape, a.dtype)
+        a = a[CHANNELS]
         x[i] = torch.from_numpy(a.astype(np.float16))
         y[i] = torch.from_numpy(np.load(os.path.join(c, 'labels.npy')).astype(np.uint8))
         tr = json.load(open(os.path.join(c, 'truth.json')))
         for fd in tr.get('findings', []):
             t[i, fidx[fd['id']]] = 1.0
+            bit_of[fidx[fd['id']]] = fd['bit']
+        if with_lesions:
+            les[i] = torch.from_numpy(np.load(os.path.join(c, 'findings.npy')).view(np.int16))
         seeds.append(tr.get('seed'))
     log(f'loaded {n} cases from {len(dirs)} folder(s)')
-    return x, y, t, seeds
+    if not with_lesions:
+        return x, y, t, seeds
+    missing = [finding_ids[k] for k, b in enumerate(bit_of) if b is None]
+    if missing:
+        raise SystemExit(f'no training case has {missing}: cannot tell their bit in findings.npy')
+    return x, y, t, seeds, les, bit_of
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -324,7 +353,7 @@ def train(args, dictionary, vocab, log):
     findings = dictionary['findings']
     fids = [f['id'] for f in findings]
     vidx = {t: i for i, t in enumerate(vocab)}
-    x, y, t, _ = load_cases(args.train, fids, log)
+    x, y, t, _, les, bit_of = load_cases(args.train, fids, log, with_lesions=args.w_lesion > 0)
     n = x.shape[0]
     prev = t.mean(0)
     log('training prevalence: ' + ', '.join(f'{f}={p:.3f}' for f, p in zip(fids, prev.tolist())))
@@ -348,16 +377,20 @@ def train(args, dictionary, vocab, log):
     desc_lists = [[i for i, o in enumerate(desc_owner) if o == k] for k in range(N_ORGANS)]
     pos_lists = [[nd + i for i, o in enumerate(pos_owner) if o == k] for k in range(len(fids))]
     neg_lists = [[nd + npz + i for i, o in enumerate(neg_owner) if o == k] for k in range(len(fids))]
-    f_organ = torch.tensor([organs.index(f['organ']) for f in findings])
+    dev = torch.device(args.device)
+    f_organ = torch.tensor([organs.index(f['organ']) for f in findings]).to(dev)
+    all_ids = all_ids.to(dev)
+    pos_weight = pos_weight.to(dev)
+    les_pw = torch.full((len(fids), 1, 1, 1), args.lesion_pos_weight, device=dev)
 
-    img = ImageEncoder()
-    txt = TextEncoder(len(vocab))
-    log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
-    f_bias = nn.Parameter(torch.zeros(len(fids)))
+    img = ImageEncoder().to(dev)
+    txt = TextEncoder(len(vocab)).to(dev)
+    log_scale = nn.Parameter(torch.tensor(math.log(20.0), device=dev))
+    f_bias = nn.Parameter(torch.zeros(len(fids), device=dev))
     # training-only auxiliary linear probe on the organ embedding (not exported): makes e_o carry the
     # finding information early, before the text side has separated positive from negative prompts
-    aux_w = nn.Parameter(torch.zeros(len(fids), EMB))
-    aux_b = nn.Parameter(torch.zeros(len(fids)))
+    aux_w = nn.Parameter(torch.zeros(len(fids), EMB, device=dev))
+    aux_b = nn.Parameter(torch.zeros(len(fids), device=dev))
     params = list(img.parameters()) + list(txt.parameters()) + [log_scale, f_bias, aux_w, aux_b]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     steps_per_epoch = n // args.batch_size
@@ -386,51 +419,61 @@ def train(args, dictionary, vocab, log):
                 stop = True
                 break
             idx = perm[bi * args.batch_size:(bi + 1) * args.batch_size]
-            xb = x[idx].float()
-            yb = y[idx].long()
-            tb = t[idx]
+            xb = x[idx].to(dev).float()
+            yb = y[idx].to(dev).long()
+            tb = t[idx].to(dev)
             B = xb.shape[0]
             # light augmentation: random intensity jitter (keeps geometry, anatomy is lateralised)
             if args.augment:
-                xb = xb * (1 + 0.05 * (torch.rand(B, 2, 1, 1, 1, generator=g) - 0.5)) \
-                     + 0.05 * (torch.rand(B, 2, 1, 1, 1, generator=g) - 0.5)
-            logits, probs, emb = img(xb)
+                xb = xb * (1 + 0.05 * (torch.rand(B, IN_CH, 1, 1, 1, generator=g) - 0.5).to(dev)) \
+                     + 0.05 * (torch.rand(B, IN_CH, 1, 1, 1, generator=g) - 0.5).to(dev)
+            logits, probs, emb, lesion_logits = img(xb)
             l_seg = F.cross_entropy(logits, yb) + dice_loss(logits, yb)
+            # lesion maps: finding k present in the 2x2x2 block of grid voxels (bit OR, then block max)
+            if les is not None:
+                lb = les[idx].to(dev).long()
+                tgt = torch.stack([((lb >> bit_of[k]) & 1) for k in range(len(fids))], 1).float()
+                tgt = F.max_pool3d(tgt, 2)
+                l_les = F.binary_cross_entropy_with_logits(lesion_logits, tgt, pos_weight=les_pw)
+            else:
+                l_les = torch.zeros((), device=dev)
 
             # text embeddings of every training prompt, with token dropout
             ids = all_ids.clone()
             if args.token_dropout > 0:
-                drop = (torch.rand(ids.shape, generator=g) < args.token_dropout) & (ids != 0)
+                drop = (torch.rand(ids.shape, generator=g) < args.token_dropout).to(dev) & (ids != 0)
                 keep_any = ((ids != 0) & ~drop).any(1, keepdim=True)
                 ids = torch.where(drop & keep_any, torch.zeros_like(ids), ids)
             te = txt(ids)                                              # [T,64]
 
             # anatomy contrastive: each organ embedding vs one sampled description per organ
-            dsel = torch.tensor([rng.choice(desc_lists[k]) for k in range(N_ORGANS)])
+            dsel = torch.tensor([rng.choice(desc_lists[k]) for k in range(N_ORGANS)]).to(dev)
             de = te[dsel]                                              # [7,64]
             la = torch.einsum('bod,kd->bok', emb, de) * 10.0
-            l_anat = F.cross_entropy(la.reshape(-1, N_ORGANS), torch.arange(N_ORGANS).repeat(B))
+            l_anat = F.cross_entropy(la.reshape(-1, N_ORGANS), torch.arange(N_ORGANS, device=dev).repeat(B))
 
             # diagnosis: per case and finding, one sampled positive and one negative prompt
-            psel = torch.tensor([[rng.choice(pos_lists[k]) for k in range(len(fids))] for _ in range(B)])
-            nsel = torch.tensor([[rng.choice(neg_lists[k]) for k in range(len(fids))] for _ in range(B)])
+            psel = torch.tensor([[rng.choice(pos_lists[k]) for k in range(len(fids))] for _ in range(B)]).to(dev)
+            nsel = torch.tensor([[rng.choice(neg_lists[k]) for k in range(len(fids))] for _ in range(B)]).to(dev)
             eo = emb[:, f_organ]                                       # [B,F,64]
             s = ((eo * te[psel]).sum(-1) - (eo * te[nsel]).sum(-1)) * log_scale.exp() + f_bias
             l_diag = F.binary_cross_entropy_with_logits(s, tb, pos_weight=pos_weight)
             l_aux = F.binary_cross_entropy_with_logits((eo * aux_w).sum(-1) * 10.0 + aux_b, tb, pos_weight=pos_weight)
 
-            loss = args.w_seg * l_seg + args.w_anat * l_anat + args.w_diag * l_diag + args.w_aux * l_aux
+            loss = (args.w_seg * l_seg + args.w_anat * l_anat + args.w_diag * l_diag + args.w_aux * l_aux
+                    + args.w_lesion * l_les)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
             sched.step()
-            hist.append([l_seg.item(), l_anat.item(), l_diag.item(), l_aux.item()])
+            hist.append([l_seg.item(), l_anat.item(), l_diag.item(), l_aux.item(), l_les.item()])
             step += 1
             if step % args.log_every == 0 or step == 1:
                 h = np.mean(hist[-args.log_every:], 0)
                 el = time.time() - t0
                 log(f'ep {ep} step {step}/{total} seg {h[0]:.4f} anat {h[1]:.4f} diag {h[2]:.4f} aux {h[3]:.4f} '
+                    f'lesion {h[4]:.4f} '
                     f'scale {log_scale.exp().item():.2f} lr {sched.get_last_lr()[0]:.2e} '
                     f'{el / step:.2f} s/step, elapsed {el / 60:.1f} min')
             if args.checkpoint and args.save_every > 0 and step % args.save_every == 0:
@@ -450,11 +493,12 @@ def train(args, dictionary, vocab, log):
         if stop:
             break
     wall = time.time() - t0
-    info = {'steps': step, 'epochsCompleted': round(step / max(1, steps_per_epoch), 3),
+    img.cpu(); txt.cpu()   # calibration, evaluation and export run on the CPU
+    info = {'device': args.device, 'steps': step, 'epochsCompleted': round(step / max(1, steps_per_epoch), 3),
             'trainingCases': n, 'batchSize': args.batch_size, 'trainWallSeconds': round(wall, 1),
             'secondsPerStep': round(wall / max(1, step), 3),
             'trainingPrevalence': {f: round(p, 4) for f, p in zip(fids, prev.tolist())},
-            'finalLosses': dict(zip(['segmentation', 'anatomy', 'diagnosis', 'auxiliaryProbe'],
+            'finalLosses': dict(zip(['segmentation', 'anatomy', 'diagnosis', 'auxiliaryProbe', 'lesion'],
                                     [round(v, 4) for v in np.mean(hist[-50:], 0).tolist()])),
             'learnedScale': round(log_scale.exp().item(), 3)}
     return img, txt, info
@@ -466,7 +510,7 @@ def run_images(img, x, bs=4):
     img.eval()
     embs, preds = [], []
     for i in range(0, x.shape[0], bs):
-        _, probs, emb = img(x[i:i + bs].float())
+        _, probs, emb, _ = img(x[i:i + bs].float())
         embs.append(emb)
         preds.append(probs.argmax(1).to(torch.uint8))
     return torch.cat(embs), torch.cat(preds)
@@ -533,7 +577,7 @@ def calibrate_and_evaluate(img, txt, dictionary, vocab, val_dirs, log):
 def export(img, txt, out, log, example=None):
     img.eval(); txt.eval()
     torch.manual_seed(0)
-    dummy = torch.rand(1, 2, *GRID) * 2 - 1
+    dummy = torch.rand(1, IN_CH, *GRID) * 2 - 1
     ie = ImageEncoderExport(img).eval()
     p_img = os.path.join(out, 'image_encoder.onnx')
     p_txt = os.path.join(out, 'text_encoder.onnx')
@@ -689,10 +733,15 @@ def main():
     ap.add_argument('--w-anat', type=float, default=0.05)
     ap.add_argument('--w-diag', type=float, default=2.0)
     ap.add_argument('--w-aux', type=float, default=1.0, help='weight of the training-only linear probe on organ embeddings')
+    ap.add_argument('--w-lesion', type=float, default=1.0,
+                    help='weight of the lesion-map loss (per-voxel finding truth, findings.npy); 0 = off')
+    ap.add_argument('--lesion-pos-weight', type=float, default=10.0, help='BCE weight of lesion voxels')
     ap.add_argument('--token-dropout', type=float, default=0.15)
     ap.add_argument('--augment', type=int, default=1)
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu', help='cpu (the documented build) or cuda (experiments only: '
+                                                   'not deterministic, not what the package is built with)')
     ap.add_argument('--checkpoint', default=None, help='save trained weights here (torch .pt)')
     ap.add_argument('--save-every', type=int, default=100, help='also save the checkpoint every N steps')
     ap.add_argument('--from-checkpoint', default=None, help='skip training, load weights from this .pt')
@@ -701,14 +750,23 @@ def main():
     ap.add_argument('--generation-seconds', type=float, default=None, help='data generation wall time, for the manifest')
     ap.add_argument('--build-note', default='', help='free text about how this particular build was run')
     ap.add_argument('--log-every', type=int, default=25)
+    ap.add_argument('--channels', default=None,
+                    help='experiments only: comma-separated input channels to train on (the package it writes '
+                         'then does not match preprocessing.json)')
+    ap.add_argument('--skip-export', action='store_true', help='experiments only: stop after calibration')
     args = ap.parse_args()
+    if args.channels:
+        global IN_CH, CHANNELS
+        CHANNELS = [int(c) for c in args.channels.split(',')]
+        IN_CH = len(CHANNELS)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     try:
-        torch.use_deterministic_algorithms(True)
-        deterministic = True
+        # CUDA has no deterministic kernels for some backward passes (trilinear upsampling)
+        torch.use_deterministic_algorithms(args.device == 'cpu')
+        deterministic = args.device == 'cpu'
     except Exception:
         deterministic = False
     out = os.path.abspath(args.out)
@@ -723,7 +781,7 @@ def main():
     t_start = time.time()
     dict_path = args.dictionary or os.path.join(out, 'dictionary.json')
     dictionary = json.load(open(dict_path))
-    preprocessing = json.load(open(os.path.join(HERE, 'preprocessing.json')))
+    preprocessing = PREPROCESSING
     vocab = build_vocabulary(dictionary)
     log(f'vocabulary: {len(vocab)} entries; deterministic algorithms: {deterministic}')
 
@@ -745,6 +803,9 @@ def main():
             f'(+{r["positives"]}/-{r["negatives"]})')
     log('dice: ' + ', '.join(f'{k} {v:.3f}' for k, v in dice.items()))
 
+    if args.skip_export:
+        log('--skip-export: stopping after calibration')
+        return
     example = load_cases(args.val, [f['id'] for f in dictionary['findings']], log, limit=1)[0]
     export_check = export(img, txt, out, log, example=example)
 
@@ -797,8 +858,8 @@ def main():
         'preprocessing': preprocessing,
         'tokenizer': {'lowercase': True, 'split': '[^a-z0-9]+', 'maxTokens': MAX_TOKENS, 'padId': 0, 'unknownId': 1},
         'imageEncoder': {'file': 'image_encoder.onnx',
-                         'inputs': [{'name': 'image', 'dtype': 'float32', 'shape': [1, 2, 48, 64, 64]}],
-                         'outputs': [{'name': 'organ_probabilities', 'dtype': 'float32', 'shape': [1, 8, 48, 64, 64]},
+                         'inputs': [{'name': 'image', 'dtype': 'float32', 'shape': [1, IN_CH, *GRID]}],
+                         'outputs': [{'name': 'organ_probabilities', 'dtype': 'float32', 'shape': [1, N_CLASSES, *GRID]},
                                      {'name': 'organ_embeddings', 'dtype': 'float32', 'shape': [1, 7, 64]}]},
         'textEncoder': {'file': 'text_encoder.onnx',
                         'inputs': [{'name': 'token_ids', 'dtype': 'int64', 'shape': [-1, 16]}],

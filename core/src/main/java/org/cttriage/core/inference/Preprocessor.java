@@ -1,5 +1,9 @@
 package org.cttriage.core.inference;
 
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.stream.IntStream;
 import org.cttriage.core.volume.Volume;
 import org.cttriage.core.volume.VolumeGeometry;
 
@@ -20,11 +24,14 @@ public final class Preprocessor {
 
     /** Model input, [channel, z, y, x] flattened. */
     public float[] preprocess(Volume volume) {
-        float[] hu = resampleHu(volume.hu(), volume.geometry());
+        EnumSet<PreprocessingSpec.Reduce> wanted = EnumSet.noneOf(PreprocessingSpec.Reduce.class);
+        spec.channels().forEach(w -> wanted.add(w.reduce()));
+        Map<PreprocessingSpec.Reduce, float[]> reduced = reduce(volume.hu(), volume.geometry(), wanted);
         int n = spec.voxels();
         float[] out = new float[n * spec.channels().size()];
         for (int c = 0; c < spec.channels().size(); c++) {
             PreprocessingSpec.Window w = spec.channels().get(c);
+            float[] hu = reduced.get(w.reduce());
             double scale = 2.0 / (w.upperHu() - w.lowerHu());
             for (int v = 0; v < n; v++) {
                 double x = Math.max(w.lowerHu(), Math.min(w.upperHu(), hu[v]));
@@ -34,12 +41,70 @@ public final class Preprocessor {
         return out;
     }
 
-    /** HU on the grid by trilinear interpolation; outside the volume {@code outsideHu}. */
+    /**
+     * HU on the grid: the mean of each voxel's footprint samples (with one sample per voxel,
+     * trilinear interpolation at its centre); outside the volume {@code outsideHu}.
+     */
     public float[] resampleHu(short[] hu, VolumeGeometry g) {
+        return reduce(hu, g, EnumSet.of(PreprocessingSpec.Reduce.MEAN)).get(PreprocessingSpec.Reduce.MEAN);
+    }
+
+    /**
+     * The wanted reductions of every grid voxel's footprint samples. Grid slices are computed
+     * in parallel; each voxel is independent of the others, so the result does not depend on
+     * the number of threads.
+     */
+    private Map<PreprocessingSpec.Reduce, float[]> reduce(short[] hu, VolumeGeometry g,
+                                                        EnumSet<PreprocessingSpec.Reduce> wanted) {
         int[] vs = g.size();
-        float[] out = new float[spec.voxels()];
+        int n = spec.voxels();
+        boolean mean = wanted.contains(PreprocessingSpec.Reduce.MEAN);
+        boolean min = wanted.contains(PreprocessingSpec.Reduce.MIN);
+        boolean max = wanted.contains(PreprocessingSpec.Reduce.MAX);
+        float[] meanOut = mean ? new float[n] : null;
+        float[] minOut = min ? new float[n] : null;
+        float[] maxOut = max ? new float[n] : null;
+        Mapping m = new Mapping(g);
+        double[][] offsets = m.footprintOffsets();
         float outside = (float) spec.outsideHu();
-        forEachGridPoint(g, (o, x, y, z) -> out[o] = trilinear(hu, vs, x, y, z, outside));
+        int[] gs = spec.gridSize();
+        IntStream.range(0, gs[2]).parallel().forEach(k -> {
+            double[] centre = new double[3];
+            int o = k * gs[1] * gs[0];
+            for (int j = 0; j < gs[1]; j++) {
+                for (int i = 0; i < gs[0]; i++, o++) {
+                    m.toIndex(i, j, k, centre);
+                    double sum = 0;
+                    float lo = Float.POSITIVE_INFINITY;
+                    float hi = Float.NEGATIVE_INFINITY;
+                    for (double[] d : offsets) {
+                        float v = trilinear(hu, vs, centre[0] + d[0], centre[1] + d[1], centre[2] + d[2], outside);
+                        sum += v;
+                        lo = Math.min(lo, v);
+                        hi = Math.max(hi, v);
+                    }
+                    if (mean) {
+                        meanOut[o] = (float) (sum / offsets.length);
+                    }
+                    if (min) {
+                        minOut[o] = lo;
+                    }
+                    if (max) {
+                        maxOut[o] = hi;
+                    }
+                }
+            }
+        });
+        Map<PreprocessingSpec.Reduce, float[]> out = new EnumMap<>(PreprocessingSpec.Reduce.class);
+        if (mean) {
+            out.put(PreprocessingSpec.Reduce.MEAN, meanOut);
+        }
+        if (min) {
+            out.put(PreprocessingSpec.Reduce.MIN, minOut);
+        }
+        if (max) {
+            out.put(PreprocessingSpec.Reduce.MAX, maxOut);
+        }
         return out;
     }
 
@@ -54,6 +119,31 @@ public final class Preprocessor {
             if (i >= 0 && j >= 0 && k >= 0 && i < vs[0] && j < vs[1] && k < vs[2]) {
                 out[o] = labels[(int) ((k * vs[1] + j) * vs[0] + i)];
             }
+        });
+        return out;
+    }
+
+    /**
+     * A per-voxel bit mask (e.g. training truth: one bit per finding) on the grid: the OR of
+     * the nearest source voxel's bits at every footprint sample, so a lesion smaller than a
+     * grid voxel still marks the voxel it lies in; outside the volume 0.
+     */
+    public short[] resampleBits(short[] bits, VolumeGeometry g) {
+        int[] vs = g.size();
+        Mapping m = new Mapping(g);
+        double[][] offsets = m.footprintOffsets();
+        short[] out = new short[spec.voxels()];
+        forEachGridPoint(g, (o, x, y, z) -> {
+            int or = 0;
+            for (double[] d : offsets) {
+                long i = Math.round(x + d[0]);
+                long j = Math.round(y + d[1]);
+                long k = Math.round(z + d[2]);
+                if (i >= 0 && j >= 0 && k >= 0 && i < vs[0] && j < vs[1] && k < vs[2]) {
+                    or |= bits[(int) ((k * vs[1] + j) * vs[0] + i)];
+                }
+            }
+            out[o] = (short) or;
         });
         return out;
     }
@@ -132,6 +222,29 @@ public final class Preprocessor {
                 double centre = (origin[r] + far[r]) / 2;
                 gridOrigin[r] = centre - (spec.gridSize()[r] - 1) / 2.0 * spec.spacingMm()[r];
             }
+        }
+
+        /**
+         * The footprint samples of a grid voxel as offsets in volume index space: a lattice
+         * of {@code footprintSamples} points, each at the centre of its share of the voxel.
+         */
+        double[][] footprintOffsets() {
+            int[] fs = spec.footprintSamples();
+            double[][] out = new double[spec.samplesPerVoxel()][3];
+            int s = 0;
+            for (int c = 0; c < fs[2]; c++) {
+                for (int b = 0; b < fs[1]; b++) {
+                    for (int a = 0; a < fs[0]; a++, s++) {
+                        double px = ((a + 0.5) / fs[0] - 0.5) * spec.spacingMm()[0];
+                        double py = ((b + 0.5) / fs[1] - 0.5) * spec.spacingMm()[1];
+                        double pz = ((c + 0.5) / fs[2] - 0.5) * spec.spacingMm()[2];
+                        for (int r = 0; r < 3; r++) {
+                            out[s][r] = inverse[r][0] * px + inverse[r][1] * py + inverse[r][2] * pz;
+                        }
+                    }
+                }
+            }
+            return out;
         }
 
         void toIndex(int i, int j, int k, double[] out) {

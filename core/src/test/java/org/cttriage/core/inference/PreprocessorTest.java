@@ -63,4 +63,81 @@ class PreprocessorTest {
         // z increases toward +S: higher grid slices see higher HU here.
         assertThat(a[3 * 16 + 5]).isGreaterThan(a[5]);
     }
+
+    private static Volume oneBrightVoxel(int x, int y, int z, short hu) {
+        int n = 16;
+        short[] v = new short[n * n * n];
+        v[(z * n + y) * n + x] = hu;
+        VolumeGeometry g = new VolumeGeometry(new int[] {n, n, n}, new double[] {1, 1, 1}, new double[] {0, 0, 0},
+                new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
+        return new Volume("1.2", "1.2.3", "", g, v, List.of(), List.of());
+    }
+
+    private static PreprocessingSpec footprintSpec(int samples) {
+        // 4 mm voxels over a 16 mm volume; with 4 samples per axis every source voxel centre is sampled once.
+        return new PreprocessingSpec(new int[] {4, 4, 4}, new double[] {4, 4, 4}, new int[] {samples, samples, samples},
+                -1024, List.of(new PreprocessingSpec.Window("mean", -1000, 1000, PreprocessingSpec.Reduce.MEAN),
+                new PreprocessingSpec.Window("max", -1000, 1000, PreprocessingSpec.Reduce.MAX),
+                new PreprocessingSpec.Window("min", -1000, 1000, PreprocessingSpec.Reduce.MIN)));
+    }
+
+    @Test
+    void aPointSampleMissesASmallLesionThatTheFootprintKeeps() {
+        Volume v = oneBrightVoxel(4, 4, 4, (short) 1000);
+        int voxel = (1 * 4 + 1) * 4 + 1;   // grid voxel (1, 1, 1) covers source voxels 4..7 on each axis
+        float[] point = new Preprocessor(footprintSpec(1)).preprocess(v);
+        assertThat(point[64 + voxel]).as("point sample at (5.5, 5.5, 5.5) sees none of voxel 4").isEqualTo(0f);
+
+        float[] footprint = new Preprocessor(footprintSpec(4)).preprocess(v);
+        assertThat(footprint[voxel]).as("mean").isCloseTo(1000f / 64 / 1000, offset(1e-6f));
+        assertThat(footprint[64 + voxel]).as("max").isEqualTo(1.0f);
+        assertThat(footprint[128 + voxel]).as("min").isEqualTo(0f);
+        for (int o = 0; o < 64; o++) {
+            if (o != voxel) {
+                assertThat(footprint[64 + o]).as("max of voxel %d", o).isEqualTo(0f);
+            }
+        }
+        float[] dark = new Preprocessor(footprintSpec(4)).preprocess(oneBrightVoxel(4, 4, 4, (short) -800));
+        assertThat(dark[128 + voxel]).as("min keeps a dark voxel").isCloseTo(-0.8f, offset(1e-6f));
+    }
+
+    @Test
+    void theFootprintMeanOfALinearRampIsTheRampAtTheCentre() {
+        int n = 16;
+        short[] v = new short[n * n * n];
+        for (int z = 0; z < n; z++) {
+            for (int y = 0; y < n; y++) {
+                for (int x = 0; x < n; x++) {
+                    v[(z * n + y) * n + x] = (short) (10 * x);
+                }
+            }
+        }
+        VolumeGeometry g = new VolumeGeometry(new int[] {n, n, n}, new double[] {1, 1, 1}, new double[] {0, 0, 0},
+                new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
+        float[] mean = new Preprocessor(footprintSpec(4)).resampleHu(v, g);
+        float[] point = new Preprocessor(footprintSpec(1)).resampleHu(v, g);
+        for (int o = 0; o < 64; o++) {
+            assertThat(mean[o]).isCloseTo(point[o], offset(1e-3f));
+        }
+        assertThat(point[1]).isCloseTo(55f, offset(1e-3f));   // centre x = 5.5 mm
+    }
+
+    @Test
+    void parsesFootprintSamplesAndReductions() throws Exception {
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree("""
+                {"orientation": "LPS", "centre": "volume", "interpolation": "trilinear", "gridSize": [8, 8, 4],
+                 "spacingMm": [6, 6, 7], "footprintSamples": [3, 3, 2], "outsideHu": -1024,
+                 "channels": [{"name": "wide", "lowerHu": -1024, "upperHu": 1024},
+                              {"name": "dense", "lowerHu": -200, "upperHu": 1000, "reduce": "max"}]}""");
+        PreprocessingSpec spec = PreprocessingSpec.fromJson(json);
+        assertThat(spec.footprintSamples()).containsExactly(3, 3, 2);
+        assertThat(spec.samplesPerVoxel()).isEqualTo(18);
+        assertThat(spec.channels()).extracting(PreprocessingSpec.Window::reduce)
+                .containsExactly(PreprocessingSpec.Reduce.MEAN, PreprocessingSpec.Reduce.MAX);
+
+        ((com.fasterxml.jackson.databind.node.ObjectNode) json.path("channels").get(1)).put("reduce", "median");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PreprocessingSpec.fromJson(json))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("channel dense: reduce must be mean, min or max, was \"median\"");
+    }
 }
