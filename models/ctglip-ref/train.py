@@ -64,7 +64,6 @@ MAX_TOKENS = 16
 EMB = 64
 N_ORGANS = 7
 N_CLASSES = 8
-N_FINDINGS = 16
 # The model's input is what preprocessing.json describes (one implementation, in Java's Preprocessor):
 # channels = its channel list, grid = its gridSize read as [z, y, x].
 PREPROCESSING = json.load(open(os.path.join(HERE, 'preprocessing.json')))
@@ -130,7 +129,7 @@ class ResBlock(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    def __init__(self, c1=16, c2=32, cd=24, cf=32, hidden=128, n_findings=N_FINDINGS):
+    def __init__(self, c1=16, c2=32, cd=24, cf=32, hidden=128):
         super().__init__()
         self.stem = ConvBN(IN_CH, c1, s=2)                 # 24x32x32
         self.enc1 = ResBlock(c1)
@@ -143,12 +142,7 @@ class ImageEncoder(nn.Module):
         self.refine = nn.Sequential(nn.Conv3d(cd + IN_CH + N_CLASSES, 16, 1), nn.ReLU(inplace=True),
                                     nn.Conv3d(16, N_CLASSES, 1))
         self.feat = nn.Sequential(ConvBN(cd + c2, cf, k=1))
-        # Lesion head (half resolution): one map per finding, supervised during training by the
-        # phantoms' per-voxel finding truth (findings.npy). Its organ-masked maximum joins the
-        # pooled organ features, so the embedding carries where a focal finding is, not only the
-        # organ's overall look. The maps are not an output of the exported encoder.
-        self.lesion = nn.Sequential(ConvBN(cd + 2 * IN_CH, 16), nn.Conv3d(16, n_findings, 1))
-        nin = 2 * cf + 1 + n_findings
+        nin = 2 * cf + 1
         # BatchNorm1d over cases keeps the embeddings varying from case to case (without it the organ
         # embeddings collapse to one vector per organ under the anatomy loss and diagnosis cannot start)
         self.proj = nn.ModuleList([nn.Sequential(nn.Linear(nin, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
@@ -168,21 +162,16 @@ class ImageEncoder(nn.Module):
         if self.training and self.detach_masks:
             masks = masks.detach()
         fm = self.feat(torch.cat([d, up2], 1))                        # [B,cf,24,32,32], >= 0
-        img_max = F.max_pool3d(image, 2)
-        img_min = -F.max_pool3d(-image, 2)
-        lesion_logits = self.lesion(torch.cat([d, img_max, img_min], 1))  # [B,F,24,32,32]
         b = fm.shape[0]
         m = masks.reshape(b, N_ORGANS, -1)                             # [B,7,V]
         f = fm.reshape(b, fm.shape[1], -1)                             # [B,C,V]
         vol = m.sum(-1, keepdim=True)                                  # [B,7,1]
         avg = torch.matmul(m, f.transpose(1, 2)) / (vol + 1e-3)        # [B,7,C]
         mx = (m.unsqueeze(2) * f.unsqueeze(1)).amax(-1)                # [B,7,C]
-        lp = torch.sigmoid(lesion_logits).reshape(b, lesion_logits.shape[1], -1)  # [B,F,V]
-        lmx = (m.unsqueeze(2) * lp.unsqueeze(1)).amax(-1)                 # [B,7,F]
-        pooled = torch.cat([avg, mx, torch.log(vol + 1.0) * 0.25, lmx], -1)  # [B,7,2C+1+F]
+        pooled = torch.cat([avg, mx, torch.log(vol + 1.0) * 0.25], -1)  # [B,7,2C+1]
         emb = torch.stack([self.proj[i](pooled[:, i]) for i in range(N_ORGANS)], 1)
         emb = emb / torch.sqrt((emb * emb).sum(-1, keepdim=True) + 1e-12)
-        return logits, probs, emb, lesion_logits
+        return logits, probs, emb
 
 
 class ImageEncoderExport(nn.Module):
@@ -191,7 +180,7 @@ class ImageEncoderExport(nn.Module):
         self.enc = enc
 
     def forward(self, image):
-        _, probs, emb, _ = self.enc(image)
+        _, probs, emb = self.enc(image)
         return probs, emb
 
 
@@ -213,9 +202,8 @@ class TextEncoder(nn.Module):
 
 
 # --------------------------------------------------------------------------------------- data
-def load_cases(dirs, finding_ids, log, limit=0, with_lesions=False):
-    """Arrays of the case folders: inputs, organ labels, finding truth per case, seeds; with
-    with_lesions also the per-voxel finding bits (findings.npy) and, per finding, its bit."""
+def load_cases(dirs, finding_ids, log, limit=0):
+    """Arrays of the case folders: inputs, organ labels, finding truth per case, seeds."""
     cases = []
     for d in dirs:
         cases += sorted(glob.glob(os.path.join(d, 'case-*')))
@@ -225,8 +213,6 @@ def load_cases(dirs, finding_ids, log, limit=0, with_lesions=False):
     x = torch.empty((n, IN_CH) + GRID, dtype=torch.float16)
     y = torch.empty((n,) + GRID, dtype=torch.uint8)
     t = torch.zeros((n, len(finding_ids)), dtype=torch.float32)
-    les = torch.empty((n,) + GRID, dtype=torch.int16) if with_lesions else None
-    bit_of = [None] * len(finding_ids)
     seeds = []
     fidx = {f: i for i, f in enumerate(finding_ids)}
     for i, c in enumerate(cases):
@@ -238,17 +224,9 @@ def load_cases(dirs, finding_ids, log, limit=0, with_lesions=False):
         tr = json.load(open(os.path.join(c, 'truth.json')))
         for fd in tr.get('findings', []):
             t[i, fidx[fd['id']]] = 1.0
-            bit_of[fidx[fd['id']]] = fd['bit']
-        if with_lesions:
-            les[i] = torch.from_numpy(np.load(os.path.join(c, 'findings.npy')).view(np.int16))
         seeds.append(tr.get('seed'))
     log(f'loaded {n} cases from {len(dirs)} folder(s)')
-    if not with_lesions:
-        return x, y, t, seeds
-    missing = [finding_ids[k] for k, b in enumerate(bit_of) if b is None]
-    if missing:
-        raise SystemExit(f'no training case has {missing}: cannot tell their bit in findings.npy')
-    return x, y, t, seeds, les, bit_of
+    return x, y, t, seeds
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -353,7 +331,7 @@ def train(args, dictionary, vocab, log):
     findings = dictionary['findings']
     fids = [f['id'] for f in findings]
     vidx = {t: i for i, t in enumerate(vocab)}
-    x, y, t, _, les, bit_of = load_cases(args.train, fids, log, with_lesions=args.w_lesion > 0)
+    x, y, t, _ = load_cases(args.train, fids, log)
     n = x.shape[0]
     prev = t.mean(0)
     log('training prevalence: ' + ', '.join(f'{f}={p:.3f}' for f, p in zip(fids, prev.tolist())))
@@ -381,7 +359,6 @@ def train(args, dictionary, vocab, log):
     f_organ = torch.tensor([organs.index(f['organ']) for f in findings]).to(dev)
     all_ids = all_ids.to(dev)
     pos_weight = pos_weight.to(dev)
-    les_pw = torch.full((len(fids), 1, 1, 1), args.lesion_pos_weight, device=dev)
 
     img = ImageEncoder().to(dev)
     txt = TextEncoder(len(vocab)).to(dev)
@@ -427,16 +404,8 @@ def train(args, dictionary, vocab, log):
             if args.augment:
                 xb = xb * (1 + 0.05 * (torch.rand(B, IN_CH, 1, 1, 1, generator=g) - 0.5).to(dev)) \
                      + 0.05 * (torch.rand(B, IN_CH, 1, 1, 1, generator=g) - 0.5).to(dev)
-            logits, probs, emb, lesion_logits = img(xb)
+            logits, probs, emb = img(xb)
             l_seg = F.cross_entropy(logits, yb) + dice_loss(logits, yb)
-            # lesion maps: finding k present in the 2x2x2 block of grid voxels (bit OR, then block max)
-            if les is not None:
-                lb = les[idx].to(dev).long()
-                tgt = torch.stack([((lb >> bit_of[k]) & 1) for k in range(len(fids))], 1).float()
-                tgt = F.max_pool3d(tgt, 2)
-                l_les = F.binary_cross_entropy_with_logits(lesion_logits, tgt, pos_weight=les_pw)
-            else:
-                l_les = torch.zeros((), device=dev)
 
             # text embeddings of every training prompt, with token dropout
             ids = all_ids.clone()
@@ -460,20 +429,18 @@ def train(args, dictionary, vocab, log):
             l_diag = F.binary_cross_entropy_with_logits(s, tb, pos_weight=pos_weight)
             l_aux = F.binary_cross_entropy_with_logits((eo * aux_w).sum(-1) * 10.0 + aux_b, tb, pos_weight=pos_weight)
 
-            loss = (args.w_seg * l_seg + args.w_anat * l_anat + args.w_diag * l_diag + args.w_aux * l_aux
-                    + args.w_lesion * l_les)
+            loss = args.w_seg * l_seg + args.w_anat * l_anat + args.w_diag * l_diag + args.w_aux * l_aux
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
             sched.step()
-            hist.append([l_seg.item(), l_anat.item(), l_diag.item(), l_aux.item(), l_les.item()])
+            hist.append([l_seg.item(), l_anat.item(), l_diag.item(), l_aux.item()])
             step += 1
             if step % args.log_every == 0 or step == 1:
                 h = np.mean(hist[-args.log_every:], 0)
                 el = time.time() - t0
                 log(f'ep {ep} step {step}/{total} seg {h[0]:.4f} anat {h[1]:.4f} diag {h[2]:.4f} aux {h[3]:.4f} '
-                    f'lesion {h[4]:.4f} '
                     f'scale {log_scale.exp().item():.2f} lr {sched.get_last_lr()[0]:.2e} '
                     f'{el / step:.2f} s/step, elapsed {el / 60:.1f} min')
             if args.checkpoint and args.save_every > 0 and step % args.save_every == 0:
@@ -498,7 +465,7 @@ def train(args, dictionary, vocab, log):
             'trainingCases': n, 'batchSize': args.batch_size, 'trainWallSeconds': round(wall, 1),
             'secondsPerStep': round(wall / max(1, step), 3),
             'trainingPrevalence': {f: round(p, 4) for f, p in zip(fids, prev.tolist())},
-            'finalLosses': dict(zip(['segmentation', 'anatomy', 'diagnosis', 'auxiliaryProbe', 'lesion'],
+            'finalLosses': dict(zip(['segmentation', 'anatomy', 'diagnosis', 'auxiliaryProbe'],
                                     [round(v, 4) for v in np.mean(hist[-50:], 0).tolist()])),
             'learnedScale': round(log_scale.exp().item(), 3)}
     return img, txt, info
@@ -510,7 +477,7 @@ def run_images(img, x, bs=4):
     img.eval()
     embs, preds = [], []
     for i in range(0, x.shape[0], bs):
-        _, probs, emb, _ = img(x[i:i + bs].float())
+        _, probs, emb = img(x[i:i + bs].float())
         embs.append(emb)
         preds.append(probs.argmax(1).to(torch.uint8))
     return torch.cat(embs), torch.cat(preds)
@@ -636,10 +603,16 @@ def write_card(path, manifest, res, dice, anat_acc):
              'synthetic phantoms produced by `bin/ct-triage generate`. **It is NOT a clinical model** and '
              'says nothing about real CT.\n')
     L.append('## Architecture\n')
-    L.append('- Input `image` float32 [1,2,48,64,64] = [channel, z, y, x] at 6.25 x 6.25 x 7.5 mm, '
-             'channels wide (-1024..1024 HU) and soft tissue (-160..240 HU), each scaled to [-1,1] '
-             '(`preprocessing.json`).')
-    L.append('- Image encoder: 3D CNN with BatchNorm: strided stem (2->16 ch) to half resolution, residual '
+    sp = PREPROCESSING
+    chans = ', '.join(f"{c['name']} ({c.get('reduce', 'mean')}, {c['lowerHu']:g}..{c['upperHu']:g} HU)"
+                      for c in sp['channels'])
+    L.append(f"- Input `image` float32 [1,{IN_CH},{','.join(map(str, GRID))}] = [channel, z, y, x] at "
+             f"{' x '.join(f'{v:g}' for v in sp['spacingMm'])} mm. Each grid voxel reduces "
+             f"{'x'.join(map(str, sp.get('footprintSamples', [1, 1, 1])))} trilinear HU samples spread over its "
+             f"footprint; channels: {chans}; each clipped to its window and scaled to [-1,1] "
+             '(`preprocessing.json`). The mean is anti-aliased; min and max keep sub-voxel cysts, fluid, '
+             'emphysema, stones and calcification visible at this resolution.')
+    L.append(f'- Image encoder: 3D CNN with BatchNorm: strided stem ({IN_CH}->16 ch) to half resolution, residual '
              'block, strided conv (16->32 ch) to quarter resolution, three residual blocks (two dilated), '
              'trilinear upsampling + lateral 1x1 convs into a 24-ch half-resolution decoder, 8-class '
              'segmentation logits upsampled trilinearly to the full grid plus a per-voxel refinement head '
@@ -694,9 +667,9 @@ def write_card(path, manifest, res, dice, anat_acc):
     L.append('## Known limits\n')
     L.append('- Synthetic phantoms only; the findings, their appearance and their prevalence (5-25 %) are those '
              'of the generator. Nothing here transfers to patient CT.')
-    L.append('- 6.25 x 6.25 x 7.5 mm voxels: lesions smaller than about a voxel (e.g. a 3 mm renal or gall stone, '
-             'a tiny nodule) are partial-volumed into one voxel and may be invisible; detection then relies on '
-             'the strongest stones/nodules.')
+    L.append('- 6.25 x 6.25 x 7.5 mm voxels: a lesion smaller than a voxel survives only through the footprint '
+             'min/max channels, mixed with the noise extremes of normal tissue; detection then relies on the '
+             'strongest stones/nodules.')
     L.append('- Validation figures come from the same data used to fit temperature/bias/threshold; use the '
              'Java evaluate run on unseen seeds for unbiased figures.')
     L.append('- The text encoder is a bag of words over a closed vocabulary (the dictionary); words outside it '
@@ -733,9 +706,6 @@ def main():
     ap.add_argument('--w-anat', type=float, default=0.05)
     ap.add_argument('--w-diag', type=float, default=2.0)
     ap.add_argument('--w-aux', type=float, default=1.0, help='weight of the training-only linear probe on organ embeddings')
-    ap.add_argument('--w-lesion', type=float, default=1.0,
-                    help='weight of the lesion-map loss (per-voxel finding truth, findings.npy); 0 = off')
-    ap.add_argument('--lesion-pos-weight', type=float, default=10.0, help='BCE weight of lesion voxels')
     ap.add_argument('--token-dropout', type=float, default=0.15)
     ap.add_argument('--augment', type=int, default=1)
     ap.add_argument('--seed', type=int, default=1234)

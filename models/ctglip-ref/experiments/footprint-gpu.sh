@@ -6,9 +6,9 @@
 #   A: channels 0,1 only (wide + soft tissue footprint means, i.e. the previous input), 5 epochs
 #   B: all channels, 5 epochs (what retrain.sh does on 2 CPU cores in about 45 minutes)
 #   C: all channels, as many epochs as 4 minutes of GPU allow (LR annealed over that time)
-# (A-C ran before the lesion head existed, i.e. as --w-lesion 0 without the head.)
-# EXPERIMENT=lesion instead trains with the lesion head supervised by findings.npy:
-#   D: 5 epochs (the retrain.sh budget); E: as many epochs as E_MINUTES of GPU allow
+# logs/train-{A,B,C}.log are that run (2026-11-28). logs/train-{D,E}.log are a second run of commit
+# 08961cc, whose train.py had a lesion head supervised by per-voxel finding truth (D: 5 epochs,
+# E: 1.5 minutes); it gained nothing at the 5-epoch budget and was removed.
 # Each prints validation AUC per finding (seeds 2000000+) and Dice; logs land in $OUT.
 set -uo pipefail
 OUT="${OUT:-/tmp/footprint-out}"; mkdir -p "$OUT"
@@ -38,13 +38,8 @@ run() { # name, extra args
     --log-every 200 "$@" > "$OUT/train-$name.log" 2>&1
   echo "run $name exit $? after $(( $(date +%s) - t0 )) s"
 }
-if [ "${EXPERIMENT:-footprint}" = footprint ]; then
-  run A --epochs "${E_SHORT:-5}" --channels 0,1 --w-lesion 0 &
-  run B --epochs "${E_SHORT:-5}" --w-lesion 0 &
-  run C --epochs "${E_LONG:-40}" --time-budget-min "${C_MINUTES:-4}" --w-lesion 0 &
-else   # EXPERIMENT=lesion: the lesion head supervised by findings.npy
-  run D --epochs "${E_SHORT:-5}" &
-  run E --epochs "${E_LONG:-40}" --time-budget-min "${E_MINUTES:-1.6}" &
-fi
+run A --epochs "${E_SHORT:-5}" --channels 0,1 &
+run B --epochs "${E_SHORT:-5}" &
+run C --epochs "${E_LONG:-40}" --time-budget-min "${C_MINUTES:-4}" &
 wait
-for r in A B C D E; do [ -f "$OUT/train-$r.log" ] || continue; echo "== $r"; grep -E "AUC|dice|loaded|ep .* step .*/" "$OUT/train-$r.log" | tail -22; done
+for r in A B C; do echo "== $r"; grep -E "AUC|dice|loaded|ep .* step .*/" "$OUT/train-$r.log" | tail -22; done

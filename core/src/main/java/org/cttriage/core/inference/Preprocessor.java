@@ -123,31 +123,6 @@ public final class Preprocessor {
         return out;
     }
 
-    /**
-     * A per-voxel bit mask (e.g. training truth: one bit per finding) on the grid: the OR of
-     * the nearest source voxel's bits at every footprint sample, so a lesion smaller than a
-     * grid voxel still marks the voxel it lies in; outside the volume 0.
-     */
-    public short[] resampleBits(short[] bits, VolumeGeometry g) {
-        int[] vs = g.size();
-        Mapping m = new Mapping(g);
-        double[][] offsets = m.footprintOffsets();
-        short[] out = new short[spec.voxels()];
-        forEachGridPoint(g, (o, x, y, z) -> {
-            int or = 0;
-            for (double[] d : offsets) {
-                long i = Math.round(x + d[0]);
-                long j = Math.round(y + d[1]);
-                long k = Math.round(z + d[2]);
-                if (i >= 0 && j >= 0 && k >= 0 && i < vs[0] && j < vs[1] && k < vs[2]) {
-                    or |= bits[(int) ((k * vs[1] + j) * vs[0] + i)];
-                }
-            }
-            out[o] = (short) or;
-        });
-        return out;
-    }
-
     /** Receives each grid point: its output index and its continuous index in the volume. */
     @FunctionalInterface
     private interface GridPoint {

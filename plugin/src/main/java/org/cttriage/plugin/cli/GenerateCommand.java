@@ -99,7 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
     boolean trainingArrays;
 
     @Option(names = "--preprocessing", paramLabel = "SPEC.json",
-            description = "With --training-arrays: write model inputs preprocessed by this spec (e.g. models/ctglip-ref/preprocessing.json) - input.npy float32 [channel,z,y,x], labels.npy uint8 [z,y,x] and findings.npy uint16 [z,y,x] (finding bits, OR over each voxel footprint) on the model grid, truth.json - using the same Java code as inference.")
+            description = "With --training-arrays: write model inputs preprocessed by this spec (e.g. models/ctglip-ref/preprocessing.json) - input.npy float32 [channel,z,y,x], labels.npy uint8 [z,y,x] on the model grid, truth.json - using the same Java code as inference.")
     Path preprocessing;
 
     @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
@@ -192,11 +192,9 @@ final class GenerateCommand implements Callable<Integer> {
         NpyWriter.writeFloat32(folder.resolve("input.npy"), preprocessor.preprocess(volume), channels, g[2], g[1], g[0]);
         NpyWriter.writeUint8(folder.resolve("labels.npy"),
                 preprocessor.resampleLabels(PhantomVolumes.labelsFromFeet(phantom), volume.geometry()), g[2], g[1], g[0]);
-        NpyWriter.writeUint16(folder.resolve("findings.npy"),
-                preprocessor.resampleBits(PhantomVolumes.findingsFromFeet(phantom), volume.geometry()), g[2], g[1], g[0]);
         ObjectNode truth = PhantomArrays.truth(phantom, false, null, null);
         truth.remove("arrays");
-        truth.putObject("arrays").put("input", "input.npy").put("labels", "labels.npy").put("findings", "findings.npy");
+        truth.putObject("arrays").put("input", "input.npy").put("labels", "labels.npy");
         PhantomArrays.writeTruth(phantom, folder, truth);
     }
 

@@ -30,11 +30,6 @@ final class PhantomVolumes {
         return out;
     }
 
-    /** The phantom's per-voxel finding bits ({@code PhantomFinding.bit()}), slices from the feet up. */
-    static short[] findingsFromFeet(Phantom p) {
-        return flip(p.findingMask(), p.spec());
-    }
-
     static VolumeGeometry geometry(Phantom p) {
         PhantomSpec s = p.spec();
         return new VolumeGeometry(new int[] {s.columns(), s.rows(), s.slices()},
