@@ -2,13 +2,16 @@ package org.cttriage.core.node;
 
 import com.pixelmed.dicom.SOPClass;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.util.List;
@@ -27,8 +30,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes each received instance: checks it, moves it into the spool
- * ({@code spool/<study>/<series>/<sop>.dcm}, atomic rename, directory fsynced), records it and
- * its series in the database, and only then lets the listener answer Success. Afterwards it
+ * ({@code spool/<study>/<series>/<sop>.dcm}, atomic rename, file and directory fsynced), records
+ * it and its series in the database, and only then lets the listener answer Success. The look-up
+ * of an earlier copy, the file operations and the record are one transaction. Afterwards it
  * signals the series (to the aggregator); a lost signal is recovered from the database at
  * start-up. Every refusal has its DICOM status and a log line with a TRIAGE code, never PHI.
  */
@@ -128,8 +132,7 @@ public final class InstanceIngest implements StoreHandler {
             return refuse(instance, DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS,
                     "Study/Series/SOP Instance UID absent or not a valid UID");
         }
-        SeriesKey series = new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid());
-        return new Outcome(DimseStatus.SUCCESS, record(instance, series) ? series : null);
+        return record(instance, new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid()));
     }
 
     private Outcome refuse(ReceivedInstance instance, DimseStatus status, String why) throws IOException {
@@ -139,112 +142,160 @@ public final class InstanceIngest implements StoreHandler {
         return Outcome.of(status);
     }
 
-    /** Moves the file into the spool and records it; false when nothing changed (identical duplicate). */
-    private boolean record(ReceivedInstance instance, SeriesKey series) throws IOException, TriageException {
+    /**
+     * Moves the file into the spool, makes it durable and records it, all in one transaction;
+     * the outcome names the series when its input changed (not for an identical duplicate).
+     */
+    private Outcome record(ReceivedInstance instance, SeriesKey series) throws IOException, TriageException {
         Path folder = spool.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
         Path target = folder.resolve(instance.sopInstanceUid() + ".dcm");
         recordLock.lock();
         try {
-            Existing existing = database.transaction(c -> {
+            return database.transaction(c -> {
+                Existing existing;
                 try (PreparedStatement s = c.prepareStatement(
                         "SELECT path, revision FROM node_instance WHERE sop_uid = ?")) {
                     s.setString(1, instance.sopInstanceUid());
                     try (ResultSet r = s.executeQuery()) {
-                        return r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2)) : null;
+                        existing = r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2)) : null;
                     }
                 }
+                try {
+                    if (existing != null && (duplicates == DuplicatePolicy.KEEP_FIRST
+                            || Files.mismatch(existing.path(), instance.file()) == -1)) {
+                        Files.deleteIfExists(instance.file());
+                        LOG.info("series {}: duplicate instance, {}", series.key(), duplicates == DuplicatePolicy.KEEP_FIRST
+                                ? "first copy kept" : "identical bytes ignored");
+                        // Unchanged input; but a series still receiving is signalled again, which only
+                        // extends its quiet period and repairs a signal lost earlier.
+                        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
+                    }
+                    if (existing != null) {
+                        LOG.info("series {}: instance received again with different bytes, newer kept, series changed",
+                                series.key());
+                    }
+                    if (!spoolDurably(instance.file(), folder, target, existing != null)) {
+                        return Outcome.of(DimseStatus.REFUSED_OUT_OF_RESOURCES);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                write(c, instance, series, target, existing);
+                return new Outcome(DimseStatus.SUCCESS, series);
             });
-            if (existing != null) {
-                if (duplicates == DuplicatePolicy.KEEP_FIRST || Files.mismatch(existing.path(), instance.file()) == -1) {
-                    Files.deleteIfExists(instance.file());
-                    LOG.info("series {}: duplicate instance, {}", series.key(), duplicates == DuplicatePolicy.KEEP_FIRST
-                            ? "first copy kept" : "identical bytes ignored");
-                    // Unchanged input; but a series still receiving is signalled again, which only
-                    // extends its quiet period and repairs a signal lost earlier.
-                    return stillReceiving(series);
-                }
-                LOG.info("series {}: instance received again with different bytes, newer kept, series changed",
-                        series.key());
-            }
-            Files.createDirectories(folder);
-            Files.move(instance.file(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            fsyncDirectory(folder);
-            Timestamp now = Timestamp.from(clock.instant());
-            int revision = existing == null ? 1 : existing.revision() + 1;
-            database.transaction(c -> {
-                if (existing == null) {
-                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_instance (sop_uid, study_uid, "
-                            + "series_uid, sop_class_uid, transfer_syntax, path, bytes, revision, calling_aet, received)"
-                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                        s.setString(1, instance.sopInstanceUid());
-                        s.setString(2, series.studyInstanceUid());
-                        s.setString(3, series.seriesInstanceUid());
-                        s.setString(4, instance.sopClassUid());
-                        s.setString(5, instance.transferSyntaxUid());
-                        s.setString(6, target.toString());
-                        s.setLong(7, instance.bytes());
-                        s.setInt(8, revision);
-                        s.setString(9, instance.callingAeTitle());
-                        s.setTimestamp(10, now);
-                        s.executeUpdate();
-                    }
-                } else {
-                    try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET transfer_syntax = ?, "
-                            + "path = ?, bytes = ?, revision = ?, calling_aet = ?, received = ? WHERE sop_uid = ?")) {
-                        s.setString(1, instance.transferSyntaxUid());
-                        s.setString(2, target.toString());
-                        s.setLong(3, instance.bytes());
-                        s.setInt(4, revision);
-                        s.setString(5, instance.callingAeTitle());
-                        s.setTimestamp(6, now);
-                        s.setString(7, instance.sopInstanceUid());
-                        s.executeUpdate();
-                    }
-                }
-                int updated;
-                // A counter, not COUNT(*): this runs before every C-STORE answer.
-                try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, last_received = ?, "
-                        + "instances = instances + ?, reason = NULL WHERE study_uid = ? AND series_uid = ?")) {
-                    s.setString(1, SeriesState.RECEIVING.name());
-                    s.setTimestamp(2, now);
-                    s.setInt(3, existing == null ? 1 : 0);
-                    s.setString(4, series.studyInstanceUid());
-                    s.setString(5, series.seriesInstanceUid());
-                    updated = s.executeUpdate();
-                }
-                if (updated == 0) {
-                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_series (study_uid, series_uid, "
-                            + "state, instances, first_received, last_received) VALUES (?, ?, ?, 1, ?, ?)")) {
-                        s.setString(1, series.studyInstanceUid());
-                        s.setString(2, series.seriesInstanceUid());
-                        s.setString(3, SeriesState.RECEIVING.name());
-                        s.setTimestamp(4, now);
-                        s.setTimestamp(5, now);
-                        s.executeUpdate();
-                    }
-                }
-                return null;
-            });
-            return true;
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         } finally {
             recordLock.unlock();
+        }
+    }
+
+    /**
+     * Moves {@code part} to {@code target} and makes both its bytes and its directory entry
+     * durable. A new file is renamed first and then forced: one journal commit then carries the
+     * data's metadata and the rename, and nobody reads the target before the database names it.
+     * A replacement is forced before it is renamed over the older copy, which must never be
+     * replaced by bytes that are not on disk yet. False (file removed, logged) when the disk
+     * refuses the fsync.
+     */
+    private boolean spoolDurably(Path part, Path folder, Path target, boolean replaces) throws IOException {
+        Files.createDirectories(folder);
+        try {
+            if (replaces) {
+                force(part);
+                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                force(target);
+            }
+        } catch (IOException e) {
+            LOG.error("{} cannot make a received instance durable: {}", ErrorCode.RECEIVE_WRITE_FAILED.code(), e.toString());
+            Files.deleteIfExists(part);
+            if (!replaces) {
+                Files.deleteIfExists(target);
+            }
+            return false;
+        }
+        fsyncDirectory(folder);
+        return true;
+    }
+
+    /** fdatasync: the content and what is needed to read it back (its size and blocks). */
+    private static void force(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.force(false);
+        }
+    }
+
+    private void write(Connection c, ReceivedInstance instance, SeriesKey series, Path target, Existing existing)
+            throws SQLException {
+        Timestamp now = Timestamp.from(clock.instant());
+        int revision = existing == null ? 1 : existing.revision() + 1;
+        if (existing == null) {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO node_instance (sop_uid, study_uid, "
+                    + "series_uid, sop_class_uid, transfer_syntax, path, bytes, revision, calling_aet, received)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                s.setString(1, instance.sopInstanceUid());
+                s.setString(2, series.studyInstanceUid());
+                s.setString(3, series.seriesInstanceUid());
+                s.setString(4, instance.sopClassUid());
+                s.setString(5, instance.transferSyntaxUid());
+                s.setString(6, target.toString());
+                s.setLong(7, instance.bytes());
+                s.setInt(8, revision);
+                s.setString(9, instance.callingAeTitle());
+                s.setTimestamp(10, now);
+                s.executeUpdate();
+            }
+        } else {
+            try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET transfer_syntax = ?, "
+                    + "path = ?, bytes = ?, revision = ?, calling_aet = ?, received = ? WHERE sop_uid = ?")) {
+                s.setString(1, instance.transferSyntaxUid());
+                s.setString(2, target.toString());
+                s.setLong(3, instance.bytes());
+                s.setInt(4, revision);
+                s.setString(5, instance.callingAeTitle());
+                s.setTimestamp(6, now);
+                s.setString(7, instance.sopInstanceUid());
+                s.executeUpdate();
+            }
+        }
+        int updated;
+        // A counter, not COUNT(*): this runs before every C-STORE answer.
+        try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, last_received = ?, "
+                + "instances = instances + ?, reason = NULL WHERE study_uid = ? AND series_uid = ?")) {
+            s.setString(1, SeriesState.RECEIVING.name());
+            s.setTimestamp(2, now);
+            s.setInt(3, existing == null ? 1 : 0);
+            s.setString(4, series.studyInstanceUid());
+            s.setString(5, series.seriesInstanceUid());
+            updated = s.executeUpdate();
+        }
+        if (updated == 0) {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO node_series (study_uid, series_uid, "
+                    + "state, instances, first_received, last_received) VALUES (?, ?, ?, 1, ?, ?)")) {
+                s.setString(1, series.studyInstanceUid());
+                s.setString(2, series.seriesInstanceUid());
+                s.setString(3, SeriesState.RECEIVING.name());
+                s.setTimestamp(4, now);
+                s.setTimestamp(5, now);
+                s.executeUpdate();
+            }
         }
     }
 
     private record Existing(Path path, int revision) {
     }
 
-    private boolean stillReceiving(SeriesKey series) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT state FROM node_series WHERE study_uid = ? AND "
-                    + "series_uid = ?")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() && SeriesState.RECEIVING.name().equals(r.getString(1));
-                }
+    private static boolean stillReceiving(Connection c, SeriesKey series) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT state FROM node_series WHERE study_uid = ? AND "
+                + "series_uid = ?")) {
+            s.setString(1, series.studyInstanceUid());
+            s.setString(2, series.seriesInstanceUid());
+            try (ResultSet r = s.executeQuery()) {
+                return r.next() && SeriesState.RECEIVING.name().equals(r.getString(1));
             }
-        });
+        }
     }
 
     /** Makes the rename itself durable (POSIX: the directory entry lives in the directory's data). */
