@@ -101,6 +101,30 @@ class DicomListenerInteropTest {
     }
 
     @Test
+    void aReleasedAssociationNoLongerCountsAgainstTheLimit() throws Exception {
+        // PixelMed keeps a released association's thread for the ARTIM period (5 s) before it closes
+        // the transport; a PACS opening one association per series must not be refused meanwhile.
+        listener.close();
+        ListenerOptions two = ListenerOptions.defaults("CTTRIAGE", InetAddress.getLoopbackAddress(), 0,
+                dir.resolve("incoming")).withAllowedCallingAeTitles(Set.of("ECHOSCU")).withMaxAssociations(2);
+        listener = new DicomListener(two, new AssociationPolicy(two), instance -> DimseStatus.SUCCESS);
+        listener.addObserver(new AssociationListener() {
+            @Override
+            public void rejected(AssociationRequest request, AssociationDecision.Reject decision) {
+                rejections.add(decision);
+            }
+        });
+        listener.start();
+        for (int i = 0; i < 6; i++) {
+            ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "ECHOSCU", "-aec", "CTTRIAGE",
+                    "127.0.0.1", port());
+            assertThat(r.exitCode()).as("association %d: %s", i + 1, r.output()).isZero();
+        }
+        assertThat(rejections).isEmpty();
+        assertThat(listener.activeAssociations()).isZero();
+    }
+
+    @Test
     void wrongCalledAeIsRejected() throws Exception {
         ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "ECHOSCU", "-aec", "SOMEONE",
                 "127.0.0.1", port());
