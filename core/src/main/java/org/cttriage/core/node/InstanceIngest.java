@@ -54,6 +54,8 @@ public final class InstanceIngest implements StoreHandler {
         this(database, spool, nonCt, duplicates, clock, series -> { });
     }
     private final DicomScanner scanner = new DicomScanner();
+    /** Calling AE title recorded for an instance recovered from the spool (the real one is not kept). */
+    static final String RECOVERED_CALLER = "(RECOVERED)";
     /** One writer at a time for the series/instance rows: a single node, and H2 serialises anyway. */
     private final ReentrantLock recordLock = new ReentrantLock();
 
@@ -285,6 +287,88 @@ public final class InstanceIngest implements StoreHandler {
     }
 
     private record Existing(Path path, int revision) {
+    }
+
+    /**
+     * Records the spool files the database does not name, and returns how many. Every file in the
+     * spool was fsynced with its folder before the database write that names it, but H2 writes
+     * its commits through to the operating system without an fsync: after a power loss the
+     * newest acknowledged instances can be on disk while their rows are not, and a crash between
+     * the rename and the commit leaves the same (never acknowledged) state. Such a file is read
+     * again and recorded as received now, which puts its series back to receiving. A file that
+     * cannot be read, or whose UIDs differ from its place in the spool, is left alone and logged.
+     * Run at start-up, before the listener takes associations.
+     */
+    public int recordUnrecordedSpoolFiles() throws IOException, TriageException {
+        if (!Files.isDirectory(spool)) {
+            return 0;
+        }
+        Set<String> recorded = database.transaction(c -> {
+            Set<String> uids = new java.util.HashSet<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid FROM node_instance");
+                 ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    uids.add(r.getString(1) + ".dcm");
+                }
+            }
+            return uids;
+        });
+        List<Path> unrecorded;
+        // spool/<study>/<series>/<sop>.dcm: the file name is the SOP Instance UID
+        try (var files = Files.find(spool, 3, (f, attributes) -> attributes.isRegularFile()
+                && f.getFileName().toString().endsWith(".dcm") && !recorded.contains(f.getFileName().toString()))) {
+            unrecorded = files.sorted().toList();
+        }
+        int count = 0;
+        for (Path file : unrecorded) {
+            if (recordSpoolFile(file)) {
+                count++;
+            }
+        }
+        if (count > 0) {
+            LOG.warn("{} recorded {} spool file(s) the database did not name (power loss or crash before the"
+                    + " record was written)", ErrorCode.SPOOL_RECONCILED.code(), count);
+        }
+        return count;
+    }
+
+    private boolean recordSpoolFile(Path file) throws IOException, TriageException {
+        SliceHeader header;
+        try {
+            header = scanner.readSlices(file).get(0);
+        } catch (Exception e) {
+            LOG.warn("{} spool file {} is unreadable and was left alone: {}", ErrorCode.SPOOL_RECONCILED.code(),
+                    spool.relativize(file), e.toString());
+            return false;
+        }
+        Path relative = spool.relativize(file);
+        if (relative.getNameCount() != 3 || !relative.getName(0).toString().equals(header.studyInstanceUid())
+                || !relative.getName(1).toString().equals(header.seriesInstanceUid())
+                || !relative.getName(2).toString().equals(header.sopInstanceUid() + ".dcm")) {
+            LOG.warn("{} spool file {} does not hold the instance its path names; left alone",
+                    ErrorCode.SPOOL_RECONCILED.code(), relative);
+            return false;
+        }
+        SeriesKey series = new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid());
+        ReceivedInstance instance = new ReceivedInstance(file, header.sopClassUid(), header.sopInstanceUid(),
+                header.transferSyntaxUid(), RECOVERED_CALLER, null, Files.size(file));
+        recordLock.lock();
+        try {
+            return database.transaction(c -> {
+                try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM node_instance WHERE sop_uid = ?")) {
+                    s.setString(1, header.sopInstanceUid());
+                    try (ResultSet r = s.executeQuery()) {
+                        if (r.next()) {
+                            return false;   // recorded under another path meanwhile; the row wins
+                        }
+                    }
+                }
+                write(c, instance, series, file, null);
+                return true;
+            });
+        } finally {
+            recordLock.unlock();
+        }
     }
 
     private static boolean stillReceiving(Connection c, SeriesKey series) throws SQLException {
