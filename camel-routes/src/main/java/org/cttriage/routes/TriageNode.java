@@ -126,6 +126,9 @@ public final class TriageNode implements AutoCloseable {
         database.migrate();
         DeliveryLedger ledger = new DeliveryLedger(database, clock);
         InstanceIngest ingest = new InstanceIngest(database, spool, config.nonCt(), config.duplicates(), clock);
+        // Before the listener starts: acknowledged instances whose rows a power loss took are
+        // recorded again, so that the recovery below triages their series.
+        ingest.recordUnrecordedSpoolFiles();
         SeriesTriage triage = new SeriesTriage(database, engine, selection, assembly, pool, config.sr(), results,
                 config.destinations().stream().map(Destination::name).toList(), clock);
         JdbcAggregationRepository aggregation = new JdbcAggregationRepository(

@@ -94,7 +94,8 @@ public enum ErrorCode {
     DICOM_DEAD_LETTER(611, "result delivery given up"),
     CONFIGURATION_INVALID(612, "configuration invalid"),
     ECHO_FAILED(613, "C-ECHO failed"),
-    TRIAGE_FAILED(614, "series could not be triaged");
+    TRIAGE_FAILED(614, "series could not be triaged"),
+    SPOOL_RECONCILED(615, "spool file not named by the database");
 
     private final int number;
     private final String summary;

@@ -2,13 +2,16 @@ package org.cttriage.core.node;
 
 import com.pixelmed.dicom.SOPClass;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.util.List;
@@ -27,8 +30,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes each received instance: checks it, moves it into the spool
- * ({@code spool/<study>/<series>/<sop>.dcm}, atomic rename, directory fsynced), records it and
- * its series in the database, and only then lets the listener answer Success. Afterwards it
+ * ({@code spool/<study>/<series>/<sop>.dcm}, atomic rename, file and directory fsynced), records
+ * it and its series in the database, and only then lets the listener answer Success. The look-up
+ * of an earlier copy, the file operations and the record are one transaction. Afterwards it
  * signals the series (to the aggregator); a lost signal is recovered from the database at
  * start-up. Every refusal has its DICOM status and a log line with a TRIAGE code, never PHI.
  */
@@ -50,6 +54,8 @@ public final class InstanceIngest implements StoreHandler {
         this(database, spool, nonCt, duplicates, clock, series -> { });
     }
     private final DicomScanner scanner = new DicomScanner();
+    /** Calling AE title recorded for an instance recovered from the spool (the real one is not kept). */
+    static final String RECOVERED_CALLER = "(RECOVERED)";
     /** One writer at a time for the series/instance rows: a single node, and H2 serialises anyway. */
     private final ReentrantLock recordLock = new ReentrantLock();
 
@@ -128,8 +134,7 @@ public final class InstanceIngest implements StoreHandler {
             return refuse(instance, DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS,
                     "Study/Series/SOP Instance UID absent or not a valid UID");
         }
-        SeriesKey series = new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid());
-        return new Outcome(DimseStatus.SUCCESS, record(instance, series) ? series : null);
+        return record(instance, new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid()));
     }
 
     private Outcome refuse(ReceivedInstance instance, DimseStatus status, String why) throws IOException {
@@ -139,112 +144,242 @@ public final class InstanceIngest implements StoreHandler {
         return Outcome.of(status);
     }
 
-    /** Moves the file into the spool and records it; false when nothing changed (identical duplicate). */
-    private boolean record(ReceivedInstance instance, SeriesKey series) throws IOException, TriageException {
+    /**
+     * Moves the file into the spool, makes it durable and records it, all in one transaction;
+     * the outcome names the series when its input changed (not for an identical duplicate).
+     */
+    private Outcome record(ReceivedInstance instance, SeriesKey series) throws IOException, TriageException {
         Path folder = spool.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
         Path target = folder.resolve(instance.sopInstanceUid() + ".dcm");
         recordLock.lock();
         try {
-            Existing existing = database.transaction(c -> {
+            return database.transaction(c -> {
+                Existing existing;
                 try (PreparedStatement s = c.prepareStatement(
                         "SELECT path, revision FROM node_instance WHERE sop_uid = ?")) {
                     s.setString(1, instance.sopInstanceUid());
                     try (ResultSet r = s.executeQuery()) {
-                        return r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2)) : null;
+                        existing = r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2)) : null;
                     }
                 }
+                try {
+                    if (existing != null && (duplicates == DuplicatePolicy.KEEP_FIRST
+                            || Files.mismatch(existing.path(), instance.file()) == -1)) {
+                        Files.deleteIfExists(instance.file());
+                        LOG.info("series {}: duplicate instance, {}", series.key(), duplicates == DuplicatePolicy.KEEP_FIRST
+                                ? "first copy kept" : "identical bytes ignored");
+                        // Unchanged input; but a series still receiving is signalled again, which only
+                        // extends its quiet period and repairs a signal lost earlier.
+                        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
+                    }
+                    if (existing != null) {
+                        LOG.info("series {}: instance received again with different bytes, newer kept, series changed",
+                                series.key());
+                    }
+                    if (!spoolDurably(instance.file(), folder, target, existing != null)) {
+                        return Outcome.of(DimseStatus.REFUSED_OUT_OF_RESOURCES);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                write(c, instance, series, target, existing);
+                return new Outcome(DimseStatus.SUCCESS, series);
             });
-            if (existing != null) {
-                if (duplicates == DuplicatePolicy.KEEP_FIRST || Files.mismatch(existing.path(), instance.file()) == -1) {
-                    Files.deleteIfExists(instance.file());
-                    LOG.info("series {}: duplicate instance, {}", series.key(), duplicates == DuplicatePolicy.KEEP_FIRST
-                            ? "first copy kept" : "identical bytes ignored");
-                    // Unchanged input; but a series still receiving is signalled again, which only
-                    // extends its quiet period and repairs a signal lost earlier.
-                    return stillReceiving(series);
-                }
-                LOG.info("series {}: instance received again with different bytes, newer kept, series changed",
-                        series.key());
-            }
-            Files.createDirectories(folder);
-            Files.move(instance.file(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            fsyncDirectory(folder);
-            Timestamp now = Timestamp.from(clock.instant());
-            int revision = existing == null ? 1 : existing.revision() + 1;
-            database.transaction(c -> {
-                if (existing == null) {
-                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_instance (sop_uid, study_uid, "
-                            + "series_uid, sop_class_uid, transfer_syntax, path, bytes, revision, calling_aet, received)"
-                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                        s.setString(1, instance.sopInstanceUid());
-                        s.setString(2, series.studyInstanceUid());
-                        s.setString(3, series.seriesInstanceUid());
-                        s.setString(4, instance.sopClassUid());
-                        s.setString(5, instance.transferSyntaxUid());
-                        s.setString(6, target.toString());
-                        s.setLong(7, instance.bytes());
-                        s.setInt(8, revision);
-                        s.setString(9, instance.callingAeTitle());
-                        s.setTimestamp(10, now);
-                        s.executeUpdate();
-                    }
-                } else {
-                    try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET transfer_syntax = ?, "
-                            + "path = ?, bytes = ?, revision = ?, calling_aet = ?, received = ? WHERE sop_uid = ?")) {
-                        s.setString(1, instance.transferSyntaxUid());
-                        s.setString(2, target.toString());
-                        s.setLong(3, instance.bytes());
-                        s.setInt(4, revision);
-                        s.setString(5, instance.callingAeTitle());
-                        s.setTimestamp(6, now);
-                        s.setString(7, instance.sopInstanceUid());
-                        s.executeUpdate();
-                    }
-                }
-                int updated;
-                // A counter, not COUNT(*): this runs before every C-STORE answer.
-                try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, last_received = ?, "
-                        + "instances = instances + ?, reason = NULL WHERE study_uid = ? AND series_uid = ?")) {
-                    s.setString(1, SeriesState.RECEIVING.name());
-                    s.setTimestamp(2, now);
-                    s.setInt(3, existing == null ? 1 : 0);
-                    s.setString(4, series.studyInstanceUid());
-                    s.setString(5, series.seriesInstanceUid());
-                    updated = s.executeUpdate();
-                }
-                if (updated == 0) {
-                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_series (study_uid, series_uid, "
-                            + "state, instances, first_received, last_received) VALUES (?, ?, ?, 1, ?, ?)")) {
-                        s.setString(1, series.studyInstanceUid());
-                        s.setString(2, series.seriesInstanceUid());
-                        s.setString(3, SeriesState.RECEIVING.name());
-                        s.setTimestamp(4, now);
-                        s.setTimestamp(5, now);
-                        s.executeUpdate();
-                    }
-                }
-                return null;
-            });
-            return true;
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         } finally {
             recordLock.unlock();
+        }
+    }
+
+    /**
+     * Moves {@code part} to {@code target} and makes both its bytes and its directory entry
+     * durable. A new file is renamed first and then forced: one journal commit then carries the
+     * data's metadata and the rename, and nobody reads the target before the database names it.
+     * A replacement is forced before it is renamed over the older copy, which must never be
+     * replaced by bytes that are not on disk yet. False (file removed, logged) when the disk
+     * refuses the fsync.
+     */
+    private boolean spoolDurably(Path part, Path folder, Path target, boolean replaces) throws IOException {
+        Files.createDirectories(folder);
+        try {
+            if (replaces) {
+                force(part);
+                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                force(target);
+            }
+        } catch (IOException e) {
+            LOG.error("{} cannot make a received instance durable: {}", ErrorCode.RECEIVE_WRITE_FAILED.code(), e.toString());
+            Files.deleteIfExists(part);
+            if (!replaces) {
+                Files.deleteIfExists(target);
+            }
+            return false;
+        }
+        fsyncDirectory(folder);
+        return true;
+    }
+
+    /** fdatasync: the content and what is needed to read it back (its size and blocks). */
+    private static void force(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.force(false);
+        }
+    }
+
+    private void write(Connection c, ReceivedInstance instance, SeriesKey series, Path target, Existing existing)
+            throws SQLException {
+        Timestamp now = Timestamp.from(clock.instant());
+        int revision = existing == null ? 1 : existing.revision() + 1;
+        if (existing == null) {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO node_instance (sop_uid, study_uid, "
+                    + "series_uid, sop_class_uid, transfer_syntax, path, bytes, revision, calling_aet, received)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                s.setString(1, instance.sopInstanceUid());
+                s.setString(2, series.studyInstanceUid());
+                s.setString(3, series.seriesInstanceUid());
+                s.setString(4, instance.sopClassUid());
+                s.setString(5, instance.transferSyntaxUid());
+                s.setString(6, target.toString());
+                s.setLong(7, instance.bytes());
+                s.setInt(8, revision);
+                s.setString(9, instance.callingAeTitle());
+                s.setTimestamp(10, now);
+                s.executeUpdate();
+            }
+        } else {
+            try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET transfer_syntax = ?, "
+                    + "path = ?, bytes = ?, revision = ?, calling_aet = ?, received = ? WHERE sop_uid = ?")) {
+                s.setString(1, instance.transferSyntaxUid());
+                s.setString(2, target.toString());
+                s.setLong(3, instance.bytes());
+                s.setInt(4, revision);
+                s.setString(5, instance.callingAeTitle());
+                s.setTimestamp(6, now);
+                s.setString(7, instance.sopInstanceUid());
+                s.executeUpdate();
+            }
+        }
+        int updated;
+        // A counter, not COUNT(*): this runs before every C-STORE answer.
+        try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, last_received = ?, "
+                + "instances = instances + ?, reason = NULL WHERE study_uid = ? AND series_uid = ?")) {
+            s.setString(1, SeriesState.RECEIVING.name());
+            s.setTimestamp(2, now);
+            s.setInt(3, existing == null ? 1 : 0);
+            s.setString(4, series.studyInstanceUid());
+            s.setString(5, series.seriesInstanceUid());
+            updated = s.executeUpdate();
+        }
+        if (updated == 0) {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO node_series (study_uid, series_uid, "
+                    + "state, instances, first_received, last_received) VALUES (?, ?, ?, 1, ?, ?)")) {
+                s.setString(1, series.studyInstanceUid());
+                s.setString(2, series.seriesInstanceUid());
+                s.setString(3, SeriesState.RECEIVING.name());
+                s.setTimestamp(4, now);
+                s.setTimestamp(5, now);
+                s.executeUpdate();
+            }
         }
     }
 
     private record Existing(Path path, int revision) {
     }
 
-    private boolean stillReceiving(SeriesKey series) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT state FROM node_series WHERE study_uid = ? AND "
-                    + "series_uid = ?")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() && SeriesState.RECEIVING.name().equals(r.getString(1));
+    /**
+     * Records the spool files the database does not name, and returns how many. Every file in the
+     * spool was fsynced with its folder before the database write that names it, but H2 writes
+     * its commits through to the operating system without an fsync: after a power loss the
+     * newest acknowledged instances can be on disk while their rows are not, and a crash between
+     * the rename and the commit leaves the same (never acknowledged) state. Such a file is read
+     * again and recorded as received now, which puts its series back to receiving. A file that
+     * cannot be read, or whose UIDs differ from its place in the spool, is left alone and logged.
+     * Run at start-up, before the listener takes associations.
+     */
+    public int recordUnrecordedSpoolFiles() throws IOException, TriageException {
+        if (!Files.isDirectory(spool)) {
+            return 0;
+        }
+        Set<String> recorded = database.transaction(c -> {
+            Set<String> uids = new java.util.HashSet<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid FROM node_instance");
+                 ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    uids.add(r.getString(1) + ".dcm");
                 }
             }
+            return uids;
         });
+        List<Path> unrecorded;
+        // spool/<study>/<series>/<sop>.dcm: the file name is the SOP Instance UID
+        try (var files = Files.find(spool, 3, (f, attributes) -> attributes.isRegularFile()
+                && f.getFileName().toString().endsWith(".dcm") && !recorded.contains(f.getFileName().toString()))) {
+            unrecorded = files.sorted().toList();
+        }
+        int count = 0;
+        for (Path file : unrecorded) {
+            if (recordSpoolFile(file)) {
+                count++;
+            }
+        }
+        if (count > 0) {
+            LOG.warn("{} recorded {} spool file(s) the database did not name (power loss or crash before the"
+                    + " record was written)", ErrorCode.SPOOL_RECONCILED.code(), count);
+        }
+        return count;
+    }
+
+    private boolean recordSpoolFile(Path file) throws IOException, TriageException {
+        SliceHeader header;
+        try {
+            header = scanner.readSlices(file).get(0);
+        } catch (Exception e) {
+            LOG.warn("{} spool file {} is unreadable and was left alone: {}", ErrorCode.SPOOL_RECONCILED.code(),
+                    spool.relativize(file), e.toString());
+            return false;
+        }
+        Path relative = spool.relativize(file);
+        if (relative.getNameCount() != 3 || !relative.getName(0).toString().equals(header.studyInstanceUid())
+                || !relative.getName(1).toString().equals(header.seriesInstanceUid())
+                || !relative.getName(2).toString().equals(header.sopInstanceUid() + ".dcm")) {
+            LOG.warn("{} spool file {} does not hold the instance its path names; left alone",
+                    ErrorCode.SPOOL_RECONCILED.code(), relative);
+            return false;
+        }
+        SeriesKey series = new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid());
+        ReceivedInstance instance = new ReceivedInstance(file, header.sopClassUid(), header.sopInstanceUid(),
+                header.transferSyntaxUid(), RECOVERED_CALLER, null, Files.size(file));
+        recordLock.lock();
+        try {
+            return database.transaction(c -> {
+                try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM node_instance WHERE sop_uid = ?")) {
+                    s.setString(1, header.sopInstanceUid());
+                    try (ResultSet r = s.executeQuery()) {
+                        if (r.next()) {
+                            return false;   // recorded under another path meanwhile; the row wins
+                        }
+                    }
+                }
+                write(c, instance, series, file, null);
+                return true;
+            });
+        } finally {
+            recordLock.unlock();
+        }
+    }
+
+    private static boolean stillReceiving(Connection c, SeriesKey series) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT state FROM node_series WHERE study_uid = ? AND "
+                + "series_uid = ?")) {
+            s.setString(1, series.studyInstanceUid());
+            s.setString(2, series.seriesInstanceUid());
+            try (ResultSet r = s.executeQuery()) {
+                return r.next() && SeriesState.RECEIVING.name().equals(r.getString(1));
+            }
+        }
     }
 
     /** Makes the rename itself durable (POSIX: the directory entry lives in the directory's data). */

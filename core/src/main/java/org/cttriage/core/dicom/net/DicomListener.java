@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -38,6 +39,7 @@ public final class DicomListener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DicomListener.class);
     /** Associations being negotiated or rejected beyond the limit still need a thread to say so. */
     private static final int REJECTION_HEADROOM = 4;
+    private static final int LINGERING_ROUNDS = 4;
     private static final int SOCKET_BUFFER = 1 << 20;
 
     private final ListenerOptions options;
@@ -78,7 +80,9 @@ public final class DicomListener implements AutoCloseable {
             throw new TriageException(ErrorCode.LISTENER_START_FAILED, "cannot listen on "
                     + options.bindAddress().getHostAddress() + ":" + options.port() + ": " + e.getMessage(), e);
         }
-        int threads = options.maxAssociations() + REJECTION_HEADROOM;
+        // A released association keeps its thread for PixelMed's ARTIM wait (5 s) after it stopped
+        // counting against the limit, so there are threads for several rounds of associations.
+        int threads = LINGERING_ROUNDS * options.maxAssociations() + REJECTION_HEADROOM;
         pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads),
                 runnable -> {
                     Thread t = new Thread(runnable, "dicom-association");
@@ -125,7 +129,14 @@ public final class DicomListener implements AutoCloseable {
     }
 
     private void serve(Socket socket) {
-        boolean counted = false;
+        AtomicBoolean counted = new AtomicBoolean();
+        // The association stops counting when it ends in protocol terms (A-RELEASE-RP or A-ABORT
+        // sent), not when PixelMed lets go of the connection after the ARTIM period.
+        Runnable uncount = () -> {
+            if (counted.compareAndSet(true, false)) {
+                active.decrementAndGet();
+            }
+        };
         String calling = "?";
         try {
             socket.setTcpNoDelay(true);
@@ -139,7 +150,7 @@ public final class DicomListener implements AutoCloseable {
                 decision = policy.decide(request, active.get());
                 if (decision instanceof AssociationDecision.Accept) {
                     active.incrementAndGet();
-                    counted = true;
+                    counted.set(true);
                 }
             }
             if (decision instanceof AssociationDecision.Reject reject) {
@@ -151,7 +162,7 @@ public final class DicomListener implements AutoCloseable {
                 return;
             }
             notify(o -> o.accepted(request));
-            Association association = CtTriageDataHandler.accept(new ReplayingSocket(socket, request.pdu()),
+            Association association = CtTriageDataHandler.accept(new ReplayingSocket(socket, request.pdu(), uncount),
                     options.aeTitle(), options.maxPduLength(), SOCKET_BUFFER, SOCKET_BUFFER, presentationPolicy);
             String how = converse(association, request);
             String endedCalling = calling;
@@ -166,9 +177,7 @@ public final class DicomListener implements AutoCloseable {
             String endedCalling = calling;
             notify(o -> o.ended(endedCalling, "failed: " + e.getMessage()));
         } finally {
-            if (counted) {
-                active.decrementAndGet();
-            }
+            uncount.run();
             closeQuietly(socket);
         }
     }

@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Receives one DIMSE request (C-ECHO or C-STORE) on an association and builds its response.
  * A C-STORE data set is streamed into a {@code .part} file behind its File Meta Information,
- * fsynced, and handed to the {@link StoreHandler}, whose status the response carries. A write
- * failure (disk full) keeps consuming the PDUs and answers Out of Resources instead of aborting.
+ * closed, and handed to the {@link StoreHandler}, which makes it durable if it keeps it and whose
+ * status the response carries. A write failure (disk full) keeps consuming the PDUs and answers
+ * Out of Resources instead of aborting.
  */
 final class DimseRequestHandler extends CtTriageDataHandler {
     private static final Logger LOG = LoggerFactory.getLogger(DimseRequestHandler.class);
@@ -148,15 +149,12 @@ final class DimseRequestHandler extends CtTriageDataHandler {
 
     private DimseStatus persistAndHandOver() {
         try {
-            out.flush();
-            // Persist before acknowledging: the bytes are on disk before anyone may answer Success.
-            // fdatasync: the content and what is needed to read it back (the size); the rename that
-            // follows is made durable by the store handler's directory fsync.
-            fileOut.getChannel().force(false);
+            // Written and closed; the store handler forces what it keeps to disk before it answers
+            // Success (after its rename, so that one journal commit covers both).
             out.close();
             out = null;
         } catch (IOException e) {
-            LOG.error(ErrorCode.RECEIVE_WRITE_FAILED.code() + " cannot fsync received instance from {}: {}", callingAeTitle, e.toString());
+            LOG.error(ErrorCode.RECEIVE_WRITE_FAILED.code() + " cannot write received instance from {}: {}", callingAeTitle, e.toString());
             discard();
             return DimseStatus.REFUSED_OUT_OF_RESOURCES;
         }

@@ -4,10 +4,11 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 
 /**
- * One instance received by C-STORE, written and fsynced as a Part 10 file ({@code .part})
- * in the incoming folder; the store handler decides what becomes of it.
+ * One instance received by C-STORE, written as a Part 10 file ({@code .part}) in the incoming
+ * folder and closed, but not yet forced to disk; the store handler decides what becomes of it
+ * and, if it keeps it, makes it durable (see {@link StoreHandler}).
  *
- * @param file the fsynced file, File Meta Information included
+ * @param file the written file, File Meta Information included
  * @param sopClassUid Affected SOP Class UID of the C-STORE request
  * @param sopInstanceUid Affected SOP Instance UID of the C-STORE request
  * @param transferSyntaxUid the negotiated transfer syntax of the data set

@@ -43,6 +43,7 @@ class DicomListenerInteropTest {
 
     private DicomListener listener;
     private NodeDatabase database;
+    private InstanceIngest ingest;
     private final List<SeriesKey> signals = new CopyOnWriteArrayList<>();
     private final List<AssociationDecision.Reject> rejections = new CopyOnWriteArrayList<>();
     private final List<DimseStatus> answers = new CopyOnWriteArrayList<>();
@@ -55,7 +56,7 @@ class DicomListenerInteropTest {
         database.migrate();
         ListenerOptions options = ListenerOptions.defaults("CTTRIAGE", InetAddress.getLoopbackAddress(), 0,
                 dir.resolve("incoming")).withAllowedCallingAeTitles(Set.of("STORESCU", "ECHOSCU"));
-        InstanceIngest ingest = new InstanceIngest(database, dir.resolve("spool"), NonCtPolicy.IGNORE,
+        ingest = new InstanceIngest(database, dir.resolve("spool"), NonCtPolicy.IGNORE,
                 DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, Clock.systemUTC(), signals::add);
         listener = new DicomListener(options, new AssociationPolicy(options), ingest);
         listener.addObserver(new AssociationListener() {
@@ -98,6 +99,30 @@ class DicomListenerInteropTest {
             assertThat(j.reason()).isEqualTo(AssociationDecision.Reject.CALLING_AE_NOT_RECOGNIZED);
             assertThat(j.result()).isEqualTo(AssociationDecision.Result.PERMANENT);
         });
+    }
+
+    @Test
+    void aReleasedAssociationNoLongerCountsAgainstTheLimit() throws Exception {
+        // PixelMed keeps a released association's thread for the ARTIM period (5 s) before it closes
+        // the transport; a PACS opening one association per series must not be refused meanwhile.
+        listener.close();
+        ListenerOptions two = ListenerOptions.defaults("CTTRIAGE", InetAddress.getLoopbackAddress(), 0,
+                dir.resolve("incoming")).withAllowedCallingAeTitles(Set.of("ECHOSCU")).withMaxAssociations(2);
+        listener = new DicomListener(two, new AssociationPolicy(two), instance -> DimseStatus.SUCCESS);
+        listener.addObserver(new AssociationListener() {
+            @Override
+            public void rejected(AssociationRequest request, AssociationDecision.Reject decision) {
+                rejections.add(decision);
+            }
+        });
+        listener.start();
+        for (int i = 0; i < 6; i++) {
+            ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, "echoscu", "-aet", "ECHOSCU", "-aec", "CTTRIAGE",
+                    "127.0.0.1", port());
+            assertThat(r.exitCode()).as("association %d: %s", i + 1, r.output()).isZero();
+        }
+        assertThat(rejections).isEmpty();
+        assertThat(listener.activeAssociations()).isZero();
     }
 
     @Test
@@ -148,6 +173,35 @@ class DicomListenerInteropTest {
         assertThat(storescu(files).exitCode()).isZero();
         assertThat(signals).isEmpty();
         assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(12);
+    }
+
+    @Test
+    void spoolFilesWhoseRowsWereLostAreRecordedAgainAtStartUp() throws Exception {
+        List<Path> files = series(dir.resolve("in"), 8);
+        assertThat(storescu(files).exitCode()).isZero();
+        // A power loss took the newest rows (H2 does not fsync) and the series' triage state with them.
+        try (Connection c = database.dataSource().getConnection(); Statement s = c.createStatement()) {
+            s.executeUpdate("DELETE FROM node_instance WHERE sop_uid IN (SELECT sop_uid FROM node_instance"
+                    + " ORDER BY sop_uid LIMIT 3)");
+            s.executeUpdate("UPDATE node_series SET state = 'TRIAGED', instances = 5");
+        }
+        Path seriesFolder;
+        try (Stream<Path> spooled = Files.walk(dir.resolve("spool"))) {
+            seriesFolder = spooled.filter(p -> p.toString().endsWith(".dcm")).findFirst().orElseThrow().getParent();
+        }
+        // Neither of these is an instance the node acknowledged: both are left alone.
+        Path garbage = Files.write(seriesFolder.resolve("1.2.3.4.dcm"), new byte[] {1, 2, 3});
+        Path elsewhere = Files.createDirectories(seriesFolder.resolveSibling("1.2.3.5")).resolve("1.2.3.6.dcm");
+        Files.copy(files.get(0), elsewhere);
+
+        assertThat(ingest.recordUnrecordedSpoolFiles()).isEqualTo(3);
+        assertThat(count("SELECT COUNT(*) FROM node_instance")).isEqualTo(8);
+        assertThat(count("SELECT instances FROM node_series")).isEqualTo(8);
+        assertThat(count("SELECT COUNT(*) FROM node_series WHERE state = 'RECEIVING'")).isEqualTo(1);
+        assertThat(count("SELECT COUNT(*) FROM node_instance WHERE calling_aet = '(RECOVERED)'")).isEqualTo(3);
+        assertThat(garbage).exists();
+        assertThat(elsewhere).exists();
+        assertThat(ingest.recordUnrecordedSpoolFiles()).as("nothing left to record").isZero();
     }
 
     @Test
