@@ -194,8 +194,9 @@ public final class InstanceIngest implements StoreHandler {
 
     /**
      * Moves {@code part} to {@code target} and makes both its bytes and its directory entry
-     * durable. A new file is renamed first and then forced: one journal commit then carries the
-     * data's metadata and the rename, and nobody reads the target before the database names it.
+     * durable. A new file is renamed first and then forced, so the rename can ride on the file's
+     * journal commit (≈ 0.07 ms less per instance on ext4, bin/bench/fsync_order.py); nobody
+     * reads the target before the database names it.
      * A replacement is forced before it is renamed over the older copy, which must never be
      * replaced by bytes that are not on disk yet. False (file removed, logged) when the disk
      * refuses the fsync.
