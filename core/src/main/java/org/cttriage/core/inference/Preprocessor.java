@@ -49,62 +49,38 @@ public final class Preprocessor {
         return reduce(hu, g, EnumSet.of(PreprocessingSpec.Reduce.MEAN)).get(PreprocessingSpec.Reduce.MEAN);
     }
 
-    /**
-     * The wanted reductions of every grid voxel's footprint samples. Grid slices are computed
-     * in parallel; each voxel is independent of the others, so the result does not depend on
-     * the number of threads.
-     */
+    /** The wanted reductions of every grid voxel's footprint samples. */
     private Map<PreprocessingSpec.Reduce, float[]> reduce(short[] hu, VolumeGeometry g,
                                                         EnumSet<PreprocessingSpec.Reduce> wanted) {
+        Map<PreprocessingSpec.Reduce, float[]> out = new EnumMap<>(PreprocessingSpec.Reduce.class);
+        wanted.forEach(r -> out.put(r, new float[spec.voxels()]));
+        float[] meanOut = out.get(PreprocessingSpec.Reduce.MEAN);
+        float[] minOut = out.get(PreprocessingSpec.Reduce.MIN);
+        float[] maxOut = out.get(PreprocessingSpec.Reduce.MAX);
         int[] vs = g.size();
-        int n = spec.voxels();
-        boolean mean = wanted.contains(PreprocessingSpec.Reduce.MEAN);
-        boolean min = wanted.contains(PreprocessingSpec.Reduce.MIN);
-        boolean max = wanted.contains(PreprocessingSpec.Reduce.MAX);
-        float[] meanOut = mean ? new float[n] : null;
-        float[] minOut = min ? new float[n] : null;
-        float[] maxOut = max ? new float[n] : null;
         Mapping m = new Mapping(g);
         double[][] offsets = m.footprintOffsets();
         float outside = (float) spec.outsideHu();
-        int[] gs = spec.gridSize();
-        IntStream.range(0, gs[2]).parallel().forEach(k -> {
-            double[] centre = new double[3];
-            int o = k * gs[1] * gs[0];
-            for (int j = 0; j < gs[1]; j++) {
-                for (int i = 0; i < gs[0]; i++, o++) {
-                    m.toIndex(i, j, k, centre);
-                    double sum = 0;
-                    float lo = Float.POSITIVE_INFINITY;
-                    float hi = Float.NEGATIVE_INFINITY;
-                    for (double[] d : offsets) {
-                        float v = trilinear(hu, vs, centre[0] + d[0], centre[1] + d[1], centre[2] + d[2], outside);
-                        sum += v;
-                        lo = Math.min(lo, v);
-                        hi = Math.max(hi, v);
-                    }
-                    if (mean) {
-                        meanOut[o] = (float) (sum / offsets.length);
-                    }
-                    if (min) {
-                        minOut[o] = lo;
-                    }
-                    if (max) {
-                        maxOut[o] = hi;
-                    }
-                }
+        forEachGridPoint(m, (o, x, y, z) -> {
+            double sum = 0;
+            float lo = Float.POSITIVE_INFINITY;
+            float hi = Float.NEGATIVE_INFINITY;
+            for (double[] d : offsets) {
+                float v = trilinear(hu, vs, x + d[0], y + d[1], z + d[2], outside);
+                sum += v;
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+            if (meanOut != null) {
+                meanOut[o] = (float) (sum / offsets.length);
+            }
+            if (minOut != null) {
+                minOut[o] = lo;
+            }
+            if (maxOut != null) {
+                maxOut[o] = hi;
             }
         });
-        Map<PreprocessingSpec.Reduce, float[]> out = new EnumMap<>(PreprocessingSpec.Reduce.class);
-        if (mean) {
-            out.put(PreprocessingSpec.Reduce.MEAN, meanOut);
-        }
-        if (min) {
-            out.put(PreprocessingSpec.Reduce.MIN, minOut);
-        }
-        if (max) {
-            out.put(PreprocessingSpec.Reduce.MAX, maxOut);
-        }
         return out;
     }
 
@@ -112,7 +88,7 @@ public final class Preprocessor {
     public byte[] resampleLabels(byte[] labels, VolumeGeometry g) {
         int[] vs = g.size();
         byte[] out = new byte[spec.voxels()];
-        forEachGridPoint(g, (o, x, y, z) -> {
+        forEachGridPoint(new Mapping(g), (o, x, y, z) -> {
             long i = Math.round(x);
             long j = Math.round(y);
             long k = Math.round(z);
@@ -129,20 +105,23 @@ public final class Preprocessor {
         void at(int outputIndex, double x, double y, double z);
     }
 
-    /** Visits the grid in output order ([z][y][x]), mapping each point into the volume. */
-    private void forEachGridPoint(VolumeGeometry g, GridPoint visitor) {
-        Mapping m = new Mapping(g);
+    /**
+     * Visits every grid point with its continuous index in the volume. Grid slices are visited in
+     * parallel; a visitor writes only its own output index, so the result does not depend on the
+     * number of threads.
+     */
+    private void forEachGridPoint(Mapping m, GridPoint visitor) {
         int[] gs = spec.gridSize();
-        double[] idx = new double[3];
-        int o = 0;
-        for (int k = 0; k < gs[2]; k++) {
+        IntStream.range(0, gs[2]).parallel().forEach(k -> {
+            double[] idx = new double[3];
+            int o = k * gs[1] * gs[0];
             for (int j = 0; j < gs[1]; j++) {
                 for (int i = 0; i < gs[0]; i++, o++) {
                     m.toIndex(i, j, k, idx);
                     visitor.at(o, idx[0], idx[1], idx[2]);
                 }
             }
-        }
+        });
     }
 
     /** Volume of one grid voxel, mm³. */
