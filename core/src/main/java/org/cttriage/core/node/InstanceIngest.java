@@ -322,7 +322,10 @@ public final class InstanceIngest implements StoreHandler {
         }
         int count = 0;
         for (Path file : unrecorded) {
-            if (recordSpoolFile(file)) {
+            // Two unrecorded files may hold the same SOP Instance UID (in different series
+            // folders): the first one recorded wins, as a row would.
+            if (!recorded.contains(file.getFileName().toString()) && recordSpoolFile(file)) {
+                recorded.add(file.getFileName().toString());
                 count++;
             }
         }
@@ -355,18 +358,11 @@ public final class InstanceIngest implements StoreHandler {
                 header.transferSyntaxUid(), RECOVERED_CALLER, null, Files.size(file));
         recordLock.lock();
         try {
-            return database.transaction(c -> {
-                try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM node_instance WHERE sop_uid = ?")) {
-                    s.setString(1, header.sopInstanceUid());
-                    try (ResultSet r = s.executeQuery()) {
-                        if (r.next()) {
-                            return false;   // recorded under another path meanwhile; the row wins
-                        }
-                    }
-                }
+            database.transaction(c -> {
                 write(c, instance, series, file, null);
-                return true;
+                return null;
             });
+            return true;
         } finally {
             recordLock.unlock();
         }
