@@ -29,7 +29,11 @@ final class PduWatchingOutputStream extends FilterOutputStream {
     @Override
     public void write(int b) throws IOException {
         out.write(b);
-        watch(new byte[] {(byte) b}, 0, 1);
+        if (bodyLeft > 0) {
+            bodyLeft--;
+        } else {
+            header((byte) b);
+        }
     }
 
     @Override
@@ -48,15 +52,20 @@ final class PduWatchingOutputStream extends FilterOutputStream {
                 i += skip;
                 continue;
             }
-            header[headerBytes++] = b[i++];
-            if (headerBytes == HEADER) {
-                headerBytes = 0;
-                bodyLeft = ((header[2] & 0xFFL) << 24) | ((header[3] & 0xFF) << 16) | ((header[4] & 0xFF) << 8)
-                        | (header[5] & 0xFF);
-                int type = header[0] & 0xFF;
-                if (type == A_RELEASE_RP || type == A_ABORT) {
-                    ended.run();
-                }
+            header(b[i++]);
+        }
+    }
+
+    /** One more byte of a PDU header; on its last, what the PDU is and how long its body. */
+    private void header(byte b) {
+        header[headerBytes++] = b;
+        if (headerBytes == HEADER) {
+            headerBytes = 0;
+            bodyLeft = ((header[2] & 0xFFL) << 24) | ((header[3] & 0xFF) << 16) | ((header[4] & 0xFF) << 8)
+                    | (header[5] & 0xFF);
+            int type = header[0] & 0xFF;
+            if (type == A_RELEASE_RP || type == A_ABORT) {
+                ended.run();
             }
         }
     }
