@@ -115,6 +115,8 @@ public final class NodeRoutes extends RouteBuilder {
                     .choice()
                         .when(e -> input(e).instances().isEmpty() || input(e).existingResult() != null)
                             .process(e -> outcome(e, triage.unchanged(input(e)))).id("unchanged-input")
+                        .when(e -> input(e).removed() > 0)
+                            .process(e -> outcome(e, triage.incomplete(input(e)))).id("incomplete-input")
                         .otherwise()
                             .process(e -> e.setProperty(VOLUME, triage.volume(input(e)))).id("selection-and-volume")
                             .choice()

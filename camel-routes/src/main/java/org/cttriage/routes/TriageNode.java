@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
+import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository;
 import org.cttriage.core.dicom.net.ListenerOptions;
@@ -24,6 +25,7 @@ import org.cttriage.core.node.NodeDatabase;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesTriage;
+import org.cttriage.core.node.SpoolRetention;
 import org.cttriage.core.sr.SrOptions;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
@@ -36,6 +38,10 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
  * received), {@code spool/} (received instances), {@code results/} (SRs).
  */
 public final class TriageNode implements AutoCloseable {
+    /** spool.retention-hours' default: three days, a long weekend of late instances. */
+    public static final Duration DEFAULT_SPOOL_RETENTION = Duration.ofHours(72);
+    /** How often finished series are checked against the spool retention. */
+    static final Duration RETENTION_SWEEP = Duration.ofMinutes(10);
     /**
      * Everything the node needs to know (validated by the caller's configuration).
      *
@@ -57,42 +63,51 @@ public final class TriageNode implements AutoCloseable {
      * @param duplicates duplicate SOP Instance UID policy
      * @param sr SR settings
      * @param tls TLS for the listener, or empty for plain TCP
+     * @param spoolRetention how long a finished series keeps its instance files after its last
+     *     instance (zero: for ever); see {@link SpoolRetention}
      */
     public record Config(String aeTitle, String bindAddress, int port, Set<String> allowedCallingAeTitles,
             int maxAssociations, List<String> transferSyntaxes, long minFreeDiskBytes, Path dataDirectory,
             Duration quietPeriod, List<Destination> destinations, int maxAttempts, Duration initialBackoff,
             double backoffMultiplier, Duration maxBackoff, NonCtPolicy nonCt, DuplicatePolicy duplicates, SrOptions sr,
-            Optional<TlsOptions> tls) {
+            Optional<TlsOptions> tls, Duration spoolRetention) {
         /** Test and demo defaults around the essentials. */
         public static Config defaults(String aeTitle, int port, Path dataDirectory, List<Destination> destinations) {
             return new Config(aeTitle, "127.0.0.1", port, Set.of(), ListenerOptions.DEFAULT_MAX_ASSOCIATIONS,
                     ListenerOptions.DEFAULT_TRANSFER_SYNTAXES, ListenerOptions.DEFAULT_MIN_FREE_DISK_BYTES, dataDirectory,
                     Duration.ofSeconds(10), destinations, 5, Duration.ofSeconds(2), 2.0, Duration.ofMinutes(5),
-                    NonCtPolicy.IGNORE, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, SrOptions.defaults(), Optional.empty());
+                    NonCtPolicy.IGNORE, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, SrOptions.defaults(), Optional.empty(),
+                    DEFAULT_SPOOL_RETENTION);
         }
 
         public Config withQuietPeriod(Duration quiet) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quiet, destinations, maxAttempts, initialBackoff, backoffMultiplier,
-                    maxBackoff, nonCt, duplicates, sr, tls);
+                    maxBackoff, nonCt, duplicates, sr, tls, spoolRetention);
         }
 
         public Config withRedelivery(int attempts, Duration initial, Duration max) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quietPeriod, destinations, attempts, initial, backoffMultiplier,
-                    max, nonCt, duplicates, sr, tls);
+                    max, nonCt, duplicates, sr, tls, spoolRetention);
+        }
+
+        public Config withSpoolRetention(Duration retention) {
+            return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
+                    minFreeDiskBytes, dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff,
+                    backoffMultiplier, maxBackoff, nonCt, duplicates, sr, tls, retention);
         }
 
         public Config withTls(Optional<TlsOptions> tlsOptions) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff,
-                    backoffMultiplier, maxBackoff, nonCt, duplicates, sr, tlsOptions);
+                    backoffMultiplier, maxBackoff, nonCt, duplicates, sr, tlsOptions, spoolRetention);
         }
 
         public Config withAllowedCallingAeTitles(Set<String> allowed) {
             return new Config(aeTitle, bindAddress, port, allowed, maxAssociations, transferSyntaxes, minFreeDiskBytes,
                     dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff, backoffMultiplier, maxBackoff,
-                    nonCt, duplicates, sr, tls);
+                    nonCt, duplicates, sr, tls, spoolRetention);
         }
     }
 
@@ -162,6 +177,15 @@ public final class TriageNode implements AutoCloseable {
         camel.getCamelContextExtension().setName("ct-triage");
         camel.addRoutes(new NodeRoutes(settings, ingest, triage, ledger, config.destinations(), fhir.orElse(null),
                 aggregation));
+        SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);
+        camel.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                // First run a minute after start-up, when recovery has re-enqueued what was unfinished.
+                from("timer:spool-retention?delay=60000&period=" + RETENTION_SWEEP.toMillis()).routeId("spool-retention")
+                        .process(e -> retention.removeExpired());
+            }
+        });
         camel.start();
         NodeRoutes.recover(new NodeRecovery(database), ledger, camel.createProducerTemplate());
         return new TriageNode(camel, config, ledger, database);

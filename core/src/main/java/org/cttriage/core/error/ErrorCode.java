@@ -95,7 +95,8 @@ public enum ErrorCode {
     CONFIGURATION_INVALID(612, "configuration invalid"),
     ECHO_FAILED(613, "C-ECHO failed"),
     TRIAGE_FAILED(614, "series could not be triaged"),
-    SPOOL_RECONCILED(615, "spool file not named by the database");
+    SPOOL_RECONCILED(615, "spool file not named by the database"),
+    SPOOL_PURGED(616, "series' instances removed from the spool by retention");
 
     private final int number;
     private final String summary;

@@ -2,18 +2,22 @@ package org.cttriage.core.node;
 
 import com.pixelmed.dicom.SOPClass;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -156,13 +160,17 @@ public final class InstanceIngest implements StoreHandler {
             return database.transaction(c -> {
                 Existing existing;
                 try (PreparedStatement s = c.prepareStatement(
-                        "SELECT path, revision FROM node_instance WHERE sop_uid = ?")) {
+                        "SELECT path, revision, spooled, content_sha256 FROM node_instance WHERE sop_uid = ?")) {
                     s.setString(1, instance.sopInstanceUid());
                     try (ResultSet r = s.executeQuery()) {
-                        existing = r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2)) : null;
+                        existing = r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2), r.getBoolean(3),
+                                r.getString(4)) : null;
                     }
                 }
                 try {
+                    if (existing != null && !existing.spooled()) {
+                        return receivedAgainAfterRetention(c, instance, series, folder, target, existing);
+                    }
                     if (existing != null && (duplicates == DuplicatePolicy.KEEP_FIRST
                             || Files.mismatch(existing.path(), instance.file()) == -1)) {
                         Files.deleteIfExists(instance.file());
@@ -252,7 +260,8 @@ public final class InstanceIngest implements StoreHandler {
             }
         } else {
             try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET transfer_syntax = ?, "
-                    + "path = ?, bytes = ?, revision = ?, calling_aet = ?, received = ? WHERE sop_uid = ?")) {
+                    + "path = ?, bytes = ?, revision = ?, calling_aet = ?, received = ?, spooled = TRUE, content_sha256 = NULL"
+                    + " WHERE sop_uid = ?")) {
                 s.setString(1, instance.transferSyntaxUid());
                 s.setString(2, target.toString());
                 s.setLong(3, instance.bytes());
@@ -287,7 +296,64 @@ public final class InstanceIngest implements StoreHandler {
         }
     }
 
-    private record Existing(Path path, int revision) {
+    /**
+     * An instance whose spool copy retention removed ({@link SpoolRetention}) is received again.
+     * The same bytes go back into the spool without changing the series' input (no new SR);
+     * other bytes replace it like any changed instance (KEEP_FIRST: ignored). A series whose
+     * input then includes removed instances is not triaged from the rest (see SeriesTriage).
+     */
+    private Outcome receivedAgainAfterRetention(Connection c, ReceivedInstance instance, SeriesKey series, Path folder,
+            Path target, Existing existing) throws IOException, SQLException {
+        boolean identical = existing.sha256() != null && existing.sha256().equals(sha256(instance.file()));
+        if (!identical && duplicates == DuplicatePolicy.KEEP_FIRST) {
+            Files.deleteIfExists(instance.file());
+            LOG.info("series {}: instance removed by spool retention received again with other bytes, first copy kept",
+                    series.key());
+            return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
+        }
+        if (!spoolDurably(instance.file(), folder, target, false)) {
+            return Outcome.of(DimseStatus.REFUSED_OUT_OF_RESOURCES);
+        }
+        if (!identical) {
+            LOG.info("series {}: instance removed by spool retention received again with other bytes, series changed",
+                    series.key());
+            write(c, instance, series, target, existing);
+            return new Outcome(DimseStatus.SUCCESS, series);
+        }
+        try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET spooled = TRUE, content_sha256 = NULL,"
+                + " path = ? WHERE sop_uid = ?")) {
+            s.setString(1, target.toString());
+            s.setString(2, instance.sopInstanceUid());
+            s.executeUpdate();
+        }
+        LOG.info("series {}: instance removed by spool retention received again, identical; back in the spool",
+                series.key());
+        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
+    }
+
+    /** Hex SHA-256 of a file's bytes (what retention keeps of a removed instance). */
+    static String sha256(Path file) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
+        byte[] buffer = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** Held while a series' instance rows and spool files change together (ingest and retention). */
+    ReentrantLock recordLock() {
+        return recordLock;
+    }
+
+    private record Existing(Path path, int revision, boolean spooled, String sha256) {
     }
 
     /**

@@ -91,7 +91,7 @@ public final class SeriesTriage {
         this.clock = clock;
     }
 
-    private record Instance(String sopUid, int revision, Path path) {
+    private record Instance(String sopUid, int revision, Path path, boolean spooled) {
     }
 
     /**
@@ -102,8 +102,10 @@ public final class SeriesTriage {
      * @param instances files of the series' instances (ordered by SOP Instance UID)
      * @param inputHash SHA-256 over the SOP Instance UIDs and revisions
      * @param existingResult the result for this input, or null
+     * @param removed how many of the instances have no file in the spool (removed by retention and
+     *     not received again)
      */
-    public record Input(SeriesKey series, List<Path> instances, String inputHash, Long existingResult) {
+    public record Input(SeriesKey series, List<Path> instances, String inputHash, Long existingResult, int removed) {
     }
 
 
@@ -111,21 +113,36 @@ public final class SeriesTriage {
     public Input input(SeriesKey series) throws TriageException {
         List<Instance> instances = database.transaction(c -> {
             List<Instance> list = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path FROM node_instance "
+            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path, spooled FROM node_instance "
                     + "WHERE study_uid = ? AND series_uid = ? ORDER BY sop_uid")) {
                 s.setString(1, series.studyInstanceUid());
                 s.setString(2, series.seriesInstanceUid());
                 try (ResultSet r = s.executeQuery()) {
                     while (r.next()) {
-                        list.add(new Instance(r.getString(1), r.getInt(2), Path.of(r.getString(3))));
+                        list.add(new Instance(r.getString(1), r.getInt(2), Path.of(r.getString(3)), r.getBoolean(4)));
                     }
                 }
             }
             return list;
         });
         String inputHash = inputHash(instances);
+        // A file can also be missing with its row still marked spooled: retention interrupted by a crash.
+        int removed = (int) instances.stream().filter(i -> !i.spooled() || !Files.exists(i.path())).count();
         return new Input(series, instances.stream().map(Instance::path).toList(), inputHash,
-                instances.isEmpty() ? null : existingResult(series, inputHash));
+                instances.isEmpty() ? null : existingResult(series, inputHash), removed);
+    }
+
+    /**
+     * When a changed input includes instances retention removed: the series is not triaged from
+     * the rest of them (an SR from part of a series would supersede the one from all of it).
+     */
+    public Outcome incomplete(Input input) throws TriageException {
+        String reason = ErrorCode.SPOOL_PURGED.code() + " " + input.removed() + " of " + input.instances().size()
+                + " instances were removed from the spool (spool.retention-hours) and not received again;"
+                + " send the whole series again to triage it";
+        markSeries(input.series(), SeriesState.NOT_TRIAGED, reason);
+        LOG.warn("series {} not triaged: {}", input.series().key(), reason);
+        return new NotTriaged(reason);
     }
 
     /** When the input needs no new result: its existing result (and the deliveries it still owes). */

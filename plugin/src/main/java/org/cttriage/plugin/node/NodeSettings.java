@@ -52,6 +52,7 @@ public final class NodeSettings {
         TLS_TRUST_STORE("dicom.tls.trust-store", "", "PKCS#12 trust store of the client certificates (or their CAs) accepted; needed when client certificates are required."),
         TLS_TRUST_STORE_PASSWORD("dicom.tls.trust-store-password", "", "Password of the trust store."),
         TLS_CLIENT_AUTH("dicom.tls.client-auth", "NONE", "Client certificate check: NONE or REQUIRED (the peer must present a certificate the trust store accepts)."),
+        SPOOL_RETENTION_HOURS("spool.retention-hours", "72", "Hours after its last instance that a finished series (triaged or not triageable, every delivery DELIVERED) keeps its instance files in the spool; then they are removed, their records kept (0-87600; 0 keeps them for ever)."),
         QUIET_PERIOD_SECONDS("assembly.quiet-period-seconds", "10", "A series is complete when no instance of it arrived for this many seconds (1-3600)."),
         DESTINATIONS("delivery.dicom-destinations", "", "Comma-separated AET@host:port the SR is C-STOREd to; empty = no PACS (serve then feeds itself demo studies)."),
         MAX_ATTEMPTS("delivery.max-attempts", "5", "Delivery attempts per destination before the result goes to the dead letters (1-100)."),
@@ -263,6 +264,7 @@ public final class NodeSettings {
                 integer(Key.MAX_ATTEMPTS, 1, 100), Duration.ofSeconds(integer(Key.INITIAL_BACKOFF_SECONDS, 0, 86400)),
                 decimal(Key.BACKOFF_MULTIPLIER, 1, 10), Duration.ofSeconds(integer(Key.MAX_BACKOFF_SECONDS, 1, 86400)),
                 choice(Key.NON_CT, NonCtPolicy.class), choice(Key.DUPLICATES, DuplicatePolicy.class),
-                new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"), tls());
+                new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"), tls(),
+                Duration.ofHours(integer(Key.SPOOL_RETENTION_HOURS, 0, 87600)));
     }
 }

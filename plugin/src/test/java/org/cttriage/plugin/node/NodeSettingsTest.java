@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
@@ -37,6 +38,9 @@ class NodeSettingsTest {
         assertThat(c.port()).isEqualTo(11112);
         assertThat(c.bindAddress()).isEqualTo("127.0.0.1");
         assertThat(c.destinations()).isEmpty();
+        assertThat(c.spoolRetention()).isEqualTo(Duration.ofHours(72));
+        assertThat(NodeSettings.load(write("spool.retention-hours=0\n"), dir).nodeConfig(List.of()).spoolRetention())
+                .as("0 keeps the spool for ever").isZero();
     }
 
     @Test
@@ -62,6 +66,8 @@ class NodeSettingsTest {
                 .hasMessageContaining("dicom.tls.key-store");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.tls.key-store=/nonexistent.p12\n"), dir)
                 .nodeConfig(List.of())).hasMessageContaining("dicom.tls.key-store").hasMessageContaining("readable");
+        assertThatThrownBy(() -> NodeSettings.load(write("spool.retention-hours=-1\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("spool.retention-hours").hasMessageContaining("0 to 87600");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
                 .hasMessageContaining("unknown key 'dicom.prot'");
     }
