@@ -146,6 +146,9 @@ public final class TriageNode implements AutoCloseable {
         ingest.recordUnrecordedSpoolFiles();
         SeriesTriage triage = new SeriesTriage(database, engine, selection, assembly, pool, config.sr(), results,
                 config.destinations().stream().map(Destination::name).toList(), clock);
+        // Also on PostgreSQL: Camel 4.17's PostgresAggregationRepository inserts with two columns but
+        // binds three parameters (version), which PostgreSQL refuses; a duplicate-key race on the
+        // plain insert is retried by the aggregator's optimistic locking in a new transaction.
         JdbcAggregationRepository aggregation = new JdbcAggregationRepository(
                 new DataSourceTransactionManager(dataSource), "series_aggregation", dataSource);
         aggregation.setUseRecovery(true);

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.TagFromName;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,12 +27,16 @@ import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.junit.PostgresServer;
 import org.cttriage.testdata.junit.StoreScp;
 import org.cttriage.fhir.delivery.FhirDelivery;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
 import org.cttriage.fhir.delivery.Sleeper;
 import org.cttriage.fhir.mapping.FhirMappingOptions;
 import org.h2.jdbcx.JdbcConnectionPool;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import javax.sql.DataSource;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.client.WireMock;
 import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
@@ -43,11 +50,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * dcmtk storescu → the node (routes, H2, reference model) → dcmtk storescp as the PACS: the SR
+ * dcmtk storescu → the node (routes, H2 or PostgreSQL, reference model) → dcmtk storescp as the PACS: the SR
  * arrives and validates, a resend changes nothing, a late instance supersedes the SR, and an
  * unreachable PACS ends in the dead letters.
  */
-@RequiresTools({"storescu", "storescp", "echoscu", "dciodvfy"})
+@RequiresTools({"storescu", "storescp", "echoscu", "dciodvfy", PostgresServer.BIN + "/pg_ctl"})
 class NodeEndToEndTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
     private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
@@ -81,10 +88,14 @@ class NodeEndToEndTest {
     }
 
     private TriageNode startNode(List<Destination> destinations) throws Exception {
+        return startNode(dataSource, destinations);
+    }
+
+    private TriageNode startNode(DataSource database, List<Destination> destinations) throws Exception {
         return TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), destinations)
                         .withQuietPeriod(Duration.ofSeconds(1))
                         .withRedelivery(3, Duration.ofMillis(200), Duration.ofSeconds(1)),
-                dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.empty(),
+                database, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.empty(),
                 Clock.systemUTC());
     }
 
@@ -97,6 +108,38 @@ class NodeEndToEndTest {
 
     @Test
     void seriesInSrOutValidOnceAndSupersededByLateInstance() throws Exception {
+        srOnceThenSupersededByLateInstance();
+    }
+
+    /**
+     * The same on PostgreSQL, DESIGN.md's production database (database.url), instead of the
+     * embedded H2: the schema, Camel's aggregation repository and every statement run there.
+     */
+    @Test
+    void theSameOnPostgresql() throws Exception {
+        node.close();
+        try (PostgresServer postgres = PostgresServer.start(dir); HikariDataSource pg = hikari(postgres)) {
+            node = startNode(pg, List.of(Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port()))));
+            srOnceThenSupersededByLateInstance();
+            node.close();
+            try (Connection c = pg.getConnection(); Statement s = c.createStatement();
+                 ResultSet r = s.executeQuery("SELECT COUNT(*), COUNT(superseded_by) FROM node_result")) {
+                r.next();
+                assertThat(r.getInt(1)).as("results").isEqualTo(2);
+                assertThat(r.getInt(2)).as("superseded").isEqualTo(1);
+            }
+        }
+    }
+
+    private static HikariDataSource hikari(PostgresServer postgres) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(postgres.jdbcUrl());
+        config.setUsername(PostgresServer.USER);
+        config.setMaximumPoolSize(8);
+        return new HikariDataSource(config);
+    }
+
+    private void srOnceThenSupersededByLateInstance() throws Exception {
         List<Path> files = series(dir.resolve("ct"), 40);
         List<Path> first = files.subList(0, 39);
         assertThat(storescu(first).exitCode()).isZero();

@@ -43,8 +43,13 @@ public final class NodeDatabase {
             }
         }
         transaction(c -> {
+            String statements = sql.toString();
+            if (isPostgres(c)) {
+                // The script's only words PostgreSQL lacks: its large-object types are BYTEA and TEXT.
+                statements = statements.replaceAll("\\bBLOB\\b", "BYTEA").replaceAll("\\bCLOB\\b", "TEXT");
+            }
             try (Statement s = c.createStatement()) {
-                for (String statement : sql.toString().split(";")) {
+                for (String statement : statements.split(";")) {
                     if (!statement.isBlank()) {
                         s.execute(statement);
                     }
@@ -52,6 +57,10 @@ public final class NodeDatabase {
             }
             return null;
         });
+    }
+
+    private static boolean isPostgres(Connection c) throws SQLException {
+        return "PostgreSQL".equals(c.getMetaData().getDatabaseProductName());
     }
 
     /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */

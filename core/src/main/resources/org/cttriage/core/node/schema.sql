@@ -1,5 +1,6 @@
 -- ct-triage node database: the source of truth for every instance, series, result and delivery.
--- Plain SQL that H2 (embedded default) and PostgreSQL both accept; statements split on ';'.
+-- Plain SQL for H2 (embedded default) and PostgreSQL; NodeDatabase writes BLOB/CLOB as BYTEA/TEXT there.
+-- Statements split on ';'.
 CREATE TABLE IF NOT EXISTS node_series (
     study_uid VARCHAR(64) NOT NULL,
     series_uid VARCHAR(64) NOT NULL,

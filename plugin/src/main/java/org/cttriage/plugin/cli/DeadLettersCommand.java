@@ -4,18 +4,18 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.node.NodeDatabase;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.cttriage.plugin.node.NodeSettings;
-import org.h2.jdbcx.JdbcConnectionPool;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code ct-triage dead-letters list|retry}: the node's result deliveries that gave up. Works
@@ -37,7 +37,7 @@ final class DeadLettersCommand implements Callable<Integer> {
     @Option(names = "--all", description = "Retry every dead letter.")
     boolean all;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The node's configuration file (for node.data-dir).")
+    @Option(names = "--config", paramLabel = "FILE", description = "The node's configuration file (node.data-dir, database.*).")
     Path config;
 
     @Override
@@ -50,9 +50,16 @@ final class DeadLettersCommand implements Callable<Integer> {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
         }
-        JdbcConnectionPool dataSource = NodeDatabaseFiles.open(settings.dataDirectory());
+        NodeDatabaseFiles.Opened opened;
         try {
-            NodeDatabase database = new NodeDatabase(dataSource);
+            opened = NodeDatabaseFiles.open(settings);
+        } catch (TriageException | RuntimeException e) {
+            spec.commandLine().getErr().println(e instanceof TriageException ? e.getMessage()
+                    : ErrorCode.NODE_DATABASE_FAILED.code() + " cannot open the database: " + e.getMessage());
+            return 2;
+        }
+        try {
+            NodeDatabase database = new NodeDatabase(opened.dataSource());
             database.migrate();
             DeliveryLedger ledger = new DeliveryLedger(database, java.time.Clock.systemUTC());
             switch (action) {
@@ -88,7 +95,7 @@ final class DeadLettersCommand implements Callable<Integer> {
             out.flush();
             return 0;
         } finally {
-            dataSource.dispose();
+            opened.close();
         }
     }
 }

@@ -16,8 +16,10 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import javax.sql.DataSource;
 import org.cttriage.core.dicom.net.DicomSender;
 import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
@@ -35,12 +37,11 @@ import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.PhantomFinding;
 import org.cttriage.testdata.phantom.PhantomGenerator;
 import org.cttriage.testdata.phantom.PhantomSpec;
-import org.h2.jdbcx.JdbcConnectionPool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code ct-triage serve}: the DICOM node. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
@@ -81,7 +82,16 @@ final class ServeCommand implements Callable<Integer> {
         }
         ExecutorService pool = threads.newPool();
         Files.createDirectories(nodeConfig.dataDirectory());
-        JdbcConnectionPool dataSource = NodeDatabaseFiles.open(nodeConfig.dataDirectory());
+        NodeDatabaseFiles.Opened database;
+        try {
+            database = NodeDatabaseFiles.open(settings);
+        } catch (TriageException | RuntimeException e) {
+            pool.shutdownNow();
+            spec.commandLine().getErr().println(e instanceof TriageException ? e.getMessage()
+                    : ErrorCode.NODE_DATABASE_FAILED.code() + " cannot open the database: " + e.getMessage());
+            return CtTriageCommand.EXIT_TRIAGE_FAILURE;
+        }
+        DataSource dataSource = database.dataSource();
         try (InferenceEngine engine = new InferenceEngine(ModelPackage.load(settings.modelPath()),
                 EngineOptions.defaults().withDevice(settings.device()))) {
             Optional<FhirDeliverer> fhir = settings.fhirConfigured()
@@ -104,6 +114,7 @@ final class ServeCommand implements Callable<Integer> {
             out.printf("ct-triage node %s listening on %s:%d (model %s on %s)%n", nodeConfig.aeTitle(),
                     nodeConfig.bindAddress(), node.port(), engine.modelPackage().identity().version(), engine.device());
             out.printf("data: %s (received instances in spool/, SRs in results/)%n", data);
+            out.printf("database: %s%n", database.description());
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
                             : d.dicom().toString()).toList());
@@ -120,7 +131,7 @@ final class ServeCommand implements Callable<Integer> {
             stopped.await();
             return 0;
         } finally {
-            dataSource.dispose();
+            database.close();
             pool.shutdownNow();
         }
     }
@@ -135,7 +146,7 @@ final class ServeCommand implements Callable<Integer> {
         return "node failed to start: " + e;
     }
 
-    private void demo(PrintWriter out, TriageNode node, Path data, JdbcConnectionPool dataSource) throws Exception {
+    private void demo(PrintWriter out, TriageNode node, Path data, DataSource dataSource) throws Exception {
         List<Set<PhantomFinding>> findings = List.of(Set.of(PhantomFinding.PLEURAL_EFFUSION, PhantomFinding.HEPATOMEGALY),
                 Set.of(), Set.of(PhantomFinding.SPLENOMEGALY));
         DicomSender sender = new DicomSender("DEMO-MODALITY");

@@ -1,18 +1,71 @@
 package org.cttriage.plugin.node;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import java.nio.file.Path;
+import javax.sql.DataSource;
+import org.cttriage.core.error.TriageException;
 import org.h2.jdbcx.JdbcConnectionPool;
 
 /**
- * The embedded H2 database of a node's data folder, written through at every commit. AUTO_SERVER lets the CLI (dead letters,
- * status) open it while the node runs; the H2 server it starts for that binds 127.0.0.1 only
- * ({@code h2.bindAddress}, set before H2 loads).
+ * The node's database, as the configuration names it: PostgreSQL when {@code database.url} is
+ * set (DESIGN.md's production database: commits are durable when PostgreSQL says so, and several
+ * nodes can share it), otherwise the embedded H2 of the data folder, written through at every
+ * commit. H2's AUTO_SERVER lets the CLI (dead letters, status) open it while the node runs; the
+ * H2 server it starts for that binds 127.0.0.1 only ({@code h2.bindAddress}, set before H2 loads).
  */
 public final class NodeDatabaseFiles {
     private NodeDatabaseFiles() {
     }
 
-    /** A pooled data source on {@code dataDirectory/db/node}. */
+    /** An open, pooled database; closing it closes the pool. */
+    public static final class Opened implements AutoCloseable {
+        private final DataSource dataSource;
+        private final String description;
+        private final Runnable close;
+
+        private Opened(DataSource dataSource, String description, Runnable close) {
+            this.dataSource = dataSource;
+            this.description = description;
+            this.close = close;
+        }
+
+        public DataSource dataSource() {
+            return dataSource;
+        }
+
+        /** Where it is, for the start-up lines (never the password). */
+        public String description() {
+            return description;
+        }
+
+        @Override
+        public void close() {
+            close.run();
+        }
+    }
+
+    /** The database the settings name. */
+    public static Opened open(NodeSettings settings) throws TriageException {
+        NodeSettings.Database db = settings.database();
+        if (db.url().isEmpty()) {
+            JdbcConnectionPool pool = open(settings.dataDirectory());
+            return new Opened(pool, "embedded H2 in " + settings.dataDirectory().toAbsolutePath().resolve("db"),
+                    pool::dispose);
+        }
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(db.url());
+        config.setUsername(db.user());
+        config.setPassword(db.password());
+        config.setMaximumPoolSize(db.poolSize());
+        config.setPoolName("ct-triage-db");
+        // A database that is down at start-up stops the node with a clear message, not later.
+        config.setInitializationFailTimeout(10_000);
+        HikariDataSource pool = new HikariDataSource(config);
+        return new Opened(pool, "PostgreSQL " + db.url(), pool::close);
+    }
+
+    /** A pooled data source on the embedded H2 database {@code dataDirectory/db/node}. */
     public static JdbcConnectionPool open(Path dataDirectory) {
         System.setProperty("h2.bindAddress", "127.0.0.1");
         // WRITE_DELAY=0: H2's MVStore has no redo log; with its default 500 ms delay a kill -9

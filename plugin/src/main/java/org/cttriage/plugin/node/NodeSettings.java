@@ -38,6 +38,10 @@ public final class NodeSettings {
     /** Every configuration key, its default and what it means. */
     public enum Key {
         DATA_DIR("node.data-dir", "var", "Folder for the database, received instances (spool/) and SRs (results/); relative to the working directory."),
+        DATABASE_URL("database.url", "", "JDBC URL of a PostgreSQL database (jdbc:postgresql://host:port/name) for the node's state; empty: the embedded H2 in node.data-dir/db."),
+        DATABASE_USER("database.user", "", "PostgreSQL role the node connects as."),
+        DATABASE_PASSWORD("database.password", "", "Password of that role (keep this file readable by the node's user only)."),
+        DATABASE_POOL_SIZE("database.pool-size", "16", "Connections the node keeps open to PostgreSQL (1-200)."),
         AE_TITLE("dicom.ae-title", "CTTRIAGE", "Our AE title: the called AE title PACS use, and the calling AE title of our C-STOREs."),
         BIND_ADDRESS("dicom.bind-address", "127.0.0.1", "Address the listener binds; set the host's address (or 0.0.0.0) to accept a PACS on the network."),
         PORT("dicom.port", "11112", "TCP port of the listener (1-65535)."),
@@ -231,6 +235,27 @@ public final class NodeSettings {
         return Optional.of(new TlsOptions(Path.of(keyStore), get(Key.TLS_KEY_STORE_PASSWORD).toCharArray(),
                 trust.isEmpty() ? Optional.empty() : Optional.of(Path.of(trust)),
                 get(Key.TLS_TRUST_STORE_PASSWORD).toCharArray(), clientAuth));
+    }
+
+    /**
+     * Where the node keeps its state.
+     *
+     * @param url a jdbc:postgresql URL, or empty for the embedded H2
+     * @param user PostgreSQL role
+     * @param password its password
+     * @param poolSize connections kept open
+     */
+    public record Database(String url, String user, String password, int poolSize) {
+    }
+
+    /** The validated database settings. */
+    public Database database() throws TriageException {
+        String url = get(Key.DATABASE_URL);
+        if (!url.isEmpty() && !url.startsWith("jdbc:postgresql://")) {
+            throw invalid(Key.DATABASE_URL, "empty (the embedded H2) or a jdbc:postgresql://host:port/database URL");
+        }
+        return new Database(url, get(Key.DATABASE_USER), get(Key.DATABASE_PASSWORD),
+                integer(Key.DATABASE_POOL_SIZE, 1, 200));
     }
 
     /** The validated node configuration; {@code extraDestinations} are appended (FHIR). */

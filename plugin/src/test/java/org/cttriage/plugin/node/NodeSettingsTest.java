@@ -66,6 +66,8 @@ class NodeSettingsTest {
                 .hasMessageContaining("dicom.tls.key-store");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.tls.key-store=/nonexistent.p12\n"), dir)
                 .nodeConfig(List.of())).hasMessageContaining("dicom.tls.key-store").hasMessageContaining("readable");
+        assertThatThrownBy(() -> NodeSettings.load(write("database.url=jdbc:mysql://db/node\n"), dir).database())
+                .hasMessageContaining("database.url").hasMessageContaining("jdbc:postgresql://");
         assertThatThrownBy(() -> NodeSettings.load(write("spool.retention-hours=-1\n"), dir).nodeConfig(List.of()))
                 .hasMessageContaining("spool.retention-hours").hasMessageContaining("0 to 87600");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
