@@ -168,7 +168,9 @@ public final class InstanceIngest implements StoreHandler {
                     }
                 }
                 try {
-                    if (existing != null && !existing.spooled()) {
+                    // Also a row still marked spooled whose file is gone: retention interrupted
+                    // between deleting the files and its commit.
+                    if (existing != null && (!existing.spooled() || !Files.exists(existing.path()))) {
                         return receivedAgainAfterRetention(c, instance, series, folder, target, existing);
                     }
                     if (existing != null && (duplicates == DuplicatePolicy.KEEP_FIRST

@@ -137,21 +137,29 @@ class SpoolRetentionTest {
     }
 
     @Test
-    void aFileAlreadyGoneCountsAsRemovedAndIsMarkedWithoutAHash() throws Exception {
+    void filesAlreadyGoneCountAsRemovedAndAreMarkedWithoutAHash() throws Exception {
         List<Path> files = PhantomSeries.write(41, 32, 3, 5, dir.resolve("a")).files();
         SeriesKey a = receiveAll(files);
         finish(a, DeliveryState.DELIVERED);
         // As a run interrupted between deleting the files and its commit leaves it.
-        Files.delete(spooled(a).get(1));
-        assertThat(triage.input(a).removed()).isEqualTo(1);
+        Files.delete(spoolCopy(a, files.get(0)));
+        Files.delete(spoolCopy(a, files.get(1)));
+        assertThat(triage.input(a).removed()).isEqualTo(2);
+
+        InstanceIngest.Outcome resent = ingest.ingest(received(files.get(0)));
+
+        assertThat(resent.status()).as("no comparison with a missing file").isEqualTo(DimseStatus.SUCCESS);
+        assertThat(resent.changedSeries()).as("bytes of unknown content count as changed").isEqualTo(a);
+        assertThat(spoolCopy(a, files.get(0))).exists();
+        SeriesTriage.Input input = triage.input(a);
+        assertThat(input.removed()).isEqualTo(1);
+        assertThat(triage.incomplete(input)).isInstanceOf(SeriesTriage.NotTriaged.class);
+
         clock.set(T0.plus(RETENTION).plusSeconds(1));
-
-        assertThat(retention.removeExpired().instances()).isEqualTo(3);
-
+        assertThat(retention.removeExpired().instances()).as("a series not triageable is finished too").isEqualTo(3);
         assertThat(count("SELECT COUNT(*) FROM node_instance WHERE NOT spooled AND content_sha256 IS NULL"))
                 .isEqualTo(1);
-        InstanceIngest.Outcome again = ingest.ingest(received(files.get(1)));
-        assertThat(again.changedSeries()).as("bytes of unknown content count as changed").isEqualTo(a);
+        assertThat(dir.resolve("spool").resolve(a.studyInstanceUid())).doesNotExist();
     }
 
     @Test
@@ -214,6 +222,13 @@ class SpoolRetentionTest {
                 }
             }
         }
+    }
+
+    private Path spoolCopy(SeriesKey series, Path file) throws Exception {
+        AttributeList list = new AttributeList();
+        list.read(file.toString());
+        return dir.resolve("spool").resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid())
+                .resolve(list.get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString() + ".dcm");
     }
 
     private List<Path> spooled(SeriesKey series) throws Exception {
