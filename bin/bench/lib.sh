@@ -102,6 +102,7 @@ cleanup() {
   for ((i = ${#CHILD_PIDS[@]} - 1; i >= 0; i--)); do
     stop_pid "${CHILD_PIDS[i]}"
   done
+  if ((${#PG_STOP[@]})); then "${PG_STOP[@]}" >/dev/null 2>&1 || true; fi
   if [ -n "$BENCH_TMP" ]; then
     if [ "$KEEP_TMP" = 1 ]; then echo "kept $BENCH_TMP" >&2; else rm -rf "$BENCH_TMP"; fi
   fi
@@ -123,6 +124,28 @@ start_storescp() {
   echo "storescp did not start; see $BENCH_TMP/$name.err" >&2
   cat "$BENCH_TMP/$name.err" >&2
   return 1
+}
+
+# PostgreSQL for the node (database.url): a throw-away Debian PostgreSQL 15 cluster in the temp
+# folder on 127.0.0.1 and a free port, database "node" for role "ctt" (trust, loopback only); as
+# root the cluster belongs to the postgres user. Sets PG_URL; cleanup stops it.
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_STOP=()
+start_postgres() {
+  local home="$BENCH_TMP/postgres" port as=()
+  port=$(free_port)
+  mkdir -p "$home"
+  if [ "$(id -u)" -eq 0 ]; then
+    chmod 711 "$BENCH_TMP"
+    chown postgres:postgres "$home"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$PG_BIN/initdb" -D "$home/data" -U ctt --auth=trust -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1
+  "${as[@]}" "$PG_BIN/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $home" start >/dev/null
+  PG_STOP=("${as[@]}" "$PG_BIN/pg_ctl" -D "$home/data" -m fast -w stop)
+  "${as[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U ctt node
+  PG_URL="jdbc:postgresql://127.0.0.1:$port/node"
 }
 
 # The node: start_node NAME CONFIG [JVM options…]; waits until it says it is running, sets NODE_PID.
