@@ -92,12 +92,6 @@ public final class TriageNode implements AutoCloseable {
                     max, nonCt, duplicates, sr, tls, spoolRetention);
         }
 
-        public Config withSpoolRetention(Duration retention) {
-            return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
-                    minFreeDiskBytes, dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff,
-                    backoffMultiplier, maxBackoff, nonCt, duplicates, sr, tls, retention);
-        }
-
         public Config withTls(Optional<TlsOptions> tlsOptions) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff,
