@@ -129,8 +129,12 @@ class ResBlock(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    def __init__(self, c1=16, c2=32, cd=24, cf=32, hidden=128):
+    def __init__(self, c1=16, c2=32, cd=24, cf=32, hidden=128, lesion_branch=0):
         super().__init__()
+        # --lesion-branch (experiments only): a small conv stack straight from the input into the
+        # embedding features, apart from the trunk the segmentation loss trains to ignore lesions.
+        self.lesion = nn.Sequential(ConvBN(IN_CH, lesion_branch, s=2), ConvBN(lesion_branch, lesion_branch),
+                                    ConvBN(lesion_branch, lesion_branch)) if lesion_branch else None
         self.stem = ConvBN(IN_CH, c1, s=2)                 # 24x32x32
         self.enc1 = ResBlock(c1)
         self.down = ConvBN(c1, c2, s=2)                # 12x16x16
@@ -141,7 +145,7 @@ class ImageEncoder(nn.Module):
         self.seg_half = nn.Conv3d(cd, N_CLASSES, 1)
         self.refine = nn.Sequential(nn.Conv3d(cd + IN_CH + N_CLASSES, 16, 1), nn.ReLU(inplace=True),
                                     nn.Conv3d(16, N_CLASSES, 1))
-        self.feat = nn.Sequential(ConvBN(cd + c2, cf, k=1))
+        self.feat = nn.Sequential(ConvBN(cd + c2 + lesion_branch, cf, k=1))
         nin = 2 * cf + 1
         # BatchNorm1d over cases keeps the embeddings varying from case to case (without it the organ
         # embeddings collapse to one vector per organ under the anatomy loss and diagnosis cannot start)
@@ -161,7 +165,8 @@ class ImageEncoder(nn.Module):
         masks = F.avg_pool3d(probs[:, 1:], 2)                          # [B,7,24,32,32]
         if self.training and self.detach_masks:
             masks = masks.detach()
-        fm = self.feat(torch.cat([d, up2], 1))                        # [B,cf,24,32,32], >= 0
+        branches = [d, up2] if self.lesion is None else [d, up2, self.lesion(image)]
+        fm = self.feat(torch.cat(branches, 1))                        # [B,cf,24,32,32], >= 0
         b = fm.shape[0]
         m = masks.reshape(b, N_ORGANS, -1)                             # [B,7,V]
         f = fm.reshape(b, fm.shape[1], -1)                             # [B,C,V]
@@ -360,7 +365,7 @@ def train(args, dictionary, vocab, log):
     all_ids = all_ids.to(dev)
     pos_weight = pos_weight.to(dev)
 
-    img = ImageEncoder().to(dev)
+    img = ImageEncoder(lesion_branch=args.lesion_branch).to(dev)
     txt = TextEncoder(len(vocab)).to(dev)
     log_scale = nn.Parameter(torch.tensor(math.log(20.0), device=dev))
     f_bias = nn.Parameter(torch.zeros(len(fids), device=dev))
@@ -725,6 +730,9 @@ def main():
                     help='experiments only: comma-separated input channels to train on (the package it writes '
                          'then does not match preprocessing.json)')
     ap.add_argument('--skip-export', action='store_true', help='experiments only: stop after calibration')
+    ap.add_argument('--lesion-branch', type=int, default=0,
+                    help='experiments only: channels of a conv branch from the input into the embedding features '
+                         '(0 = none, the package architecture)')
     args = ap.parse_args()
     if args.channels:
         global IN_CH, CHANNELS
@@ -758,7 +766,7 @@ def main():
 
     if args.from_checkpoint:
         ck = torch.load(args.from_checkpoint)
-        img, txt = ImageEncoder(), TextEncoder(len(vocab))
+        img, txt = ImageEncoder(lesion_branch=args.lesion_branch), TextEncoder(len(vocab))
         img.load_state_dict(ck['image']); txt.load_state_dict(ck['text'])
         info = ck['info']
     else:
