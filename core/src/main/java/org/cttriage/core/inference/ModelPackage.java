@@ -3,19 +3,16 @@ package org.cttriage.core.inference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.cttriage.core.domain.ModelIdentity;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
+import org.cttriage.core.io.Sha256;
 
 /**
  * A verified model package: every file listed in manifest.json has the SHA-256 the manifest
@@ -101,19 +98,12 @@ public record ModelPackage(Path folder, JsonNode manifest, ModelIdentity identit
         return new Tokenizer(vocabulary, t.path("maxTokens").asInt(16), t.path("padId").asInt(0), t.path("unknownId").asInt(1));
     }
 
-    /** Hex SHA-256 of a file. */
+    /** Hex SHA-256 of a file; an unreadable file is an invalid package. */
     public static String sha256(Path file) throws TriageException {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest d = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                d.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(d.digest());
+        try {
+            return Sha256.ofFile(file);
         } catch (IOException e) {
             throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "cannot read " + file + ": " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
         }
     }
 }

@@ -2,22 +2,18 @@ package org.cttriage.core.node;
 
 import com.pixelmed.dicom.SOPClass;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -29,6 +25,7 @@ import org.cttriage.core.dicom.net.ReceivedInstance;
 import org.cttriage.core.dicom.net.StoreHandler;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
+import org.cttriage.core.io.Sha256;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,9 +175,7 @@ public final class InstanceIngest implements StoreHandler {
                         Files.deleteIfExists(instance.file());
                         LOG.info("series {}: duplicate instance, {}", series.key(), duplicates == DuplicatePolicy.KEEP_FIRST
                                 ? "first copy kept" : "identical bytes ignored");
-                        // Unchanged input; but a series still receiving is signalled again, which only
-                        // extends its quiet period and repairs a signal lost earlier.
-                        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
+                        return unchangedInput(c, series);
                     }
                     if (existing != null) {
                         LOG.info("series {}: instance received again with different bytes, newer kept, series changed",
@@ -306,12 +301,12 @@ public final class InstanceIngest implements StoreHandler {
      */
     private Outcome receivedAgainAfterRetention(Connection c, ReceivedInstance instance, SeriesKey series, Path folder,
             Path target, Existing existing) throws IOException, SQLException {
-        boolean identical = existing.sha256() != null && existing.sha256().equals(sha256(instance.file()));
+        boolean identical = existing.sha256() != null && existing.sha256().equals(Sha256.ofFile(instance.file()));
         if (!identical && duplicates == DuplicatePolicy.KEEP_FIRST) {
             Files.deleteIfExists(instance.file());
             LOG.info("series {}: instance removed by spool retention received again with other bytes, first copy kept",
                     series.key());
-            return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
+            return unchangedInput(c, series);
         }
         if (!spoolDurably(instance.file(), folder, target, false)) {
             return Outcome.of(DimseStatus.REFUSED_OUT_OF_RESOURCES);
@@ -330,24 +325,7 @@ public final class InstanceIngest implements StoreHandler {
         }
         LOG.info("series {}: instance removed by spool retention received again, identical; back in the spool",
                 series.key());
-        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
-    }
-
-    /** Hex SHA-256 of a file's bytes (what retention keeps of a removed instance). */
-    static String sha256(Path file) throws IOException {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
-        }
-        byte[] buffer = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
+        return unchangedInput(c, series);
     }
 
     /** Held while a series' instance rows and spool files change together (ingest and retention). */
@@ -434,6 +412,14 @@ public final class InstanceIngest implements StoreHandler {
         } finally {
             recordLock.unlock();
         }
+    }
+
+    /**
+     * Success without a change to the series' input; a series still receiving is signalled again,
+     * which only extends its quiet period and repairs a signal lost earlier.
+     */
+    private static Outcome unchangedInput(Connection c, SeriesKey series) throws SQLException {
+        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
     }
 
     private static boolean stillReceiving(Connection c, SeriesKey series) throws SQLException {

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
+import org.cttriage.core.io.Sha256;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -174,7 +175,7 @@ public final class SpoolRetention {
     /** The file's SHA-256, or null when it is already gone (a run interrupted after deleting it). */
     private static String hashOrNull(Path file) throws IOException {
         try {
-            return InstanceIngest.sha256(file);
+            return Sha256.ofFile(file);
         } catch (NoSuchFileException e) {
             return null;
         }

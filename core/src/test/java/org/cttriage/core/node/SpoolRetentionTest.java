@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.UUID;
 import org.cttriage.core.dicom.net.DimseStatus;
 import org.cttriage.core.dicom.net.ReceivedInstance;
+import org.cttriage.core.io.Sha256;
 import org.cttriage.core.sr.SrOptions;
 import org.cttriage.testdata.dicom.PhantomSeries;
 import org.h2.jdbcx.JdbcDataSource;
@@ -68,7 +69,7 @@ class SpoolRetentionTest {
         List<Path> recent = PhantomSeries.write(14, 32, 3, 5, dir.resolve("d")).files();
         SeriesKey d = receiveAll(recent);
         finish(d, DeliveryState.DELIVERED);
-        String firstSha = InstanceIngest.sha256(spooled(a).get(0));
+        String firstSha = Sha256.ofFile(spooled(a).get(0));
 
         SpoolRetention.Removed removed = retention.removeExpired();
 
