@@ -18,30 +18,17 @@ public final class NodeDatabaseFiles {
     private NodeDatabaseFiles() {
     }
 
-    /** An open, pooled database; closing it closes the pool. */
-    public static final class Opened implements AutoCloseable {
-        private final DataSource dataSource;
-        private final String description;
-        private final Runnable close;
-
-        private Opened(DataSource dataSource, String description, Runnable close) {
-            this.dataSource = dataSource;
-            this.description = description;
-            this.close = close;
-        }
-
-        public DataSource dataSource() {
-            return dataSource;
-        }
-
-        /** Where it is, for the start-up lines (never the password). */
-        public String description() {
-            return description;
-        }
-
+    /**
+     * An open, pooled database; closing it closes the pool.
+     *
+     * @param dataSource the pool
+     * @param description where it is, for the start-up lines (never the password)
+     * @param closer what closing does
+     */
+    public record Opened(DataSource dataSource, String description, Runnable closer) implements AutoCloseable {
         @Override
         public void close() {
-            close.run();
+            closer.run();
         }
     }
 
