@@ -109,6 +109,13 @@ public final class NodeRoutes extends RouteBuilder {
 
         // Selection → volume → inference → SR, as DESIGN.md draws it; every step is SeriesTriage's.
         from("seda:triage").routeId("triage")
+                // Any failure of one series ends it, once: NOT_TRIAGED with a code and a reason, no SR.
+                // Unhandled, the exchange failed, the series stayed RECEIVING, and assembly and
+                // every restart's recovery sent it back into the same failure for ever.
+                .onException(Exception.class).handled(true)
+                    .process(e -> outcome(e, triage.failed(series(e),
+                            e.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class)))).id("triage-failed")
+                .end()
                 .process(this::quietPeriod).id("quiet-period")
                 .filter(exchangeProperty(QUIET).isEqualTo(true))
                     .process(e -> e.setProperty(INPUT, triage.input(series(e)))).id("series-input")

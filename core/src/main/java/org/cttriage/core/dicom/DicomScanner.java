@@ -39,6 +39,12 @@ public final class DicomScanner {
             DicomDictionary.StandardDictionary.getTagFromName("TemporalPositionIdentifier");
 
     private static final int PIXEL_DATA_ELEMENT_HEADER = 12;
+    private static final long UNDEFINED_LENGTH = 0xFFFFFFFFL;
+
+    /** The CT image storage SOP classes: their headers are held to {@link HeaderPlausibility}. */
+    public static final java.util.Set<String> CT_IMAGE_SOP_CLASSES = java.util.Set.of(
+            com.pixelmed.dicom.SOPClass.CTImageStorage, com.pixelmed.dicom.SOPClass.EnhancedCTImageStorage,
+            com.pixelmed.dicom.SOPClass.LegacyConvertedEnhancedCTImageStorage);
 
     /** Scans every regular file under {@code folder} (recursively; hidden files skipped). */
     public ScanResult scanFolder(Path folder, ExecutorService pool) throws TriageException {
@@ -146,10 +152,12 @@ public final class DicomScanner {
             throw new TriageException(ErrorCode.MISSING_ATTRIBUTE, "Rows, Columns or Bits Allocated absent or zero");
         }
         int frames = Math.max(1, Attribute.getSingleIntegerValueOrDefault(list, TagFromName.NumberOfFrames, 1));
+        boolean ct = CT_IMAGE_SOP_CLASSES.contains(Attribute.getSingleStringValueOrEmptyString(list,
+                TagFromName.SOPClassUID));
         long offset = nativePixelDataOffset(file, transferSyntax, pixelTagEnd[0],
                 (long) rows * columns * frames * (bitsAllocated / 8)
                         * Attribute.getSingleIntegerValueOrDefault(list, TagFromName.SamplesPerPixel, 1),
-                bitsAllocated);
+                bitsAllocated, ct);
 
         SequenceAttribute perFrame = (SequenceAttribute) list.get(TagFromName.PerFrameFunctionalGroupsSequence);
         AttributeList shared = SequenceAttribute.getAttributeListFromWithinSequenceWithSingleItem(
@@ -158,7 +166,11 @@ public final class DicomScanner {
         for (int f = 0; f < frames; f++) {
             AttributeList frameGroups = perFrame != null && f < perFrame.getNumberOfItems()
                     ? perFrame.getItem(f).getAttributeList() : null;
-            slices.add(slice(file, list, shared, frameGroups, f, frames, transferSyntax, offset));
+            SliceHeader slice = slice(file, list, shared, frameGroups, f, frames, transferSyntax, offset);
+            if (ct) {
+                HeaderPlausibility.check(slice);
+            }
+            slices.add(slice);
         }
         return slices;
     }
@@ -169,7 +181,8 @@ public final class DicomScanner {
      * deflated, or anything we cannot verify). Throws when the data is shorter than the image.
      */
     private static long nativePixelDataOffset(Path file, String transferSyntax, long tagEnd, long expectedBytes,
-                                              int bitsAllocated) throws IOException, TriageException {
+                                              int bitsAllocated, boolean exactLength)
+            throws IOException, TriageException {
         boolean explicit = TransferSyntax.ExplicitVRLittleEndian.equals(transferSyntax);
         if (!explicit && !TransferSyntax.ImplicitVRLittleEndian.equals(transferSyntax)) {
             return -1;
@@ -201,13 +214,22 @@ public final class DicomScanner {
                 length = Integer.toUnsignedLong(b.getInt());
                 dataStart = tagStart + 8;
             }
-            if (length == 0xFFFFFFFFL) {
-                return -1; // encapsulated, which a native transfer syntax must not have; let PixelMed judge
+            if (length == UNDEFINED_LENGTH) {
+                // PS3.5 A.4: only encapsulated (compressed) pixel data has an undefined length.
+                throw new TriageException(ErrorCode.PIXEL_DATA_CORRUPT, "native pixel data with undefined length"
+                        + " (only encapsulated pixel data may have one, PS3.5 A.4)");
             }
             if (length < expectedBytes || dataStart + expectedBytes > size) {
                 throw new TriageException(ErrorCode.PIXEL_DATA_CORRUPT, String.format(
                         "pixel data truncated: %d bytes needed, %d present",
                         expectedBytes, Math.max(0, Math.min(length, size - dataStart))));
+            }
+            // One padding byte makes an odd length even (PS3.5 7.1.1); anything longer means Bits
+            // Allocated, Rows, Columns or Number of Frames do not describe these pixels.
+            if (exactLength && length > expectedBytes + (expectedBytes & 1)) {
+                throw new TriageException(ErrorCode.PIXEL_DATA_CORRUPT, String.format(
+                        "pixel data is %d bytes, but Rows × Columns × Number of Frames × Bits Allocated give %d:"
+                                + " the header does not describe these pixels", length, expectedBytes));
             }
             return bitsAllocated == 16 ? dataStart : -1;
         }

@@ -21,6 +21,11 @@ public enum ErrorCode {
     NO_SUCH_INPUT(106, "input not found"),
     /** A DICOM object without pixel data (structured report, RT plan, …): not an image. */
     NOT_AN_IMAGE(107, "not an image"),
+    /**
+     * A header value the volume depends on (rescale slope/intercept, pixel spacing, position,
+     * orientation, slice thickness, bits) is non-finite or outside what a CT image can have.
+     */
+    IMPLAUSIBLE_HEADER_VALUE(108, "header value outside what a CT image can have"),
 
     /** Not one series in the input qualified for triage. */
     NO_ELIGIBLE_SERIES(201, "no series qualifies for triage"),
@@ -55,6 +60,8 @@ public enum ErrorCode {
 
     /** The volume would exceed the configured voxel limit. */
     VOLUME_TOO_LARGE(301, "volume too large"),
+    /** The rescaled pixel values are outside what a CT scanner produces (absurd rescale or garbage pixels). */
+    IMPLAUSIBLE_HU(302, "rescaled values outside what CT produces"),
 
     /** A model package is missing a file, or its manifest or dictionary is malformed. */
     MODEL_PACKAGE_INVALID(401, "model package invalid"),

@@ -1,6 +1,5 @@
 package org.cttriage.core.node;
 
-import com.pixelmed.dicom.SOPClass;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -40,8 +39,7 @@ import org.slf4j.LoggerFactory;
 public final class InstanceIngest implements StoreHandler {
     private static final Logger LOG = LoggerFactory.getLogger(InstanceIngest.class);
     /** SOP classes the node triages; everything else follows the {@link NonCtPolicy}. */
-    public static final Set<String> CT_SOP_CLASSES = Set.of(SOPClass.CTImageStorage, SOPClass.EnhancedCTImageStorage,
-            SOPClass.LegacyConvertedEnhancedCTImageStorage);
+    public static final Set<String> CT_SOP_CLASSES = DicomScanner.CT_IMAGE_SOP_CLASSES;
 
     private final NodeDatabase database;
     private final Path spool;
@@ -118,9 +116,7 @@ public final class InstanceIngest implements StoreHandler {
             List<SliceHeader> slices = scanner.readSlices(instance.file());
             header = slices.get(0);
         } catch (TriageException e) {
-            return refuse(instance, e.errorCode() == ErrorCode.MISSING_ATTRIBUTE
-                    ? DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS : DimseStatus.ERROR_CANNOT_UNDERSTAND,
-                    e.getMessage());
+            return refuse(instance, statusOf(e.errorCode()), e.getMessage());
         } catch (Exception e) {
             return refuse(instance, DimseStatus.ERROR_CANNOT_UNDERSTAND, ErrorCode.UNREADABLE_FILE.code() + " " + e);
         }
@@ -136,6 +132,18 @@ public final class InstanceIngest implements StoreHandler {
                     "Study/Series/SOP Instance UID absent or not a valid UID");
         }
         return record(instance, new SeriesKey(header.studyInstanceUid(), header.seriesInstanceUid()));
+    }
+
+    /**
+     * The C-STORE status for an instance whose header reading failed: values the SOP class does
+     * not allow (absent, or outside what a CT image can have) do not match the SOP class; anything
+     * that cannot be parsed or whose pixel data the header does not describe cannot be understood.
+     */
+    static DimseStatus statusOf(ErrorCode readFailure) {
+        return switch (readFailure) {
+            case MISSING_ATTRIBUTE, IMPLAUSIBLE_HEADER_VALUE -> DimseStatus.ERROR_DATASET_DOES_NOT_MATCH_SOP_CLASS;
+            default -> DimseStatus.ERROR_CANNOT_UNDERSTAND;
+        };
     }
 
     private Outcome refuse(ReceivedInstance instance, DimseStatus status, String why) throws IOException {

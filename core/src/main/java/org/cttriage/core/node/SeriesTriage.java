@@ -170,6 +170,29 @@ public final class SeriesTriage {
         return new NotTriaged(reason);
     }
 
+    /**
+     * When any step failed with an exception: the series is marked NOT_TRIAGED with the
+     * failure's code (TRIAGE-0614 for an uncoded one) so that nothing sends it back into the
+     * same failure; it is triaged again only when its input changes (an instance received).
+     * An uncoded failure is a defect, so its stack trace is logged, once.
+     */
+    public Outcome failed(SeriesKey series, Exception failure) {
+        String reason = failure instanceof TriageException t ? t.getMessage()
+                : ErrorCode.TRIAGE_FAILED.code() + " triage failed unexpectedly: " + failure;
+        if (failure instanceof TriageException) {
+            LOG.warn("series {} not triaged: {}", series.key(), reason);
+        } else {
+            LOG.error("series {} not triaged: {}", series.key(), reason, failure);
+        }
+        try {
+            markSeries(series, SeriesState.NOT_TRIAGED, reason);
+        } catch (TriageException e) {
+            // The database is failing too: the series stays RECEIVING and is retried at restart.
+            LOG.error("series {} could not be marked not triaged: {}", series.key(), e.getMessage());
+        }
+        return new NotTriaged(reason);
+    }
+
     /** Step 3: inference. */
     public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
         return engine.analyze(built.volume());

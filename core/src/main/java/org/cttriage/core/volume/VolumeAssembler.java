@@ -77,6 +77,11 @@ public final class VolumeAssembler {
         for (SliceGap gap : plan.gaps()) {
             interpolate(hu, sliceVoxels, gap.afterSlice(), gap.afterSlice() + gap.missingSlices() + 1);
         }
+        String[] names = new String[g.size()[2]];
+        for (int s = 0; s < plan.slices().size(); s++) {
+            names[plan.indices()[s]] = plan.slices().get(s).frameId();
+        }
+        HuPlausibility.check(hu, sliceVoxels, k -> names[k] == null ? "(interpolated, index " + k + ")" : names[k], pool);
         SliceHeader first = plan.slices().get(0);
         LinkedHashSet<String> sources = new LinkedHashSet<>();
         plan.slices().forEach(s -> sources.add(s.sopInstanceUid()));
