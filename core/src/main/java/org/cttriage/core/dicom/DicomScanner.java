@@ -38,7 +38,20 @@ public final class DicomScanner {
     static final AttributeTag TEMPORAL_POSITION_IDENTIFIER =
             DicomDictionary.StandardDictionary.getTagFromName("TemporalPositionIdentifier");
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DicomScanner.class);
     private static final int PIXEL_DATA_ELEMENT_HEADER = 12;
+    private static final int PREAMBLE = 128;
+    private static final int FILE_META_GROUP = TagFromName.TransferSyntaxUID.getGroup();
+    private static final int IDENTIFYING_GROUP = TagFromName.SOPClassUID.getGroup();
+
+    /** A file that is certainly not DICOM, found without parsing it. */
+    static final class NotDicom extends TriageException {
+        private static final long serialVersionUID = 1L;
+
+        NotDicom(String reason) {
+            super(ErrorCode.UNREADABLE_FILE, reason);
+        }
+    }
     private static final long UNDEFINED_LENGTH = 0xFFFFFFFFL;
 
     /** The CT image storage SOP classes: their headers are held to {@link HeaderPlausibility}. */
@@ -101,6 +114,9 @@ public final class DicomScanner {
     FileScan scanOne(Path file) {
         try {
             return new FileScan(readSlices(file), null);
+        } catch (NotDicom e) {
+            LOG.info("{} skipped {}: {}", ErrorCode.UNREADABLE_FILE.code(), file, e.reason());
+            return FileScan.rejected(new RejectedFile(file, e.errorCode(), e.reason()));
         } catch (TriageException e) {
             return FileScan.rejected(new RejectedFile(file, e.errorCode(), e.reason()));
         } catch (IOException | DicomException | RuntimeException e) {
@@ -114,8 +130,49 @@ public final class DicomScanner {
         return e.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
     }
 
+    /**
+     * Why {@code file} is certainly not DICOM, or null when it may be: a Part 10 file has "DICM"
+     * after its 128-byte preamble (PS3.10 7.1); a bare data set (no preamble, as some archives
+     * and older devices write) starts with an element of the File Meta (0002) or Identifying
+     * (0008) group, in either byte order, followed by a VR or a length the file can hold.
+     */
+    static String notDicom(Path file) throws IOException {
+        byte[] head = new byte[PREAMBLE + 4];
+        int n;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(head, 0, head.length);
+        }
+        if (n == head.length && head[PREAMBLE] == 'D' && head[PREAMBLE + 1] == 'I' && head[PREAMBLE + 2] == 'C'
+                && head[PREAMBLE + 3] == 'M') {
+            return null;
+        }
+        if (n < 8) {
+            return n + " bytes, no DICM prefix and too short for a data element";
+        }
+        ByteBuffer b = ByteBuffer.wrap(head, 0, n);
+        for (ByteOrder order : new ByteOrder[] {ByteOrder.LITTLE_ENDIAN, ByteOrder.BIG_ENDIAN}) {
+            b.order(order);
+            int group = Short.toUnsignedInt(b.getShort(0));
+            if (group != FILE_META_GROUP && group != IDENTIFYING_GROUP) {
+                continue;
+            }
+            boolean explicitVr = Character.isUpperCase(head[4]) && Character.isUpperCase(head[5]);
+            long implicitLength = Integer.toUnsignedLong(b.getInt(4));
+            if (explicitVr || implicitLength <= Files.size(file)) {
+                return null;
+            }
+        }
+        return "no DICM prefix at byte 128 and no plausible first data element";
+    }
+
     /** Parses the header of {@code file} and returns one SliceHeader per frame. */
     public List<SliceHeader> readSlices(Path file) throws IOException, DicomException, TriageException {
+        String notDicom = notDicom(file);
+        if (notDicom != null) {
+            // Parsed anyway, arbitrary bytes took PixelMed seconds per file and a log line per
+            // "element" (tens of millions for a folder of .npy arrays beside the DICOM files).
+            throw new NotDicom("not DICOM: " + notDicom);
+        }
         AttributeList list = new AttributeList();
         long[] pixelTagEnd = {-1};
         String transferSyntax;
