@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -19,21 +20,26 @@ import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.LoopbackPorts;
+import org.cttriage.testdata.junit.PostgresServer;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.StoreScp;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real node process (bin/ct-triage serve's main) is killed with SIGKILL while receiving,
  * while waiting for the quiet period, during inference and during delivery; after a restart
  * every series is triaged and its SR delivered exactly once (storescp keeps every received
- * object in its own file, so a second delivery would show).
+ * object in its own file, so a second delivery would show). Each on the embedded H2 and on a
+ * PostgreSQL server (database.url), which survives the node's kill as a production one would.
  */
-@RequiresTools({"storescu", "storescp", "echoscu"})
+@RequiresTools({"storescu", "storescp", "echoscu", PostgresServer.BIN + "/pg_ctl"})
 class NodeCrashRecoveryTest {
+    /** The node's database. */
+    enum Database { H2, POSTGRESQL }
+
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final Path HOME = Path.of("..").toAbsolutePath().normalize();
 
@@ -45,6 +51,7 @@ class NodeCrashRecoveryTest {
     private int nodePort;
     private int pacsPort;
     private Path log;
+    private PostgresServer postgres;
 
     @AfterEach
     void cleanUp() throws Exception {
@@ -54,11 +61,15 @@ class NodeCrashRecoveryTest {
         if (pacs != null) {
             pacs.close();
         }
+        if (postgres != null) {
+            postgres.close();
+        }
     }
 
-    @Test
-    void killDuringQuietPeriod() throws Exception {
-        setUp(true);
+    @ParameterizedTest
+    @EnumSource(Database.class)
+    void killDuringQuietPeriod(Database database) throws Exception {
+        setUp(true, database);
         List<Path> files = series(1, 30);
         assertThat(storescu(files).exitCode()).isZero();
         kill();
@@ -66,9 +77,10 @@ class NodeCrashRecoveryTest {
         assertDeliveredOnce(30);
     }
 
-    @Test
-    void killWhileReceiving() throws Exception {
-        setUp(true);
+    @ParameterizedTest
+    @EnumSource(Database.class)
+    void killWhileReceiving(Database database) throws Exception {
+        setUp(true, database);
         List<Path> files = series(2, 40);
         List<String> command = storescuCommand(files);
         Process sender = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -90,9 +102,10 @@ class NodeCrashRecoveryTest {
         assertDeliveredOnce(40);
     }
 
-    @Test
-    void killDuringInference() throws Exception {
-        setUp(true);
+    @ParameterizedTest
+    @EnumSource(Database.class)
+    void killDuringInference(Database database) throws Exception {
+        setUp(true, database);
         // Larger slices widen the window between "triage started" and the SR being written.
         List<Path> files = series(3, 256, 30);
         assertThat(storescu(files).exitCode()).isZero();
@@ -102,9 +115,10 @@ class NodeCrashRecoveryTest {
         assertDeliveredOnce(30);
     }
 
-    @Test
-    void killDuringDeliveryRetries() throws Exception {
-        setUp(false);
+    @ParameterizedTest
+    @EnumSource(Database.class)
+    void killDuringDeliveryRetries(Database database) throws Exception {
+        setUp(false, database);
         List<Path> files = series(4, 30);
         assertThat(storescu(files).exitCode()).isZero();
         Eventually.awaitTrue(WAIT, "a failed delivery attempt", () -> Files.readString(log).contains("attempt 1 failed"));
@@ -114,7 +128,12 @@ class NodeCrashRecoveryTest {
         assertDeliveredOnce(30);
     }
 
-    private void setUp(boolean pacsUp) throws Exception {
+    private void setUp(boolean pacsUp, Database database) throws Exception {
+        String databaseUrl = "";
+        if (database == Database.POSTGRESQL) {
+            postgres = PostgresServer.start(dir);
+            databaseUrl = postgres.jdbcUrl();
+        }
         nodePort = LoopbackPorts.free();
         pacsPort = LoopbackPorts.free();
         if (pacsUp) {
@@ -129,7 +148,9 @@ class NodeCrashRecoveryTest {
                 "delivery.initial-backoff-seconds=1",
                 "delivery.backoff-multiplier=1",
                 "delivery.max-backoff-seconds=1",
-                "dicom.min-free-disk-mb=1", ""));
+                "dicom.min-free-disk-mb=1",
+                "database.url=" + databaseUrl,
+                "database.user=" + (postgres == null ? "" : PostgresServer.USER), ""));
         log = dir.resolve("node.log");
         start();
     }
@@ -165,15 +186,14 @@ class NodeCrashRecoveryTest {
         node.destroy();
         node.waitFor();
         assertThat(srFiles()).as(tail()).hasSize(1);
-        JdbcConnectionPool db = JdbcConnectionPool.create("jdbc:h2:" + dir.resolve("var/db/node") + ";AUTO_SERVER=TRUE",
-                "sa", "");
-        try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = postgres != null
+                ? DriverManager.getConnection(postgres.jdbcUrl(), PostgresServer.USER, "")
+                : DriverManager.getConnection("jdbc:h2:" + dir.resolve("var/db/node") + ";AUTO_SERVER=TRUE", "sa", "");
+             Statement s = c.createStatement()) {
             assertThat(count(s, "SELECT COUNT(*) FROM node_result")).isEqualTo(1);
             assertThat(count(s, "SELECT COUNT(*) FROM node_delivery WHERE state = 'DELIVERED'")).isEqualTo(1);
             assertThat(count(s, "SELECT COUNT(*) FROM node_delivery")).isEqualTo(1);
             assertThat(count(s, "SELECT COUNT(*) FROM node_instance")).isEqualTo(instances);
-        } finally {
-            db.dispose();
         }
     }
 
