@@ -41,12 +41,11 @@ class NodeCrashRecoveryTest {
     enum Database { H2, POSTGRESQL }
 
     private static final Duration WAIT = Duration.ofSeconds(120);
-    private static final Path HOME = Path.of("..").toAbsolutePath().normalize();
 
     @TempDir
     Path dir;
 
-    private Process node;
+    private NodeProcess node;
     private StoreScp pacs;
     private int nodePort;
     private int pacsPort;
@@ -55,8 +54,8 @@ class NodeCrashRecoveryTest {
 
     @AfterEach
     void cleanUp() throws Exception {
-        if (node != null && node.isAlive()) {
-            node.destroyForcibly().waitFor();
+        if (node != null) {
+            node.close();
         }
         if (pacs != null) {
             pacs.close();
@@ -72,8 +71,8 @@ class NodeCrashRecoveryTest {
         setUp(true, database);
         List<Path> files = series(1, 30);
         assertThat(storescu(files).exitCode()).isZero();
-        kill();
-        restart();
+        node.kill();
+        node.restart();
         assertDeliveredOnce(30);
     }
 
@@ -90,13 +89,13 @@ class NodeCrashRecoveryTest {
             String line;
             while ((line = out.readLine()) != null) {
                 if (line.contains("Received Store Response (Success)") && ++acknowledged == 10) {
-                    kill();
+                    node.kill();
                 }
             }
         }
         sender.waitFor();
         assertThat(acknowledged).isGreaterThanOrEqualTo(10).isLessThan(40);
-        restart();
+        node.restart();
         // The PACS resends the series (what a PACS does after a failed export).
         assertThat(storescu(files).exitCode()).isZero();
         assertDeliveredOnce(40);
@@ -110,8 +109,8 @@ class NodeCrashRecoveryTest {
         List<Path> files = series(3, 256, 30);
         assertThat(storescu(files).exitCode()).isZero();
         Eventually.awaitTrue(WAIT, "triage started", () -> Files.readString(log).contains("triage of 30 instances started"));
-        kill();
-        restart();
+        node.kill();
+        node.restart();
         assertDeliveredOnce(30);
     }
 
@@ -122,9 +121,9 @@ class NodeCrashRecoveryTest {
         List<Path> files = series(4, 30);
         assertThat(storescu(files).exitCode()).isZero();
         Eventually.awaitTrue(WAIT, "a failed delivery attempt", () -> Files.readString(log).contains("attempt 1 failed"));
-        kill();
+        node.kill();
         pacs = StoreScp.start("PACS", dir.resolve("pacs"), pacsPort, true);
-        restart();
+        node.restart();
         assertDeliveredOnce(30);
     }
 
@@ -152,40 +151,14 @@ class NodeCrashRecoveryTest {
                 "database.url=" + databaseUrl,
                 "database.user=" + (postgres == null ? "" : PostgresServer.USER), ""));
         log = dir.resolve("node.log");
-        start();
-    }
-
-    private void start() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        node = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                "-Dct-triage.home=" + HOME, "org.cttriage.plugin.cli.CtTriageCommand", "serve", "--config",
-                dir.resolve("node.properties").toString(), "--demo-studies", "0")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        Eventually.await(WAIT, () -> "node listening; log:\n" + tail(), () -> {
-            if (!node.isAlive()) {
-                throw new IllegalStateException("node exited " + node.exitValue() + ":\n" + tail());
-            }
-            return ExternalCommand.run(Duration.ofSeconds(10), "echoscu", "-aec", "CTTRIAGE", "127.0.0.1",
-                    Integer.toString(nodePort)).exitCode() == 0;
-        }, ok -> ok);
-    }
-
-    private void kill() throws InterruptedException {
-        // destroyForcibly is SIGKILL on Linux: no shutdown hook, no graceful stop.
-        node.destroyForcibly().waitFor();
-    }
-
-    private void restart() throws Exception {
-        Files.writeString(log, "---- restart after SIGKILL ----\n", java.nio.file.StandardOpenOption.APPEND);
-        start();
+        node = NodeProcess.start(dir.resolve("node.properties"), log, nodePort, WAIT);
     }
 
     /** One SR at the PACS (waits for it), then a clean stop and the database's account of it. */
     private void assertDeliveredOnce(int instances) throws Exception {
-        Eventually.await(WAIT, () -> "one SR at the PACS; node log:\n" + tail(), this::srFiles, l -> !l.isEmpty());
-        node.destroy();
-        node.waitFor();
-        assertThat(srFiles()).as(tail()).hasSize(1);
+        Eventually.await(WAIT, () -> "one SR at the PACS; node log:\n" + node.tail(), this::srFiles, l -> !l.isEmpty());
+        node.stop();
+        assertThat(srFiles()).as(node.tail()).hasSize(1);
         try (Connection c = postgres != null
                 ? DriverManager.getConnection(postgres.jdbcUrl(), PostgresServer.USER, "")
                 : DriverManager.getConnection("jdbc:h2:" + dir.resolve("var/db/node") + ";AUTO_SERVER=TRUE", "sa", "");
@@ -207,15 +180,6 @@ class NodeCrashRecoveryTest {
     private List<Path> srFiles() throws IOException {
         return pacs == null ? List.of() : pacs.receivedFiles().stream()
                 .filter(p -> p.getFileName().toString().startsWith("SR")).toList();
-    }
-
-    private String tail() {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
     }
 
     private List<String> storescuCommand(List<Path> files) {
