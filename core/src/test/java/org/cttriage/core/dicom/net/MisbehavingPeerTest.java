@@ -257,19 +257,15 @@ class MisbehavingPeerTest {
             }
         }, o -> o.withArtimTimeout(Duration.ofMinutes(5))),
         /** Sta6, a C-STORE data set nested deeper than the node's bound → C-STORE-RSP C000H (cannot understand). */
-        DATA_SET_NESTED_TOO_DEEP(Answer.status(0xC000), port -> {
-            try (ScriptedPeer peer = ScriptedPeer.connect(port)) {
-                peer.associate(AE, SCU);
-                peer.send(ScriptedPeer.pData(3, true, true, ScriptedPeer.storeCommand("1.2.826.0.1.3680043.10.1045.9")));
-                for (byte[] pdu : ScriptedPeer.dataPdus(3, nestedDataSet(HOSTILE_DEPTH), 16000)) {
-                    peer.send(pdu);
-                }
-                Answer answer = Answer.of(peer.read());
-                peer.send(ScriptedPeer.releaseRq());
-                assertThat(peer.readUntilNotPData().type()).isEqualTo(A_RELEASE_RP);
-                return answer;
-            }
-        }),
+        DATA_SET_NESTED_TOO_DEEP(Answer.status(0xC000), port -> storeNested(port, HOSTILE_DEPTH)),
+        /** Sta6, one level beyond the bound (far from any stack limit) → C000H all the same. */
+        DATA_SET_NESTED_ONE_BEYOND_THE_BOUND(Answer.status(0xC000), port -> storeNested(port,
+                DataSetDepth.MAX_NESTING_DEPTH + 1)),
+        /** Sta6, nested exactly as deep as the bound → stored, Success. */
+        DATA_SET_NESTED_TO_THE_BOUND(Answer.status(0x0000), port -> storeNested(port, DataSetDepth.MAX_NESTING_DEPTH)),
+        /** Sta6, a command set nested beyond the bound but short → A-ABORT (service-user). */
+        COMMAND_NESTED_BEYOND_THE_BOUND(Answer.abort(0, 0), port -> associated(port, ScriptedPeer.pData(1, true, true,
+                implicitNested(DataSetDepth.MAX_NESTING_DEPTH + 1)))),
         /** Sta6, a command set nested without bound: not a DIMSE message the node can answer → A-ABORT (service-user). */
         COMMAND_NESTED_TOO_DEEP(Answer.abort(0, 0), port -> {
             byte[] command = implicitNested(HOSTILE_DEPTH);
@@ -396,6 +392,20 @@ class MisbehavingPeerTest {
             peer.send(bytes);
         }
         return Answer.CLOSED;
+    }
+
+    static Answer storeNested(int port, int depth) throws Exception {
+        try (ScriptedPeer peer = ScriptedPeer.connect(port)) {
+            peer.associate(AE, SCU);
+            peer.send(ScriptedPeer.pData(3, true, true, ScriptedPeer.storeCommand("1.2.826.0.1.3680043.10.1045.9")));
+            for (byte[] pdu : ScriptedPeer.dataPdus(3, nestedDataSet(depth), 16000)) {
+                peer.send(pdu);
+            }
+            Answer answer = Answer.of(peer.read());
+            peer.send(ScriptedPeer.releaseRq());
+            assertThat(peer.readUntilNotPData().type()).isEqualTo(A_RELEASE_RP);
+            return answer;
+        }
     }
 
     static Answer halfDataSetThen(int port, byte[] pdu) throws Exception {
