@@ -52,7 +52,7 @@ final class DataSetDepth {
     static boolean exceeds(Path file, long offset, boolean implicitVr, int limit) throws IOException {
         try (InputStream raw = Files.newInputStream(file)) {
             raw.skipNBytes(offset);
-            return new DataSetDepth(new BufferedInputStream(raw, 1 << 16), implicitVr).exceeds(limit);
+            return new DataSetDepth(new BufferedInputStream(raw, 8192), implicitVr).exceeds(limit);
         } catch (EOFException e) {
             return false;
         }
