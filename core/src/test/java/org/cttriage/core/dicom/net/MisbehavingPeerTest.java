@@ -542,7 +542,7 @@ class MisbehavingPeerTest {
     private static long peakOfLargeObjectPools() {
         long peak = 0;
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == MemoryType.HEAP && pool.getName().contains("Old")) {
+            if (pool.getType() == MemoryType.HEAP && (pool.getName().contains("Old") || pool.getName().contains("Tenured"))) {
                 peak += pool.getPeakUsage().getUsed();
             }
         }
