@@ -65,43 +65,47 @@ public final class TriageNode implements AutoCloseable {
      * @param tls TLS for the listener, or empty for plain TCP
      * @param spoolRetention how long a finished series keeps its instance files after its last
      *     instance (zero: for ever); see {@link SpoolRetention}
+     * @param artimTimeout the whole time a connection has to deliver its A-ASSOCIATE-RQ
+     * @param maxAssociationsPerHost connections one remote host may hold at once
      */
     public record Config(String aeTitle, String bindAddress, int port, Set<String> allowedCallingAeTitles,
             int maxAssociations, List<String> transferSyntaxes, long minFreeDiskBytes, Path dataDirectory,
             Duration quietPeriod, List<Destination> destinations, int maxAttempts, Duration initialBackoff,
             double backoffMultiplier, Duration maxBackoff, NonCtPolicy nonCt, DuplicatePolicy duplicates, SrOptions sr,
-            Optional<TlsOptions> tls, Duration spoolRetention) {
+            Optional<TlsOptions> tls, Duration spoolRetention, Duration artimTimeout, int maxAssociationsPerHost) {
         /** Test and demo defaults around the essentials. */
         public static Config defaults(String aeTitle, int port, Path dataDirectory, List<Destination> destinations) {
             return new Config(aeTitle, "127.0.0.1", port, Set.of(), ListenerOptions.DEFAULT_MAX_ASSOCIATIONS,
                     ListenerOptions.DEFAULT_TRANSFER_SYNTAXES, ListenerOptions.DEFAULT_MIN_FREE_DISK_BYTES, dataDirectory,
                     Duration.ofSeconds(10), destinations, 5, Duration.ofSeconds(2), 2.0, Duration.ofMinutes(5),
                     NonCtPolicy.IGNORE, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, SrOptions.defaults(), Optional.empty(),
-                    DEFAULT_SPOOL_RETENTION);
+                    DEFAULT_SPOOL_RETENTION, ListenerOptions.DEFAULT_ARTIM_TIMEOUT,
+                    ListenerOptions.DEFAULT_MAX_ASSOCIATIONS_PER_HOST);
         }
 
         public Config withQuietPeriod(Duration quiet) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quiet, destinations, maxAttempts, initialBackoff, backoffMultiplier,
-                    maxBackoff, nonCt, duplicates, sr, tls, spoolRetention);
+                    maxBackoff, nonCt, duplicates, sr, tls, spoolRetention, artimTimeout, maxAssociationsPerHost);
         }
 
         public Config withRedelivery(int attempts, Duration initial, Duration max) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quietPeriod, destinations, attempts, initial, backoffMultiplier,
-                    max, nonCt, duplicates, sr, tls, spoolRetention);
+                    max, nonCt, duplicates, sr, tls, spoolRetention, artimTimeout, maxAssociationsPerHost);
         }
 
         public Config withTls(Optional<TlsOptions> tlsOptions) {
             return new Config(aeTitle, bindAddress, port, allowedCallingAeTitles, maxAssociations, transferSyntaxes,
                     minFreeDiskBytes, dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff,
-                    backoffMultiplier, maxBackoff, nonCt, duplicates, sr, tlsOptions, spoolRetention);
+                    backoffMultiplier, maxBackoff, nonCt, duplicates, sr, tlsOptions, spoolRetention, artimTimeout,
+                    maxAssociationsPerHost);
         }
 
         public Config withAllowedCallingAeTitles(Set<String> allowed) {
             return new Config(aeTitle, bindAddress, port, allowed, maxAssociations, transferSyntaxes, minFreeDiskBytes,
                     dataDirectory, quietPeriod, destinations, maxAttempts, initialBackoff, backoffMultiplier, maxBackoff,
-                    nonCt, duplicates, sr, tls, spoolRetention);
+                    nonCt, duplicates, sr, tls, spoolRetention, artimTimeout, maxAssociationsPerHost);
         }
     }
 
@@ -153,7 +157,9 @@ public final class TriageNode implements AutoCloseable {
                 .append("&incomingDirectory=RAW(").append(incoming.toAbsolutePath()).append(')')
                 .append("&maxAssociations=").append(config.maxAssociations())
                 .append("&transferSyntaxes=").append(enc(String.join(",", config.transferSyntaxes())))
-                .append("&minFreeDiskBytes=").append(config.minFreeDiskBytes());
+                .append("&minFreeDiskBytes=").append(config.minFreeDiskBytes())
+                .append("&artimTimeoutMillis=").append(config.artimTimeout().toMillis())
+                .append("&maxAssociationsPerHost=").append(config.maxAssociationsPerHost());
         if (config.tls().isPresent()) {
             TlsOptions t = config.tls().get();
             uri.append("&tlsKeyStore=RAW(").append(t.keyStore().toAbsolutePath()).append(')')

@@ -2,6 +2,8 @@ package com.pixelmed.network;
 
 import java.io.IOException;
 import java.net.Socket;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * Opens PixelMed's {@link ReceivedDataHandler} and association acceptor to ct-triage's DIMSE
@@ -28,5 +30,20 @@ public abstract class CtTriageDataHandler extends ReceivedDataHandler {
             throws DicomNetworkException, IOException {
         return AssociationFactory.createNewAssociation(socket, calledAeTitle, maximumLengthReceived, receiveBufferSize,
                 sendBufferSize, policy);
+    }
+
+    /**
+     * The ids of the presentation contexts {@code association} accepted (result 0, PS3.8
+     * 9.3.3.2): the only ones a PDV may name. PixelMed keeps the list package-private.
+     */
+    public static Set<Integer> acceptedPresentationContexts(Association association) {
+        Set<Integer> ids = new HashSet<>();
+        for (Object o : association.presentationContexts) {
+            PresentationContext pc = (PresentationContext) o;
+            if (pc.getResultReason() == 0) {
+                ids.add(pc.getIdentifier() & 0xff);
+            }
+        }
+        return ids;
     }
 }

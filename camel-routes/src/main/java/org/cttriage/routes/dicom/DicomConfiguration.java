@@ -35,6 +35,12 @@ public class DicomConfiguration implements Cloneable {
     private int maxPduLength = ListenerOptions.DEFAULT_MAX_PDU_LENGTH;
     @UriParam(label = "consumer", defaultValue = "60000", description = "Consumer: idle association timeout in ms.")
     private long idleTimeoutMillis = ListenerOptions.DEFAULT_IDLE_TIMEOUT.toMillis();
+    @UriParam(label = "consumer", defaultValue = "10000",
+            description = "Consumer: ARTIM timeout in ms, the whole time a connection has to deliver its A-ASSOCIATE-RQ.")
+    private long artimTimeoutMillis = ListenerOptions.DEFAULT_ARTIM_TIMEOUT.toMillis();
+    @UriParam(label = "consumer", defaultValue = "16",
+            description = "Consumer: connections one remote host may hold at once; more are closed at once.")
+    private int maxAssociationsPerHost = ListenerOptions.DEFAULT_MAX_ASSOCIATIONS_PER_HOST;
     @UriParam(label = "consumer,security", description = "Consumer: PKCS#12 key store with the server certificate; enables TLS.")
     private String tlsKeyStore;
     @UriParam(label = "consumer,security", secret = true, description = "Consumer: key store password.")
@@ -146,6 +152,22 @@ public class DicomConfiguration implements Cloneable {
 
     public void setIdleTimeoutMillis(long idleTimeoutMillis) {
         this.idleTimeoutMillis = idleTimeoutMillis;
+    }
+
+    public long getArtimTimeoutMillis() {
+        return artimTimeoutMillis;
+    }
+
+    public void setArtimTimeoutMillis(long artimTimeoutMillis) {
+        this.artimTimeoutMillis = artimTimeoutMillis;
+    }
+
+    public int getMaxAssociationsPerHost() {
+        return maxAssociationsPerHost;
+    }
+
+    public void setMaxAssociationsPerHost(int maxAssociationsPerHost) {
+        this.maxAssociationsPerHost = maxAssociationsPerHost;
     }
 
     public String getTlsKeyStore() {

@@ -72,7 +72,8 @@ public class DicomConsumer extends DefaultConsumer {
         return new ListenerOptions(aeTitle, InetAddress.getByName(c.getHost()), c.getPort(),
                 Set.copyOf(c.allowedCallingAeTitleList()), c.getMaxAssociations(), c.transferSyntaxList(), tls,
                 Path.of(c.getIncomingDirectory()), c.getMinFreeDiskBytes(), c.getMaxPduLength(),
-                Duration.ofMillis(c.getIdleTimeoutMillis()));
+                Duration.ofMillis(c.getIdleTimeoutMillis()), Duration.ofMillis(c.getArtimTimeoutMillis()),
+                c.getMaxAssociationsPerHost());
     }
 
     private DimseStatus received(ReceivedInstance instance) throws Exception {

@@ -91,6 +91,14 @@ public class DicomEndpoint extends DefaultEndpoint {
         configuration.setIdleTimeoutMillis(v);
     }
 
+    public void setArtimTimeoutMillis(long v) {
+        configuration.setArtimTimeoutMillis(v);
+    }
+
+    public void setMaxAssociationsPerHost(int v) {
+        configuration.setMaxAssociationsPerHost(v);
+    }
+
     public void setTlsKeyStore(String v) {
         configuration.setTlsKeyStore(v);
     }

@@ -103,7 +103,13 @@ public enum ErrorCode {
     ECHO_FAILED(613, "C-ECHO failed"),
     TRIAGE_FAILED(614, "series could not be triaged"),
     SPOOL_RECONCILED(615, "spool file not named by the database"),
-    SPOOL_PURGED(616, "series' instances removed from the spool by retention");
+    SPOOL_PURGED(616, "series' instances removed from the spool by retention"),
+    PDU_REJECTED(617, "malformed or unexpected PDU answered with A-ABORT"),
+    ARTIM_EXPIRED(618, "A-ASSOCIATE-RQ not received within the ARTIM timeout"),
+    HOST_CONNECTION_LIMIT(619, "too many connections from one host"),
+    PEER_ABORTED(620, "association aborted by the peer"),
+    PARTIAL_INSTANCE_DISCARDED(621, "association ended with a data set half received"),
+    NESTING_TOO_DEEP(622, "data set or command nested too deeply");
 
     private final int number;
     private final String summary;

@@ -47,6 +47,8 @@ public final class NodeSettings {
         PORT("dicom.port", "11112", "TCP port of the listener (1-65535)."),
         ALLOWED_CALLING_AETS("dicom.allowed-calling-aets", "", "Comma-separated calling AE titles accepted; empty accepts any. Others are rejected at association."),
         MAX_ASSOCIATIONS("dicom.max-associations", "16", "Associations served at once; more are rejected (transient, local limit)."),
+        MAX_ASSOCIATIONS_PER_HOST("dicom.max-associations-per-host", Integer.toString(ListenerOptions.DEFAULT_MAX_ASSOCIATIONS_PER_HOST), "Connections one remote host may hold at once, associated or still negotiating (1-1000); more are closed at once (TRIAGE-0619). Raise it for a PACS that opens more associations at once."),
+        ARTIM_TIMEOUT_SECONDS("dicom.artim-timeout-seconds", Long.toString(ListenerOptions.DEFAULT_ARTIM_TIMEOUT.toSeconds()), "Seconds a new connection has, in all, to deliver its A-ASSOCIATE-RQ (PS3.8 ARTIM timer, 1-600); then it is closed (TRIAGE-0618)."),
         TRANSFER_SYNTAXES("dicom.transfer-syntaxes", String.join(",", ListenerOptions.DEFAULT_TRANSFER_SYNTAXES), "Accepted transfer syntax UIDs in preference order (subset of the default)."),
         MIN_FREE_DISK_MB("dicom.min-free-disk-mb", "1024", "Below this free space (MiB) on the data folder, associations are refused with a logged reason."),
         NON_CT("dicom.non-ct", "IGNORE", "Non-CT instances (SR, secondary capture, other modalities): IGNORE (answer Success, discard) or REJECT (0122H)."),
@@ -290,6 +292,8 @@ public final class NodeSettings {
                 decimal(Key.BACKOFF_MULTIPLIER, 1, 10), Duration.ofSeconds(integer(Key.MAX_BACKOFF_SECONDS, 1, 86400)),
                 choice(Key.NON_CT, NonCtPolicy.class), choice(Key.DUPLICATES, DuplicatePolicy.class),
                 new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"), tls(),
-                Duration.ofHours(integer(Key.SPOOL_RETENTION_HOURS, 0, 87600)));
+                Duration.ofHours(integer(Key.SPOOL_RETENTION_HOURS, 0, 87600)),
+                Duration.ofSeconds(integer(Key.ARTIM_TIMEOUT_SECONDS, 1, 600)),
+                integer(Key.MAX_ASSOCIATIONS_PER_HOST, 1, 1000));
     }
 }

@@ -39,6 +39,12 @@ class NodeSettingsTest {
         assertThat(c.bindAddress()).isEqualTo("127.0.0.1");
         assertThat(c.destinations()).isEmpty();
         assertThat(c.spoolRetention()).isEqualTo(Duration.ofHours(72));
+        assertThat(c.artimTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.maxAssociationsPerHost()).isEqualTo(16);
+        TriageNode.Config hardened = NodeSettings.load(write("dicom.artim-timeout-seconds=3\n"
+                + "dicom.max-associations-per-host=2\n"), dir).nodeConfig(List.of());
+        assertThat(hardened.artimTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(hardened.maxAssociationsPerHost()).isEqualTo(2);
         assertThat(NodeSettings.load(write("spool.retention-hours=0\n"), dir).nodeConfig(List.of()).spoolRetention())
                 .as("0 keeps the spool for ever").isZero();
     }
@@ -70,6 +76,10 @@ class NodeSettingsTest {
                 .hasMessageContaining("database.url").hasMessageContaining("jdbc:postgresql://");
         assertThatThrownBy(() -> NodeSettings.load(write("spool.retention-hours=-1\n"), dir).nodeConfig(List.of()))
                 .hasMessageContaining("spool.retention-hours").hasMessageContaining("0 to 87600");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.artim-timeout-seconds=0\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("dicom.artim-timeout-seconds").hasMessageContaining("1 to 600");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.max-associations-per-host=0\n"), dir)
+                .nodeConfig(List.of())).hasMessageContaining("dicom.max-associations-per-host");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
                 .hasMessageContaining("unknown key 'dicom.prot'");
     }

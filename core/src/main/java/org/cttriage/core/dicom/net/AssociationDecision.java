@@ -19,19 +19,31 @@ public sealed interface AssociationDecision permits AssociationDecision.Accept, 
         public static final int CALLING_AE_NOT_RECOGNIZED = 3;
         /** Service-user reason: called AE title not recognized. */
         public static final int CALLED_AE_NOT_RECOGNIZED = 7;
+        /** Service-provider (ACSE) reason: protocol-version-not-supported. */
+        public static final int PROTOCOL_VERSION_NOT_SUPPORTED = 2;
         /** Service-provider (presentation) reason: temporary congestion. */
         public static final int TEMPORARY_CONGESTION = 1;
         /** Service-provider (presentation) reason: local limit exceeded. */
         public static final int LOCAL_LIMIT_EXCEEDED = 2;
 
         public static Reject callingAe(String calling) {
+            return callingAe(calling, "is not in the allow-list");
+        }
+
+        public static Reject callingAe(String calling, String why) {
             return new Reject(Result.PERMANENT, Source.SERVICE_USER, CALLING_AE_NOT_RECOGNIZED,
-                    "calling AE title " + calling + " is not in the allow-list");
+                    "calling AE title " + AssociationRequest.printable(calling) + " " + why);
         }
 
         public static Reject calledAe(String called) {
             return new Reject(Result.PERMANENT, Source.SERVICE_USER, CALLED_AE_NOT_RECOGNIZED,
-                    "called AE title " + called + " is not ours");
+                    "called AE title " + AssociationRequest.printable(called) + " is not ours");
+        }
+
+        /** PS3.8 9.3.2: bit 0 of the Protocol-version field must be set. */
+        public static Reject protocolVersion(int version) {
+            return new Reject(Result.PERMANENT, Source.SERVICE_PROVIDER_ACSE, PROTOCOL_VERSION_NOT_SUPPORTED,
+                    String.format("protocol version %04XH is not supported", version));
         }
 
         public static Reject limit(String why) {

@@ -17,6 +17,13 @@ public interface AssociationListener {
     default void storeAnswered(String callingAeTitle, String sopInstanceUid, DimseStatus status) {
     }
 
+    /**
+     * An association ended (A-RELEASE-RQ, A-ABORT, closed connection, protocol error) while a
+     * C-STORE data set was half received; the partial instance was discarded, never acknowledged.
+     */
+    default void partialInstanceDiscarded(String callingAeTitle, String sopInstanceUid, String cause) {
+    }
+
     /** An association ended (released, aborted or failed). */
     default void ended(String callingAeTitle, String how) {
     }

@@ -31,6 +31,12 @@ public final class AssociationPolicy {
      * Decides on {@code request} given the number of associations already being served.
      */
     public AssociationDecision decide(AssociationRequest request, int activeAssociations) {
+        if (!request.protocolVersionSupported()) {
+            return AssociationDecision.Reject.protocolVersion(request.protocolVersion());
+        }
+        if (!AssociationRequest.validAeTitle(request.callingAeTitle())) {
+            return AssociationDecision.Reject.callingAe(request.callingAeTitle(), "is not a valid AE title");
+        }
         if (!options.aeTitle().equals(request.calledAeTitle())) {
             return AssociationDecision.Reject.calledAe(request.calledAeTitle());
         }

@@ -37,16 +37,23 @@ import org.slf4j.LoggerFactory;
  * A C-STORE data set is streamed into a {@code .part} file behind its File Meta Information,
  * closed, and handed to the {@link StoreHandler}, which makes it durable if it keeps it and whose
  * status the response carries. A write failure (disk full) keeps consuming the PDUs and answers
- * Out of Resources instead of aborting.
+ * Out of Resources instead of aborting. A data set nested deeper than
+ * {@link DataSetDepth#MAX_NESTING_DEPTH} is answered Cannot Understand before anything parses it
+ * (PixelMed's parser recurses per level); a command set that is too long, nested, unparseable or
+ * not C-ECHO/C-STORE cannot be answered at all and the association is aborted (A-ABORT from the
+ * DIMSE layer as UL service-user).
  */
 final class DimseRequestHandler extends CtTriageDataHandler {
     private static final Logger LOG = LoggerFactory.getLogger(DimseRequestHandler.class);
     private static final int WRITE_BUFFER = 1 << 20;
+    /** Real command sets are a few hundred bytes; this bounds what a peer can make us buffer. */
+    static final int MAX_COMMAND_LENGTH = 64 * 1024;
 
     private final Path incomingFolder;
     private final StoreHandler storeHandler;
     private final String callingAeTitle;
     private final InetAddress remote;
+    private final PduGuard guard;
     private final ByteArrayOutputStream command = new ByteArrayOutputStream();
     private CStoreRequestCommandMessage store;
     private byte presentationContextId;
@@ -54,16 +61,19 @@ final class DimseRequestHandler extends CtTriageDataHandler {
     private FileOutputStream fileOut;
     private OutputStream out;
     private long written;
+    private long dataSetOffset;
     private String transferSyntax;
     private DimseStatus failure;
     private byte[] response;
     private DimseStatus answered;
 
-    DimseRequestHandler(Path incomingFolder, StoreHandler storeHandler, String callingAeTitle, InetAddress remote) {
+    DimseRequestHandler(Path incomingFolder, StoreHandler storeHandler, String callingAeTitle, InetAddress remote,
+            PduGuard guard) {
         this.incomingFolder = incomingFolder;
         this.storeHandler = storeHandler;
         this.callingAeTitle = callingAeTitle;
         this.remote = remote;
+        this.guard = guard;
     }
 
     @Override
@@ -73,13 +83,17 @@ final class DimseRequestHandler extends CtTriageDataHandler {
             PresentationDataValue pdv = (PresentationDataValue) o;
             presentationContextId = pdv.getPresentationContextID();
             if (pdv.isCommand()) {
+                if (command.size() + pdv.getValue().length > MAX_COMMAND_LENGTH) {
+                    throw guard.abortAsServiceUser(ErrorCode.PDU_REJECTED, "command set longer than "
+                            + MAX_COMMAND_LENGTH + " bytes");
+                }
                 command.write(pdv.getValue());
                 if (pdv.isLastFragment()) {
                     commandComplete(association);
                 }
             } else {
                 if (store == null) {
-                    throw new DicomNetworkException("data set received without a C-STORE request");
+                    throw guard.abortAsServiceUser(ErrorCode.PDU_REJECTED, "data set received without a C-STORE request");
                 }
                 data(pdv.getValue(), association);
                 if (pdv.isLastFragment()) {
@@ -90,8 +104,19 @@ final class DimseRequestHandler extends CtTriageDataHandler {
     }
 
     private void commandComplete(Association association) throws DicomException, IOException, DicomNetworkException {
+        byte[] bytes = command.toByteArray();
+        // Command sets are always Implicit VR Little Endian (PS3.7 6.3.1).
+        if (DataSetDepth.exceeds(new ByteArrayInputStream(bytes), true, DataSetDepth.MAX_NESTING_DEPTH)) {
+            throw guard.abortAsServiceUser(ErrorCode.NESTING_TOO_DEEP, "command set nests sequences deeper than "
+                    + DataSetDepth.MAX_NESTING_DEPTH + " levels");
+        }
         AttributeList list = new AttributeList();
-        list.read(new DicomInputStream(new ByteArrayInputStream(command.toByteArray()), TransferSyntax.Default, false));
+        try {
+            list.read(new DicomInputStream(new ByteArrayInputStream(bytes), TransferSyntax.Default, false));
+        } catch (DicomException | IOException | RuntimeException | StackOverflowError e) {
+            throw guard.abortAsServiceUser(ErrorCode.PDU_REJECTED, "command set cannot be parsed ("
+                    + (e instanceof StackOverflowError ? "nested too deeply" : String.valueOf(e.getMessage())) + ")");
+        }
         int field = Attribute.getSingleIntegerValueOrDefault(list, TagFromName.CommandField, -1);
         if (field == MessageServiceElementCommand.C_ECHO_RQ) {
             CEchoRequestCommandMessage echo = new CEchoRequestCommandMessage(list);
@@ -102,7 +127,8 @@ final class DimseRequestHandler extends CtTriageDataHandler {
         } else if (field == MessageServiceElementCommand.C_STORE_RQ) {
             store = new CStoreRequestCommandMessage(list);
         } else {
-            throw new DicomNetworkException("unsupported command " + MessageServiceElementCommand.toString(field));
+            throw guard.abortAsServiceUser(ErrorCode.PDU_REJECTED, "unsupported DIMSE command "
+                    + (field < 0 ? "(no Command Field)" : MessageServiceElementCommand.toString(field)));
         }
     }
 
@@ -134,6 +160,7 @@ final class DimseRequestHandler extends CtTriageDataHandler {
         meta.getAttributeList().write(dout);
         dout.flush();
         written = fileOut.getChannel().position();
+        dataSetOffset = written;
     }
 
     private void dataComplete() throws DicomException, IOException {
@@ -159,8 +186,30 @@ final class DimseRequestHandler extends CtTriageDataHandler {
             return DimseStatus.REFUSED_OUT_OF_RESOURCES;
         }
         try {
+            if (DataSetDepth.exceeds(part, dataSetOffset, TransferSyntax.ImplicitVRLittleEndian.equals(transferSyntax),
+                    DataSetDepth.MAX_NESTING_DEPTH)) {
+                LOG.warn(ErrorCode.NESTING_TOO_DEEP.code() + " instance {} from {} nests sequences deeper than {} levels:"
+                        + " answered {}", store.getAffectedSOPInstanceUID(), callingAeTitle,
+                        DataSetDepth.MAX_NESTING_DEPTH, DimseStatus.ERROR_CANNOT_UNDERSTAND.hex());
+                deleteQuietly(part);
+                return DimseStatus.ERROR_CANNOT_UNDERSTAND;
+            }
+        } catch (IOException e) {
+            LOG.error(ErrorCode.RECEIVE_WRITE_FAILED.code() + " cannot read back received instance from {}: {}",
+                    callingAeTitle, e.getMessage());
+            deleteQuietly(part);
+            return DimseStatus.REFUSED_OUT_OF_RESOURCES;
+        }
+        try {
             return storeHandler.stored(new ReceivedInstance(part, store.getAffectedSOPClassUID(),
                     store.getAffectedSOPInstanceUID(), transferSyntax, callingAeTitle, remote, written));
+        } catch (StackOverflowError e) {
+            // A last line of defence: whatever parses the instance recursed too deep; the thread
+            // must live to answer, and the instance is refused, not kept.
+            LOG.warn(ErrorCode.NESTING_TOO_DEEP.code() + " parsing instance {} from {} ran out of stack: answered {}",
+                    store.getAffectedSOPInstanceUID(), callingAeTitle, DimseStatus.ERROR_CANNOT_UNDERSTAND.hex());
+            deleteQuietly(part);
+            return DimseStatus.ERROR_CANNOT_UNDERSTAND;
         } catch (Exception e) {
             LOG.error(ErrorCode.STORE_HANDLER_FAILED.code() + " store handler failed for an instance from {}: {}", callingAeTitle, e.toString(), e);
             deleteQuietly(part);
@@ -195,6 +244,11 @@ final class DimseRequestHandler extends CtTriageDataHandler {
         if (out != null) {
             discard();
         }
+    }
+
+    /** True when a C-STORE request was received but not answered: its data set is incomplete. */
+    boolean partial() {
+        return store != null && response == null;
     }
 
     byte[] response() {

@@ -13,19 +13,22 @@ import java.net.SocketException;
 /**
  * A connected socket whose input starts with bytes already read from it: the listener reads
  * the A-ASSOCIATE-RQ to apply the association policy, then hands the connection to PixelMed,
- * which must read the same PDU again. Its output tells {@code ended} when an A-RELEASE-RP or
- * A-ABORT leaves: the association is over then, although PixelMed keeps the connection (and
- * its thread) for the ARTIM period. Delegates every method PixelMed's association uses.
+ * which must read the same PDU again, and then reads what the listener's PDU checks let through.
+ * Delegates every method PixelMed's association uses.
  */
 final class ReplayingSocket extends Socket {
     private final Socket delegate;
     private final InputStream input;
     private final OutputStream output;
 
-    ReplayingSocket(Socket delegate, byte[] alreadyRead, Runnable ended) throws IOException {
+    /**
+     * @param rest the connection's input after {@code alreadyRead} (the listener's {@link PduGuard})
+     * @param output the connection's output (the listener's {@link PduWatchingOutputStream})
+     */
+    ReplayingSocket(Socket delegate, byte[] alreadyRead, InputStream rest, OutputStream output) {
         this.delegate = delegate;
-        this.input = new SequenceInputStream(new ByteArrayInputStream(alreadyRead), delegate.getInputStream());
-        this.output = new PduWatchingOutputStream(delegate.getOutputStream(), ended);
+        this.input = new SequenceInputStream(new ByteArrayInputStream(alreadyRead), rest);
+        this.output = output;
     }
 
     @Override

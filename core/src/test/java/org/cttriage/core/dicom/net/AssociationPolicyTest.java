@@ -15,7 +15,7 @@ class AssociationPolicyTest {
             .withMinFreeDiskBytes(1000);
 
     private static AssociationRequest request(String called, String calling) {
-        return new AssociationRequest(called, calling, InetAddress.getLoopbackAddress(), new byte[0]);
+        return new AssociationRequest(called, calling, InetAddress.getLoopbackAddress(), 1, new byte[0]);
     }
 
     @Test
