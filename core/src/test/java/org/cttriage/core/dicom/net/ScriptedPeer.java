@@ -30,51 +30,51 @@ import java.util.List;
  * toolkit would: malformed, truncated, oversized, out-of-order and slow PDUs. Every PDU is
  * built by hand from the standard's layout; PixelMed is used only for the DIMSE command sets.
  */
-final class ScriptedPeer implements AutoCloseable {
-    static final int A_ASSOCIATE_RQ = 0x01;
-    static final int A_ASSOCIATE_AC = 0x02;
-    static final int A_ASSOCIATE_RJ = 0x03;
-    static final int P_DATA_TF = 0x04;
-    static final int A_RELEASE_RQ = 0x05;
-    static final int A_RELEASE_RP = 0x06;
-    static final int A_ABORT = 0x07;
-    static final String APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1";
-    static final String IMPLEMENTATION_CLASS = "1.2.826.0.1.3680043.10.1045.1";
+public final class ScriptedPeer implements AutoCloseable {
+    public static final int A_ASSOCIATE_RQ = 0x01;
+    public static final int A_ASSOCIATE_AC = 0x02;
+    public static final int A_ASSOCIATE_RJ = 0x03;
+    public static final int P_DATA_TF = 0x04;
+    public static final int A_RELEASE_RQ = 0x05;
+    public static final int A_RELEASE_RP = 0x06;
+    public static final int A_ABORT = 0x07;
+    public static final String APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1";
+    public static final String IMPLEMENTATION_CLASS = "1.2.826.0.1.3680043.10.1045.1";
     /** How long the peer waits for an answer before the test fails: a deadline, not a measurement. */
-    static final Duration ANSWER_DEADLINE = Duration.ofSeconds(30);
+    public static final Duration ANSWER_DEADLINE = Duration.ofSeconds(30);
 
     /** One presentation context proposed in an A-ASSOCIATE-RQ. */
-    record Context(int id, String abstractSyntax, List<String> transferSyntaxes) {
-        static Context verification(int id) {
+    public record Context(int id, String abstractSyntax, List<String> transferSyntaxes) {
+        public static Context verification(int id) {
             return new Context(id, SOPClass.Verification, List.of(TransferSyntax.ImplicitVRLittleEndian));
         }
 
-        static Context ct(int id) {
+        public static Context ct(int id) {
             return new Context(id, SOPClass.CTImageStorage, List.of(TransferSyntax.ExplicitVRLittleEndian));
         }
     }
 
     /** A PDU as read from the node: its type and variable field. {@code type} -1 is end of stream. */
-    record Pdu(int type, byte[] body) {
-        static final Pdu CLOSED = new Pdu(-1, new byte[0]);
+    public record Pdu(int type, byte[] body) {
+        public static final Pdu CLOSED = new Pdu(-1, new byte[0]);
 
         /** A-ABORT source (PS3.8 Table 9-26). */
-        int abortSource() {
+        public int abortSource() {
             return body[2] & 0xff;
         }
 
         /** A-ABORT reason/diag. */
-        int abortReason() {
+        public int abortReason() {
             return body[3] & 0xff;
         }
 
         /** A-ASSOCIATE-RJ result, source, reason (PS3.8 Table 9-21). */
-        int[] rejection() {
+        public int[] rejection() {
             return new int[] {body[1] & 0xff, body[2] & 0xff, body[3] & 0xff};
         }
 
         /** The results of the presentation contexts in an A-ASSOCIATE-AC, by context id. */
-        java.util.Map<Integer, Integer> contextResults() {
+        public java.util.Map<Integer, Integer> contextResults() {
             java.util.Map<Integer, Integer> results = new java.util.TreeMap<>();
             int i = 68;
             while (i + 4 <= body.length) {
@@ -89,7 +89,7 @@ final class ScriptedPeer implements AutoCloseable {
         }
 
         /** The DIMSE Status of a command PDV in this P-DATA-TF, or -1. */
-        int dimseStatus() throws Exception {
+        public int dimseStatus() throws Exception {
             int pdvLength = ByteBuffer.wrap(body, 0, 4).getInt();
             if ((body[5] & 0x01) == 0) {
                 return -1;
@@ -118,19 +118,19 @@ final class ScriptedPeer implements AutoCloseable {
         this.in = new DataInputStream(socket.getInputStream());
     }
 
-    static ScriptedPeer connect(int port) throws IOException {
+    public static ScriptedPeer connect(int port) throws IOException {
         return new ScriptedPeer(new Socket(InetAddress.getLoopbackAddress(), port));
     }
 
     /** Sends bytes as they are. */
-    ScriptedPeer send(byte[] bytes) throws IOException {
+    public ScriptedPeer send(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
         return this;
     }
 
     /** Sends {@code bytes} one at a time, {@code pause} apart (a slow-loris peer). */
-    void trickle(byte[] bytes, Duration pause) throws IOException, InterruptedException {
+    public void trickle(byte[] bytes, Duration pause) throws IOException, InterruptedException {
         for (byte b : bytes) {
             out.write(b);
             out.flush();
@@ -139,7 +139,7 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** Reads the next PDU; {@link Pdu#CLOSED} when the node closed the connection. */
-    Pdu read() throws IOException {
+    public Pdu read() throws IOException {
         byte[] header = new byte[6];
         try {
             in.readFully(header);
@@ -158,7 +158,7 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** Reads PDUs until one that is not P-DATA-TF, or the end of the stream. */
-    Pdu readUntilNotPData() throws IOException {
+    public Pdu readUntilNotPData() throws IOException {
         Pdu p;
         do {
             p = read();
@@ -167,12 +167,12 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** True when the node closed the connection (after anything it still had to say). */
-    boolean closedByNode() throws IOException {
+    public boolean closedByNode() throws IOException {
         return read().type() == -1;
     }
 
     /** Associates with C-ECHO and CT Image Storage contexts and returns the A-ASSOCIATE-AC. */
-    Pdu associate(String called, String calling) throws IOException {
+    public Pdu associate(String called, String calling) throws IOException {
         send(associateRq(called, calling, List.of(Context.verification(1), Context.ct(3)), 16384));
         Pdu answer = read();
         if (answer.type() != A_ASSOCIATE_AC) {
@@ -189,11 +189,11 @@ final class ScriptedPeer implements AutoCloseable {
     // ----- PDU builders (PS3.8 9.3) -----
 
     /** An A-ASSOCIATE-RQ PDU (PS3.8 9.3.2) with protocol version 1. */
-    static byte[] associateRq(String called, String calling, List<Context> contexts, int maxPdu) {
+    public static byte[] associateRq(String called, String calling, List<Context> contexts, int maxPdu) {
         return associateRq(1, aeField(called), aeField(calling), contexts, maxPdu);
     }
 
-    static byte[] associateRq(int protocolVersion, byte[] called, byte[] calling, List<Context> contexts, int maxPdu) {
+    public static byte[] associateRq(int protocolVersion, byte[] called, byte[] calling, List<Context> contexts, int maxPdu) {
         ByteArrayOutputStream items = new ByteArrayOutputStream();
         item(items, 0x10, ascii(APPLICATION_CONTEXT));
         for (Context c : contexts) {
@@ -222,7 +222,7 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** A 16-byte AE title field, space padded. */
-    static byte[] aeField(String ae) {
+    public static byte[] aeField(String ae) {
         byte[] field = new byte[16];
         java.util.Arrays.fill(field, (byte) ' ');
         byte[] a = ae.getBytes(StandardCharsets.ISO_8859_1);
@@ -231,44 +231,44 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** A PDU: type, reserved, 4-byte big-endian length, variable field. */
-    static byte[] pdu(int type, byte[] body) {
+    public static byte[] pdu(int type, byte[] body) {
         return ByteBuffer.allocate(6 + body.length).put((byte) type).put((byte) 0).putInt(body.length).put(body).array();
     }
 
     /** Only a PDU header claiming {@code length} bytes. */
-    static byte[] pduHeader(int type, long length) {
+    public static byte[] pduHeader(int type, long length) {
         return ByteBuffer.allocate(6).put((byte) type).put((byte) 0).putInt((int) length).array();
     }
 
     /** A P-DATA-TF PDU (PS3.8 9.3.5) with one PDV. */
-    static byte[] pData(int contextId, boolean command, boolean last, byte[] value) {
+    public static byte[] pData(int contextId, boolean command, boolean last, byte[] value) {
         return pdu(P_DATA_TF, pdv(contextId, command, last, value));
     }
 
     /** A PDV item: length, presentation context id, message control header (E.2), value. */
-    static byte[] pdv(int contextId, boolean command, boolean last, byte[] value) {
+    public static byte[] pdv(int contextId, boolean command, boolean last, byte[] value) {
         return ByteBuffer.allocate(6 + value.length).putInt(2 + value.length).put((byte) contextId)
                 .put((byte) ((command ? 1 : 0) | (last ? 2 : 0))).put(value).array();
     }
 
-    static byte[] releaseRq() {
+    public static byte[] releaseRq() {
         return pdu(A_RELEASE_RQ, new byte[4]);
     }
 
-    static byte[] abort(int source, int reason) {
+    public static byte[] abort(int source, int reason) {
         return pdu(A_ABORT, new byte[] {0, 0, (byte) source, (byte) reason});
     }
 
-    static byte[] echoCommand() throws Exception {
+    public static byte[] echoCommand() throws Exception {
         return new CEchoRequestCommandMessage().getBytes();
     }
 
-    static byte[] storeCommand(String sopInstanceUid) throws Exception {
+    public static byte[] storeCommand(String sopInstanceUid) throws Exception {
         return new CStoreRequestCommandMessage(SOPClass.CTImageStorage, sopInstanceUid).getBytes();
     }
 
     /** Splits {@code data} into data PDVs of at most {@code fragment} bytes, one PDU each. */
-    static List<byte[]> dataPdus(int contextId, byte[] data, int fragment) {
+    public static List<byte[]> dataPdus(int contextId, byte[] data, int fragment) {
         List<byte[]> pdus = new ArrayList<>();
         for (int off = 0; off < data.length; off += fragment) {
             int n = Math.min(fragment, data.length - off);
@@ -290,7 +290,7 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** Reads everything until the node closes, for tests that only care that it did. */
-    static void drain(InputStream in) throws IOException {
+    public static void drain(InputStream in) throws IOException {
         in.transferTo(OutputStream.nullOutputStream());
     }
 }
