@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Set;
 import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomFinding;
 import org.cttriage.testdata.phantom.PhantomGenerator;
 import org.cttriage.testdata.phantom.PhantomSpec;
 
@@ -21,5 +23,16 @@ public final class PhantomSeries {
         PhantomSpec spec = new PhantomSpec(seed, matrix, matrix, slices, 400.0 / matrix, sliceSpacingMm,
                 sliceSpacingMm, ContrastPhase.NONE, Set.of(), false);
         return new CtSeriesWriter().write(new PhantomGenerator().generate(spec), SeriesWriteOptions.defaults(), folder);
+    }
+
+    /** A small phantom (64² × 12 slices of 10 mm) so that writer and validator tests stay fast. */
+    public static Phantom small(long seed, ContrastPhase phase, Set<PhantomFinding> findings) {
+        return new PhantomGenerator().generate(new PhantomSpec(seed, 64, 64, 12, 400.0 / 64, 10, 10, phase, findings,
+                false));
+    }
+
+    /** {@link #small(long, ContrastPhase, Set)} without contrast or findings. */
+    public static Phantom small(long seed) {
+        return small(seed, ContrastPhase.NONE, Set.of());
     }
 }

@@ -27,8 +27,8 @@ class CtSeriesWriterTest {
         for (SeriesWriteOptions o : List.of(SeriesWriteOptions.defaults(),
                 SeriesWriteOptions.defaults().withTransferSyntax(TransferSyntaxOption.RLE),
                 SeriesWriteOptions.defaults().withLayout(Layout.ENHANCED_MULTI_FRAME))) {
-            CtSeriesWriter.WrittenSeries a = new CtSeriesWriter().write(SmallPhantoms.of(5), o, dir.resolve("a" + o.hashCode()));
-            CtSeriesWriter.WrittenSeries b = new CtSeriesWriter().write(SmallPhantoms.of(5), o, dir.resolve("b" + o.hashCode()));
+            CtSeriesWriter.WrittenSeries a = new CtSeriesWriter().write(PhantomSeries.small(5), o, dir.resolve("a" + o.hashCode()));
+            CtSeriesWriter.WrittenSeries b = new CtSeriesWriter().write(PhantomSeries.small(5), o, dir.resolve("b" + o.hashCode()));
             assertThat(a.files()).hasSameSizeAs(b.files());
             for (int i = 0; i < a.files().size(); i++) {
                 assertThat(Files.readAllBytes(a.files().get(i))).isEqualTo(Files.readAllBytes(b.files().get(i)));
@@ -38,7 +38,7 @@ class CtSeriesWriterTest {
 
     @Test
     void uidsAreUniqueAndStudyIsShared() throws Exception {
-        Phantom p = SmallPhantoms.of(6);
+        Phantom p = PhantomSeries.small(6);
         CtSeriesWriter.WrittenSeries one = new CtSeriesWriter().write(p, SeriesWriteOptions.defaults(), dir);
         CtSeriesWriter.WrittenSeries two = new CtSeriesWriter().write(p,
                 SeriesWriteOptions.defaults().withSeries(2, "second", "LUNG"), dir);
@@ -58,7 +58,7 @@ class CtSeriesWriterTest {
 
     @Test
     void nonAsciiPatientNameSetsUtf8CharacterSet() throws Exception {
-        CtSeriesWriter.WrittenSeries s = new CtSeriesWriter().write(SmallPhantoms.of(8),
+        CtSeriesWriter.WrittenSeries s = new CtSeriesWriter().write(PhantomSeries.small(8),
                 SeriesWriteOptions.defaults().withPatientName("Müller^Zoë"), dir);
         AttributeList l = new AttributeList();
         l.read(s.files().get(0).toFile());
@@ -68,7 +68,7 @@ class CtSeriesWriterTest {
 
     @Test
     void rleFramesDecodeToTheStoredValues() throws Exception {
-        Phantom p = SmallPhantoms.of(9);
+        Phantom p = PhantomSeries.small(9);
         CtSeriesWriter.WrittenSeries s = new CtSeriesWriter().write(p,
                 SeriesWriteOptions.defaults().withTransferSyntax(TransferSyntaxOption.RLE), dir);
         AttributeList l = new AttributeList();
@@ -80,7 +80,7 @@ class CtSeriesWriterTest {
 
     @Test
     void enhancedWithContrastIsRefusedClearly() {
-        Phantom p = SmallPhantoms.of(10, ContrastPhase.PORTAL_VENOUS, Set.of());
+        Phantom p = PhantomSeries.small(10, ContrastPhase.PORTAL_VENOUS, Set.of());
         assertThatThrownBy(() -> new CtSeriesWriter().write(p,
                 SeriesWriteOptions.defaults().withLayout(Layout.ENHANCED_MULTI_FRAME), dir))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("without contrast");

@@ -43,7 +43,7 @@ class DicomValidatorsTest {
     @MethodSource("variants")
     void zeroErrors(TransferSyntaxOption ts, PixelRepresentationOption pr, Layout layout, ContrastPhase phase)
             throws Exception {
-        Phantom p = SmallPhantoms.of(31, phase, EnumSet.of(PhantomFinding.LIVER_CYST));
+        Phantom p = PhantomSeries.small(31, phase, EnumSet.of(PhantomFinding.LIVER_CYST));
         CtSeriesWriter.WrittenSeries s = new CtSeriesWriter().write(p, SeriesWriteOptions.defaults()
                 .withTransferSyntax(ts).withPixelRepresentation(pr).withLayout(layout).withPatientName("Ünal^Çağrı"), dir);
         // Checking a few files per series keeps the test quick; all slices are built by the same code.
