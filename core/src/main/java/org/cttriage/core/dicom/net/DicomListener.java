@@ -271,6 +271,9 @@ public final class DicomListener implements AutoCloseable {
                     v.getMessage(), v.answerDescription());
         } catch (AssociationRequest.PeerAbortedEarly e) {
             LOG.info(ErrorCode.PEER_ABORTED.code() + " connection from {} sent A-ABORT before association; closed", host);
+        } catch (javax.net.ssl.SSLException e) {
+            warnThrottled(ErrorCode.ASSOCIATION_FAILED, socket.getInetAddress(), "TLS handshake with {} failed: {}", host,
+                    e.getMessage());
         } catch (EOFException | SocketException e) {
             if (in.received() == 0) {
                 // A TCP connect and close (port scanner, load-balancer health check): not worth a warning.
