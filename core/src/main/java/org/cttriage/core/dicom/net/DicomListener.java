@@ -62,7 +62,7 @@ public final class DicomListener implements AutoCloseable {
     private final StoreHandler storeHandler;
     private final List<AssociationListener> observers = new CopyOnWriteArrayList<>();
     private final AtomicInteger active = new AtomicInteger();
-    private final Map<InetAddress, AtomicInteger> connectionsPerHost = new ConcurrentHashMap<>();
+    private final Map<InetAddress, Integer> connectionsPerHost = new ConcurrentHashMap<>();
     private final LogThrottle throttle = new LogThrottle(Clock.systemUTC(), Duration.ofMinutes(1));
     private final TransferSyntaxPreference presentationPolicy;
     private ServerSocket serverSocket;
@@ -159,28 +159,29 @@ public final class DicomListener implements AutoCloseable {
 
     /** One of a host's connections, given back once: when its association ends or the connection closes. */
     private static final class HostSlot {
-        private final Map<InetAddress, AtomicInteger> counts;
+        private final Map<InetAddress, Integer> counts;
         private final InetAddress host;
         private final AtomicBoolean held = new AtomicBoolean(true);
 
-        private HostSlot(Map<InetAddress, AtomicInteger> counts, InetAddress host) {
+        private HostSlot(Map<InetAddress, Integer> counts, InetAddress host) {
             this.counts = counts;
             this.host = host;
         }
 
-        /** A slot for {@code host}, or null when it already holds {@code max}. */
-        static HostSlot take(Map<InetAddress, AtomicInteger> counts, InetAddress host, int max) {
-            AtomicInteger count = counts.computeIfAbsent(host, h -> new AtomicInteger());
-            if (count.incrementAndGet() > max) {
-                count.decrementAndGet();
-                return null;
-            }
-            return new HostSlot(counts, host);
+        /** A slot for {@code host}, or null when it already holds {@code max}; atomic per host. */
+        static HostSlot take(Map<InetAddress, Integer> counts, InetAddress host, int max) {
+            boolean[] taken = new boolean[1];
+            counts.compute(host, (h, c) -> {
+                int n = c == null ? 0 : c;
+                taken[0] = n < max;
+                return taken[0] ? n + 1 : c;
+            });
+            return taken[0] ? new HostSlot(counts, host) : null;
         }
 
         void release() {
             if (held.compareAndSet(true, false)) {
-                counts.computeIfPresent(host, (h, c) -> c.decrementAndGet() <= 0 ? null : c);
+                counts.computeIfPresent(host, (h, c) -> c <= 1 ? null : c - 1);
             }
         }
     }
@@ -270,6 +271,9 @@ public final class DicomListener implements AutoCloseable {
                     v.getMessage(), v.answerDescription());
         } catch (AssociationRequest.PeerAbortedEarly e) {
             LOG.info(ErrorCode.PEER_ABORTED.code() + " connection from {} sent A-ABORT before association; closed", host);
+        } catch (javax.net.ssl.SSLException e) {
+            warnThrottled(ErrorCode.ASSOCIATION_FAILED, socket.getInetAddress(), "TLS handshake with {} failed: {}", host,
+                    e.getMessage());
         } catch (EOFException | SocketException e) {
             if (in.received() == 0) {
                 // A TCP connect and close (port scanner, load-balancer health check): not worth a warning.

@@ -235,27 +235,15 @@ class MisbehavingPeerTest {
          * dicom.max-associations-per-host the node closes new ones at once instead of letting
          * them wait (ARTIM is long here, so only the cap can close them).
          */
-        MANY_SILENT_CONNECTIONS_FROM_ONE_HOST(Answer.CLOSED, port -> {
-            List<ScriptedPeer> silent = new ArrayList<>();
-            try {
-                for (int i = 0; i < PER_HOST; i++) {
-                    silent.add(ScriptedPeer.connect(port));
-                }
-                // The accept loop counts a connection when it takes it; wait until all are taken.
-                List<Answer> beyond = new ArrayList<>();
-                for (int i = 0; i < 3; i++) {
-                    try (ScriptedPeer extra = ScriptedPeer.connect(port)) {
-                        beyond.add(Answer.of(extra.read()));
-                    }
-                }
-                assertThat(beyond).containsOnly(Answer.CLOSED);
-                return Answer.CLOSED;
-            } finally {
-                for (ScriptedPeer p : silent) {
-                    p.close();
-                }
-            }
-        }, o -> o.withArtimTimeout(Duration.ofMinutes(5))),
+        MANY_SILENT_CONNECTIONS_FROM_ONE_HOST(Answer.CLOSED, port -> silentThenMore(port, PER_HOST),
+                o -> o.withArtimTimeout(Duration.ofMinutes(5))),
+        /**
+         * Sta2, every association thread held by a silent connection (one association allowed:
+         * 4 x 1 + 4 threads; the per-host cap set above that): a further connection is closed at
+         * once, never queued to wait for a thread.
+         */
+        ALL_ASSOCIATION_THREADS_HELD(Answer.CLOSED, port -> silentThenMore(port, 8),
+                o -> o.withArtimTimeout(Duration.ofMinutes(5)).withMaxAssociations(1).withMaxAssociationsPerHost(100)),
         /** Sta6, a C-STORE data set nested deeper than the node's bound → C-STORE-RSP C000H (cannot understand). */
         DATA_SET_NESTED_TOO_DEEP(Answer.status(0xC000), port -> storeNested(port, HOSTILE_DEPTH)),
         /** Sta6, one level beyond the bound (far from any stack limit) → C000H all the same. */
@@ -392,6 +380,31 @@ class MisbehavingPeerTest {
             peer.send(bytes);
         }
         return Answer.CLOSED;
+    }
+
+    /**
+     * Opens {@code held} silent connections, then three more, which must be closed by the node
+     * (ARTIM is long in these cases, so only a limit can close them); then lets the silent ones go.
+     */
+    static Answer silentThenMore(int port, int held) throws Exception {
+        List<ScriptedPeer> silent = new ArrayList<>();
+        try {
+            for (int i = 0; i < held; i++) {
+                silent.add(ScriptedPeer.connect(port));
+            }
+            List<Answer> beyond = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                try (ScriptedPeer extra = ScriptedPeer.connect(port)) {
+                    beyond.add(Answer.of(extra.read()));
+                }
+            }
+            assertThat(beyond).containsOnly(Answer.CLOSED);
+            return Answer.CLOSED;
+        } finally {
+            for (ScriptedPeer p : silent) {
+                p.close();
+            }
+        }
     }
 
     static Answer storeNested(int port, int depth) throws Exception {
