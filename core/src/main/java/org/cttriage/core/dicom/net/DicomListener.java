@@ -10,7 +10,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -19,10 +18,12 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
-import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.TrustManager;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.slf4j.Logger;
@@ -168,7 +169,11 @@ public final class DicomListener implements AutoCloseable {
             String endedCalling = calling;
             notify(o -> o.ended(endedCalling, how));
         } catch (Exception e) {
-            if (running) {
+            if (running && e instanceof SSLException) {
+                // A security event (the audit trail picks these up): one line, no stack trace.
+                LOG.warn(ErrorCode.TLS_FAILED.code() + " TLS with {} failed: {}",
+                        socket.getInetAddress().getHostAddress(), e.getMessage());
+            } else if (running) {
                 LOG.warn(ErrorCode.ASSOCIATION_FAILED.code() + " association from {} ({}) failed: {}", calling,
                         socket.getInetAddress().getHostAddress(), e.toString());
             } else {
@@ -214,26 +219,17 @@ public final class DicomListener implements AutoCloseable {
     }
 
     private static ServerSocket tlsServerSocket(TlsOptions tls) throws IOException, GeneralSecurityException {
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(tls.keyStore())) {
-            keys.load(in, tls.keyStorePassword());
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, tls.keyStorePassword());
-        TrustManagerFactory tmf = null;
-        if (tls.trustStore().isPresent()) {
-            KeyStore trust = KeyStore.getInstance("PKCS12");
-            try (InputStream in = Files.newInputStream(tls.trustStore().get())) {
-                trust.load(in, tls.trustStorePassword());
-            }
-            tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
-        }
+        KeyManager[] keys = TlsProfile.keyManagers(tls.keyStore(), tls.keyStorePassword());
+        TrustManager[] trust = tls.trustStore().isPresent()
+                ? new TrustManager[] {TlsProfile.trustManager(tls.trustStore().get(), tls.trustStorePassword())}
+                : null;
         SSLContext context = SSLContext.getInstance("TLS");
-        context.init(kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+        context.init(keys, trust, null);
         SSLServerSocket socket = (SSLServerSocket) context.getServerSocketFactory().createServerSocket();
-        socket.setNeedClientAuth(tls.clientAuth() == TlsOptions.ClientAuth.REQUIRED);
-        socket.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+        SSLParameters parameters = socket.getSSLParameters();
+        TlsProfile.apply(parameters, socket.getSupportedCipherSuites());
+        parameters.setNeedClientAuth(tls.clientAuth() == TlsOptions.ClientAuth.REQUIRED);
+        socket.setSSLParameters(parameters);
         return socket;
     }
 
