@@ -123,9 +123,12 @@ class DicomSenderTlsTest {
         RemoteAe peer = listen(keys.serverKeyStore(), TlsOptions.ClientAuth.REQUIRED);
         new DicomSender("NODE", Optional.of(new TlsClientOptions(Optional.of(keys.clientKeyStore()), SECRET,
                 keys.serverTrustStore(), SECRET, new TlsClientOptions.HostName()))).echo(peer);
+        // In TLS 1.3 the server checks the client's certificate after the client's handshake is done,
+        // so the client learns of the refusal as a TLS alert or as a connection the server closed
+        // while it sends the A-ASSOCIATE-RQ, depending on timing; either way no association exists.
         assertThatThrownBy(() -> sender(keys.serverTrustStore(), new TlsClientOptions.HostName()).echo(peer))
-                .isInstanceOfSatisfying(TriageException.class,
-                        e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.TLS_FAILED));
+                .isInstanceOfSatisfying(TriageException.class, e -> assertThat(e.errorCode()).as(e.getMessage())
+                        .isIn(ErrorCode.TLS_FAILED, ErrorCode.ECHO_FAILED));
     }
 
     /** A server offering only a suite without forward secrecy gets no session from the node. */
