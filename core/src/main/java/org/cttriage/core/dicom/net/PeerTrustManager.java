@@ -78,10 +78,17 @@ final class PeerTrustManager extends X509ExtendedTrustManager {
         }
     }
 
-    /** The chain is trusted, so what the socket-aware check adds (the name, session constraints) failed. */
+    /**
+     * The chain is trusted, so what the socket-aware check adds failed: the name (when it is
+     * checked), else the session's algorithm constraints, which make the certificate untrusted here.
+     */
     private Refused identityRefused(X509Certificate[] chain, CertificateException e) {
-        return new Refused(ErrorCode.TLS_PEER_NAME_MISMATCH, "peer certificate " + subject(chain)
-                + " does not name the peer: " + e.getMessage(), e);
+        if (check instanceof TlsClientOptions.HostName) {
+            return new Refused(ErrorCode.TLS_PEER_NAME_MISMATCH, "peer certificate " + subject(chain)
+                    + " does not name the peer: " + e.getMessage(), e);
+        }
+        return new Refused(ErrorCode.TLS_PEER_UNTRUSTED, "peer certificate " + subject(chain)
+                + " is not acceptable for this session: " + e.getMessage(), e);
     }
 
     private void pinned(X509Certificate[] chain) throws CertificateException {
