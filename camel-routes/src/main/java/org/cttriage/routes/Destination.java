@@ -1,31 +1,44 @@
 package org.cttriage.routes;
 
 import java.util.Objects;
+import java.util.Optional;
 import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.dicom.net.TlsClientOptions;
 
 /**
  * Where results go: a DICOM peer (the SR by C-STORE) or the FHIR server (the bundle).
  *
  * @param name the configured name (stable; the delivery ledger refers to it)
  * @param dicom the peer for a DICOM destination, null for FHIR
+ * @param tls TLS to a DICOM destination; empty for plain TCP and for FHIR (whose client has its own)
  */
-public record Destination(String name, RemoteAe dicom) {
+public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions> tls) {
     /** The name of the FHIR destination. */
     public static final String FHIR = "fhir";
 
     public Destination {
         Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(tls, "tls");
+        if (dicom == null && tls.isPresent()) {
+            throw new IllegalArgumentException("TLS options are for DICOM destinations");
+        }
     }
 
     public boolean isFhir() {
         return dicom == null;
     }
 
+    /** A DICOM destination over plain TCP. */
     public static Destination dicom(String name, RemoteAe peer) {
-        return new Destination(name, Objects.requireNonNull(peer, "peer"));
+        return dicom(name, peer, Optional.empty());
+    }
+
+    /** A DICOM destination, over TLS when {@code tls} is present. */
+    public static Destination dicom(String name, RemoteAe peer, Optional<TlsClientOptions> tls) {
+        return new Destination(name, Objects.requireNonNull(peer, "peer"), tls);
     }
 
     public static Destination fhir() {
-        return new Destination(FHIR, null);
+        return new Destination(FHIR, null, Optional.empty());
     }
 }

@@ -9,6 +9,7 @@ import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.spi.AggregationRepository;
 import org.cttriage.core.dicom.net.ReceivedInstance;
+import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DeliveryState;
@@ -260,11 +261,25 @@ public final class NodeRoutes extends RouteBuilder {
         if (!destination.isFhir()) {
             var peer = destination.dicom();
             exchange.getMessage().setHeader(DESTINATION_URI, "dicom:" + peer.aeTitle() + "?host=" + peer.host()
-                    + "&port=" + peer.port() + "&callingAeTitle=" + settings.aeTitle());
+                    + "&port=" + peer.port() + "&callingAeTitle=" + settings.aeTitle()
+                    + destination.tls().map(NodeRoutes::tlsParameters).orElse(""));
             exchange.getMessage().setBody(delivery.srFile());
         }
     }
 
+
+    /** The producer's TLS options; RAW() so that paths and passwords reach it unchanged. */
+    private static String tlsParameters(TlsClientOptions tls) {
+        StringBuilder p = new StringBuilder()
+                .append("&tlsTrustStore=RAW(").append(tls.trustStore().toAbsolutePath()).append(')')
+                .append("&tlsTrustStorePassword=RAW(").append(new String(tls.trustStorePassword())).append(')');
+        tls.keyStore().ifPresent(k -> p.append("&tlsKeyStore=RAW(").append(k.toAbsolutePath()).append(')')
+                .append("&tlsKeyStorePassword=RAW(").append(new String(tls.keyStorePassword())).append(')'));
+        if (tls.peerCheck() instanceof TlsClientOptions.Pinned pin) {
+            p.append("&tlsPinnedSha256=").append(pin.sha256());
+        }
+        return p.toString();
+    }
 
     private void delivered(Exchange exchange) throws Exception {
         long id = exchange.getIn().getHeader(DELIVERY, Long.class);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.TagFromName;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -17,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.inference.ModelPackage;
@@ -29,6 +31,7 @@ import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.PostgresServer;
 import org.cttriage.testdata.junit.StoreScp;
+import org.cttriage.testdata.junit.TlsKeys;
 import org.cttriage.fhir.delivery.FhirDelivery;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
 import org.cttriage.fhir.delivery.Sleeper;
@@ -54,7 +57,7 @@ import org.junit.jupiter.api.io.TempDir;
  * arrives and validates, a resend changes nothing, a late instance supersedes the SR, and an
  * unreachable PACS ends in the dead letters.
  */
-@RequiresTools({"storescu", "storescp", "echoscu", "dciodvfy", PostgresServer.BIN + "/pg_ctl"})
+@RequiresTools({"storescu", "storescp", "echoscu", "dciodvfy", "keytool", "openssl", PostgresServer.BIN + "/pg_ctl"})
 class NodeEndToEndTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
     private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
@@ -172,6 +175,37 @@ class NodeEndToEndTest {
         assertThat(predecessors.toString()).contains(firstUid);
         ExternalCommand.Result secondValid = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", second.toString());
         assertThat(secondValid.output()).doesNotContain("Error");
+    }
+
+    /**
+     * The SR over DICOM TLS to dcmtk's storescp {@code +tls} (BCP 195, client certificate
+     * required): the destination's TLS options reach the {@code dicom:} producer through the route.
+     */
+    @Test
+    void theSrIsDeliveredOverTlsCheckingThePacsHostName() throws Exception {
+        node.close();
+        pacs.close();
+        TlsKeys keys = TlsKeys.create(Files.createDirectories(dir.resolve("keys")));
+        pacs = StoreScp.startTls("PACS", dir.resolve("tls-pacs"), keys.serverKey(), keys.serverCertificate(),
+                keys.clientKey(), keys.clientCertificate());
+        char[] secret = TlsKeys.PASSWORD.toCharArray();
+        node = startNode(List.of(Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port()),
+                Optional.of(new TlsClientOptions(Optional.of(keys.clientKeyStore()), secret, keys.serverTrustStore(),
+                        secret, new TlsClientOptions.HostName())))));
+        assertThat(storescu(series(dir.resolve("ct"), 40)).exitCode()).isZero();
+        List<Path> srs = Eventually.await(WAIT, () -> "an SR at the TLS PACS; its log:\n" + log(pacs), () -> srFiles(),
+                l -> l.size() == 1);
+        assertThat(read(srs.get(0)).get(TagFromName.Modality).getSingleStringValueOrEmptyString()).isEqualTo("SR");
+        Eventually.await(WAIT, "delivery recorded", () -> node.ledger().inState(DeliveryState.DELIVERED),
+                l -> l.size() == 1);
+    }
+
+    private static String log(StoreScp scp) {
+        try {
+            return scp.log();
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
     }
 
     /** A FHIR server's transaction-response: one "201 Created" entry per request entry (WireMock templating). */

@@ -41,14 +41,19 @@ public class DicomConfiguration implements Cloneable {
     @UriParam(label = "consumer", defaultValue = "16",
             description = "Consumer: connections one remote host may hold at once; more are closed at once.")
     private int maxAssociationsPerHost = ListenerOptions.DEFAULT_MAX_ASSOCIATIONS_PER_HOST;
-    @UriParam(label = "consumer,security", description = "Consumer: PKCS#12 key store with the server certificate; enables TLS.")
+    @UriParam(label = "security", description = "Consumer: PKCS#12 key store with the server certificate; enables TLS."
+            + " Producer: PKCS#12 key store with our client certificate, presented when the peer asks (optional).")
     private String tlsKeyStore;
-    @UriParam(label = "consumer,security", secret = true, description = "Consumer: key store password.")
+    @UriParam(label = "security", secret = true, description = "Key store password.")
     private String tlsKeyStorePassword = "";
-    @UriParam(label = "consumer,security", description = "Consumer: PKCS#12 trust store for client certificates.")
+    @UriParam(label = "security", description = "Consumer: PKCS#12 trust store for client certificates."
+            + " Producer: PKCS#12 trust store of the peer's certificate or CA; enables TLS (there is no trust-all).")
     private String tlsTrustStore;
-    @UriParam(label = "consumer,security", secret = true, description = "Consumer: trust store password.")
+    @UriParam(label = "security", secret = true, description = "Trust store password.")
     private String tlsTrustStorePassword = "";
+    @UriParam(label = "producer,security", description = "Producer: SHA-256 fingerprint of the peer's certificate; the"
+            + " certificate must be exactly this one, checked instead of the host name (the default).")
+    private String tlsPinnedSha256;
     @UriParam(label = "consumer,security", defaultValue = "NONE", enums = "NONE,REQUIRED",
             description = "Consumer: whether clients must present a certificate the trust store accepts.")
     private String tlsClientAuth = "NONE";
@@ -200,6 +205,14 @@ public class DicomConfiguration implements Cloneable {
 
     public void setTlsTrustStorePassword(String tlsTrustStorePassword) {
         this.tlsTrustStorePassword = tlsTrustStorePassword;
+    }
+
+    public String getTlsPinnedSha256() {
+        return tlsPinnedSha256;
+    }
+
+    public void setTlsPinnedSha256(String tlsPinnedSha256) {
+        this.tlsPinnedSha256 = tlsPinnedSha256;
     }
 
     public String getTlsClientAuth() {

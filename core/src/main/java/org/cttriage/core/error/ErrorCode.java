@@ -109,7 +109,17 @@ public enum ErrorCode {
     HOST_CONNECTION_LIMIT(619, "too many connections from one host"),
     PEER_ABORTED(620, "association aborted by the peer"),
     PARTIAL_INSTANCE_DISCARDED(621, "association ended with a data set half received"),
-    NESTING_TOO_DEEP(622, "data set or command nested too deeply");
+    NESTING_TOO_DEEP(622, "data set or command nested too deeply"),
+    /** A TLS handshake failed (no common protocol or suite, plain TCP on a TLS port, refused certificate) or a TLS record was bad. */
+    TLS_FAILED(630, "TLS failed"),
+    /** The peer's certificate chain does not lead to a certificate of our trust store. */
+    TLS_PEER_UNTRUSTED(631, "TLS peer certificate not trusted"),
+    /** The peer's certificate is trusted but names neither the host name nor the address we connected to. */
+    TLS_PEER_NAME_MISMATCH(632, "TLS peer certificate does not name the peer"),
+    /** The peer's certificate is not the one whose SHA-256 fingerprint is pinned for it. */
+    TLS_PEER_PIN_MISMATCH(633, "TLS peer certificate is not the pinned one"),
+    /** A TLS key store or trust store could not be read (missing, wrong password, not PKCS#12). */
+    TLS_KEY_MATERIAL_UNREADABLE(634, "TLS key material unreadable");
 
     private final int number;
     private final String summary;

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.function.Function;
 import org.cttriage.core.dicom.net.ListenerOptions;
 import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.dicom.net.TlsOptions;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
@@ -61,6 +62,11 @@ public final class NodeSettings {
         SPOOL_RETENTION_HOURS("spool.retention-hours", "72", "Hours after its last instance that a finished series (triaged or not triageable, every delivery DELIVERED) keeps its instance files in the spool; then they are removed, their records kept (0-87600; 0 keeps them for ever)."),
         QUIET_PERIOD_SECONDS("assembly.quiet-period-seconds", "10", "A series is complete when no instance of it arrived for this many seconds (1-3600)."),
         DESTINATIONS("delivery.dicom-destinations", "", "Comma-separated AET@host:port the SR is C-STOREd to; empty = no PACS (serve then feeds itself demo studies)."),
+        DELIVERY_TLS_TRUST_STORE("delivery.tls.trust-store", "", "PKCS#12 trust store of the DICOM destinations' certificates (or their CAs); set to send to every DICOM destination (and echo --config) over DICOM TLS, BCP 195 profile, checking that the certificate names the destination's host. Empty: plain TCP."),
+        DELIVERY_TLS_TRUST_STORE_PASSWORD("delivery.tls.trust-store-password", "", "Password of that trust store."),
+        DELIVERY_TLS_KEY_STORE("delivery.tls.key-store", "", "PKCS#12 key store with the node's client certificate and key, presented to destinations that ask for one; empty: none. Needs delivery.tls.trust-store."),
+        DELIVERY_TLS_KEY_STORE_PASSWORD("delivery.tls.key-store-password", "", "Password of that key store (and of its key)."),
+        DELIVERY_TLS_PINNED_CERTIFICATES("delivery.tls.pinned-certificates", "", "Comma-separated AET=SHA-256 fingerprint (64 hex digits, colons allowed) of a destination's certificate: that destination must present exactly this certificate, checked instead of its host name (for a PACS addressed by an IP its certificate lacks); the trust store must still trust it. Needs delivery.tls.trust-store."),
         MAX_ATTEMPTS("delivery.max-attempts", "5", "Delivery attempts per destination before the result goes to the dead letters (1-100)."),
         INITIAL_BACKOFF_SECONDS("delivery.initial-backoff-seconds", "2", "Delay before the second attempt (seconds, >= 0)."),
         BACKOFF_MULTIPLIER("delivery.backoff-multiplier", "2", "Growth of the delay per attempt (1-10)."),
@@ -201,18 +207,79 @@ public final class NodeSettings {
 
     public List<Destination> destinations() throws TriageException {
         List<Destination> list = new ArrayList<>();
+        List<String> aeTitles = new ArrayList<>();
         for (String d : get(Key.DESTINATIONS).split(",")) {
             if (d.isBlank()) {
                 continue;
             }
+            RemoteAe peer;
             try {
-                RemoteAe peer = RemoteAe.parse(d);
-                list.add(Destination.dicom(peer.aeTitle().toLowerCase(Locale.ROOT), peer));
+                peer = RemoteAe.parse(d);
             } catch (IllegalArgumentException e) {
                 throw invalid(Key.DESTINATIONS, "comma-separated AET@host:port (" + e.getMessage() + ")");
             }
+            aeTitles.add(peer.aeTitle());
+            list.add(Destination.dicom(peer.aeTitle().toLowerCase(Locale.ROOT), peer, outboundTls(peer.aeTitle())));
+        }
+        for (String pinned : pins().keySet()) {
+            if (!aeTitles.contains(pinned)) {
+                throw invalid(Key.DELIVERY_TLS_PINNED_CERTIFICATES, "pins for destinations only; " + pinned
+                        + " is not in " + Key.DESTINATIONS.key());
+            }
         }
         return list;
+    }
+
+    /**
+     * TLS for the node's associations to {@code aeTitle} (a destination, or the peer of {@code
+     * echo}): empty when {@code delivery.tls.trust-store} is not set; the pinned certificate
+     * when one is configured for that AE title, else the host name check.
+     */
+    public Optional<TlsClientOptions> outboundTls(String aeTitle) throws TriageException {
+        String trust = get(Key.DELIVERY_TLS_TRUST_STORE);
+        String keyStore = get(Key.DELIVERY_TLS_KEY_STORE);
+        Map<String, TlsClientOptions.Pinned> pins = pins();
+        if (trust.isEmpty()) {
+            if (!keyStore.isEmpty() || !pins.isEmpty()) {
+                throw invalid(Key.DELIVERY_TLS_TRUST_STORE, "a PKCS#12 trust store: outbound TLS settings are given"
+                        + " but no trust store");
+            }
+            return Optional.empty();
+        }
+        if (!Files.isReadable(Path.of(trust))) {
+            throw invalid(Key.DELIVERY_TLS_TRUST_STORE, "a readable PKCS#12 file");
+        }
+        if (!keyStore.isEmpty() && !Files.isReadable(Path.of(keyStore))) {
+            throw invalid(Key.DELIVERY_TLS_KEY_STORE, "empty or a readable PKCS#12 file");
+        }
+        TlsClientOptions.PeerCheck check = pins.containsKey(aeTitle) ? pins.get(aeTitle)
+                : new TlsClientOptions.HostName();
+        return Optional.of(new TlsClientOptions(keyStore.isEmpty() ? Optional.empty() : Optional.of(Path.of(keyStore)),
+                get(Key.DELIVERY_TLS_KEY_STORE_PASSWORD).toCharArray(), Path.of(trust),
+                get(Key.DELIVERY_TLS_TRUST_STORE_PASSWORD).toCharArray(), check));
+    }
+
+    private Map<String, TlsClientOptions.Pinned> pins() throws TriageException {
+        Map<String, TlsClientOptions.Pinned> pins = new LinkedHashMap<>();
+        for (String entry : get(Key.DELIVERY_TLS_PINNED_CERTIFICATES).split(",")) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            int eq = entry.indexOf('=');
+            String allowed = "comma-separated AET=SHA-256 fingerprint (64 hex digits, colons allowed), one per AE title";
+            if (eq < 1) {
+                throw invalid(Key.DELIVERY_TLS_PINNED_CERTIFICATES, allowed);
+            }
+            try {
+                if (pins.put(entry.substring(0, eq).trim(), new TlsClientOptions.Pinned(entry.substring(eq + 1).trim()))
+                        != null) {
+                    throw invalid(Key.DELIVERY_TLS_PINNED_CERTIFICATES, allowed);
+                }
+            } catch (IllegalArgumentException e) {
+                throw invalid(Key.DELIVERY_TLS_PINNED_CERTIFICATES, allowed + " (" + e.getMessage() + ")");
+            }
+        }
+        return pins;
     }
 
     private Optional<TlsOptions> tls() throws TriageException {

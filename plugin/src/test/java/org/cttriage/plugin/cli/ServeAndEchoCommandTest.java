@@ -7,11 +7,12 @@ import java.nio.file.Path;
 import org.cttriage.testdata.junit.LoopbackPorts;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.StoreScp;
+import org.cttriage.testdata.junit.TlsKeys;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** README's main command (`serve` in demo mode), `echo`, and a bad configuration value. */
-@RequiresTools({"storescp", "echoscu"})
+/** README's main command (`serve` in demo mode), `echo` (plain and with the node's outbound TLS), and a bad configuration value. */
+@RequiresTools({"storescp", "echoscu", "keytool", "openssl"})
 class ServeAndEchoCommandTest {
     @TempDir
     Path dir;
@@ -65,5 +66,31 @@ class ServeAndEchoCommandTest {
         assertThat(refused.exitCode()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
         assertThat(refused.err()).contains("TRIAGE-0613");
         assertThat(CommandLineTest.run("echo", "not-an-address").exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void echoUsesTheNodesOutboundTlsAndItsPins() throws Exception {
+        TlsKeys keys = TlsKeys.create(Files.createDirectories(dir.resolve("keys")));
+        try (StoreScp pacs = StoreScp.startTls("PACS", dir.resolve("pacs"), keys.serverKey(), keys.serverCertificate(),
+                keys.clientKey(), keys.clientCertificate())) {
+            String tls = "delivery.tls.trust-store=" + keys.serverTrustStore() + "\ndelivery.tls.trust-store-password="
+                    + TlsKeys.PASSWORD + "\ndelivery.tls.key-store=" + keys.clientKeyStore()
+                    + "\ndelivery.tls.key-store-password=" + TlsKeys.PASSWORD + "\n";
+            Path config = Files.writeString(dir.resolve("tls.properties"), tls);
+            CommandLineTest.Run ok = CommandLineTest.run("echo", "--config", config.toString(),
+                    "PACS@127.0.0.1:" + pacs.port());
+            assertThat(ok.exitCode()).as(ok.err()).isZero();
+            assertThat(ok.out()).contains("C-ECHO PACS@127.0.0.1:" + pacs.port() + " (TLS): Success");
+
+            Path pinned = Files.writeString(dir.resolve("pinned.properties"), tls
+                    + "delivery.tls.pinned-certificates=PACS=" + TlsKeys.sha256(keys.elsewhereCertificate()) + "\n");
+            CommandLineTest.Run refused = CommandLineTest.run("echo", "--config", pinned.toString(),
+                    "PACS@127.0.0.1:" + pacs.port());
+            assertThat(refused.exitCode()).isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
+            assertThat(refused.err()).startsWith("TRIAGE-0633 C-ECHO to PACS@127.0.0.1:" + pacs.port() + " refused: ");
+
+            CommandLineTest.Run plain = CommandLineTest.run("echo", "PACS@127.0.0.1:" + pacs.port());
+            assertThat(plain.exitCode()).as("plain TCP to a TLS peer").isEqualTo(CtTriageCommand.EXIT_TRIAGE_FAILURE);
+        }
     }
 }

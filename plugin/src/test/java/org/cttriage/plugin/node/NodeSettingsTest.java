@@ -7,8 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
+import org.cttriage.routes.Destination;
 import org.cttriage.routes.TriageNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,6 +84,53 @@ class NodeSettingsTest {
                 .nodeConfig(List.of())).hasMessageContaining("dicom.max-associations-per-host");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
                 .hasMessageContaining("unknown key 'dicom.prot'");
+    }
+
+    @Test
+    void destinationsUsePlainTcpWithoutAnOutboundTrustStore() throws Exception {
+        Path file = write("delivery.dicom-destinations=PACS@10.0.0.5:104\n");
+        assertThat(NodeSettings.load(file, dir).nodeConfig(List.of()).destinations()).singleElement()
+                .satisfies(d -> assertThat(d.tls()).isEmpty());
+    }
+
+    @Test
+    void anOutboundTrustStoreGivesEveryDestinationTlsAndAPinReplacesTheNameCheckForItsAeTitle() throws Exception {
+        Path trust = Files.writeString(dir.resolve("pacs-trust.p12"), "");
+        Path keys = Files.writeString(dir.resolve("node.p12"), "");
+        String pin = "AB:".repeat(31) + "AB";
+        Path file = write("delivery.dicom-destinations=PACS@10.0.0.5:2762,ARCHIVE@archive.example:2762\n"
+                + "delivery.tls.trust-store=" + trust + "\ndelivery.tls.trust-store-password=t\n"
+                + "delivery.tls.key-store=" + keys + "\ndelivery.tls.key-store-password=k\n"
+                + "delivery.tls.pinned-certificates=PACS=" + pin + "\n");
+        List<Destination> destinations = NodeSettings.load(file, dir).nodeConfig(List.of()).destinations();
+        TlsClientOptions pacs = destinations.get(0).tls().orElseThrow();
+        assertThat(pacs.trustStore()).isEqualTo(trust);
+        assertThat(pacs.trustStorePassword()).containsExactly('t');
+        assertThat(pacs.keyStore()).contains(keys);
+        assertThat(pacs.keyStorePassword()).containsExactly('k');
+        assertThat(pacs.peerCheck()).isEqualTo(new TlsClientOptions.Pinned("ab".repeat(32)));
+        assertThat(destinations.get(1).tls().orElseThrow().peerCheck()).isEqualTo(new TlsClientOptions.HostName());
+    }
+
+    @Test
+    void badOutboundTlsSettingsStopStartUpNamingTheKey() throws Exception {
+        Path trust = Files.writeString(dir.resolve("pacs-trust.p12"), "");
+        String pin = "ab".repeat(32);
+        assertThatThrownBy(() -> NodeSettings.load(write("delivery.dicom-destinations=PACS@10.0.0.5:2762\n"
+                + "delivery.tls.pinned-certificates=PACS=" + pin + "\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("TRIAGE-0612").hasMessageContaining("delivery.tls.trust-store")
+                .hasMessageContaining("no trust store");
+        assertThatThrownBy(() -> NodeSettings.load(write("delivery.dicom-destinations=PACS@10.0.0.5:2762\n"
+                + "delivery.tls.trust-store=/nonexistent.p12\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("delivery.tls.trust-store").hasMessageContaining("readable");
+        assertThatThrownBy(() -> NodeSettings.load(write("delivery.dicom-destinations=PACS@10.0.0.5:2762\n"
+                + "delivery.tls.trust-store=" + trust + "\ndelivery.tls.pinned-certificates=PACS=abc\n"), dir)
+                .nodeConfig(List.of())).hasMessageContaining("delivery.tls.pinned-certificates")
+                .hasMessageContaining("64 hex digits");
+        assertThatThrownBy(() -> NodeSettings.load(write("delivery.dicom-destinations=PACS@10.0.0.5:2762\n"
+                + "delivery.tls.trust-store=" + trust + "\ndelivery.tls.pinned-certificates=OTHER=" + pin + "\n"), dir)
+                .nodeConfig(List.of())).hasMessageContaining("delivery.tls.pinned-certificates")
+                .hasMessageContaining("OTHER is not in delivery.dicom-destinations");
     }
 
     private Path write(String content) throws Exception {

@@ -25,13 +25,15 @@ public final class StoreScp implements AutoCloseable {
     private final Path received;
     private final Path log;
     private final Process process;
+    private final List<String> echoOptions;
 
-    private StoreScp(String aet, int port, Path received, Path log, Process process) {
+    private StoreScp(String aet, int port, Path received, Path log, Process process, List<String> echoOptions) {
         this.aet = aet;
         this.port = port;
         this.received = received;
         this.log = log;
         this.process = process;
+        this.echoOptions = echoOptions;
     }
 
     /**
@@ -49,6 +51,23 @@ public final class StoreScp implements AutoCloseable {
      */
     public static StoreScp start(String aet, Path directory, int port, boolean uniqueFileNames)
             throws IOException, InterruptedException {
+        return start(aet, directory, port, uniqueFileNames, List.of(), List.of());
+    }
+
+    /**
+     * Starts storescp over DICOM TLS ({@code +tls key certificate}, dcmtk's default Non-downgrading
+     * BCP 195 profile) requiring a client certificate that {@code clientCertificate} is or signed;
+     * the readiness C-ECHO presents {@code clientKey} / {@code clientCertificate} (unencrypted PEM).
+     */
+    public static StoreScp startTls(String aet, Path directory, Path key, Path certificate, Path clientKey,
+            Path clientCertificate) throws IOException, InterruptedException {
+        return start(aet, directory, 0, false, List.of("+tls", key.toString(), certificate.toString(), "-pw", "+cf",
+                clientCertificate.toString(), "--require-peer-cert"), List.of("+tls", clientKey.toString(),
+                        clientCertificate.toString(), "+cf", certificate.toString()));
+    }
+
+    private static StoreScp start(String aet, Path directory, int port, boolean uniqueFileNames, List<String> options,
+            List<String> echoOptions) throws IOException, InterruptedException {
         Path received = Files.createDirectories(directory.resolve("received"));
         Path log = directory.resolve("storescp.log");
         IOException last = null;
@@ -59,10 +78,11 @@ public final class StoreScp implements AutoCloseable {
             if (uniqueFileNames) {
                 command.add("+uf");
             }
+            command.addAll(options);
             command.add(Integer.toString(chosen));
             Process p = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            StoreScp scp = new StoreScp(aet, chosen, received, log, p);
+            StoreScp scp = new StoreScp(aet, chosen, received, log, p, echoOptions);
             try {
                 scp.awaitEcho();
                 return scp;
@@ -82,8 +102,10 @@ public final class StoreScp implements AutoCloseable {
                 throw new IOException("storescp exited with status " + process.exitValue() + " before answering"
                         + " C-ECHO on port " + port + ":\n" + log());
             }
-            ExternalCommand.Result echo = ExternalCommand.run(START_TIMEOUT, "echoscu", "--call", aet,
-                    LoopbackPorts.HOST, Integer.toString(port));
+            List<String> echoCommand = new java.util.ArrayList<>(List.of("echoscu", "--call", aet));
+            echoCommand.addAll(echoOptions);
+            echoCommand.addAll(List.of(LoopbackPorts.HOST, Integer.toString(port)));
+            ExternalCommand.Result echo = ExternalCommand.run(START_TIMEOUT, echoCommand);
             if (echo.exitCode() == 0) {
                 return;
             }

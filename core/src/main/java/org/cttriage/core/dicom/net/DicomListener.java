@@ -14,7 +14,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.file.Files;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -27,10 +26,12 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
-import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.TrustManager;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.slf4j.Logger;
@@ -271,8 +272,9 @@ public final class DicomListener implements AutoCloseable {
                     v.getMessage(), v.answerDescription());
         } catch (AssociationRequest.PeerAbortedEarly e) {
             LOG.info(ErrorCode.PEER_ABORTED.code() + " connection from {} sent A-ABORT before association; closed", host);
-        } catch (javax.net.ssl.SSLException e) {
-            warnThrottled(ErrorCode.ASSOCIATION_FAILED, socket.getInetAddress(), "TLS handshake with {} failed: {}", host,
+        } catch (SSLException e) {
+            // A security event (the audit trail picks these up): one line, no stack trace.
+            warnThrottled(ErrorCode.TLS_FAILED, socket.getInetAddress(), "TLS with {} failed: {}", host,
                     e.getMessage());
         } catch (EOFException | SocketException e) {
             if (in.received() == 0) {
@@ -341,6 +343,10 @@ public final class DicomListener implements AutoCloseable {
                     + " reason {})", from, sr[0], sr[1]);
             return "aborted by the peer";
         }
+        if (e instanceof SSLException) {
+            warnThrottled(ErrorCode.TLS_FAILED, host, "TLS with {} failed: {}", from, e.getMessage());
+            return "failed: TLS";
+        }
         String what;
         if (e instanceof StackOverflowError) {
             what = "a request nested too deeply for the parser";
@@ -375,26 +381,17 @@ public final class DicomListener implements AutoCloseable {
     }
 
     private static ServerSocket tlsServerSocket(TlsOptions tls) throws IOException, GeneralSecurityException {
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(tls.keyStore())) {
-            keys.load(in, tls.keyStorePassword());
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, tls.keyStorePassword());
-        TrustManagerFactory tmf = null;
-        if (tls.trustStore().isPresent()) {
-            KeyStore trust = KeyStore.getInstance("PKCS12");
-            try (InputStream in = Files.newInputStream(tls.trustStore().get())) {
-                trust.load(in, tls.trustStorePassword());
-            }
-            tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
-        }
+        KeyManager[] keys = TlsProfile.keyManagers(tls.keyStore(), tls.keyStorePassword());
+        TrustManager[] trust = tls.trustStore().isPresent()
+                ? new TrustManager[] {TlsProfile.trustManager(tls.trustStore().get(), tls.trustStorePassword())}
+                : null;
         SSLContext context = SSLContext.getInstance("TLS");
-        context.init(kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+        context.init(keys, trust, null);
         SSLServerSocket socket = (SSLServerSocket) context.getServerSocketFactory().createServerSocket();
-        socket.setNeedClientAuth(tls.clientAuth() == TlsOptions.ClientAuth.REQUIRED);
-        socket.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+        SSLParameters parameters = socket.getSSLParameters();
+        TlsProfile.apply(parameters, socket.getSupportedCipherSuites());
+        parameters.setNeedClientAuth(tls.clientAuth() == TlsOptions.ClientAuth.REQUIRED);
+        socket.setSSLParameters(parameters);
         return socket;
     }
 

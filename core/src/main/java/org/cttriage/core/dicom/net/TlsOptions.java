@@ -5,7 +5,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * TLS for the listener (DICOM PS3.15 B.1, secure transport connection profile).
+ * TLS for the listener: the key material; protocols and cipher suites are {@link TlsProfile}'s.
  *
  * @param keyStore PKCS#12 key store holding the server certificate and key
  * @param keyStorePassword its password

@@ -8,40 +8,33 @@ import java.time.Duration;
 import java.util.Optional;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.junit.TlsKeys;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DICOM TLS (PS3.15 B.1) against dcmtk's echoscu: a server certificate from a PKCS#12 key
- * store, and the optional client-certificate check. Key material is made by keytool/openssl.
+ * DICOM TLS (PS3.15 B.12, see {@link TlsProfile}) against dcmtk's echoscu: a server certificate from a PKCS#12 key
+ * store, and the optional client-certificate check. Key material: {@link TlsKeys}.
  */
 @RequiresTools({"echoscu", "keytool", "openssl"})
 class DicomListenerTlsTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final String SECRET = "changeit";
+    private static final char[] SECRET = TlsKeys.PASSWORD.toCharArray();
+
+    @TempDir
+    static Path keyDir;
+    static TlsKeys keys;
 
     @TempDir
     Path dir;
 
     private DicomListener listener;
 
-    @BeforeEach
-    void keys() throws Exception {
-        keytool("-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=localhost",
-                "-validity", "2", "-storetype", "PKCS12", "-keystore", path("server.p12"), "-storepass", SECRET,
-                "-ext", "SAN=ip:127.0.0.1,dns:localhost");
-        keytool("-exportcert", "-rfc", "-alias", "node", "-keystore", path("server.p12"), "-storepass", SECRET,
-                "-file", path("server.pem"));
-        keytool("-genkeypair", "-alias", "pacs", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=pacs",
-                "-validity", "2", "-storetype", "PKCS12", "-keystore", path("client.p12"), "-storepass", SECRET);
-        keytool("-exportcert", "-rfc", "-alias", "pacs", "-keystore", path("client.p12"), "-storepass", SECRET,
-                "-file", path("client.pem"));
-        run("openssl", "pkcs12", "-in", path("client.p12"), "-nocerts", "-nodes", "-out", path("client.key"),
-                "-passin", "pass:" + SECRET);
-        keytool("-importcert", "-noprompt", "-alias", "pacs", "-file", path("client.pem"), "-storetype", "PKCS12",
-                "-keystore", path("trust.p12"), "-storepass", SECRET);
+    @BeforeAll
+    static void keyMaterial() throws Exception {
+        keys = TlsKeys.create(keyDir);
     }
 
     @AfterEach
@@ -53,20 +46,21 @@ class DicomListenerTlsTest {
 
     @Test
     void echoOverTlsWithTheServerCertificate() throws Exception {
-        start(new TlsOptions(dir.resolve("server.p12"), SECRET.toCharArray(), Optional.empty(), new char[0],
-                TlsOptions.ClientAuth.NONE));
-        ExternalCommand.Result tls = echo("+tla", "+cf", path("server.pem"));
+        start(new TlsOptions(keys.serverKeyStore(), SECRET, Optional.empty(), new char[0], TlsOptions.ClientAuth.NONE));
+        ExternalCommand.Result tls = echo("+tla", "+cf", keys.serverCertificate().toString());
         assertThat(tls.exitCode()).as(tls.output()).isZero();
         assertThat(echo().exitCode()).as("plain TCP to a TLS listener").isNotZero();
     }
 
     @Test
     void requiredClientCertificateIsChecked() throws Exception {
-        start(new TlsOptions(dir.resolve("server.p12"), SECRET.toCharArray(), Optional.of(dir.resolve("trust.p12")),
-                SECRET.toCharArray(), TlsOptions.ClientAuth.REQUIRED));
-        ExternalCommand.Result withCert = echo("+tls", path("client.key"), path("client.pem"), "+cf", path("server.pem"));
+        start(new TlsOptions(keys.serverKeyStore(), SECRET, Optional.of(keys.clientTrustStore()), SECRET,
+                TlsOptions.ClientAuth.REQUIRED));
+        ExternalCommand.Result withCert = echo("+tls", keys.clientKey().toString(), keys.clientCertificate().toString(),
+                "+cf", keys.serverCertificate().toString());
         assertThat(withCert.exitCode()).as(withCert.output()).isZero();
-        assertThat(echo("+tla", "+cf", path("server.pem")).exitCode()).as("no client certificate").isNotZero();
+        assertThat(echo("+tla", "+cf", keys.serverCertificate().toString()).exitCode()).as("no client certificate")
+                .isNotZero();
     }
 
     private void start(TlsOptions tls) throws Exception {
@@ -83,19 +77,4 @@ class DicomListenerTlsTest {
         return ExternalCommand.run(TIMEOUT, command);
     }
 
-    private String path(String name) {
-        return dir.resolve(name).toString();
-    }
-
-    private static void keytool(String... args) throws Exception {
-        String[] command = new String[args.length + 1];
-        command[0] = "keytool";
-        System.arraycopy(args, 0, command, 1, args.length);
-        run(command);
-    }
-
-    private static void run(String... command) throws Exception {
-        ExternalCommand.Result r = ExternalCommand.run(TIMEOUT, command);
-        assertThat(r.exitCode()).as(String.join(" ", command) + "\n" + r.output()).isZero();
-    }
 }
