@@ -49,7 +49,9 @@ public final class FhirResultDeliverer implements FhirDeliverer {
         if (outcome instanceof DeliveryResult.Delivered) {
             return Outcome.DELIVERED;
         }
-        LOG.error("FHIR delivery of result {} (series {}) gave up: {}", d.resultId(), d.series().key(), outcome);
+        // The summary, not the outcome: the server's diagnostics may quote patient data.
+        LOG.error("FHIR delivery of result {} (series {}) gave up: {}", d.resultId(), d.series().key(),
+                outcome.logSummary());
         return Outcome.GIVEN_UP;
     }
 

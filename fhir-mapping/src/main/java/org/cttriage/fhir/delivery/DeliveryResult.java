@@ -1,5 +1,6 @@
 package org.cttriage.fhir.delivery;
 
+import org.cttriage.core.error.ErrorCode;
 import org.hl7.fhir.r4.model.Bundle;
 
 /**
@@ -13,8 +14,19 @@ public sealed interface DeliveryResult {
      */
     int attempts();
 
+    /**
+     * One line for the operational log: the outcome, the TRIAGE code, the HTTP status, the
+     * attempts and the dead letter, never the server's diagnostics or the bundle (either may
+     * quote patient data; both stay in the dead letter).
+     */
+    String logSummary();
+
     /** The server accepted the transaction; {@code response} is its transaction-response Bundle. */
     record Delivered(Bundle response, int attempts) implements DeliveryResult {
+        @Override
+        public String logSummary() {
+            return "delivered in " + attempts + " attempt(s)";
+        }
     }
 
     /**
@@ -23,6 +35,17 @@ public sealed interface DeliveryResult {
      * location and diagnostics of each issue), or the start of its non-FHIR answer.
      */
     record Rejected(int status, String outcome, int attempts, String deadLetterId) implements DeliveryResult {
+        @Override
+        public String logSummary() {
+            return ErrorCode.FHIR_REJECTED.code() + " rejected with HTTP " + status + " after " + attempts
+                    + " attempt(s); dead letter " + deadLetterId + " (the server's OperationOutcome is kept there)";
+        }
+
+        /** Not the record's default: {@code outcome} may quote patient data. */
+        @Override
+        public String toString() {
+            return logSummary();
+        }
     }
 
     /**
@@ -31,5 +54,18 @@ public sealed interface DeliveryResult {
      * with the TRIAGE code of the last failure.
      */
     record DeadLettered(String reason, int attempts, String deadLetterId) implements DeliveryResult {
+        @Override
+        public String logSummary() {
+            String code = reason.startsWith("TRIAGE-") && reason.length() >= 11 ? reason.substring(0, 11)
+                    : ErrorCode.FHIR_DEAD_LETTERED.code();
+            return code + " given up after " + attempts + " attempt(s); dead letter " + deadLetterId
+                    + " (the last error is kept there)";
+        }
+
+        /** Not the record's default: {@code reason} may quote the server's answer. */
+        @Override
+        public String toString() {
+            return logSummary();
+        }
     }
 }

@@ -325,6 +325,11 @@ class FhirDeliveryWireMockTest {
                 .contains("TRIAGE-0506 [" + CORRELATION + "] bundle dead-lettered as " + id)
                 .as("the server's diagnostics may quote patient data: kept in the dead letter, not logged")
                 .doesNotContain("PHANTOM-7");
+        // What the node logs when it gives up (FhirResultDeliverer) is the summary; before, the record's
+        // default toString put the OperationOutcome's diagnostics, patient data included, into an ERROR line.
+        assertThat(r.logSummary()).startsWith("TRIAGE-0502 rejected with HTTP 400 after 1 attempt(s); dead letter " + id)
+                .doesNotContain("PHANTOM-7");
+        assertThat(r.toString()).doesNotContain("PHANTOM-7");
     }
 
     @Test

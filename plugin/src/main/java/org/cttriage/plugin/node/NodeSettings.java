@@ -22,6 +22,7 @@ import org.cttriage.core.dicom.net.RemoteAe;
 import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.dicom.net.TlsOptions;
 import org.cttriage.core.error.ErrorCode;
+import org.cttriage.fhir.delivery.FhirDeliveryOptions;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.node.DuplicatePolicy;
@@ -119,8 +120,11 @@ public final class NodeSettings {
             }
             Set<String> known = new LinkedHashSet<>();
             Arrays.stream(Key.values()).forEach(k -> known.add(k.key()));
+            // The fhir.* keys are FhirDeliveryOptions' (one home for their defaults); a misspelled one
+            // stops start-up like any other, instead of silently leaving its default in force.
+            FhirDeliveryOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             for (String name : p.stringPropertyNames()) {
-                if (!known.contains(name) && !name.startsWith("fhir.")) {
+                if (!known.contains(name)) {
                     throw new TriageException(ErrorCode.CONFIGURATION_INVALID, "unknown key '" + name + "' in " + file
                             + "; keys are listed in docs/configuration.md");
                 }

@@ -84,6 +84,11 @@ class NodeSettingsTest {
                 .nodeConfig(List.of())).hasMessageContaining("dicom.max-associations-per-host");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
                 .hasMessageContaining("unknown key 'dicom.prot'");
+        // fhir.* keys are checked with the rest: a misspelling used to be accepted and ignored.
+        assertThatThrownBy(() -> NodeSettings.load(write("fhir.url=https://fhir.example/r4\nfhir.max-atempts=3\n"), dir))
+                .hasMessageContaining("unknown key 'fhir.max-atempts'");
+        assertThat(NodeSettings.load(write("fhir.url=https://fhir.example/r4\nfhir.max-attempts=3\n"), dir)
+                .fhirConfigured()).isTrue();
     }
 
     @Test
