@@ -2,9 +2,8 @@ package org.cttriage.routes;
 
 import ca.uhn.fhir.context.FhirContext;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.pixelmed.dicom.AttributeList;
-import com.pixelmed.dicom.TagFromName;
 import java.time.Clock;
+import org.cttriage.core.dicom.sr.SourceStudy;
 import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.fhir.delivery.DeliveryResult;
@@ -38,13 +37,11 @@ public final class FhirResultDeliverer implements FhirDeliverer {
     @Override
     public Outcome deliver(DeliveryLedger.Delivery d) throws Exception {
         TriageResult result = JSON.readValue(d.resultJson(), TriageResult.class);
-        AttributeList sr = new AttributeList();
-        sr.read(d.srFile().toString());
-        String patientId = attribute(sr, TagFromName.PatientID);
-        String issuer = attribute(sr, TagFromName.IssuerOfPatientID);
-        Bundle bundle = mapper.toTransaction(result, new TriageBundleMapper.PatientIdentity(patientId, issuer),
-                TriageBundleMapper.studyInstant(attribute(sr, TagFromName.StudyDate), attribute(sr, TagFromName.StudyTime))
-                        .orElseGet(clock::instant), d.updated());
+        SourceStudy sr = SourceStudy.ofSr(d.srFile());
+        Bundle bundle = mapper.toTransaction(result, new TriageBundleMapper.PatientIdentity(sr.get("PatientID"),
+                        sr.get("IssuerOfPatientID")),
+                TriageBundleMapper.studyInstant(sr.get("StudyDate"), sr.get("StudyTime")).orElseGet(clock::instant),
+                d.updated());
         DeliveryResult outcome = delivery.deliver(bundle, d.series().key());
         if (outcome instanceof DeliveryResult.Delivered) {
             return Outcome.DELIVERED;
@@ -53,10 +50,6 @@ public final class FhirResultDeliverer implements FhirDeliverer {
         LOG.error("FHIR delivery of result {} (series {}) gave up: {}", d.resultId(), d.series().key(),
                 outcome.logSummary());
         return Outcome.GIVEN_UP;
-    }
-
-    private static String attribute(AttributeList list, com.pixelmed.dicom.AttributeTag tag) {
-        return com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(list, tag);
     }
 
     /** One FhirContext per process (STYLE.md). */

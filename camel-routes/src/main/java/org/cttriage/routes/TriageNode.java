@@ -26,7 +26,7 @@ import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesTriage;
 import org.cttriage.core.node.SpoolRetention;
-import org.cttriage.core.sr.SrOptions;
+import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.routes.dicom.DicomConsumer;

@@ -1,8 +1,6 @@
 package org.cttriage.core.node;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.pixelmed.dicom.AttributeList;
-import com.pixelmed.dicom.TagFromName;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,9 +21,9 @@ import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.InferenceEngine;
-import org.cttriage.core.sr.SourceStudy;
-import org.cttriage.core.sr.SrOptions;
-import org.cttriage.core.sr.TriageSrWriter;
+import org.cttriage.core.dicom.sr.SourceStudy;
+import org.cttriage.core.dicom.sr.SrOptions;
+import org.cttriage.core.dicom.sr.TriageSrWriter;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.core.volume.StudyVolumeBuilder;
@@ -206,12 +204,11 @@ public final class SeriesTriage {
         String srUid;
         try {
             SourceStudy source = SourceStudy.of(volume.report().selected().orElseThrow().plan().slices());
-            AttributeList sr = srWriter.build(source, result, predecessor(series));
-            srUid = sr.get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString();
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
-            srFile = folder.resolve(srUid + ".dcm");
-            srWriter.write(sr, srFile);
+            srFile = srWriter.writeInto(source, result, predecessor(series), folder);
+            String name = srFile.getFileName().toString();
+            srUid = name.substring(0, name.length() - ".dcm".length());
         } catch (Exception e) {
             throw new TriageException(ErrorCode.TRIAGE_FAILED, "writing the SR of series " + series.key() + " failed: "
                     + e.getMessage(), e);
@@ -308,13 +305,7 @@ public final class SeriesTriage {
         if (previousSr == null || !Files.isReadable(Path.of(previousSr))) {
             return java.util.Optional.empty();
         }
-        AttributeList previous = new AttributeList();
-        previous.read(previousSr, TagFromName.ContentSequence);
-        return java.util.Optional.of(new TriageSrWriter.Predecessor(
-                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.StudyInstanceUID),
-                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SeriesInstanceUID),
-                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SOPClassUID),
-                com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SOPInstanceUID)));
+        return java.util.Optional.of(TriageSrWriter.Predecessor.of(Path.of(previousSr)));
     }
 
     /** When the series' last instance was recorded, or null for an unknown series. */

@@ -20,7 +20,7 @@ import java.util.UUID;
 import org.cttriage.core.dicom.net.DimseStatus;
 import org.cttriage.core.dicom.net.ReceivedInstance;
 import org.cttriage.core.io.Sha256;
-import org.cttriage.core.sr.SrOptions;
+import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.testdata.dicom.PhantomSeries;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;

@@ -27,7 +27,7 @@ import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.node.DuplicatePolicy;
 import org.cttriage.core.node.NonCtPolicy;
-import org.cttriage.core.sr.SrOptions;
+import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.routes.Destination;
 import org.cttriage.routes.TriageNode;
 

@@ -1,4 +1,4 @@
-package org.cttriage.core.sr;
+package org.cttriage.core.dicom.sr;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

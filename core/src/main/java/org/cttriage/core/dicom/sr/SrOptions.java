@@ -1,4 +1,4 @@
-package org.cttriage.core.sr;
+package org.cttriage.core.dicom.sr;
 
 /**
  * Site settings written into the SR. {@link #defaults()} documents every default.

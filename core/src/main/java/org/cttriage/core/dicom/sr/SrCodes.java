@@ -1,4 +1,4 @@
-package org.cttriage.core.sr;
+package org.cttriage.core.dicom.sr;
 
 import com.pixelmed.dicom.CodedSequenceItem;
 import com.pixelmed.dicom.DicomException;

@@ -1,6 +1,6 @@
-package org.cttriage.core.sr;
+package org.cttriage.core.dicom.sr;
 
-import static org.cttriage.core.sr.SrCodes.item;
+import static org.cttriage.core.dicom.sr.SrCodes.item;
 
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
@@ -55,6 +55,30 @@ public final class TriageSrWriter {
      */
     public record Predecessor(String studyInstanceUid, String seriesInstanceUid, String sopClassUid,
             String sopInstanceUid) {
+        /** The identity of the SR in {@code srFile}, read up to its content tree. */
+        public static Predecessor of(Path srFile) throws IOException, DicomException {
+            AttributeList previous = new AttributeList();
+            previous.read(srFile.toString(), TagFromName.ContentSequence);
+            return new Predecessor(
+                    Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.StudyInstanceUID),
+                    Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SeriesInstanceUID),
+                    Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SOPClassUID),
+                    Attribute.getSingleStringValueOrEmptyString(previous, TagFromName.SOPInstanceUID));
+        }
+    }
+
+    /**
+     * Builds the SR and writes it into {@code folder} as {@code <SOP Instance UID>.dcm} (via a
+     * temporary file and a rename); returns that file. The UID derives from the input, so the same
+     * input writes the same file again.
+     */
+    public Path writeInto(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
+                          Path folder) throws DicomException, IOException {
+        AttributeList list = build(source, result, predecessor);
+        Path file = folder.resolve(Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SOPInstanceUID)
+                + ".dcm");
+        write(list, file);
+        return file;
     }
 
     /** The SR data set (with file meta information). */

@@ -1,4 +1,4 @@
-package org.cttriage.core.sr;
+package org.cttriage.core.dicom.sr;
 
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
@@ -50,6 +50,22 @@ public record SourceStudy(java.util.Map<String, String> attributes, String serie
         }
         return new SourceStudy(values, slices.get(0).seriesInstanceUid(), slices.stream()
                 .map(s -> new ReferencedInstance(s.sopClassUid(), s.sopInstanceUid())).toList());
+    }
+
+    /**
+     * The patient and study attributes an SR written by {@link TriageSrWriter} carries (it copied
+     * them from its source), read from the SR file up to its content tree; no instances.
+     */
+    public static SourceStudy ofSr(Path srFile) throws IOException, DicomException {
+        AttributeList list = new AttributeList();
+        list.read(srFile.toString(), TagFromName.ContentSequence);
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+        for (AttributeTag t : COPIED) {
+            values.put(AttributeList.getDictionary().getNameFromTag(t),
+                    Attribute.getDelimitedStringValuesOrEmptyString(list, t));
+        }
+        return new SourceStudy(values, Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SeriesInstanceUID),
+                List.of());
     }
 
     /** A copied attribute's value, "" when absent. */

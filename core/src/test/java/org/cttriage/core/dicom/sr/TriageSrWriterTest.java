@@ -1,4 +1,4 @@
-package org.cttriage.core.sr;
+package org.cttriage.core.dicom.sr;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,0 +1,65 @@
+package org.cttriage.plugin;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shape DESIGN.md draws, held on the shipped classes of every module (the plugin's class
+ * path has them all): PixelMed is used only behind {@code org.cttriage.core.dicom} (and by the
+ * phantom generator in test-data, which writes DICOM byte by byte as test infrastructure);
+ * core knows nothing of Camel or HAPI; module dependencies point one way,
+ * core ← fhir-mapping ← camel-routes ← plugin.
+ */
+class ArchitectureTest {
+    private static JavaClasses shipped;
+
+    @BeforeAll
+    static void importClasses() {
+        shipped = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("org.cttriage");
+    }
+
+    @Test
+    void pixelMedOnlyBehindCoreDicom() {
+        noClasses().that().resideInAPackage("org.cttriage..")
+                .and().resideOutsideOfPackages("org.cttriage.core.dicom..", "org.cttriage.testdata..")
+                .should().dependOnClassesThat().resideInAPackage("com.pixelmed..")
+                .because("the rest of the code speaks the project's own types (DESIGN.md, Key decisions)")
+                .check(shipped);
+    }
+
+    @Test
+    void coreHasNoCamelNorHapi() {
+        noClasses().that().resideInAPackage("org.cttriage.core..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.apache.camel..", "ca.uhn..", "org.hl7.fhir..")
+                .check(shipped);
+    }
+
+    @Test
+    void modulesDependOneWay() {
+        noClasses().that().resideInAPackage("org.cttriage.core..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.routes..",
+                        "org.cttriage.plugin..")
+                .check(shipped);
+        noClasses().that().resideInAPackage("org.cttriage.fhir..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.routes..", "org.cttriage.plugin..")
+                .check(shipped);
+        noClasses().that().resideInAPackage("org.cttriage.routes..")
+                .should().dependOnClassesThat().resideInAPackage("org.cttriage.plugin..")
+                .check(shipped);
+    }
+
+    @Test
+    void shippedCodeUsesNoTestHarness() {
+        noClasses().that().resideInAPackage("org.cttriage..")
+                .and().resideOutsideOfPackages("org.cttriage.testdata.junit..", "org.cttriage.testdata.orthanc..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.testdata.junit..",
+                        "org.cttriage.testdata.orthanc..", "org.junit..")
+                .check(shipped);
+    }
+}
