@@ -2,42 +2,26 @@ package org.cttriage.routes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.pixelmed.dicom.Attribute;
-import com.pixelmed.dicom.AttributeList;
-import com.pixelmed.dicom.TagFromName;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.cttriage.core.dicom.DicomScanner;
 import org.cttriage.core.dicom.net.DimseStatus;
-import org.cttriage.core.dicom.net.RemoteAe;
 import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.inference.ModelPackage;
-import org.cttriage.core.volume.AssemblyPolicy;
-import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.Eventually;
-import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.core.dicom.net.ScriptedPeer;
-import org.cttriage.testdata.junit.StoreScp;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,29 +54,19 @@ class NodeFuzzTest {
 
     private ExecutorService pool;
     private InferenceEngine engine;
-    private StoreScp pacs;
-    private TriageNode node;
-    private JdbcConnectionPool dataSource;
+    private NodeHarness harness;
 
     @BeforeEach
     void start() throws Exception {
         pool = Executors.newFixedThreadPool(2);
         engine = new InferenceEngine(ModelPackage.load(Path.of(System.getProperty("ctglip.package",
                 "../models/ctglip-ref"))), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
-        pacs = StoreScp.start("PACS", dir.resolve("pacs"));
-        dataSource = JdbcConnectionPool.create("jdbc:h2:" + dir.resolve("node/db/node").toAbsolutePath(), "sa", "");
-        node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"),
-                                List.of(Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port()))))
-                        .withQuietPeriod(Duration.ofSeconds(1)),
-                dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.empty(),
-                Clock.systemUTC());
+        harness = NodeHarness.start(dir, engine, pool);
     }
 
     @AfterEach
     void stop() throws Exception {
-        node.close();
-        dataSource.dispose();
-        pacs.close();
+        harness.close();
         engine.close();
         pool.shutdownNow();
     }
@@ -108,7 +82,7 @@ class NodeFuzzTest {
         ScriptedPeer peer = null;
         for (FuzzCorpus.Mutant m : corpus) {
             if (peer == null) {
-                peer = ScriptedPeer.connect(node.port());
+                peer = ScriptedPeer.connect(harness.node().port());
                 peer.associate("CTTRIAGE", "FUZZER");
             }
             peer.send(ScriptedPeer.pData(3, true, true, ScriptedPeer.storeCommand(m.sopInstanceUid())));
@@ -146,57 +120,27 @@ class NodeFuzzTest {
 
         // A Success is never a lie: what the node kept reads and passes the plausibility checks.
         for (String sop : successes) {
-            Path stored = storedPath(sop);
-            assertThat(stored).as("spool file of %s", sop).isNotNull();
+            String path = harness.first("SELECT path FROM node_instance WHERE sop_uid = ?", sop);
+            assertThat(path).as("spool file of %s", sop).isNotNull();
+            Path stored = Path.of(path);
             assertThat(new DicomScanner().readSlices(stored)).isNotEmpty();
         }
-        assertThat(rows("SELECT COUNT(*) FROM node_instance")).isEqualTo(successes.size());
+        assertThat(harness.rows("SELECT COUNT(*) FROM node_instance")).isEqualTo(successes.size());
 
         // The node still works: a valid study gets its SR, and it is the only SR there is.
         List<Path> good = PhantomSeries.write(22, 64, 30, 10, dir.resolve("good")).files();
-        List<String> command = new ArrayList<>(Arrays.asList("storescu", "-aet", "STORESCU", "-aec", "CTTRIAGE",
-                "127.0.0.1", Integer.toString(node.port())));
-        good.forEach(f -> command.add(f.toString()));
-        assertThat(ExternalCommand.run(Duration.ofSeconds(60), command).exitCode()).isZero();
-        List<Path> srs = Eventually.await(WAIT, "the valid study's SR", this::srFiles, l -> !l.isEmpty());
+        assertThat(harness.storescu(good).exitCode()).isZero();
+        List<Path> srs = Eventually.await(WAIT, "the valid study's SR", harness::srFiles, l -> !l.isEmpty());
         // Every mutant's series has had its quiet period and triage by now (they came first).
         Eventually.await(WAIT, "no series left receiving",
-                () -> rows("SELECT COUNT(*) FROM node_series WHERE state = 'RECEIVING'"), n -> n == 0);
-        assertThat(srFiles()).hasSize(1);
-        assertThat(studyOf(srs.get(0))).isEqualTo(studyOf(good.get(0)));
-        assertThat(rows("SELECT COUNT(*) FROM node_result")).isEqualTo(1);
+                () -> harness.rows("SELECT COUNT(*) FROM node_series WHERE state = 'RECEIVING'"), n -> n == 0);
+        assertThat(harness.srFiles()).hasSize(1);
+        assertThat(NodeHarness.studyOf(srs.get(0))).isEqualTo(NodeHarness.studyOf(good.get(0)));
+        assertThat(harness.rows("SELECT COUNT(*) FROM node_result")).isEqualTo(1);
 
         long growth = usedHeapAfterGc() - heapBefore;
         System.out.printf("NodeFuzzTest: retained heap growth %d MiB%n", growth >> 20);
         assertThat(growth).isLessThan(MAX_HEAP_GROWTH);
-    }
-
-    private Path storedPath(String sop) throws Exception {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement s = c.prepareStatement("SELECT path FROM node_instance WHERE sop_uid = ?")) {
-            s.setString(1, sop);
-            try (ResultSet r = s.executeQuery()) {
-                return r.next() ? Path.of(r.getString(1)) : null;
-            }
-        }
-    }
-
-    private int rows(String countQuery) throws Exception {
-        try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(countQuery);
-             ResultSet r = s.executeQuery()) {
-            r.next();
-            return r.getInt(1);
-        }
-    }
-
-    private List<Path> srFiles() throws Exception {
-        return pacs.receivedFiles().stream().filter(p -> p.getFileName().toString().startsWith("SR")).toList();
-    }
-
-    private static String studyOf(Path file) throws Exception {
-        AttributeList list = new AttributeList();
-        list.read(file.toString());
-        return Attribute.getSingleStringValueOrEmptyString(list, TagFromName.StudyInstanceUID);
     }
 
     private static long usedHeapAfterGc() {
