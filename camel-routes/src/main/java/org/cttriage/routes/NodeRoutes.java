@@ -30,12 +30,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeRoutes extends RouteBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(NodeRoutes.class);
-    /** Header carrying the series key ({@link SeriesKey#key()}) through assembly. */
-    public static final String SERIES = "CtTriageSeries";
+    /** Header carrying the Study Instance UID through assembly: the study is the unit of triage. */
+    public static final String STUDY = "CtTriageStudy";
     /** Header carrying the delivery id. */
     public static final String DELIVERY = "CtTriageDelivery";
     private static final String DESTINATION_URI = "CtTriageDestinationUri";
     private static final String QUIET = "CtTriageQuiet";
+    private static final String SELECTION = "CtTriageSelection";
     private static final String INPUT = "CtTriageInput";
     private static final String VOLUME = "CtTriageVolume";
     private static final String RESULT = "CtTriageResult";
@@ -88,39 +89,43 @@ public final class NodeRoutes extends RouteBuilder {
     public void configure() {
         from(settings.listenUri()).routeId("dicom-ingest")
                 .process(this::ingest)
-                .filter(header(SERIES).isNotNull())
+                .filter(header(STUDY).isNotNull())
                     // The instance is recorded: a failed signal must not fail its C-STORE. The
-                    // series is signalled again by its next instance, or at restart.
+                    // study is signalled again by its next instance, or at restart.
                     .doTry()
                         .to("direct:assemble")
                     .doCatch(Exception.class)
-                        .log(LoggingLevel.WARN, LOG, "series ${header." + SERIES + "} not signalled to assembly"
+                        .log(LoggingLevel.WARN, LOG, "study ${header." + STUDY + "} not signalled to assembly"
                                 + " (recovered later): ${exception.message}")
                     .end();
 
-        from("direct:assemble").routeId("series-assembly")
-                .aggregate(header(SERIES), (oldExchange, newExchange) -> oldExchange == null ? newExchange : oldExchange)
+        // One aggregate per study: its quiet period runs from the last instance of any of its series.
+        from("direct:assemble").routeId("study-assembly")
+                .aggregate(header(STUDY), (oldExchange, newExchange) -> oldExchange == null ? newExchange : oldExchange)
                     .aggregationRepository(aggregation)
                     .optimisticLocking()
                     .completionTimeout(settings.quietPeriod().toMillis())
                     // The checker's period adds to the latency after the quiet period; 100 ms costs nothing.
                     .completionTimeoutCheckerInterval(COMPLETION_CHECK.toMillis())
-                    .id("series-aggregator")
+                    .id("study-aggregator")
                 .to("seda:triage");
 
-        // Selection → volume → inference → SR, as DESIGN.md draws it; every step is SeriesTriage's.
+        // Series selection in the study → volume → inference → SR, as DESIGN.md draws it; every step
+        // is SeriesTriage's.
         from("seda:triage").routeId("triage")
-                // Any failure of one series ends it, once: NOT_TRIAGED with a code and a reason, no SR.
+                // Any failure of one study ends it, once: NOT_TRIAGED with a code and a reason, no SR.
                 // Unhandled, the exchange failed, the series stayed RECEIVING, and assembly and
                 // every restart's recovery sent it back into the same failure for ever.
                 .onException(Exception.class).handled(true)
-                    .process(e -> outcome(e, triage.failed(series(e),
+                    .process(e -> outcome(e, triage.failedStudy(study(e),
                             e.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class)))).id("triage-failed")
                 .end()
                 .process(this::quietPeriod).id("quiet-period")
                 .filter(exchangeProperty(QUIET).isEqualTo(true))
-                    .process(e -> e.setProperty(INPUT, triage.input(series(e)))).id("series-input")
+                    .process(this::selectSeries).id("series-selection")
                     .choice()
+                        .when(e -> selection(e).chosen() == null)
+                            .process(e -> outcome(e, triage.noSeriesQualifies(selection(e)))).id("no-series-qualifies")
                         .when(e -> input(e).instances().isEmpty() || input(e).existingResult() != null)
                             .process(e -> outcome(e, triage.unchanged(input(e)))).id("unchanged-input")
                         .when(e -> input(e).removed() > 0)
@@ -183,22 +188,35 @@ public final class NodeRoutes extends RouteBuilder {
         InstanceIngest.Outcome outcome = ingest.ingest(exchange.getIn().getBody(ReceivedInstance.class));
         exchange.getMessage().setHeader(DicomConstants.DIMSE_STATUS, outcome.status());
         if (outcome.changedSeries() != null) {
-            // One persistent aggregator update per series every SIGNAL_EVERY, not one per instance:
+            // One persistent aggregator update per study every SIGNAL_EVERY, not one per instance:
             // it was a third of the time spent before each C-STORE answer. The quiet period is then
             // measured from the database's last_received when the aggregate completes (triage).
-            String key = outcome.changedSeries().key();
+            String key = outcome.changedSeries().studyInstanceUid();
             long now = System.nanoTime();
             Long last = lastSignal.get(key);
             if (last == null || now - last >= SIGNAL_EVERY.toNanos()) {
                 lastSignal.put(key, now);
-                exchange.getMessage().setHeader(SERIES, key);
+                exchange.getMessage().setHeader(STUDY, key);
                 exchange.getMessage().setBody(key);
             }
         }
     }
 
-    private static SeriesKey series(Exchange exchange) {
-        return SeriesKey.parse(exchange.getIn().getHeader(SERIES, String.class));
+    private static String study(Exchange exchange) {
+        return exchange.getIn().getHeader(STUDY, String.class);
+    }
+
+    private static SeriesTriage.StudySelection selection(Exchange exchange) {
+        return exchange.getProperty(SELECTION, SeriesTriage.StudySelection.class);
+    }
+
+    /** Chooses the study's series and, when one qualifies, takes that series' current input. */
+    private void selectSeries(Exchange exchange) throws Exception {
+        SeriesTriage.StudySelection selection = triage.select(study(exchange));
+        exchange.setProperty(SELECTION, selection);
+        if (selection.chosen() != null) {
+            exchange.setProperty(INPUT, triage.input(selection.chosen()));
+        }
     }
 
     private static SeriesTriage.Input input(Exchange exchange) {
@@ -218,29 +236,29 @@ public final class NodeRoutes extends RouteBuilder {
 
     /**
      * The quiet period, measured from the database's last_received: an aggregate completes at
-     * most {@link #SIGNAL_EVERY} early; instances that kept arriving send the series back to
+     * most {@link #SIGNAL_EVERY} early; instances that kept arriving send the study back to
      * assembly for a full quiet period.
      */
     private void quietPeriod(Exchange exchange) throws Exception {
-        SeriesKey series = series(exchange);
+        String study = study(exchange);
         exchange.getMessage().setBody(List.of());
         exchange.setProperty(QUIET, false);
-        java.time.Instant last = triage.lastReceived(series);
+        java.time.Instant last = triage.lastReceived(study);
         if (last != null) {
             long remaining = settings.quietPeriod().toMillis()
                     - Duration.between(last, java.time.Instant.now()).toMillis();
             if (remaining > 2 * SIGNAL_EVERY.toMillis()) {
                 // Instances kept arriving after the last signal: assemble again for a full quiet period.
-                lastSignal.put(series.key(), System.nanoTime());
-                exchange.getContext().createProducerTemplate().sendBodyAndHeader("direct:assemble", series.key(),
-                        SERIES, series.key());
+                lastSignal.put(study, System.nanoTime());
+                exchange.getContext().createProducerTemplate().sendBodyAndHeader("direct:assemble", study, STUDY,
+                        study);
                 return;
             }
             if (remaining > 0) {
                 Thread.sleep(remaining);
             }
         }
-        lastSignal.remove(series.key());
+        lastSignal.remove(study);
         exchange.setProperty(QUIET, true);
     }
 
@@ -327,8 +345,8 @@ public final class NodeRoutes extends RouteBuilder {
      */
     public static void recover(NodeRecovery recovery, DeliveryLedger ledger, ProducerTemplate template) throws Exception {
         List<SeriesKey> series = recovery.seriesAwaitingTriage();
-        for (SeriesKey key : series) {
-            template.sendBodyAndHeader("direct:assemble", key.key(), SERIES, key.key());
+        for (String study : series.stream().map(SeriesKey::studyInstanceUid).distinct().toList()) {
+            template.sendBodyAndHeader("direct:assemble", study, STUDY, study);
         }
         if (!series.isEmpty()) {
             LOG.info("recovered {} series awaiting triage (pending deliveries are picked up by the sweep)",

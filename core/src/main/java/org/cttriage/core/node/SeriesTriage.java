@@ -26,6 +26,8 @@ import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.dicom.sr.TriageSrWriter;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.core.volume.SelectionReport;
+import org.cttriage.core.volume.SeriesSelector;
 import org.cttriage.core.volume.StudyVolumeBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -106,6 +108,117 @@ public final class SeriesTriage {
     public record Input(SeriesKey series, List<Path> instances, String inputHash, Long existingResult, int removed) {
     }
 
+
+    /**
+     * What selection made of a study: the series to triage (null when none qualifies) and the
+     * decision, with its reason, on every series of the study.
+     */
+    public record StudySelection(String studyInstanceUid, SeriesKey chosen, SelectionReport report) {
+    }
+
+    /**
+     * Step 0, the unit of triage being the study: selection over every spooled instance of every
+     * series of the study (thinnest, soft-tissue kernel, coverage, with a reason for each). Every
+     * series not chosen is marked NOT_TRIAGED with its reason; the chosen one goes through the
+     * steps below. A study sent as several reconstructions thus gets one result, one SR, one
+     * priority; a later series re-selects, and a result for a newly chosen series supersedes the
+     * study's earlier one.
+     */
+    public StudySelection select(String studyInstanceUid) throws TriageException {
+        List<Path> files = new ArrayList<>();
+        List<String> seriesOfStudy = new ArrayList<>();
+        database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT series_uid FROM node_series WHERE study_uid = ?")) {
+                s.setString(1, studyInstanceUid);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        seriesOfStudy.add(r.getString(1));
+                    }
+                }
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT path FROM node_instance WHERE study_uid = ? AND spooled"
+                    + " ORDER BY series_uid, sop_uid")) {
+                s.setString(1, studyInstanceUid);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        files.add(Path.of(r.getString(1)));
+                    }
+                }
+            }
+            return null;
+        });
+        SelectionReport report = new SeriesSelector(selection, assembly).select(new DicomScanner().scanFiles(
+                files.stream().filter(Files::exists).toList(), pool));
+        SeriesKey chosen = report.selected().map(d -> new SeriesKey(studyInstanceUid, d.seriesInstanceUid()))
+                .orElse(null);
+        for (String series : seriesOfStudy) {
+            if (chosen != null && chosen.seriesInstanceUid().equals(series)) {
+                continue;
+            }
+            String reason = report.decisions().stream().filter(d -> d.seriesInstanceUid().equals(series))
+                    .map(d -> (d.code() == null ? "" : d.code().code() + " ") + d.reason()).distinct()
+                    .reduce((a, b) -> a + "; " + b)
+                    .orElse(ErrorCode.NO_ELIGIBLE_SERIES.code() + " no readable CT image in this series");
+            markSeries(new SeriesKey(studyInstanceUid, series), SeriesState.NOT_TRIAGED, reason);
+        }
+        LOG.info("study {}: {} series, {}", studyInstanceUid, seriesOfStudy.size(),
+                chosen == null ? "none qualifies" : "series " + chosen.seriesInstanceUid() + " chosen");
+        return new StudySelection(studyInstanceUid, chosen, report);
+    }
+
+    /** When no series of the study qualifies: each has its reason already; no SR is made. */
+    public Outcome noSeriesQualifies(StudySelection selection) {
+        String reason = ErrorCode.NO_ELIGIBLE_SERIES.code() + " study " + selection.studyInstanceUid() + ": "
+                + selection.report().decisions().size() + " series considered, none qualifies";
+        LOG.warn("{}", reason);
+        return new NotTriaged(reason);
+    }
+
+    /** When the study's last instance was recorded (its series' latest), or null for an unknown study. */
+    public java.time.Instant lastReceived(String studyInstanceUid) throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT MAX(last_received) FROM node_series"
+                    + " WHERE study_uid = ?")) {
+                s.setString(1, studyInstanceUid);
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() && r.getTimestamp(1) != null ? r.getTimestamp(1).toInstant() : null;
+                }
+            }
+        });
+    }
+
+    /**
+     * When the study's triage failed with an exception: every series of it still RECEIVING is
+     * marked NOT_TRIAGED with the failure's code, as {@link #failed(SeriesKey, Exception)} does.
+     */
+    public Outcome failedStudy(String studyInstanceUid, Exception failure) {
+        List<String> receiving = new ArrayList<>();
+        try {
+            database.transaction(c -> {
+                try (PreparedStatement s = c.prepareStatement("SELECT series_uid FROM node_series WHERE study_uid = ?"
+                        + " AND state = ?")) {
+                    s.setString(1, studyInstanceUid);
+                    s.setString(2, SeriesState.RECEIVING.name());
+                    try (ResultSet r = s.executeQuery()) {
+                        while (r.next()) {
+                            receiving.add(r.getString(1));
+                        }
+                    }
+                }
+                return null;
+            });
+        } catch (TriageException e) {
+            LOG.error("study {}: its series could not be read to mark them: {}", studyInstanceUid, e.getMessage());
+        }
+        Outcome outcome = new NotTriaged(ErrorCode.TRIAGE_FAILED.code() + " " + failure);
+        for (String series : receiving) {
+            outcome = failed(new SeriesKey(studyInstanceUid, series), failure);
+        }
+        if (receiving.isEmpty()) {
+            LOG.error("study {} not triaged: {}", studyInstanceUid, failure.toString(), failure);
+        }
+        return outcome;
+    }
 
     /** Step 1: the current input of the series. */
     public Input input(SeriesKey series) throws TriageException {
@@ -223,10 +336,10 @@ public final class SeriesTriage {
         try {
             Triaged triaged = database.transaction(c -> {
                 Long previous = null;
+                // One current result per study: a new one supersedes the study's, whichever series it came from.
                 try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "
-                        + "series_uid = ? AND superseded_by IS NULL")) {
+                        + "superseded_by IS NULL")) {
                     s.setString(1, series.studyInstanceUid());
-                    s.setString(2, series.seriesInstanceUid());
                     try (ResultSet r = s.executeQuery()) {
                         if (r.next()) {
                             previous = r.getLong(1);
@@ -273,7 +386,8 @@ public final class SeriesTriage {
                         }
                     }
                 }
-                updateSeries(c, series, SeriesState.TRIAGED, null);
+                updateSeries(c, series, SeriesState.TRIAGED, volume.report().selected()
+                        .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
             });
             LOG.info("series {} triaged: priority {}, SR {}{}", series.key(), result.suggestedPriority().fhirCode(),
@@ -294,9 +408,8 @@ public final class SeriesTriage {
     private java.util.Optional<TriageSrWriter.Predecessor> predecessor(SeriesKey series) throws Exception {
         String previousSr = database.transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT sr_path FROM node_result WHERE study_uid = ? AND "
-                    + "series_uid = ? AND superseded_by IS NULL")) {
+                    + "superseded_by IS NULL")) {
                 s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
                 try (ResultSet r = s.executeQuery()) {
                     return r.next() ? r.getString(1) : null;
                 }

@@ -1,0 +1,111 @@
+package org.cttriage.routes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.inference.EngineOptions;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.inference.ModelPackage;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.junit.Eventually;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue "One result per study": a CT study sent as three reconstructions (thin soft tissue, thin
+ * lung kernel, thick) on one association gets exactly one SR, for the series the selection rules
+ * choose, and the other two carry their reasons. Before, each series was triaged on its own and
+ * the study got three SRs.
+ */
+@RequiresTools({"storescu", "storescp"})
+class NodeStudyTest {
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
+    private static InferenceEngine engine;
+    private static ExecutorService pool;
+
+    @TempDir
+    Path dir;
+
+    private NodeHarness harness;
+
+    @BeforeAll
+    static void openEngine() throws Exception {
+        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
+        pool = Executors.newFixedThreadPool(2);
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        engine.close();
+        pool.shutdownNow();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        harness = NodeHarness.start(dir, engine, pool);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        harness.close();
+    }
+
+    @Test
+    void threeReconstructionsOfAStudyGetOneSrForTheChosenSeries() throws Exception {
+        CtSeriesWriter.WrittenSeries thinSoft = write(2.5, 1, "thin soft tissue", "STANDARD");
+        CtSeriesWriter.WrittenSeries thinLung = write(2.5, 2, "thin lung", "LUNG");
+        CtSeriesWriter.WrittenSeries thick = write(5.0, 3, "thick", "STANDARD");
+        assertThat(List.of(thinLung.studyInstanceUid(), thick.studyInstanceUid()))
+                .containsOnly(thinSoft.studyInstanceUid());
+        List<Path> all = new ArrayList<>(thick.files());
+        all.addAll(thinLung.files());
+        all.addAll(thinSoft.files());
+        assertThat(harness.storescu(all).exitCode()).isZero();
+
+        List<Path> srs = Eventually.await(WAIT, "an SR at the PACS", harness::srFiles, l -> !l.isEmpty());
+        Eventually.await(WAIT, "every series of the study decided",
+                () -> harness.rows("SELECT COUNT(*) FROM node_series WHERE state = 'RECEIVING'"), n -> n == 0);
+        assertThat(harness.srFiles()).hasSize(1);
+        assertThat(harness.rows("SELECT COUNT(*) FROM node_result")).isEqualTo(1);
+        assertThat(harness.first("SELECT series_uid FROM node_result WHERE study_uid = ?", thinSoft.studyInstanceUid()))
+                .isEqualTo(thinSoft.seriesInstanceUid());
+        assertThat(harness.first("SELECT state FROM node_series WHERE series_uid = ?", thinSoft.seriesInstanceUid()))
+                .isEqualTo("TRIAGED");
+        assertThat(harness.first("SELECT reason FROM node_series WHERE series_uid = ?", thinSoft.seriesInstanceUid()))
+                .startsWith("selected:");
+        for (CtSeriesWriter.WrittenSeries other : List.of(thinLung, thick)) {
+            assertThat(harness.first("SELECT state FROM node_series WHERE series_uid = ?", other.seriesInstanceUid()))
+                    .isEqualTo("NOT_TRIAGED");
+            assertThat(harness.first("SELECT reason FROM node_series WHERE series_uid = ?", other.seriesInstanceUid()))
+                    .startsWith(ErrorCode.NOT_PREFERRED.code());
+        }
+        assertThat(NodeHarness.studyOf(srs.get(0))).isEqualTo(thinSoft.studyInstanceUid());
+    }
+
+    private CtSeriesWriter.WrittenSeries write(double spacingMm, int number, String description, String kernel)
+            throws Exception {
+        int slices = (int) Math.round(150 / spacingMm);
+        Phantom p = new PhantomGenerator().generate(new PhantomSpec(41, 64, 64, slices, 400.0 / 64, spacingMm,
+                spacingMm, ContrastPhase.NONE, Set.of(), false));
+        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults().withSeries(number, description, kernel),
+                dir.resolve("series-" + number));
+    }
+}
