@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             ServeCommand.class,
             EchoCommand.class,
             DeadLettersCommand.class,
+            StudiesCommand.class,
             FhirDeadLettersCommand.class,
             CommandLine.HelpCommand.class
         })
