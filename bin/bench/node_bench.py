@@ -20,6 +20,10 @@
       Prints a Markdown-style table; COLUMNS and each row are '|'-separated.
   median VALUES…
       Prints the median.
+  thread-cpu PID OUT [BEFORE]
+      Writes each thread's CPU seconds (user + system, /proc/PID/task/*/stat) to OUT, one
+      "name<TAB>seconds" line per thread name (threads of one name summed); with BEFORE (an earlier
+      OUT) prints the difference, largest first.
 """
 import datetime
 import os
@@ -175,8 +179,37 @@ def median(args):
     return 0
 
 
+def thread_cpu(args):
+    pid, out = args[0], args[1]
+    hz = os.sysconf("SC_CLK_TCK")
+    totals = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except FileNotFoundError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = re.sub(r"[#-]?\d+$", "", name).strip() or name
+        fields = stat[stat.rindex(")") + 2:].split()
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / hz
+    with open(out, "w") as f:
+        for name, secs in sorted(totals.items()):
+            f.write(f"{name}\t{secs:.2f}\n")
+    if len(args) > 2:
+        before = {}
+        with open(args[2]) as f:
+            for line in f:
+                name, secs = line.rstrip("\n").split("\t")
+                before[name] = float(secs)
+        diff = sorted(((secs - before.get(name, 0.0), name) for name, secs in totals.items()), reverse=True)
+        total = sum(d for d, _ in diff)
+        print(f"total {total:.2f} s: " + ", ".join(f"{name} {d:.2f}" for d, name in diff if d >= 0.01))
+    return 0
+
+
 COMMANDS = {"wait-file": wait_file, "wait-log": wait_log, "heap-sample": heap_sample, "heap-peak": heap_peak,
-            "table": table, "median": median}
+            "table": table, "median": median, "thread-cpu": thread_cpu}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -96,7 +96,9 @@ public enum ErrorCode {
     ECHO_FAILED(613, "C-ECHO failed"),
     TRIAGE_FAILED(614, "series could not be triaged"),
     SPOOL_RECONCILED(615, "spool file not named by the database"),
-    SPOOL_PURGED(616, "series' instances removed from the spool by retention");
+    SPOOL_PURGED(616, "series' instances removed from the spool by retention"),
+    /** A group commit of received instances failed; every C-STORE of the batch answered Processing Failure. */
+    INGEST_BATCH_FAILED(640, "group commit of received instances failed");
 
     private final int number;
     private final String summary;
