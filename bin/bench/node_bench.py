@@ -21,9 +21,9 @@
   median VALUES…
       Prints the median.
   thread-cpu PID OUT [BEFORE]
-      Writes each thread's CPU seconds (user + system, /proc/PID/task/*/stat) to OUT, one
-      "name<TAB>seconds" line per thread name (threads of one name summed); with BEFORE (an earlier
-      OUT) prints the difference, largest first.
+      Writes each thread's CPU seconds (/proc/PID/task/*/stat) to OUT, one "name<TAB>user<TAB>system"
+      line per thread name (threads of one name summed); with BEFORE (an earlier OUT) prints the
+      difference (user + system, and of it system), largest first.
 """
 import datetime
 import os
@@ -192,19 +192,22 @@ def thread_cpu(args):
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         name = re.sub(r"[#-]?\d+$", "", name).strip() or name
         fields = stat[stat.rindex(")") + 2:].split()
-        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / hz
+        user, system = totals.get(name, (0.0, 0.0))
+        totals[name] = (user + int(fields[11]) / hz, system + int(fields[12]) / hz)
     with open(out, "w") as f:
-        for name, secs in sorted(totals.items()):
-            f.write(f"{name}\t{secs:.2f}\n")
+        for name, (user, system) in sorted(totals.items()):
+            f.write(f"{name}\t{user:.2f}\t{system:.2f}\n")
     if len(args) > 2:
         before = {}
         with open(args[2]) as f:
             for line in f:
-                name, secs = line.rstrip("\n").split("\t")
-                before[name] = float(secs)
-        diff = sorted(((secs - before.get(name, 0.0), name) for name, secs in totals.items()), reverse=True)
-        total = sum(d for d, _ in diff)
-        print(f"total {total:.2f} s: " + ", ".join(f"{name} {d:.2f}" for d, name in diff if d >= 0.01))
+                name, user, system = line.rstrip("\n").split("\t")
+                before[name] = (float(user), float(system))
+        diff = sorted(((u + s - sum(before.get(name, (0.0, 0.0))), s - before.get(name, (0.0, 0.0))[1], name)
+                       for name, (u, s) in totals.items()), reverse=True)
+        total = sum(d for d, _, _ in diff)
+        print(f"total {total:.2f} s: " + ", ".join(f"{name} {d:.2f} (system {s:.2f})" for d, s, name in diff
+                                                   if d >= 0.01))
     return 0
 
 

@@ -341,8 +341,12 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
             return Committed.of(new Outcome(DimseStatus.SUCCESS, series));
         }
         // A new file is renamed now and forced with the batch: the rename can ride on the file's
-        // journal commit, and nobody reads the target before the database names it.
-        Files.createDirectories(folder);
+        // journal commit, and nobody reads the target before the database names it. The folder
+        // test first: createDirectories on an existing folder costs a failed mkdir and an exception
+        // per instance; retention, which removes folders, holds the record lock as this does.
+        if (!Files.isDirectory(folder)) {
+            Files.createDirectories(folder);
+        }
         try {
             Files.move(instance.file(), target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
