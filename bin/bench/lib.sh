@@ -198,7 +198,9 @@ transfer_syntax_of() {
 # this host only, stores accepted only from AE title BENCH at 127.0.0.1 (Orthanc cannot be told
 # which address to listen on). start_orthanc DIR AET PDU; sets ORTHANC_PID, ORTHANC_PORT and
 # ORTHANC_HTTP. SyncStorageArea is written out at its 1.10 default (true: fsync of every stored
-# file before the answer); the SQLite index keeps SQLite's default synchronous mode. StableAge
+# file before the answer); its SQLite index runs with JOURNAL_MODE=WAL and SYNCHRONOUS=NORMAL
+# (the pragmas in the binary): a commit survives a crash of Orthanc but is fsynced only at WAL
+# checkpoints — as the node's H2, written through without an fsync, beside a fsynced file. StableAge
 # is an hour so that no stable-series work runs during a measurement (as the node's quiet period).
 start_orthanc() {
   local dir=$1 aet=$2 pdu=$3 i
