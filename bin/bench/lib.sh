@@ -22,6 +22,8 @@ holds_build_lock() {
 }
 
 # Builds the node when the jar is missing or older than any main source or pom (as bin/ct-triage).
+# `package`, not `install`: the jar runs from plugin/target, and ~/.m2 is shared by every
+# worktree on the machine, so a benchmark must not publish its modules there.
 # NO_BUILD=1 (--no-build) takes the jar as it is, for a working tree that is mid-edit.
 ensure_jar() {
   "$ROOT/bin/setup"
@@ -35,9 +37,9 @@ ensure_jar() {
   fi
   echo "building ct-triage (jar missing or stale)..." >&2
   if holds_build_lock; then
-    (cd "$ROOT" && mvn -B -o -q -DskipTests install) >&2
+    (cd "$ROOT" && mvn -B -ntp -o -q -DskipTests package) >&2
   else
-    (cd "$ROOT" && flock "$BUILD_LOCK" mvn -B -o -q -DskipTests install) >&2
+    (cd "$ROOT" && flock "$BUILD_LOCK" mvn -B -ntp -o -q -DskipTests package) >&2
   fi
 }
 
@@ -189,4 +191,84 @@ send_series() {
 # The transfer syntax recorded in a received file's meta information (0002,0010).
 transfer_syntax_of() {
   dcmdump -q -Un +P 0002,0010 "$1" | sed -n 's/.*UI \[\([^]]*\)\].*/\1/p'
+}
+
+# Orthanc (Debian's 1.10.1) as a receiver, as test-data's OrthancServer starts it: a throw-away
+# instance whose storage and SQLite index live in DIR, DICOM and HTTP on free ports, REST API for
+# this host only, stores accepted only from AE title BENCH at 127.0.0.1 (Orthanc cannot be told
+# which address to listen on). start_orthanc DIR AET PDU; sets ORTHANC_PID, ORTHANC_PORT and
+# ORTHANC_HTTP. SyncStorageArea is written out at its 1.10 default (true: fsync of every stored
+# file before the answer); its SQLite index runs with JOURNAL_MODE=WAL and SYNCHRONOUS=NORMAL
+# (the pragmas in the binary): a commit survives a crash of Orthanc but is fsynced only at WAL
+# checkpoints — as the node's H2, written through without an fsync, beside a fsynced file. StableAge
+# is an hour so that no stable-series work runs during a measurement (as the node's quiet period).
+start_orthanc() {
+  local dir=$1 aet=$2 pdu=$3 i
+  mkdir -p "$dir/storage" "$dir/index"
+  ORTHANC_PORT=$(free_port)
+  ORTHANC_HTTP=$(free_port)
+  while [ "$ORTHANC_HTTP" = "$ORTHANC_PORT" ]; do ORTHANC_HTTP=$(free_port); done
+  cat >"$dir/orthanc.json" <<JSON
+{
+  "Name": "ct-triage benchmark",
+  "StorageDirectory": "$dir/storage",
+  "IndexDirectory": "$dir/index",
+  "StorageCompression": false,
+  "SyncStorageArea": true,
+  "LuaScripts": [], "Plugins": [],
+  "HttpServerEnabled": true, "HttpPort": $ORTHANC_HTTP, "RemoteAccessAllowed": false,
+  "AuthenticationEnabled": false, "WebDavEnabled": false, "ExecuteLuaEnabled": false,
+  "DicomServerEnabled": true, "DicomAet": "$aet", "DicomPort": $ORTHANC_PORT,
+  "DicomCheckCalledAet": true, "DicomCheckModalityHost": true,
+  "DicomAlwaysAllowEcho": false, "DicomAlwaysAllowStore": false,
+  "DicomModalities": { "bench": { "AET": "BENCH", "Host": "127.0.0.1", "Port": 104 } },
+  "MaximumPduLength": $pdu,
+  "StableAge": 3600, "SaveJobs": false
+}
+JSON
+  spawn "$dir/orthanc" env TCP_NODELAY=1 Orthanc "$dir/orthanc.json"
+  ORTHANC_PID=$LAST_PID
+  for i in $(seq 300); do
+    if curl -sf "http://127.0.0.1:$ORTHANC_HTTP/system" >/dev/null 2>&1; then return 0; fi
+    kill -0 "$ORTHANC_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "Orthanc did not start; see $dir/orthanc.err" >&2
+  tail -20 "$dir/orthanc.err" >&2
+  return 1
+}
+
+# How many instances Orthanc holds (its REST API's /statistics).
+orthanc_instances() {
+  curl -sf "http://127.0.0.1:$ORTHANC_HTTP/statistics" | sed -n 's/.*"CountInstances" *: *\([0-9]*\).*/\1/p'
+}
+
+# CPU seconds a process has used so far (user + system, its reaped children included).
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# Sends N series at once, each with its own storescu on its own association (as send_series):
+# send_series_concurrently AEC PORT LOG_PREFIX SERIES_DIR… Sets SEND_SECONDS: from the first
+# start to the last storescu's exit.
+send_series_concurrently() {
+  local aec=$1 port=$2 log=$3 pids=() dirs=() i failed=0
+  shift 3
+  dirs=("$@")
+  SEND_T0=$(now)
+  for i in "${!dirs[@]}"; do
+    TCP_NODELAY=1 storescu --aetitle BENCH --call "$aec" --propose-little --required \
+      127.0.0.1 "$port" "${dirs[i]}"/dicom/*.dcm >"$log-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[i]}"; then
+      echo "storescu $i to $aec failed; see $log-$i.log" >&2
+      tail -5 "$log-$i.log" >&2
+      failed=1
+    fi
+  done
+  SEND_T1=$(now)
+  SEND_SECONDS=$(awk -v a="$SEND_T0" -v b="$SEND_T1" 'BEGIN { printf "%.6f", b - a }')
+  return $failed
 }

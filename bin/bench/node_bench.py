@@ -20,6 +20,10 @@
       Prints a Markdown-style table; COLUMNS and each row are '|'-separated.
   median VALUES…
       Prints the median.
+  thread-cpu PID OUT [BEFORE]
+      Writes each thread's CPU seconds (/proc/PID/task/*/stat) to OUT, one "name<TAB>user<TAB>system"
+      line per thread name (threads of one name summed); with BEFORE (an earlier OUT) prints the
+      difference (user + system, and of it system), largest first.
 """
 import datetime
 import os
@@ -175,8 +179,40 @@ def median(args):
     return 0
 
 
+def thread_cpu(args):
+    pid, out = args[0], args[1]
+    hz = os.sysconf("SC_CLK_TCK")
+    totals = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except FileNotFoundError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = re.sub(r"[#-]?\d+$", "", name).strip() or name
+        fields = stat[stat.rindex(")") + 2:].split()
+        user, system = totals.get(name, (0.0, 0.0))
+        totals[name] = (user + int(fields[11]) / hz, system + int(fields[12]) / hz)
+    with open(out, "w") as f:
+        for name, (user, system) in sorted(totals.items()):
+            f.write(f"{name}\t{user:.2f}\t{system:.2f}\n")
+    if len(args) > 2:
+        before = {}
+        with open(args[2]) as f:
+            for line in f:
+                name, user, system = line.rstrip("\n").split("\t")
+                before[name] = (float(user), float(system))
+        diff = sorted(((u + s - sum(before.get(name, (0.0, 0.0))), s - before.get(name, (0.0, 0.0))[1], name)
+                       for name, (u, s) in totals.items()), reverse=True)
+        total = sum(d for d, _, _ in diff)
+        print(f"total {total:.2f} s: " + ", ".join(f"{name} {d:.2f} (system {s:.2f})" for d, s, name in diff
+                                                   if d >= 0.01))
+    return 0
+
+
 COMMANDS = {"wait-file": wait_file, "wait-log": wait_log, "heap-sample": heap_sample, "heap-peak": heap_peak,
-            "table": table, "median": median}
+            "table": table, "median": median, "thread-cpu": thread_cpu}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

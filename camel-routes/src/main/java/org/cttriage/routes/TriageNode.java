@@ -113,12 +113,15 @@ public final class TriageNode implements AutoCloseable {
     private final Config config;
     private final DeliveryLedger ledger;
     private final NodeDatabase database;
+    private final InstanceIngest ingest;
 
-    private TriageNode(CamelContext camel, Config config, DeliveryLedger ledger, NodeDatabase database) {
+    private TriageNode(CamelContext camel, Config config, DeliveryLedger ledger, NodeDatabase database,
+            InstanceIngest ingest) {
         this.camel = camel;
         this.config = config;
         this.ledger = ledger;
         this.database = database;
+        this.ingest = ingest;
     }
 
     /** Starts the node; the caller keeps ownership of the data source, engine and pool. */
@@ -191,7 +194,7 @@ public final class TriageNode implements AutoCloseable {
         });
         camel.start();
         NodeRoutes.recover(new NodeRecovery(database), ledger, camel.createProducerTemplate());
-        return new TriageNode(camel, config, ledger, database);
+        return new TriageNode(camel, config, ledger, database, ingest);
     }
 
     private static String enc(String s) {
@@ -222,5 +225,7 @@ public final class TriageNode implements AutoCloseable {
     @Override
     public void close() {
         camel.stop();
+        // After the listener has stopped: no batch is running, the committer's connection goes back.
+        ingest.close();
     }
 }

@@ -119,7 +119,9 @@ public enum ErrorCode {
     /** The peer's certificate is not the one whose SHA-256 fingerprint is pinned for it. */
     TLS_PEER_PIN_MISMATCH(633, "TLS peer certificate is not the pinned one"),
     /** A TLS key store or trust store could not be read (missing, wrong password, not PKCS#12). */
-    TLS_KEY_MATERIAL_UNREADABLE(634, "TLS key material unreadable");
+    TLS_KEY_MATERIAL_UNREADABLE(634, "TLS key material unreadable"),
+    /** A group commit of received instances failed; every C-STORE of the batch answered Processing Failure. */
+    INGEST_BATCH_FAILED(640, "group commit of received instances failed");
 
     private final int number;
     private final String summary;
