@@ -42,8 +42,19 @@ public final class DicomSender {
     private static final String ENDPOINT_IDENTIFICATION = "HTTPS";
     private static final byte ECHO_CONTEXT_ID = 1;
 
+    /** Longest wait for the peer to accept the TCP connection. */
+    public static final java.time.Duration CONNECT_TIMEOUT = java.time.Duration.ofSeconds(10);
+    /**
+     * Longest silence of the peer while we wait for it (TLS handshake, A-ASSOCIATE-AC, C-STORE-RSP):
+     * a PACS that accepts the connection and never answers fails the attempt, which is retried,
+     * instead of holding a delivery thread for ever.
+     */
+    public static final java.time.Duration ANSWER_TIMEOUT = java.time.Duration.ofSeconds(60);
+
     private final String callingAeTitle;
     private final Optional<TlsClientOptions> tls;
+    private final java.time.Duration connectTimeout;
+    private final java.time.Duration answerTimeout;
 
     /** A sender over plain TCP. */
     public DicomSender(String callingAeTitle) {
@@ -52,8 +63,16 @@ public final class DicomSender {
 
     /** A sender over TLS when {@code tls} is present. */
     public DicomSender(String callingAeTitle, Optional<TlsClientOptions> tls) {
+        this(callingAeTitle, tls, CONNECT_TIMEOUT, ANSWER_TIMEOUT);
+    }
+
+    /** As above, with other time limits (tests). */
+    DicomSender(String callingAeTitle, Optional<TlsClientOptions> tls, java.time.Duration connectTimeout,
+                java.time.Duration answerTimeout) {
         this.callingAeTitle = callingAeTitle;
         this.tls = tls;
+        this.connectTimeout = connectTimeout;
+        this.answerTimeout = answerTimeout;
     }
 
     /** Verifies {@code peer} with C-ECHO. */
@@ -129,7 +148,8 @@ public final class DicomSender {
         SSLSocketFactory factory = tls.isPresent() ? socketFactory(tls.get()) : null;
         Socket plain = new Socket();
         try {
-            plain.connect(new InetSocketAddress(peer.host(), peer.port()));
+            plain.connect(new InetSocketAddress(peer.host(), peer.port()), (int) connectTimeout.toMillis());
+            plain.setSoTimeout((int) answerTimeout.toMillis());
             if (factory == null) {
                 return plain;
             }
@@ -140,6 +160,7 @@ public final class DicomSender {
                 parameters.setEndpointIdentificationAlgorithm(ENDPOINT_IDENTIFICATION);
             }
             socket.setSSLParameters(parameters);
+            socket.setSoTimeout((int) answerTimeout.toMillis());
             socket.startHandshake();
             return socket;
         } catch (IOException e) {

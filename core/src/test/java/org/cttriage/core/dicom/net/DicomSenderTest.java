@@ -73,6 +73,25 @@ class DicomSenderTest {
         assertThat(received).isEmpty();
     }
 
+    /**
+     * A peer that accepts the TCP connection and never answers: the attempt fails with its code
+     * once the answer timeout passes (60 s in the node, 1 s here), instead of holding the delivery
+     * thread for ever as it did.
+     */
+    @Test
+    void aPeerThatAcceptsAndNeverAnswersFailsTheAttempt() throws Exception {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            RemoteAe peer = new RemoteAe("SILENT", "127.0.0.1", silent.getLocalPort());
+            DicomSender sender = new DicomSender("NODE", java.util.Optional.empty(), java.time.Duration.ofSeconds(5),
+                    java.time.Duration.ofSeconds(1));
+            assertThatThrownBy(() -> sender.echo(peer)).isInstanceOfSatisfying(TriageException.class,
+                    e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.ECHO_FAILED));
+            assertThatThrownBy(() -> sender.store(peer, PhantomSeries.write(7, 32, 1, 5, dir.resolve("s")).files()))
+                    .isInstanceOfSatisfying(TriageException.class,
+                            e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.DICOM_DELIVERY_FAILED));
+        }
+    }
+
     private RemoteAe listen(Set<String> allowedCallers) throws Exception {
         ListenerOptions options = ListenerOptions.defaults("CTTRIAGE", InetAddress.getLoopbackAddress(), 0,
                 dir.resolve("incoming")).withAllowedCallingAeTitles(allowedCallers);
