@@ -37,10 +37,14 @@ public final class FhirResultDeliverer implements FhirDeliverer {
     @Override
     public Outcome deliver(DeliveryLedger.Delivery d) throws Exception {
         TriageResult result = JSON.readValue(d.resultJson(), TriageResult.class);
-        SourceStudy sr = SourceStudy.ofSr(d.srFile());
-        Bundle bundle = mapper.toTransaction(result, new TriageBundleMapper.PatientIdentity(sr.get("PatientID"),
-                        sr.get("IssuerOfPatientID")),
-                TriageBundleMapper.studyInstant(sr.get("StudyDate"), sr.get("StudyTime")).orElseGet(clock::instant),
+        // Recorded with the result at triage time; only results recorded before that read the SR back.
+        java.util.Map<String, String> source = d.sourceJson() != null
+                ? JSON.readValue(d.sourceJson(), new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, String>>() { })
+                : SourceStudy.ofSr(d.srFile()).attributes();
+        Bundle bundle = mapper.toTransaction(result, new TriageBundleMapper.PatientIdentity(
+                        source.getOrDefault("PatientID", ""), source.getOrDefault("IssuerOfPatientID", "")),
+                TriageBundleMapper.studyInstant(source.getOrDefault("StudyDate", ""), source.getOrDefault("StudyTime", ""))
+                        .orElseGet(clock::instant),
                 d.updated());
         DeliveryResult outcome = delivery.deliver(bundle, d.series().key());
         if (outcome instanceof DeliveryResult.Delivered) {

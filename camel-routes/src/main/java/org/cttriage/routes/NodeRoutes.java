@@ -1,5 +1,6 @@
 package org.cttriage.routes;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +64,8 @@ public final class NodeRoutes extends RouteBuilder {
     }
 
     private final Settings settings;
+    /** The clock the database's last_received was written with (InstanceIngest's): the quiet period compares with it. */
+    private final Clock clock;
     private final InstanceIngest ingest;
     private final SeriesTriage triage;
     private final DeliveryLedger ledger;
@@ -75,7 +78,8 @@ public final class NodeRoutes extends RouteBuilder {
     private final java.util.Set<Long> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public NodeRoutes(Settings settings, InstanceIngest ingest, SeriesTriage triage, DeliveryLedger ledger,
-            List<Destination> destinations, FhirDeliverer fhir, AggregationRepository aggregation) {
+            List<Destination> destinations, FhirDeliverer fhir, AggregationRepository aggregation, Clock clock) {
+        this.clock = clock;
         this.settings = settings;
         this.ingest = ingest;
         this.triage = triage;
@@ -246,7 +250,7 @@ public final class NodeRoutes extends RouteBuilder {
         java.time.Instant last = triage.lastReceived(study);
         if (last != null) {
             long remaining = settings.quietPeriod().toMillis()
-                    - Duration.between(last, java.time.Instant.now()).toMillis();
+                    - Duration.between(last, clock.instant()).toMillis();
             if (remaining > 2 * SIGNAL_EVERY.toMillis()) {
                 // Instances kept arriving after the last signal: assemble again for a full quiet period.
                 lastSignal.put(study, System.nanoTime());

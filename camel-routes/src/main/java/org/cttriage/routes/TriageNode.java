@@ -182,7 +182,7 @@ public final class TriageNode implements AutoCloseable {
         DefaultCamelContext camel = new DefaultCamelContext();
         camel.getCamelContextExtension().setName("ct-triage");
         camel.addRoutes(new NodeRoutes(settings, ingest, triage, ledger, config.destinations(), fhir.orElse(null),
-                aggregation));
+                aggregation, clock));
         SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);
         camel.addRoutes(new RouteBuilder() {
             @Override

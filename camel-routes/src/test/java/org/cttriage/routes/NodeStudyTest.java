@@ -98,6 +98,10 @@ class NodeStudyTest {
                     .startsWith(ErrorCode.NOT_PREFERRED.code());
         }
         assertThat(NodeHarness.studyOf(srs.get(0))).isEqualTo(thinSoft.studyInstanceUid());
+        // What the exporters need is recorded with the result, not read back from the SR file.
+        assertThat(harness.first("SELECT source_json FROM node_result WHERE study_uid = ?", thinSoft.studyInstanceUid()))
+                .contains("\"StudyInstanceUID\":\"" + thinSoft.studyInstanceUid() + "\"").contains("\"PatientID\":")
+                .contains("\"AccessionNumber\":");
     }
 
     private CtSeriesWriter.WrittenSeries write(double spacingMm, int number, String description, String kernel)

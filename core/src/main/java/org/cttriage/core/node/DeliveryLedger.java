@@ -25,13 +25,16 @@ public final class DeliveryLedger {
      * @param srFile the SR to send
      * @param resultJson the TriageResult as JSON (for FHIR)
      * @param updated when the state last changed
+     * @param sourceJson the source study's attributes the exporters need
+     *     ({@link SeriesTriage#EXPORTED_SOURCE_ATTRIBUTES}, by keyword), or null for a result recorded
+     *     before they were
      */
     public record Delivery(long id, long resultId, String destination, DeliveryState state, int attempts,
-            String lastError, SeriesKey series, Path srFile, String resultJson, Instant updated) {
+            String lastError, SeriesKey series, Path srFile, String resultJson, Instant updated, String sourceJson) {
     }
 
     private static final String SELECT = "SELECT d.id, d.result_id, d.destination, d.state, d.attempts, d.last_error, "
-            + "r.study_uid, r.series_uid, r.sr_path, r.result_json, d.updated FROM node_delivery d "
+            + "r.study_uid, r.series_uid, r.sr_path, r.result_json, d.updated, r.source_json FROM node_delivery d "
             + "JOIN node_result r ON r.id = d.result_id ";
 
     private final NodeDatabase database;
@@ -119,7 +122,7 @@ public final class DeliveryLedger {
                         list.add(new Delivery(r.getLong(1), r.getLong(2), r.getString(3),
                                 DeliveryState.valueOf(r.getString(4)), r.getInt(5), r.getString(6),
                                 new SeriesKey(r.getString(7), r.getString(8)), Path.of(r.getString(9)), r.getString(10),
-                                r.getTimestamp(11).toInstant()));
+                                r.getTimestamp(11).toInstant(), r.getString(12)));
                     }
                 }
             }

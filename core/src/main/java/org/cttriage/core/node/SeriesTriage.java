@@ -64,6 +64,13 @@ public final class SeriesTriage {
     public record NotTriaged(String reason) implements Outcome {
     }
 
+    /**
+     * The source study's attributes the exporters need (FHIR subject and effective time, the
+     * order's accession), recorded with each result as {@code source_json}.
+     */
+    public static final List<String> EXPORTED_SOURCE_ATTRIBUTES = List.of("StudyInstanceUID", "PatientID",
+            "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
+
     private final NodeDatabase database;
     private final InferenceEngine engine;
     private final SelectionPolicy selection;
@@ -315,8 +322,14 @@ public final class SeriesTriage {
         String inputHash = input.inputHash();
         Path srFile;
         String srUid;
+        String sourceJson;
         try {
             SourceStudy source = SourceStudy.of(volume.report().selected().orElseThrow().plan().slices());
+            java.util.Map<String, String> exported = new java.util.LinkedHashMap<>();
+            for (String keyword : EXPORTED_SOURCE_ATTRIBUTES) {
+                exported.put(keyword, source.get(keyword));
+            }
+            sourceJson = JSON.writeValueAsString(exported);
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
             srFile = srWriter.writeInto(source, result, predecessor(series), folder);
@@ -348,8 +361,8 @@ public final class SeriesTriage {
                 }
                 long id;
                 try (PreparedStatement s = c.prepareStatement("INSERT INTO node_result (study_uid, series_uid, "
-                        + "input_hash, sr_sop_uid, sr_path, result_json, priority, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        Statement.RETURN_GENERATED_KEYS)) {
+                        + "input_hash, sr_sop_uid, sr_path, result_json, priority, created, source_json)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
                     s.setString(1, series.studyInstanceUid());
                     s.setString(2, series.seriesInstanceUid());
                     s.setString(3, inputHash);
@@ -358,6 +371,7 @@ public final class SeriesTriage {
                     s.setString(6, json);
                     s.setString(7, result.suggestedPriority().fhirCode());
                     s.setTimestamp(8, now);
+                    s.setString(9, sourceJson);
                     s.executeUpdate();
                     try (ResultSet keys = s.getGeneratedKeys()) {
                         keys.next();

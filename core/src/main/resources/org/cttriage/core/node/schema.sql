@@ -63,3 +63,7 @@ CREATE TABLE IF NOT EXISTS series_aggregation_completed (
 -- received again is recognised as unchanged and a series never gets an SR from part of its input.
 ALTER TABLE node_instance ADD COLUMN IF NOT EXISTS spooled BOOLEAN DEFAULT TRUE NOT NULL;
 ALTER TABLE node_instance ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR(64);
+-- What the exporters need of the source study (patient identifier and issuer, study date and time,
+-- accession number), recorded with the result at triage time so that no exporter reads the SR file
+-- back. Null for results recorded before this column: their exporters fall back to the SR file.
+ALTER TABLE node_result ADD COLUMN IF NOT EXISTS source_json CLOB;
