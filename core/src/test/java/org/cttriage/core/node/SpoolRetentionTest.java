@@ -16,7 +16,6 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.UUID;
 import org.cttriage.core.dicom.net.DimseStatus;
 import org.cttriage.core.dicom.net.ReceivedInstance;
 import org.cttriage.core.io.Sha256;
@@ -184,16 +183,8 @@ class SpoolRetentionTest {
         return series;
     }
 
-    /** A copy of {@code file} as the listener hands it over (a .part the ingest moves or deletes). */
     private ReceivedInstance received(Path file) throws Exception {
-        Path part = Files.createDirectories(dir.resolve("incoming")).resolve(UUID.randomUUID() + ".part");
-        Files.copy(file, part);
-        AttributeList list = new AttributeList();
-        list.read(file.toString());
-        return new ReceivedInstance(part, list.get(TagFromName.SOPClassUID).getSingleStringValueOrEmptyString(),
-                list.get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString(),
-                list.get(TagFromName.TransferSyntaxUID).getSingleStringValueOrEmptyString(), "STORESCU", null,
-                Files.size(part));
+        return Received.of(dir, file);
     }
 
     /** The series triaged, with one result whose delivery to PACS stands at {@code delivery}. */
