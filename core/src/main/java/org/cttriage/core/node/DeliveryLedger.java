@@ -1,16 +1,28 @@
 package org.cttriage.core.node;
 
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.cttriage.core.error.TriageException;
 
-/** The deliveries every result owes, their attempts, and the dead letters an operator can retry. */
+/**
+ * The one ledger of deliveries (table {@code node_delivery}, whose SQL lives here only): one row per
+ * result × destination, and one state machine for every kind of destination:
+ * {@code PENDING → DELIVERED | DEAD | SUPERSEDED}, {@code DEAD → PENDING} (an operator's retry) or
+ * {@code DISCARDED}. A pending row carries its attempts, its last error and the time of its next
+ * attempt; a row being attempted carries a claim ({@code claimed_until}) so that no other dispatcher
+ * takes it meanwhile, and a claim left by a process that died runs out by itself. Durable: a restart
+ * finds every owed delivery here.
+ */
 public final class DeliveryLedger {
     /**
      * One delivery with what it needs to be attempted.
@@ -28,14 +40,18 @@ public final class DeliveryLedger {
      * @param sourceJson the source study's attributes the exporters need
      *     ({@link SeriesTriage#EXPORTED_SOURCE_ATTRIBUTES}, by keyword), or null for a result recorded
      *     before they were
+     * @param nextAttempt when it is due (pending deliveries), or null: due now
+     * @param supersededBy the result that superseded this delivery's result, or null while it is current
      */
     public record Delivery(long id, long resultId, String destination, DeliveryState state, int attempts,
-            String lastError, SeriesKey series, Path srFile, String resultJson, Instant updated, String sourceJson) {
+            String lastError, SeriesKey series, Path srFile, String resultJson, Instant updated, String sourceJson,
+            Instant nextAttempt, Long supersededBy) {
     }
 
     private static final String SELECT = "SELECT d.id, d.result_id, d.destination, d.state, d.attempts, d.last_error, "
-            + "r.study_uid, r.series_uid, r.sr_path, r.result_json, d.updated, r.source_json FROM node_delivery d "
-            + "JOIN node_result r ON r.id = d.result_id ";
+            + "r.study_uid, r.series_uid, r.sr_path, r.result_json, d.updated, r.source_json, d.next_attempt, "
+            + "r.superseded_by FROM node_delivery d JOIN node_result r ON r.id = d.result_id ";
+    private static final int MAX_ERROR = 1000;
 
     private final NodeDatabase database;
     private final Clock clock;
@@ -43,6 +59,51 @@ public final class DeliveryLedger {
     public DeliveryLedger(NodeDatabase database, Clock clock) {
         this.database = database;
         this.clock = clock;
+    }
+
+    /**
+     * Records, inside the caller's transaction (the one that records the result), that {@code resultId}
+     * is owed to each of {@code destinations}, due at once.
+     *
+     * @return the new deliveries' ids, in the order of {@code destinations}
+     */
+    public static List<Long> owe(Connection c, long resultId, List<String> destinations, Instant now)
+            throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        for (String destination : destinations) {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO node_delivery (result_id, destination, state, "
+                    + "attempts, updated, next_attempt) VALUES (?, ?, ?, 0, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+                s.setLong(1, resultId);
+                s.setString(2, destination);
+                s.setString(3, DeliveryState.PENDING.name());
+                s.setTimestamp(4, Timestamp.from(now));
+                s.setTimestamp(5, Timestamp.from(now));
+                s.executeUpdate();
+                try (ResultSet keys = s.getGeneratedKeys()) {
+                    keys.next();
+                    ids.add(keys.getLong(1));
+                }
+            }
+        }
+        return ids;
+    }
+
+    /** The ids of {@code resultId}'s deliveries still pending. */
+    public List<Long> pending(long resultId) throws TriageException {
+        return database.transaction(c -> {
+            List<Long> ids = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_delivery WHERE result_id = ? AND "
+                    + "state = ? ORDER BY id")) {
+                s.setLong(1, resultId);
+                s.setString(2, DeliveryState.PENDING.name());
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        ids.add(r.getLong(1));
+                    }
+                }
+            }
+            return ids;
+        });
     }
 
     /** One delivery, or null. */
@@ -56,81 +117,187 @@ public final class DeliveryLedger {
         return query(SELECT + "WHERE d.state = ? ORDER BY d.id", state.name());
     }
 
-    /** Records one failed attempt; returns the attempts made so far. */
-    public int attemptFailed(long id, String error) throws TriageException {
+    /**
+     * Pending deliveries whose next attempt is due at {@code now} and that nobody has claimed, in the
+     * order they became due (then oldest first), at most {@code limit}.
+     */
+    public List<Delivery> due(Instant now, int limit) throws TriageException {
         return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET attempts = attempts + 1, "
-                    + "last_error = ?, updated = ? WHERE id = ?")) {
-                s.setString(1, truncate(error));
-                s.setTimestamp(2, Timestamp.from(clock.instant()));
-                s.setLong(3, id);
-                s.executeUpdate();
-            }
-            try (PreparedStatement s = c.prepareStatement("SELECT attempts FROM node_delivery WHERE id = ?")) {
-                s.setLong(1, id);
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? r.getInt(1) : 0;
-                }
+            try (PreparedStatement s = c.prepareStatement(SELECT + "WHERE d.state = ? AND (d.next_attempt IS NULL OR "
+                    + "d.next_attempt <= ?) AND (d.claimed_until IS NULL OR d.claimed_until <= ?) "
+                    + "ORDER BY d.next_attempt, d.id")) {
+                s.setMaxRows(limit);
+                s.setString(1, DeliveryState.PENDING.name());
+                s.setTimestamp(2, Timestamp.from(now));
+                s.setTimestamp(3, Timestamp.from(now));
+                return read(s);
             }
         });
     }
 
-    public void delivered(long id) throws TriageException {
-        setState(id, DeliveryState.DELIVERED, null, false);
-    }
-
-    /** Moves the delivery to the dead letters. */
-    public void dead(long id, String error) throws TriageException {
-        setState(id, DeliveryState.DEAD, error, false);
-    }
-
-    /** Makes a dead letter pending again with a fresh attempt count; false when it was not dead. */
-    public boolean retry(long id) throws TriageException {
+    /**
+     * Claims a due delivery for one attempt until {@code until}; false when another dispatcher has it or
+     * it is no longer pending. The claim ends with {@link #finish} or runs out.
+     */
+    public boolean claim(long id, Instant until) throws TriageException {
+        Instant now = clock.instant();
         return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET state = ?, attempts = 0, updated = ? "
-                    + "WHERE id = ? AND state = ?")) {
-                s.setString(1, DeliveryState.PENDING.name());
-                s.setTimestamp(2, Timestamp.from(clock.instant()));
-                s.setLong(3, id);
-                s.setString(4, DeliveryState.DEAD.name());
+            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET claimed_until = ? WHERE id = ? AND "
+                    + "state = ? AND (claimed_until IS NULL OR claimed_until <= ?)")) {
+                s.setTimestamp(1, Timestamp.from(until));
+                s.setLong(2, id);
+                s.setString(3, DeliveryState.PENDING.name());
+                s.setTimestamp(4, Timestamp.from(now));
                 return s.executeUpdate() == 1;
             }
         });
     }
 
-    private void setState(long id, DeliveryState state, String error, boolean resetAttempts) throws TriageException {
-        database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET state = ?, last_error = COALESCE(?, "
-                    + "last_error), updated = ? WHERE id = ?")) {
+    /**
+     * Drops every claim: at the start of a node that is the database's only dispatcher, a claim can only
+     * be one its previous run left when it stopped mid-attempt.
+     *
+     * @return the claims dropped
+     */
+    public int releaseClaims() throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET claimed_until = NULL WHERE "
+                    + "claimed_until IS NOT NULL")) {
+                return s.executeUpdate();
+            }
+        });
+    }
+
+    /**
+     * Records how one claimed attempt went, and what follows under {@code policy}: delivered; dead when
+     * rejected or out of attempts; otherwise pending again after the back-off (or the destination's
+     * Retry-After, capped by the policy).
+     *
+     * @return the delivery's state now
+     */
+    public DeliveryState finish(long id, Exporter.Attempt attempt, RetryPolicy policy) throws TriageException {
+        Instant now = clock.instant();
+        return database.transaction(c -> {
+            int attempts;
+            try (PreparedStatement s = c.prepareStatement("SELECT attempts FROM node_delivery WHERE id = ?")) {
+                s.setLong(1, id);
+                try (ResultSet r = s.executeQuery()) {
+                    if (!r.next()) {
+                        throw new SQLException("delivery " + id + " does not exist");
+                    }
+                    attempts = r.getInt(1) + 1;
+                }
+            }
+            DeliveryState state;
+            String error;
+            Instant next = null;
+            if (attempt instanceof Exporter.Attempt.Delivered) {
+                state = DeliveryState.DELIVERED;
+                error = null;
+            } else if (attempt instanceof Exporter.Attempt.Rejected r) {
+                state = DeliveryState.DEAD;
+                error = r.error();
+            } else {
+                Exporter.Attempt.Retry r = (Exporter.Attempt.Retry) attempt;
+                error = r.error();
+                if (attempts >= policy.maxAttempts()) {
+                    state = DeliveryState.DEAD;
+                } else {
+                    state = DeliveryState.PENDING;
+                    next = now.plus(policy.backoff(attempts, r.after()));
+                }
+            }
+            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET state = ?, attempts = ?, "
+                    + "last_error = COALESCE(?, last_error), next_attempt = ?, claimed_until = NULL, updated = ? "
+                    + "WHERE id = ?")) {
                 s.setString(1, state.name());
-                s.setString(2, truncate(error));
-                s.setTimestamp(3, Timestamp.from(clock.instant()));
-                s.setLong(4, id);
+                s.setInt(2, attempts);
+                s.setString(3, truncate(error));
+                s.setTimestamp(4, next == null ? null : Timestamp.from(next));
+                s.setTimestamp(5, Timestamp.from(now));
+                s.setLong(6, id);
                 s.executeUpdate();
             }
-            return null;
+            return state;
+        });
+    }
+
+    /** Ends a pending delivery whose result was superseded before it was attempted: not sent. */
+    public void superseded(long id) throws TriageException {
+        transition(id, DeliveryState.PENDING, DeliveryState.SUPERSEDED, null);
+    }
+
+    /** Moves a pending delivery to the dead letters at once (no attempt could be made: no such destination). */
+    public void dead(long id, String error) throws TriageException {
+        transition(id, DeliveryState.PENDING, DeliveryState.DEAD, error);
+    }
+
+    /** Makes a dead letter pending again, due now, with a fresh attempt count; false when it was not dead. */
+    public boolean retry(long id) throws TriageException {
+        Instant now = clock.instant();
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET state = ?, attempts = 0, "
+                    + "next_attempt = ?, claimed_until = NULL, updated = ? WHERE id = ? AND state = ?")) {
+                s.setString(1, DeliveryState.PENDING.name());
+                s.setTimestamp(2, Timestamp.from(now));
+                s.setTimestamp(3, Timestamp.from(now));
+                s.setLong(4, id);
+                s.setString(5, DeliveryState.DEAD.name());
+                return s.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** An operator's decision that a dead letter is not to be sent; false when it was not dead. */
+    public boolean discard(long id) throws TriageException {
+        return transition(id, DeliveryState.DEAD, DeliveryState.DISCARDED, null);
+    }
+
+    private boolean transition(long id, DeliveryState from, DeliveryState to, String error) throws TriageException {
+        Instant now = clock.instant();
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("UPDATE node_delivery SET state = ?, last_error = COALESCE(?, "
+                    + "last_error), next_attempt = NULL, claimed_until = NULL, updated = ? WHERE id = ? AND state = ?")) {
+                s.setString(1, to.name());
+                s.setString(2, truncate(error));
+                s.setTimestamp(3, Timestamp.from(now));
+                s.setLong(4, id);
+                s.setString(5, from.name());
+                return s.executeUpdate() == 1;
+            }
         });
     }
 
     private List<Delivery> query(String sql, Object parameter) throws TriageException {
         return database.transaction(c -> {
-            List<Delivery> list = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement(sql)) {
                 s.setObject(1, parameter);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        list.add(new Delivery(r.getLong(1), r.getLong(2), r.getString(3),
-                                DeliveryState.valueOf(r.getString(4)), r.getInt(5), r.getString(6),
-                                new SeriesKey(r.getString(7), r.getString(8)), Path.of(r.getString(9)), r.getString(10),
-                                r.getTimestamp(11).toInstant(), r.getString(12)));
-                    }
-                }
+                return read(s);
             }
-            return list;
         });
     }
 
-    private static String truncate(String s) {
-        return s == null ? null : s.substring(0, Math.min(s.length(), 1000));
+    private static List<Delivery> read(PreparedStatement s) throws SQLException {
+        List<Delivery> list = new ArrayList<>();
+        try (ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                Timestamp next = r.getTimestamp(13);
+                long superseding = r.getLong(14);
+                Long supersededBy = r.wasNull() ? null : superseding;
+                list.add(new Delivery(r.getLong(1), r.getLong(2), r.getString(3),
+                        DeliveryState.valueOf(r.getString(4)), r.getInt(5), r.getString(6),
+                        new SeriesKey(r.getString(7), r.getString(8)), Path.of(r.getString(9)), r.getString(10),
+                        r.getTimestamp(11).toInstant(), r.getString(12), next == null ? null : next.toInstant(),
+                        supersededBy));
+            }
+        }
+        return list;
     }
+
+    private static String truncate(String s) {
+        return s == null ? null : s.substring(0, Math.min(s.length(), MAX_ERROR));
+    }
+
+    /** How long a claim lasts: longer than any one attempt (connect and answer timeouts, a token fetch). */
+    public static final Duration CLAIM = Duration.ofMinutes(10);
 }

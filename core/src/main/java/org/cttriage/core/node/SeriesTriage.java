@@ -385,21 +385,7 @@ public final class SeriesTriage {
                         s.executeUpdate();
                     }
                 }
-                List<Long> deliveries = new ArrayList<>();
-                for (String destination : destinations) {
-                    try (PreparedStatement s = c.prepareStatement("INSERT INTO node_delivery (result_id, destination, "
-                            + "state, attempts, updated) VALUES (?, ?, ?, 0, ?)", Statement.RETURN_GENERATED_KEYS)) {
-                        s.setLong(1, id);
-                        s.setString(2, destination);
-                        s.setString(3, DeliveryState.PENDING.name());
-                        s.setTimestamp(4, now);
-                        s.executeUpdate();
-                        try (ResultSet keys = s.getGeneratedKeys()) {
-                            keys.next();
-                            deliveries.add(keys.getLong(1));
-                        }
-                    }
-                }
+                List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now.toInstant());
                 updateSeries(c, series, SeriesState.TRIAGED, volume.report().selected()
                         .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
@@ -464,20 +450,9 @@ public final class SeriesTriage {
     }
 
     private List<Long> pending(long resultId) throws TriageException {
-        return database.transaction(c -> {
-            List<Long> ids = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_delivery WHERE result_id = ? AND state = ?")) {
-                s.setLong(1, resultId);
-                s.setString(2, DeliveryState.PENDING.name());
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        ids.add(r.getLong(1));
-                    }
-                }
-            }
-            return ids;
-        });
+        return new DeliveryLedger(database, clock).pending(resultId);
     }
+
 
     private void markSeries(SeriesKey series, SeriesState state, String reason) throws TriageException {
         database.transaction(c -> {

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the spool from growing without bound: removes the instance files of a series once the
  * node no longer needs them, that is when the series is triaged (or could not be), nothing of it
- * arrived for the retention period, and every delivery of its results is DELIVERED (a pending or
+ * arrived for the retention period, and every delivery of its results has ended (delivered, superseded or discarded) (a pending or
  * dead-lettered one keeps the series' files). The PACS holds the images; the node keeps them only
  * so that a late instance can re-triage the whole series.
  *
@@ -42,8 +42,9 @@ public final class SpoolRetention {
             + " AND EXISTS (SELECT 1 FROM node_instance i WHERE i.study_uid = s.study_uid"
             + " AND i.series_uid = s.series_uid AND i.spooled)"
             + " AND NOT EXISTS (SELECT 1 FROM node_result r JOIN node_delivery d ON d.result_id = r.id"
-            + " WHERE r.study_uid = s.study_uid AND r.series_uid = s.series_uid AND d.state <> '"
-            + DeliveryState.DELIVERED.name() + "')";
+            + " WHERE r.study_uid = s.study_uid AND r.series_uid = s.series_uid AND d.state NOT IN ('"
+            + DeliveryState.DELIVERED.name() + "', '" + DeliveryState.SUPERSEDED.name() + "', '"
+            + DeliveryState.DISCARDED.name() + "'))";
 
     private final NodeDatabase database;
     private final InstanceIngest ingest;

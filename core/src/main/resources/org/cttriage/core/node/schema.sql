@@ -67,3 +67,8 @@ ALTER TABLE node_instance ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR(64);
 -- accession number), recorded with the result at triage time so that no exporter reads the SR file
 -- back. Null for results recorded before this column: their exporters fall back to the SR file.
 ALTER TABLE node_result ADD COLUMN IF NOT EXISTS source_json CLOB;
+-- The delivery model: when a pending delivery is next due, and the claim of the dispatcher attempting it
+-- (a claim left by a process that died runs out by itself).
+ALTER TABLE node_delivery ADD COLUMN IF NOT EXISTS next_attempt TIMESTAMP;
+ALTER TABLE node_delivery ADD COLUMN IF NOT EXISTS claimed_until TIMESTAMP;
+CREATE INDEX IF NOT EXISTS node_delivery_due ON node_delivery (state, next_attempt);
