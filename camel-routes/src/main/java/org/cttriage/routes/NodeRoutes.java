@@ -10,10 +10,7 @@ import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.spi.AggregationRepository;
 import org.cttriage.core.dicom.net.ReceivedInstance;
-import org.cttriage.core.dicom.net.TlsClientOptions;
-import org.cttriage.core.error.ErrorCode;
-import org.cttriage.core.node.DeliveryLedger;
-import org.cttriage.core.node.DeliveryState;
+import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.node.SeriesKey;
@@ -25,17 +22,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's data flow (DESIGN.md): ingest → series assembly (quiet period, persistent) →
- * triage → delivery (per destination, with redelivery and dead letters). The routes only
- * orchestrate; every step is a {@code core} class. Route ids are stable for tests.
+ * The node's data flow (DESIGN.md): ingest → study assembly (quiet period, persistent) →
+ * series selection and triage → delivery. The routes only orchestrate; every step is a {@code core}
+ * class. Delivery is the delivery model's ({@link DeliveryScheduler}: one lane per destination,
+ * retries and dead letters in the ledger): the triage route hands it a recorded result's deliveries at
+ * once, and a timer route hands it those whose next attempt has come. Route ids are stable for tests.
  */
 public final class NodeRoutes extends RouteBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(NodeRoutes.class);
     /** Header carrying the Study Instance UID through assembly: the study is the unit of triage. */
     public static final String STUDY = "CtTriageStudy";
-    /** Header carrying the delivery id. */
-    public static final String DELIVERY = "CtTriageDelivery";
-    private static final String DESTINATION_URI = "CtTriageDestinationUri";
     private static final String QUIET = "CtTriageQuiet";
     private static final String SELECTION = "CtTriageSelection";
     private static final String INPUT = "CtTriageInput";
@@ -45,22 +41,17 @@ public final class NodeRoutes extends RouteBuilder {
     static final Duration SIGNAL_EVERY = Duration.ofMillis(250);
     /** How often the aggregator looks for series whose quiet period has passed. */
     static final Duration COMPLETION_CHECK = Duration.ofMillis(100);
-    /** How often pending deliveries are looked for in the database. */
-    static final Duration PENDING_SWEEP = Duration.ofSeconds(15);
+    /** How often deliveries whose next attempt has come are looked for in the ledger. */
+    static final Duration DELIVERY_SWEEP = Duration.ofSeconds(1);
 
     /**
      * Route settings.
      *
      * @param aeTitle our AE title: the listener's, and the calling AE title of our C-STOREs
-     * @param listenUri the {@code dicom:} consumer URI
+     * @param listener the {@code dicom:} consumer endpoint, configured with typed options
      * @param quietPeriod series complete when no instance arrived for this long
-     * @param maxAttempts delivery attempts before a dead letter
-     * @param initialBackoff delay before the second attempt
-     * @param backoffMultiplier growth of the delay per attempt
-     * @param maxBackoff the longest delay
      */
-    public record Settings(String aeTitle, String listenUri, Duration quietPeriod, int maxAttempts,
-            Duration initialBackoff, double backoffMultiplier, Duration maxBackoff) {
+    public record Settings(String aeTitle, org.apache.camel.Endpoint listener, Duration quietPeriod) {
     }
 
     private final Settings settings;
@@ -68,30 +59,24 @@ public final class NodeRoutes extends RouteBuilder {
     private final Clock clock;
     private final InstanceIngest ingest;
     private final SeriesTriage triage;
-    private final DeliveryLedger ledger;
-    private final Map<String, Destination> destinations;
-    private final FhirDeliverer fhir;
+    private final DeliveryScheduler deliveries;
     private final AggregationRepository aggregation;
     /** When each receiving series was last signalled to assembly (System.nanoTime). */
     private final java.util.Map<String, Long> lastSignal = new java.util.concurrent.ConcurrentHashMap<>();
-    /** Deliveries queued or being attempted, so a sweep never queues one twice. */
-    private final java.util.Set<Long> inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    public NodeRoutes(Settings settings, InstanceIngest ingest, SeriesTriage triage, DeliveryLedger ledger,
-            List<Destination> destinations, FhirDeliverer fhir, AggregationRepository aggregation, Clock clock) {
+    public NodeRoutes(Settings settings, InstanceIngest ingest, SeriesTriage triage, DeliveryScheduler deliveries,
+            AggregationRepository aggregation, Clock clock) {
         this.clock = clock;
         this.settings = settings;
         this.ingest = ingest;
         this.triage = triage;
-        this.ledger = ledger;
-        this.destinations = destinations.stream().collect(java.util.stream.Collectors.toMap(Destination::name, d -> d));
-        this.fhir = fhir;
+        this.deliveries = deliveries;
         this.aggregation = aggregation;
     }
 
     @Override
     public void configure() {
-        from(settings.listenUri()).routeId("dicom-ingest")
+        from(settings.listener()).routeId("dicom-ingest")
                 .process(this::ingest)
                 .filter(header(STUDY).isNotNull())
                     // The instance is recorded: a failed signal must not fail its C-STORE. The
@@ -147,45 +132,14 @@ public final class NodeRoutes extends RouteBuilder {
                             .end()
                     .end()
                 .end()
-                .split(body())
-                    .setHeader(DELIVERY, body())
-                    .filter(e -> inFlight.add(e.getIn().getHeader(DELIVERY, Long.class)))
-                        .to("seda:deliver");
+                // The result's deliveries are due now: hand them to their lanes without waiting for the sweep.
+                .filter(e -> !e.getMessage().getBody(List.class).isEmpty())
+                    .process(e -> deliveries.dispatchDue()).id("dispatch-deliveries");
 
-        // Pending deliveries not in flight: recovered at start, or made pending again by an
-        // operator's dead-letter retry while the node runs.
-        from("timer:pending-deliveries?delay=0&period=" + PENDING_SWEEP.toMillis()).routeId("pending-sweep")
-                .process(e -> {
-                    for (DeliveryLedger.Delivery d : ledger.inState(DeliveryState.PENDING)) {
-                        if (inFlight.add(d.id())) {
-                            e.getContext().createProducerTemplate().sendBodyAndHeader("seda:deliver", d.id(), DELIVERY,
-                                    d.id());
-                        }
-                    }
-                });
-
-        from("seda:deliver?concurrentConsumers=2").routeId("delivery")
-                .errorHandler(deadLetterChannel("direct:dead-letter")
-                        .maximumRedeliveries(Math.max(0, settings.maxAttempts() - 1))
-                        .redeliveryDelay(settings.initialBackoff().toMillis())
-                        .useExponentialBackOff()
-                        .backOffMultiplier(settings.backoffMultiplier())
-                        .maximumRedeliveryDelay(settings.maxBackoff().toMillis())
-                        .asyncDelayedRedelivery()
-                        .retryAttemptedLogLevel(LoggingLevel.WARN)
-                        .onRedelivery(this::attemptFailed)
-                        .useOriginalMessage())
-                .process(this::prepareDelivery)
-                .choice()
-                    .when(header(DESTINATION_URI).isNotNull())
-                        .toD("${header." + DESTINATION_URI + "}").id("dicom-send")
-                        .process(e -> delivered(e))
-                    .otherwise()
-                        .process(this::deliverFhir)
-                .end();
-
-        from("direct:dead-letter").routeId("dead-letter")
-                .process(this::deadLetter);
+        // Deliveries whose next attempt has come (retries), pending ones recovered at start, and dead
+        // letters an operator made pending again while the node runs.
+        from("timer:deliveries?delay=0&period=" + DELIVERY_SWEEP.toMillis()).routeId("delivery-sweep")
+                .process(e -> deliveries.dispatchDue()).id("dispatch-due");
     }
 
     private void ingest(Exchange exchange) throws Exception {
@@ -266,88 +220,11 @@ public final class NodeRoutes extends RouteBuilder {
         exchange.setProperty(QUIET, true);
     }
 
-    private void prepareDelivery(Exchange exchange) throws Exception {
-        long id = exchange.getIn().getHeader(DELIVERY, Long.class);
-        DeliveryLedger.Delivery delivery = ledger.find(id);
-        if (delivery == null || delivery.state() != DeliveryState.PENDING) {
-            inFlight.remove(id);
-            exchange.setRouteStop(true);
-            return;
-        }
-        Destination destination = destinations.get(delivery.destination());
-        if (destination == null) {
-            throw new IllegalStateException(ErrorCode.CONFIGURATION_INVALID.code() + " delivery " + id
-                    + " is owed to destination '" + delivery.destination() + "', which is no longer configured");
-        }
-        exchange.getMessage().removeHeader(DESTINATION_URI);
-        if (!destination.isFhir()) {
-            var peer = destination.dicom();
-            exchange.getMessage().setHeader(DESTINATION_URI, "dicom:" + peer.aeTitle() + "?host=" + peer.host()
-                    + "&port=" + peer.port() + "&callingAeTitle=" + settings.aeTitle()
-                    + destination.tls().map(NodeRoutes::tlsParameters).orElse(""));
-            exchange.getMessage().setBody(delivery.srFile());
-        }
-    }
-
-
-    /** The producer's TLS options; RAW() so that paths and passwords reach it unchanged. */
-    private static String tlsParameters(TlsClientOptions tls) {
-        StringBuilder p = new StringBuilder()
-                .append("&tlsTrustStore=RAW(").append(tls.trustStore().toAbsolutePath()).append(')')
-                .append("&tlsTrustStorePassword=RAW(").append(new String(tls.trustStorePassword())).append(')');
-        tls.keyStore().ifPresent(k -> p.append("&tlsKeyStore=RAW(").append(k.toAbsolutePath()).append(')')
-                .append("&tlsKeyStorePassword=RAW(").append(new String(tls.keyStorePassword())).append(')'));
-        if (tls.peerCheck() instanceof TlsClientOptions.Pinned pin) {
-            p.append("&tlsPinnedSha256=").append(pin.sha256());
-        }
-        return p.toString();
-    }
-
-    private void delivered(Exchange exchange) throws Exception {
-        long id = exchange.getIn().getHeader(DELIVERY, Long.class);
-        ledger.delivered(id);
-        inFlight.remove(id);
-        LOG.info("delivery {} done", id);
-    }
-
-    private void deliverFhir(Exchange exchange) throws Exception {
-        long id = exchange.getIn().getHeader(DELIVERY, Long.class);
-        DeliveryLedger.Delivery delivery = ledger.find(id);
-        if (fhir == null) {
-            throw new IllegalStateException(ErrorCode.CONFIGURATION_INVALID.code() + " FHIR delivery owed but no FHIR"
-                    + " server configured");
-        }
-        if (fhir.deliver(delivery) == FhirDeliverer.Outcome.DELIVERED) {
-            ledger.delivered(id);
-        } else {
-            ledger.dead(id, "FHIR delivery gave up; the bundle is in the FHIR dead letters");
-        }
-        inFlight.remove(id);
-    }
-
-    private void attemptFailed(Exchange exchange) throws Exception {
-        Long id = exchange.getIn().getHeader(DELIVERY, Long.class);
-        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        int attempts = ledger.attemptFailed(id, cause == null ? "unknown" : cause.getMessage());
-        LOG.warn("{} delivery {} attempt {} failed: {}", ErrorCode.DICOM_DELIVERY_FAILED.code(), id, attempts,
-                cause == null ? "unknown" : cause.getMessage());
-    }
-
-    private void deadLetter(Exchange exchange) throws Exception {
-        Long id = exchange.getIn().getHeader(DELIVERY, Long.class);
-        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        String why = cause == null ? "unknown" : cause.getMessage();
-        ledger.attemptFailed(id, why);
-        ledger.dead(id, why);
-        inFlight.remove(id);
-        LOG.error("{} delivery {} moved to the dead letters: {}", ErrorCode.DICOM_DEAD_LETTER.code(), id, why);
-    }
-
     /**
      * Re-enqueues what the database says is unfinished: series still receiving go back to
-     * assembly (their quiet period runs again). Pending deliveries are queued by the sweep route.
+     * assembly (their quiet period runs again). Pending deliveries are the delivery sweep's.
      */
-    public static void recover(NodeRecovery recovery, DeliveryLedger ledger, ProducerTemplate template) throws Exception {
+    public static void recover(NodeRecovery recovery, ProducerTemplate template) throws Exception {
         List<SeriesKey> series = recovery.seriesAwaitingTriage();
         for (String study : series.stream().map(SeriesKey::studyInstanceUid).distinct().toList()) {
             template.sendBodyAndHeader("direct:assemble", study, STUDY, study);

@@ -1,11 +1,10 @@
 package org.cttriage.routes;
 
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -18,7 +17,12 @@ import org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository;
 import org.cttriage.core.dicom.net.ListenerOptions;
 import org.cttriage.core.dicom.net.TlsOptions;
 import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
 import org.cttriage.core.node.DeliveryLedger;
+import org.cttriage.core.node.DeliveryScheduler;
+import org.cttriage.core.node.DicomExporter;
+import org.cttriage.core.node.RetryPolicy;
 import org.cttriage.core.node.DuplicatePolicy;
 import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeDatabase;
@@ -29,6 +33,8 @@ import org.cttriage.core.node.SpoolRetention;
 import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.routes.dicom.DicomComponent;
+import org.cttriage.routes.dicom.DicomConfiguration;
 import org.cttriage.routes.dicom.DicomConsumer;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 
@@ -38,6 +44,7 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
  * received), {@code spool/} (received instances), {@code results/} (SRs).
  */
 public final class TriageNode implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TriageNode.class);
     /** spool.retention-hours' default: three days, a long weekend of late instances. */
     public static final Duration DEFAULT_SPOOL_RETENTION = Duration.ofHours(72);
     /** How often finished series are checked against the spool retention. */
@@ -114,9 +121,11 @@ public final class TriageNode implements AutoCloseable {
     private final DeliveryLedger ledger;
     private final NodeDatabase database;
     private final InstanceIngest ingest;
+    private final DeliveryScheduler deliveries;
 
     private TriageNode(CamelContext camel, Config config, DeliveryLedger ledger, NodeDatabase database,
-            InstanceIngest ingest) {
+            InstanceIngest ingest, DeliveryScheduler deliveries) {
+        this.deliveries = deliveries;
         this.camel = camel;
         this.config = config;
         this.ledger = ledger;
@@ -126,8 +135,8 @@ public final class TriageNode implements AutoCloseable {
 
     /** Starts the node; the caller keeps ownership of the data source, engine and pool. */
     public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
-            SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool, Optional<FhirDeliverer> fhir,
-            Clock clock) throws Exception {
+            SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool,
+            Optional<DeliveryScheduler.Lane> fhir, Clock clock) throws Exception {
         Path data = config.dataDirectory();
         Path incoming = Files.createDirectories(data.resolve("incoming"));
         Path spool = Files.createDirectories(data.resolve("spool"));
@@ -154,35 +163,52 @@ public final class TriageNode implements AutoCloseable {
                 new DataSourceTransactionManager(dataSource), "series_aggregation", dataSource);
         aggregation.setUseRecovery(true);
 
-        StringBuilder uri = new StringBuilder("dicom:").append(config.aeTitle())
-                .append("?host=").append(enc(config.bindAddress()))
-                .append("&port=").append(config.port())
-                .append("&incomingDirectory=RAW(").append(incoming.toAbsolutePath()).append(')')
-                .append("&maxAssociations=").append(config.maxAssociations())
-                .append("&transferSyntaxes=").append(enc(String.join(",", config.transferSyntaxes())))
-                .append("&minFreeDiskBytes=").append(config.minFreeDiskBytes())
-                .append("&artimTimeoutMillis=").append(config.artimTimeout().toMillis())
-                .append("&maxAssociationsPerHost=").append(config.maxAssociationsPerHost());
-        if (config.tls().isPresent()) {
-            TlsOptions t = config.tls().get();
-            uri.append("&tlsKeyStore=RAW(").append(t.keyStore().toAbsolutePath()).append(')')
-                    .append("&tlsKeyStorePassword=RAW(").append(new String(t.keyStorePassword())).append(')')
-                    .append("&tlsClientAuth=").append(t.clientAuth().name());
-            if (t.trustStore().isPresent()) {
-                uri.append("&tlsTrustStore=RAW(").append(t.trustStore().get().toAbsolutePath()).append(')')
-                        .append("&tlsTrustStorePassword=RAW(").append(new String(t.trustStorePassword())).append(')');
-            }
-        }
-        if (!config.allowedCallingAeTitles().isEmpty()) {
-            uri.append("&allowedCallingAeTitles=").append(enc(String.join(",", config.allowedCallingAeTitles())));
-        }
-        NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), uri.toString(), config.quietPeriod(),
-                config.maxAttempts(), config.initialBackoff(), config.backoffMultiplier(), config.maxBackoff());
-
         DefaultCamelContext camel = new DefaultCamelContext();
         camel.getCamelContextExtension().setName("ct-triage");
-        camel.addRoutes(new NodeRoutes(settings, ingest, triage, ledger, config.destinations(), fhir.orElse(null),
-                aggregation, clock));
+        DicomComponent dicom = new DicomComponent();
+        camel.addComponent("dicom", dicom);
+        DicomConfiguration listen = new DicomConfiguration();
+        listen.setHost(config.bindAddress());
+        listen.setPort(config.port());
+        listen.setIncomingDirectory(incoming.toAbsolutePath().toString());
+        listen.setMaxAssociations(config.maxAssociations());
+        listen.setTransferSyntaxes(String.join(",", config.transferSyntaxes()));
+        listen.setMinFreeDiskBytes(config.minFreeDiskBytes());
+        listen.setArtimTimeoutMillis(config.artimTimeout().toMillis());
+        listen.setMaxAssociationsPerHost(config.maxAssociationsPerHost());
+        listen.setAllowedCallingAeTitles(String.join(",", config.allowedCallingAeTitles()));
+        if (config.tls().isPresent()) {
+            TlsOptions t = config.tls().get();
+            listen.setTlsKeyStore(t.keyStore().toAbsolutePath().toString());
+            listen.setTlsKeyStorePassword(new String(t.keyStorePassword()));
+            listen.setTlsClientAuth(t.clientAuth().name());
+            if (t.trustStore().isPresent()) {
+                listen.setTlsTrustStore(t.trustStore().get().toAbsolutePath().toString());
+                listen.setTlsTrustStorePassword(new String(t.trustStorePassword()));
+            }
+        }
+        NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), dicom.endpoint(config.aeTitle(), listen),
+                config.quietPeriod());
+        // One lane per destination: the DICOM peers' under the delivery.* policy, FHIR's under its own keys.
+        RetryPolicy dicomPolicy = new RetryPolicy(config.maxAttempts(), config.initialBackoff(),
+                config.backoffMultiplier(), config.maxBackoff());
+        List<DeliveryScheduler.Lane> lanes = new ArrayList<>();
+        for (Destination d : config.destinations()) {
+            if (d.isFhir()) {
+                lanes.add(fhir.orElseThrow(() -> new TriageException(ErrorCode.CONFIGURATION_INVALID,
+                        "a FHIR destination is configured but no FHIR delivery was given")));
+            } else {
+                lanes.add(new DeliveryScheduler.Lane(d.name(), new DicomExporter(config.aeTitle(), d.dicom(), d.tls()),
+                        dicomPolicy));
+            }
+        }
+        int released = ledger.releaseClaims();
+        if (released > 0) {
+            LOG.info("{} delivery attempt(s) interrupted by the last stop will be made again", released);
+        }
+        DeliveryScheduler deliveries = new DeliveryScheduler(ledger, lanes, clock);
+
+        camel.addRoutes(new NodeRoutes(settings, ingest, triage, deliveries, aggregation, clock));
         SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);
         camel.addRoutes(new RouteBuilder() {
             @Override
@@ -193,12 +219,8 @@ public final class TriageNode implements AutoCloseable {
             }
         });
         camel.start();
-        NodeRoutes.recover(new NodeRecovery(database), ledger, camel.createProducerTemplate());
-        return new TriageNode(camel, config, ledger, database, ingest);
-    }
-
-    private static String enc(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+        NodeRoutes.recover(new NodeRecovery(database), camel.createProducerTemplate());
+        return new TriageNode(camel, config, ledger, database, ingest, deliveries);
     }
 
     /** The listening port (the bound one when configured with 0). */
@@ -225,6 +247,8 @@ public final class TriageNode implements AutoCloseable {
     @Override
     public void close() {
         camel.stop();
+        // After the routes: no dispatch is running; an attempt under way ends within its timeouts.
+        deliveries.close();
         // After the listener has stopped: no batch is running, the committer's connection goes back.
         ingest.close();
     }

@@ -34,7 +34,8 @@ import org.cttriage.testdata.junit.StoreScp;
 import org.cttriage.testdata.junit.TlsKeys;
 import org.cttriage.fhir.delivery.FhirDelivery;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
-import org.cttriage.fhir.delivery.Sleeper;
+import org.cttriage.fhir.delivery.FhirExporter;
+import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.fhir.mapping.FhirMappingOptions;
 import org.h2.jdbcx.JdbcConnectionPool;
 import com.zaxxer.hikari.HikariConfig;
@@ -225,8 +226,9 @@ class NodeEndToEndTest {
             FhirDeliveryOptions options = FhirDeliveryOptions.builder(
                     URI.create("http://127.0.0.1:" + fhirServer.port() + "/fhir"))
                     .deadLetterDir(dir.resolve("fhir-dead")).build();
-            FhirDeliverer fhir = new FhirResultDeliverer(new FhirDelivery(options, FhirResultDeliverer.context(),
-                    Clock.systemUTC(), Sleeper.system()), FhirMappingOptions.defaults(), Clock.systemUTC());
+            FhirExporter exporter = new FhirExporter(new FhirDelivery(options, FhirExporter.context(),
+                    Clock.systemUTC()), FhirMappingOptions.defaults(), Clock.systemUTC());
+            DeliveryScheduler.Lane fhir = new DeliveryScheduler.Lane(Destination.FHIR, exporter, exporter.retryPolicy());
             node.close();
             node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), List.of(
                             Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port())), Destination.fhir()))
@@ -240,7 +242,7 @@ class NodeEndToEndTest {
             assertThat(posts).hasSize(1);
             String body = posts.get(0).getBodyAsString();
             assertThat(body).contains("\"type\":\"transaction\"").contains("\"DiagnosticReport\"")
-                    .contains("18748-4").contains("ifNoneExist");
+                    .contains("18748-4").contains("DiagnosticReport?identifier=");
             assertThat(srFiles()).hasSize(1);
             assertThat(node.ledger().inState(DeliveryState.DEAD)).isEmpty();
         } finally {

@@ -19,4 +19,12 @@ public class DicomComponent extends DefaultComponent {
         setProperties(endpoint, parameters);
         return endpoint;
     }
+
+    /**
+     * An endpoint configured with typed options rather than a URI string: the node's listener, whose key store
+     * passwords then never appear in a URI (which Camel may log or show). Its URI is {@code dicom:AET}.
+     */
+    public DicomEndpoint endpoint(String aeTitle, DicomConfiguration configuration) {
+        return new DicomEndpoint("dicom:" + aeTitle, this, aeTitle, configuration);
+    }
 }

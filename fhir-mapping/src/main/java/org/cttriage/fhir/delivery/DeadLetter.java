@@ -8,7 +8,7 @@ import java.time.Instant;
  *
  * @param id            the file name without {@code .json}; stable for one bundle, so dead-lettering it again updates
  *                      this entry instead of adding one
- * @param correlationId what the caller gave {@link FhirDelivery#deliver}: study and series, never patient data
+ * @param correlationId what the delivery named it by: study and series, never patient data
  * @param firstAttempt  when the bundle was first tried
  * @param lastAttempt   when it was last tried
  * @param attempts      how many times it was sent, over all deliveries and retries

@@ -40,19 +40,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The bundles that could not be delivered, one JSON file each in one directory, so that nothing is lost and an
- * operator (or a scheduled job) can retry them once the cause is fixed.
- *
- * <p>File {@code <id>.json} holds the metadata of {@link DeadLetter} and the bundle itself under {@code "bundle"}
- * ({@code jq .bundle <id>.json} gives the FHIR JSON). One file rather than a bundle file and a metadata file, so
- * that one atomic rename publishes both. Writes go to a {@code .part} file that is fsynced, then renamed over the
- * entry, then the directory is fsynced: a crash leaves the old entry or the new one, never half of one. The
- * directory is created owner-only and the files are owner-only where the file system has POSIX permissions: a
- * bundle names a patient. The id derives from the correlation id and a hash of the bundle, so the same bundle
- * dead-lettered twice updates one entry.
- *
- * <p>Thread-safe for distinct bundles; two processes retrying the same entry at once both re-send it, which the
- * bundle's conditional creates make harmless.
+ * The FHIR dead-letter folder of the versions before the delivery model ({@code fhir.dead-letter-dir}): bundles
+ * that were not delivered, one JSON file each, with the metadata of {@link DeadLetter} and the bundle under
+ * {@code "bundle"}. Nothing writes here any more (a FHIR delivery that gives up is a dead letter in the node's
+ * delivery ledger, like every other kind); this class lets {@code ct-triage dead-letters} list what is left in
+ * the folder, send an entry again and remove it once delivered or discarded, so that no bundle dead-lettered by
+ * an earlier version is lost.
  */
 public final class FhirDeadLetterStore {
     private static final Logger LOG = LoggerFactory.getLogger(FhirDeadLetterStore.class);
@@ -148,123 +141,7 @@ public final class FhirDeadLetterStore {
         }
     }
 
-    /**
-     * Sends entry {@code id} again with {@code delivery} (its retries, authentication and validation) and deletes
-     * it once delivered; otherwise the entry is updated (attempts added, last attempt, status and error), never
-     * duplicated. The bundle's conditional creates make a re-send of a bundle that the server had in fact stored
-     * create nothing new.
-     *
-     * @throws TriageException TRIAGE-0507 when there is no such entry or it cannot be read or updated
-     */
-    public DeliveryResult retry(String id, FhirDelivery delivery) throws TriageException {
-        DeadLetter letter = read(id).orElseThrow(() -> new TriageException(ErrorCode.FHIR_DEAD_LETTER_IO,
-                "no dead letter " + id + " in " + dir));
-        Bundle bundle = bundle(id);
-        LOG.info("[{}] retrying dead letter {} ({} attempt(s) so far)", letter.correlationId(), id, letter.attempts());
-        FhirDelivery.Outcome o = delivery.attempt(bundle, letter.correlationId());
-        if (o.kind() == FhirDelivery.Outcome.Kind.DELIVERED) {
-            delete(id);
-            return new DeliveryResult.Delivered(o.response(), o.attempts());
-        }
-        write(id, letter.correlationId(), bundle, o, letter);
-        return o.result(id);
-    }
 
-    /** {@link #retry} of every entry, oldest first; the results by id. Stops at nothing but a store failure. */
-    public Map<String, DeliveryResult> retryAll(FhirDelivery delivery) throws TriageException {
-        Map<String, DeliveryResult> results = new LinkedHashMap<>();
-        for (DeadLetter d : list()) {
-            results.put(d.id(), retry(d.id(), delivery));
-        }
-        return results;
-    }
-
-    /** Writes (or updates) the entry of {@code bundle} after the failed delivery {@code o}; returns its id. */
-    String put(String correlationId, Bundle bundle, FhirDelivery.Outcome o) throws TriageException {
-        String json = context.newJsonParser().encodeResourceToString(bundle);
-        String id = idFor(correlationId, json);
-        DeadLetter previous;
-        try {
-            previous = read(id).orElse(null);
-        } catch (TriageException e) {
-            // An unreadable old entry must not keep this bundle from being stored: the new entry replaces it.
-            LOG.warn("{}; replacing it", e.getMessage());
-            previous = null;
-        }
-        write(id, correlationId, json, o, previous);
-        return id;
-    }
-
-    private void write(String id, String correlationId, Bundle bundle, FhirDelivery.Outcome o, DeadLetter previous)
-            throws TriageException {
-        write(id, correlationId, context.newJsonParser().encodeResourceToString(bundle), o, previous);
-    }
-
-    private void write(String id, String correlationId, String bundleJson, FhirDelivery.Outcome o, DeadLetter previous)
-            throws TriageException {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("format", FORMAT);
-        n.put("id", id);
-        n.put("correlationId", correlationId);
-        Instant first = previous != null && previous.firstAttempt().isBefore(o.firstAttempt())
-                ? previous.firstAttempt() : o.firstAttempt();
-        n.put("firstAttempt", first.toString());
-        n.put("lastAttempt", o.lastAttempt().toString());
-        n.put("attempts", o.attempts() + (previous == null ? 0 : previous.attempts()));
-        if (o.lastStatus() == 0) {
-            n.putNull("lastStatus");
-        } else {
-            n.put("lastStatus", o.lastStatus());
-        }
-        n.put("lastError", o.lastError());
-        // An interrupted thread (a host shutting down) must still store the bundle: NIO channels refuse to work
-        // while the interrupt flag is set, so it is cleared for the write and set again after.
-        boolean interrupted = Thread.interrupted();
-        try {
-            n.set("bundle", JSON.readTree(bundleJson));
-            byte[] bytes = JSON.writeValueAsBytes(n);
-            createDirectory();
-            Path part = dir.resolve(id + SUFFIX + "." + UUID.randomUUID() + ".part");
-            try {
-                try (FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                    ownerOnly(part, "rw-------");
-                    ByteBuffer buf = ByteBuffer.wrap(bytes);
-                    while (buf.hasRemaining()) {
-                        ch.write(buf);
-                    }
-                    ch.force(true);
-                }
-                Files.move(part, file(id), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (IOException e) {
-                Files.deleteIfExists(part);
-                throw e;
-            }
-            syncDirectory();
-        } catch (IOException e) {
-            throw new TriageException(ErrorCode.FHIR_DEAD_LETTER_IO, "cannot write dead letter " + id + " in " + dir
-                    + "; the bundle of " + correlationId + " is NOT stored", e);
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    private void createDirectory() throws IOException {
-        if (Files.isDirectory(dir)) {
-            return;
-        }
-        Files.createDirectories(dir);
-        ownerOnly(dir, "rwx------");
-    }
-
-    private static void ownerOnly(Path p, String perms) throws IOException {
-        try {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
-        } catch (UnsupportedOperationException e) {
-            // Not a POSIX file system (Windows): the directory's ACL applies.
-        }
-    }
 
     /** Makes a rename or delete durable: on Linux the directory entry is only on disk once the directory is fsynced. */
     private void syncDirectory() {
@@ -312,23 +189,5 @@ public final class FhirDeadLetterStore {
             throw new TriageException(ErrorCode.FHIR_DEAD_LETTER_IO, "'" + id + "' is not a dead-letter id (letters,"
                     + " digits, '.', '_' and '-')");
         }
-    }
-
-    /** The id of a bundle: its correlation id made file-name safe, and 16 hex digits of the bundle's SHA-256. */
-    static String idFor(String correlationId, String bundleJson) {
-        String safe = correlationId.replaceAll("[^A-Za-z0-9._-]+", "_");
-        if (safe.length() > 120) {
-            // UIDs differ at their end: keep that.
-            safe = safe.substring(safe.length() - 120);
-        }
-        safe = safe.replaceAll("^[._-]+", "");
-        String hash;
-        try {
-            hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(bundleJson.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-        }
-        return safe.isEmpty() ? hash : safe + "-" + hash;
     }
 }

@@ -30,7 +30,8 @@ import org.apache.http.client.config.RequestConfig;
 import org.apache.http.impl.client.CloseableHttpClient;
 import org.apache.http.impl.client.HttpClients;
 import org.cttriage.core.error.ErrorCode;
-import org.cttriage.core.error.TriageException;
+import org.cttriage.core.node.Exporter;
+import org.cttriage.core.node.RetryPolicy;
 import org.cttriage.fhir.mapping.BundleValidator;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
 import org.hl7.fhir.r4.model.Bundle;
@@ -40,45 +41,43 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers transaction bundles (from {@link org.cttriage.fhir.mapping.TriageBundleMapper}) to a FHIR R4 server
- * with HAPI's generic client, retrying what may pass later and keeping in the dead-letter directory what does not
- * pass, so that no result is lost.
+ * Sends transaction bundles (from {@link org.cttriage.fhir.mapping.TriageBundleMapper}) to a FHIR R4 server with
+ * HAPI's generic client, one attempt per call, and says how it went as the delivery model's
+ * {@link Exporter.Attempt}. It never waits and never retries: the node's delivery model ({@code DeliveryScheduler},
+ * {@code DeliveryLedger}) decides when to attempt again and when to give up.
  *
  * <table>
- *   <caption>What happens on each answer</caption>
- *   <tr><th>answer</th><th>then</th></tr>
- *   <tr><td>2xx with a transaction-response Bundle</td><td>{@link DeliveryResult.Delivered}</td></tr>
- *   <tr><td>5xx, 408, 429, timeout, connection error</td><td>retry after the backoff, or after Retry-After
- *       (seconds or HTTP-date) capped by the maximum backoff; after the last attempt
- *       {@link DeliveryResult.DeadLettered}</td></tr>
- *   <tr><td>2xx that is not a readable transaction-response</td><td>retry, as above</td></tr>
+ *   <caption>What each answer becomes</caption>
+ *   <tr><th>answer</th><th>attempt</th></tr>
+ *   <tr><td>2xx with a transaction-response Bundle</td><td>{@link Exporter.Attempt.Delivered}</td></tr>
+ *   <tr><td>5xx, 408, 429, timeout, connection error</td><td>{@link Exporter.Attempt.Retry}, with the server's
+ *       Retry-After (seconds or HTTP-date) when it gave one</td></tr>
+ *   <tr><td>2xx that is not a readable transaction-response</td><td>{@link Exporter.Attempt.Retry}</td></tr>
  *   <tr><td>401 with OAuth2</td><td>new token, re-sent once at once; a second 401 is a rejection</td></tr>
- *   <tr><td>other 4xx (and 3xx)</td><td>no retry; the OperationOutcome is logged (issue codes and locations)
- *       and kept; {@link DeliveryResult.Rejected}</td></tr>
+ *   <tr><td>other 4xx (and 3xx); a bundle that fails validation</td><td>{@link Exporter.Attempt.Rejected}; the
+ *       OperationOutcome's issue codes and locations in its error, the diagnostics only at debug level</td></tr>
  * </table>
  *
- * <p>Re-sending is safe because every entry of the bundle is a conditional create: a transaction that the server
- * committed but whose answer was lost creates nothing new when sent again. Time is injected: the {@link Clock}
- * stamps attempts and token expiry, the {@link Sleeper} waits between attempts. Log lines carry the caller's
- * correlation id (study/series) and TRIAGE codes; never bundle content, and the server's diagnostics, which may
- * quote patient data, only at debug level and in the dead letter. Thread-safe: one instance per FHIR server per
- * process, shared by the delivering threads; {@link #close()} releases its connections.
+ * <p>Re-sending is safe: every entry of the bundle is a conditional create or a conditional update on its
+ * identifier, so a transaction that the server committed but whose answer was lost stores nothing new when sent
+ * again. The {@link Clock} stamps token expiry and reads HTTP-date Retry-After. Log lines and errors carry the
+ * caller's correlation id (study/series) and TRIAGE codes; never bundle content, and the server's diagnostics,
+ * which may quote patient data, only at debug level. Thread-safe: one instance per FHIR server per process;
+ * {@link #close()} releases its connections.
  */
 public final class FhirDelivery implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FhirDelivery.class);
-    /** Most of a non-FHIR error answer kept in a dead letter (an HTML error page says little past this). */
+    /** Most of a non-FHIR error answer quoted at debug level (an HTML error page says little past this). */
     private static final int MAX_BODY = 2000;
 
     private final FhirDeliveryOptions options;
     private final FhirContext context;
     private final Clock clock;
-    private final Sleeper sleeper;
     private final BundleValidator validator;
     private final RequestConfig timeouts;
     private final CloseableHttpClient http;
     private final ApacheRestfulClientFactory clients;
     private final AccessTokens tokens;
-    private final FhirDeadLetterStore deadLetters;
 
     /**
      * A delivery that builds its own {@link BundleValidator} when {@code options} asks for validation (seconds of
@@ -86,16 +85,15 @@ public final class FhirDelivery implements AutoCloseable {
      *
      * @param context the process's one R4 FhirContext
      */
-    public FhirDelivery(FhirDeliveryOptions options, FhirContext context, Clock clock, Sleeper sleeper) {
-        this(options, context, clock, sleeper,
+    public FhirDelivery(FhirDeliveryOptions options, FhirContext context, Clock clock) {
+        this(options, context, clock,
                 options.validation() == FhirDeliveryOptions.Validation.VALIDATE ? new BundleValidator(context) : null);
     }
 
     /**
      * @param validator the process's validator; required when {@code options} asks for validation, else ignored
      */
-    public FhirDelivery(FhirDeliveryOptions options, FhirContext context, Clock clock, Sleeper sleeper,
-                        BundleValidator validator) {
+    public FhirDelivery(FhirDeliveryOptions options, FhirContext context, Clock clock, BundleValidator validator) {
         this.options = Objects.requireNonNull(options, "options");
         this.context = Objects.requireNonNull(context, "context");
         if (context.getVersion().getVersion() != FhirVersionEnum.R4) {
@@ -103,7 +101,6 @@ public final class FhirDelivery implements AutoCloseable {
                     + context.getVersion().getVersion());
         }
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
         if (options.validation() == FhirDeliveryOptions.Validation.VALIDATE) {
             this.validator = Objects.requireNonNull(validator, "validator (options ask for validation)");
         } else {
@@ -135,7 +132,6 @@ public final class FhirDelivery implements AutoCloseable {
                 .setUserAgent("ct-triage")
                 .build();
         this.tokens = AccessTokens.of(options.authentication(), http, clock);
-        this.deadLetters = new FhirDeadLetterStore(options.deadLetterDir(), context);
     }
 
     /** The options of this delivery. */
@@ -143,34 +139,50 @@ public final class FhirDelivery implements AutoCloseable {
         return options;
     }
 
-    /** The dead letters of this delivery ({@link FhirDeliveryOptions#deadLetterDir()}). */
-    public FhirDeadLetterStore deadLetters() {
-        return deadLetters;
+    /** The retries and dead letters the delivery model applies to this server (the {@code fhir.*} keys). */
+    public RetryPolicy retryPolicy() {
+        return new RetryPolicy(options.maxAttempts(), options.initialBackoff(), options.backoffMultiplier(),
+                options.maxBackoff());
     }
 
     /**
-     * Sends {@code bundle} (a transaction) to the server, with retries; blocks through the waits between attempts.
-     * When it is not delivered, the bundle is in the dead-letter directory before this returns.
+     * One attempt at {@code bundle} (a transaction): validated first when the options ask for it, then sent once
+     * (twice when a 401 makes the OAuth2 token be fetched anew).
      *
-     * @param correlationId what log lines and the dead letter name the bundle by: study and series UIDs, never
-     *                      patient data
-     * @throws TriageException TRIAGE-0507 only when the bundle could not be delivered and could not be written to
-     *                         the dead-letter directory either: the caller must then keep the result itself
+     * @param correlationId what log lines and errors name the bundle by: study and series UIDs, never patient data
      */
-    public DeliveryResult deliver(Bundle bundle, String correlationId) throws TriageException {
+    public Exporter.Attempt send(Bundle bundle, String correlationId) {
         Objects.requireNonNull(bundle, "bundle");
         if (bundle.getType() != Bundle.BundleType.TRANSACTION) {
             throw new IllegalArgumentException("only transaction bundles are delivered, got " + bundle.getType());
         }
         String corr = correlation(correlationId);
-        Outcome o = attempt(bundle, corr);
-        if (o.kind() == Outcome.Kind.DELIVERED) {
-            return new DeliveryResult.Delivered(o.response(), o.attempts());
+        if (validator != null) {
+            List<SingleValidationMessage> errors = validator.errors(bundle);
+            if (!errors.isEmpty()) {
+                String where = errors.stream().map(SingleValidationMessage::getLocationString).distinct().limit(5)
+                        .collect(Collectors.joining(", "));
+                LOG.debug("[{}] validation errors: {}", corr, errors.stream().limit(20)
+                        .map(m -> m.getLocationString() + ": " + m.getMessage()).collect(Collectors.joining("; ")));
+                return new Exporter.Attempt.Rejected(ErrorCode.FHIR_BUNDLE_INVALID.code() + " bundle fails validation,"
+                        + " not sent: " + errors.size() + " error(s), at " + where);
+            }
         }
-        String id = deadLetters.put(corr, bundle, o);
-        LOG.error("{} [{}] bundle dead-lettered as {} in {} after {} attempt(s); last: {}",
-                ErrorCode.FHIR_DEAD_LETTERED.code(), corr, id, deadLetters.directory(), o.attempts(), o.logSummary());
-        return o.result(id);
+        Try t = send(bundle);
+        if (t instanceof Ok ok) {
+            return new Exporter.Attempt.Delivered("FHIR transaction to " + options.baseUrl() + ": "
+                    + summary(ok.response()));
+        }
+        if (t instanceof Refused r) {
+            LOG.debug("[{}] OperationOutcome: {}", corr, r.outcome());
+            return new Exporter.Attempt.Rejected(r.code().code() + " the FHIR server refused the bundle: HTTP "
+                    + r.status() + (r.issues().isEmpty() ? "" : ", issues: " + r.issues()));
+        }
+        Failed f = (Failed) t;
+        if (!f.retryable()) {
+            return new Exporter.Attempt.Rejected(f.error());
+        }
+        return new Exporter.Attempt.Retry(f.error(), f.retryAfter());
     }
 
     @Override
@@ -180,89 +192,6 @@ public final class FhirDelivery implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("closing the HTTP client: {}", e.toString());
         }
-    }
-
-    /** How the attempts at one bundle ended, before any dead-lettering. */
-    record Outcome(Kind kind, Bundle response, int attempts, Instant firstAttempt, Instant lastAttempt, int lastStatus,
-                   String lastError, String outcome, String logSummary) {
-        enum Kind { DELIVERED, REJECTED, GAVE_UP }
-
-        /** The result of a failed outcome whose bundle is dead letter {@code id}. */
-        DeliveryResult result(String id) {
-            return switch (kind) {
-                case DELIVERED -> new DeliveryResult.Delivered(response, attempts);
-                case REJECTED -> new DeliveryResult.Rejected(lastStatus, outcome, attempts, id);
-                case GAVE_UP -> new DeliveryResult.DeadLettered(lastError, attempts, id);
-            };
-        }
-    }
-
-    /** Validates, then sends with retries; writes no dead letter (the caller does, or the store updates one). */
-    Outcome attempt(Bundle bundle, String corr) {
-        Instant first = clock.instant();
-        if (validator != null) {
-            List<SingleValidationMessage> errors = validator.errors(bundle);
-            if (!errors.isEmpty()) {
-                String where = errors.stream().map(SingleValidationMessage::getLocationString).distinct().limit(5)
-                        .collect(Collectors.joining(", "));
-                LOG.error("{} [{}] bundle not sent: {} validation error(s), at {}", ErrorCode.FHIR_BUNDLE_INVALID.code(),
-                        corr, errors.size(), where);
-                String detail = ErrorCode.FHIR_BUNDLE_INVALID.code() + " bundle fails validation, not sent: "
-                        + errors.stream().limit(20).map(m -> m.getLocationString() + ": " + m.getMessage())
-                        .collect(Collectors.joining("; "));
-                return new Outcome(Outcome.Kind.GAVE_UP, null, 0, first, first, 0, detail, null,
-                        ErrorCode.FHIR_BUNDLE_INVALID.code() + " " + errors.size() + " validation error(s)");
-            }
-        }
-        int attempts = 0;
-        while (true) {
-            attempts++;
-            Instant at = clock.instant();
-            Try t = send(bundle);
-            if (t instanceof Ok ok) {
-                LOG.info("[{}] delivered to {} in {} attempt(s): {}", corr, options.baseUrl(), attempts,
-                        summary(ok.response()));
-                return new Outcome(Outcome.Kind.DELIVERED, ok.response(), attempts, first, at, 200, null, null, null);
-            }
-            if (t instanceof Refused r) {
-                LOG.error("{} [{}] the FHIR server refused the bundle: HTTP {}{}; not retried", r.code().code(), corr,
-                        r.status(), r.issues().isEmpty() ? "" : ", issues: " + r.issues());
-                LOG.debug("[{}] OperationOutcome: {}", corr, r.outcome());
-                return new Outcome(Outcome.Kind.REJECTED, null, attempts, first, at, r.status(),
-                        r.code().code() + " HTTP " + r.status() + ": " + r.outcome(), r.outcome(),
-                        r.code().code() + " HTTP " + r.status());
-            }
-            Failed f = (Failed) t;
-            String last = f.error();
-            String summary = f.code().code() + (f.status() == 0 ? " no answer" : " HTTP " + f.status());
-            if (!f.retryable()) {
-                LOG.error("{} [{}] attempt {} failed, not retried: {}", f.code().code(), corr, attempts, last);
-                return new Outcome(Outcome.Kind.GAVE_UP, null, attempts, first, at, f.status(), last, null, summary);
-            }
-            if (attempts >= options.maxAttempts()) {
-                LOG.error("{} [{}] attempt {}/{} failed: {}; no attempts left", f.code().code(), corr, attempts,
-                        options.maxAttempts(), last);
-                return new Outcome(Outcome.Kind.GAVE_UP, null, attempts, first, at, f.status(), last, null, summary);
-            }
-            Duration wait = f.retryAfter() != null ? min(f.retryAfter(), options.maxBackoff()) : backoff(attempts);
-            LOG.warn("{} [{}] attempt {}/{} failed: {}; next attempt in {}{}", f.code().code(), corr, attempts,
-                    options.maxAttempts(), last, wait, f.retryAfter() != null ? " (Retry-After)" : "");
-            try {
-                sleeper.sleep(wait);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                LOG.warn("{} [{}] interrupted while waiting to retry", ErrorCode.FHIR_DEAD_LETTERED.code(), corr);
-                return new Outcome(Outcome.Kind.GAVE_UP, null, attempts, first, at, f.status(),
-                        last + " (then interrupted while waiting to retry)", null, summary);
-            }
-        }
-    }
-
-    /** The wait after failed attempt {@code n} (1-based): initial × multiplier^(n-1), at most the maximum. */
-    Duration backoff(int n) {
-        double millis = options.initialBackoff().toMillis() * Math.pow(options.backoffMultiplier(), n - 1);
-        long max = options.maxBackoff().toMillis();
-        return Duration.ofMillis(millis >= max ? max : Math.round(millis));
     }
 
     private sealed interface Try permits Ok, Refused, Failed {
@@ -350,7 +279,7 @@ public final class FhirDelivery implements AutoCloseable {
         return null;
     }
 
-    /** "4 created, 3 existing": what the conditional creates did. */
+    /** "4 created, 3 updated or found": what the conditional creates and updates did. */
     private static String summary(Bundle response) {
         int created = 0;
         int existing = 0;
@@ -361,7 +290,7 @@ public final class FhirDelivery implements AutoCloseable {
                 existing++;
             }
         }
-        return created + " created, " + existing + " already present";
+        return created + " created, " + existing + " updated or already present";
     }
 
     /** Every issue of the server's OperationOutcome (severity, code, location, diagnostics), or its non-FHIR body. */
@@ -422,10 +351,6 @@ public final class FhirDelivery implements AutoCloseable {
             LOG.debug("unreadable Retry-After '{}', using the backoff", v);
             return null;
         }
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /** The innermost cause, as class and message: "SocketTimeoutException: Read timed out". */

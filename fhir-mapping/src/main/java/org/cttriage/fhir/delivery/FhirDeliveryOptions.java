@@ -31,12 +31,12 @@ import java.util.regex.Pattern;
  * @param connectTimeout    TCP connect timeout
  * @param readTimeout       socket (read) timeout: the longest silence while waiting for the answer
  * @param authentication    how to authenticate
- * @param maxAttempts       how many times a bundle is sent before it is dead-lettered, 1..100
+ * @param maxAttempts       attempts at a result before the delivery model dead-letters it, 1..100
  * @param initialBackoff    wait after the first failed attempt
  * @param backoffMultiplier factor applied to the wait after each further failed attempt, 1.0..10.0
  * @param maxBackoff        longest wait between attempts, also the cap of a server's Retry-After
  * @param validation        whether bundles are validated against the R4 definitions before they are sent
- * @param deadLetterDir     where undeliverable bundles are kept (created, owner-only, when first needed)
+ * @param deadLetterDir     the dead-letter folder of versions before the delivery model (read only)
  */
 public record FhirDeliveryOptions(URI baseUrl, Duration connectTimeout, Duration readTimeout,
                                   FhirAuthentication authentication, int maxAttempts, Duration initialBackoff,
@@ -53,7 +53,7 @@ public record FhirDeliveryOptions(URI baseUrl, Duration connectTimeout, Duration
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(60);
-    public static final int DEFAULT_MAX_ATTEMPTS = 6;
+    public static final int DEFAULT_MAX_ATTEMPTS = 20;
     public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(2);
     public static final double DEFAULT_BACKOFF_MULTIPLIER = 2.0;
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofMinutes(5);
@@ -80,17 +80,18 @@ public record FhirDeliveryOptions(URI baseUrl, Duration connectTimeout, Duration
                     + " default scope."),
             new ConfigKey("fhir.connect-timeout", "10s", "TCP connect timeout (500ms, 10s, 1m or ISO-8601 PT10S)."),
             new ConfigKey("fhir.read-timeout", "60s", "Socket read timeout: longest wait for the server's answer."),
-            new ConfigKey("fhir.max-attempts", String.valueOf(DEFAULT_MAX_ATTEMPTS), "Attempts before a bundle is"
-                    + " dead-lettered (1..100); 5xx, 408, 429, timeouts, connection errors and unreadable answers"
-                    + " are retried."),
+            new ConfigKey("fhir.max-attempts", String.valueOf(DEFAULT_MAX_ATTEMPTS), "Attempts before a result's FHIR"
+                    + " delivery goes to the dead letters (1..100; the default rides out about an hour's outage);"
+                    + " 5xx, 408, 429, timeouts, connection errors and unreadable answers are retried."),
             new ConfigKey("fhir.initial-backoff", "2s", "Wait after the first failed attempt."),
             new ConfigKey("fhir.backoff-multiplier", "2.0", "Factor applied to the wait after each further failed"
                     + " attempt (1.0..10.0)."),
             new ConfigKey("fhir.max-backoff", "5m", "Longest wait between attempts; also caps the server's Retry-After."),
             new ConfigKey("fhir.validate", "true", "Validate each bundle against the FHIR R4 definitions before"
                     + " sending (true or false); an invalid bundle is dead-lettered unsent."),
-            new ConfigKey("fhir.dead-letter-dir", DEFAULT_DEAD_LETTER_DIR.toString(), "Directory for bundles that"
-                    + " could not be delivered (one JSON file each); see ct-triage fhir-dead-letters."));
+            new ConfigKey("fhir.dead-letter-dir", DEFAULT_DEAD_LETTER_DIR.toString(), "The FHIR dead-letter folder of"
+                    + " versions before the delivery model (nothing is written there now): ct-triage dead-letters lists,"
+                    + " resends and discards what it still holds."));
 
     public FhirDeliveryOptions {
         if (baseUrl == null || !baseUrl.isAbsolute() || baseUrl.getHost() == null

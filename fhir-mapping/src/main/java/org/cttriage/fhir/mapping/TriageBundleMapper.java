@@ -30,11 +30,18 @@ import org.hl7.fhir.r4.model.Resource;
 
 /**
  * Maps a {@link TriageResult} to one FHIR R4 transaction Bundle: the algorithm Device, one
- * Observation per finding, the DiagnosticReport and a Provenance, each created conditionally
- * on its identifier ({@code ifNoneExist}; the Provenance, which has none in R4, on a meta.tag)
- * so that sending the same result twice creates one report. Identifiers derive from study + series + model version + input hash, and the
- * bundle's fullUrls from those identifiers, so the same result always maps to the same bundle.
- * A pure function: no I/O, no clock (times are parameters).
+ * Observation per finding, the DiagnosticReport and a Provenance.
+ *
+ * <p>One report per study: the DiagnosticReport's identifier derives from the Study Instance UID, each
+ * Observation's from the study and the finding, and both are written by conditional update
+ * ({@code PUT DiagnosticReport?identifier=…}). The first result of a study creates them; a result that
+ * supersedes it replaces them under the same identifiers, so the server keeps one report per study whose
+ * version history holds each result, and never a second report. Their status stays {@code preliminary}:
+ * FHIR R4 defines {@code amended} as a change made "subsequent to being final", and an unverified AI
+ * result is never final. The Device is created conditionally on its identifier ({@code ifNoneExist}), the
+ * Provenance of each result on a meta.tag that carries the result's key (R4 gives Provenance no
+ * identifier), so each version of the report has its own Provenance. Sending the same result twice
+ * changes nothing the server keeps. A pure function: no I/O, no clock (times are parameters).
  */
 public final class TriageBundleMapper {
     static final String LOINC = "http://loinc.org";
@@ -98,7 +105,8 @@ public final class TriageBundleMapper {
                 .setSystem(DICOM_UID).setValue("urn:oid:" + result.studyInstanceUid()));
 
         DiagnosticReport report = new DiagnosticReport();
-        Identifier reportId = id("report-" + sha256(key).substring(0, 32));
+        // One report per study: a superseding result replaces it under the same identifier.
+        Identifier reportId = id("report-" + sha256(result.studyInstanceUid()).substring(0, 32));
         report.addIdentifier(reportId);
         report.setStatus(DiagnosticReport.DiagnosticReportStatus.PRELIMINARY);
         report.addCategory(new CodeableConcept(new Coding(V2_0074, "RAD", "Radiology")));
@@ -112,7 +120,7 @@ public final class TriageBundleMapper {
         List<String> present = new ArrayList<>();
         for (FindingResult f : result.findings()) {
             Observation o = new Observation();
-            Identifier oid = id("observation-" + sha256(key + "|" + f.id()).substring(0, 32));
+            Identifier oid = id("observation-" + sha256(result.studyInstanceUid() + "|" + f.id()).substring(0, 32));
             o.addIdentifier(oid);
             o.setStatus(Observation.ObservationStatus.PRELIMINARY);
             o.addCategory(new CodeableConcept(new Coding(OBSERVATION_CATEGORY, "imaging", "Imaging")));
@@ -132,7 +140,7 @@ public final class TriageBundleMapper {
             o.addNote().setText(f.id() + " in " + f.organ() + ", decision threshold " + f.threshold()
                     + (f.reportable() ? "" : "; not reportable by this model version (probability only)"));
             String url = urn(oid);
-            add(bundle, o, url, oid);
+            put(bundle, o, url, oid);
             report.addResult(new Reference(url));
             observations.add(o);
             if (f.present()) {
@@ -143,7 +151,7 @@ public final class TriageBundleMapper {
                 + (present.isEmpty() ? "no finding called present" : "present: " + String.join(", ", present))
                 + ". Suggested reading priority: " + result.suggestedPriority().fhirCode() + ".");
         String reportUrl = urn(reportId);
-        add(bundle, report, reportUrl, reportId);
+        put(bundle, report, reportUrl, reportId);
 
         Provenance provenance = new Provenance();
         provenance.addTarget(new Reference(reportUrl));
@@ -158,7 +166,7 @@ public final class TriageBundleMapper {
                         "assembler", "Assembler")));
         // Provenance has no identifier in R4, so its key travels as a meta.tag: _tag is a search parameter of
         // every resource, and creating on it conditionally keeps a retry from adding a second Provenance.
-        Identifier provenanceKey = id("provenance-" + reportId.getValue());
+        Identifier provenanceKey = id("provenance-" + sha256(key).substring(0, 32));
         provenance.getMeta().addTag(provenanceKey.getSystem(), provenanceKey.getValue(), null);
         bundle.addEntry().setFullUrl(urn(provenanceKey)).setResource(provenance)
                 .getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Provenance")
@@ -183,6 +191,12 @@ public final class TriageBundleMapper {
     private static void add(Bundle b, Resource r, String fullUrl, Identifier conditional) {
         b.addEntry().setFullUrl(fullUrl).setResource(r).getRequest().setMethod(Bundle.HTTPVerb.POST)
                 .setUrl(r.fhirType()).setIfNoneExist("identifier=" + conditional.getSystem() + "|" + conditional.getValue());
+    }
+
+    /** A conditional update: created when no resource has the identifier, replaced (a new version) when one has. */
+    private static void put(Bundle b, Resource r, String fullUrl, Identifier conditional) {
+        b.addEntry().setFullUrl(fullUrl).setResource(r).getRequest().setMethod(Bundle.HTTPVerb.PUT)
+                .setUrl(r.fhirType() + "?identifier=" + conditional.getSystem() + "|" + conditional.getValue());
     }
 
     static CodeableConcept concept(CodedConcept c) {

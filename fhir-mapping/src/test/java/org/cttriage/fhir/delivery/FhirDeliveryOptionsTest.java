@@ -6,12 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.IntStream;
+import org.cttriage.core.node.RetryPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -33,7 +36,7 @@ class FhirDeliveryOptionsTest {
         assertThat(o.connectTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(o.readTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(o.authentication().method()).isEqualTo(FhirAuthentication.Method.NONE);
-        assertThat(o.maxAttempts()).isEqualTo(6);
+        assertThat(o.maxAttempts()).as("about an hour at the default back-off").isEqualTo(20);
         assertThat(o.initialBackoff()).isEqualTo(Duration.ofSeconds(2));
         assertThat(o.backoffMultiplier()).isEqualTo(2.0);
         assertThat(o.maxBackoff()).isEqualTo(Duration.ofMinutes(5));
@@ -162,5 +165,21 @@ class FhirDeliveryOptionsTest {
         assertThat(FhirDeliveryOptions.duration("k", "5m")).isEqualTo(Duration.ofMinutes(5));
         assertThat(FhirDeliveryOptions.duration("k", "1h")).isEqualTo(Duration.ofHours(1));
         assertThat(FhirDeliveryOptions.duration("k", "PT1M30S")).isEqualTo(Duration.ofSeconds(90));
+    }
+
+    @Test
+    void theRetryPolicyIsTheOptionsBackoffAndCapsTheServersRetryAfter() {
+        FhirDeliveryOptions o = FhirDeliveryOptions.builder(URL).maxAttempts(5).initialBackoff(Duration.ofSeconds(1))
+                .backoffMultiplier(3).maxBackoff(Duration.ofSeconds(5)).build();
+        RetryPolicy p;
+        try (FhirDelivery d = new FhirDelivery(o.toBuilder().validation(FhirDeliveryOptions.Validation.SKIP).build(),
+                Fixtures.CTX, Clock.systemUTC())) {
+            p = d.retryPolicy();
+        }
+        assertThat(p.maxAttempts()).isEqualTo(5);
+        assertThat(IntStream.rangeClosed(1, 4).mapToObj(n -> p.backoff(n, null))).containsExactly(Duration.ofSeconds(1),
+                Duration.ofSeconds(3), Duration.ofSeconds(5), Duration.ofSeconds(5));
+        assertThat(p.backoff(1, Duration.ofSeconds(2))).as("the server's Retry-After").isEqualTo(Duration.ofSeconds(2));
+        assertThat(p.backoff(1, Duration.ofDays(1))).as("capped by the maximum").isEqualTo(Duration.ofSeconds(5));
     }
 }

@@ -6,8 +6,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.List;
 import org.cttriage.core.domain.TriageResult;
 import org.cttriage.fhir.mapping.BundleValidator;
 import org.cttriage.fhir.mapping.FhirMappingOptions;
@@ -15,7 +13,7 @@ import org.cttriage.fhir.mapping.SampleResults;
 import org.cttriage.fhir.mapping.TriageBundleMapper;
 import org.hl7.fhir.r4.model.Bundle;
 
-/** The triage result of the mapping tests, its bundle, and time that tests move by hand. */
+/** The triage result of the mapping tests, its bundle, and a clock that tests move by hand. */
 final class Fixtures {
     /** The process's one FhirContext, as in production. */
     static final FhirContext CTX = FhirContext.forR4Cached();
@@ -87,22 +85,6 @@ final class Fixtures {
         @Override
         public Clock withZone(ZoneId zone) {
             return this;
-        }
-    }
-
-    /** Records each wait and moves the clock by it instead of sleeping. */
-    static final class RecordingSleeper implements Sleeper {
-        final List<Duration> waits = new ArrayList<>();
-        private final ManualClock clock;
-
-        RecordingSleeper(ManualClock clock) {
-            this.clock = clock;
-        }
-
-        @Override
-        public synchronized void sleep(Duration d) {
-            waits.add(d);
-            clock.advance(d);
         }
     }
 }

@@ -38,6 +38,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -59,29 +60,44 @@ import org.hl7.fhir.r4.model.Resource;
  * A real FHIR server in the test's JVM: HAPI's plain RestfulServer in Jetty 12 on 127.0.0.1 and an ephemeral port,
  * with in-memory providers for the four resource types ct-triage writes. The plain server has no transaction
  * processing of its own (that lives in HAPI's JPA server), so {@link TransactionProvider} implements what ct-triage's
- * bundles need, as the FHIR specification describes it: entries in order, conditional create on
- * {@code ifNoneExist} (no match: create; one match: answer 200 with it; several: 412), urn:uuid references
- * resolved to the ids assigned, all of it atomically.
+ * bundles need, as the FHIR R4 specification describes it: entries in order; POST with {@code ifNoneExist} as a
+ * conditional create (no match: create, 201; one match: answer 200 with it; several: 412); PUT to
+ * {@code Type?identifier=system|value} as a conditional update (no match: create, 201, version 1; one match: replace
+ * it under its id as the next version, 200; several: 412); urn:uuid references resolved to the ids created or
+ * matched; all of it atomically. Like HAPI's JPA server, an update whose content equals the current version stores
+ * no new version. Every version of a resource is kept ({@link #versions(String, String)}).
+ *
+ * <p>For outage tests: {@link #loseNextAnswers(int)} (committed, answered 502), {@link #unavailable(boolean)} (503
+ * with Retry-After before anything is processed) and {@link #stopListening()} / {@link #resumeListening()}
+ * (connections refused, then accepted again on the same port). Public so that other modules' tests (the node's
+ * FHIR outage test) can use it from this module's test-jar.
  */
-final class InProcessFhirServer implements AutoCloseable {
+public final class InProcessFhirServer implements AutoCloseable {
     private final MemoryStore store = new MemoryStore();
     private final AtomicInteger answersToLose = new AtomicInteger();
+    private final AtomicBoolean unavailable = new AtomicBoolean();
+    private final AtomicInteger transactions = new AtomicInteger();
     private final Server jetty;
+    private final ServerConnector connector;
     private final int port;
 
-    InProcessFhirServer(FhirContext context) throws Exception {
+    /** Starts the server on an ephemeral port; {@code context} is an R4 FhirContext. */
+    public InProcessFhirServer(FhirContext context) throws Exception {
         RestfulServer fhir = new RestfulServer(context);
         fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
         fhir.registerProviders(List.of(new DeviceProvider(store), new ObservationProvider(store),
-                new DiagnosticReportProvider(store), new ProvenanceProvider(store), new TransactionProvider(store, context)));
+                new DiagnosticReportProvider(store), new ProvenanceProvider(store),
+                new TransactionProvider(store, context, transactions)));
         jetty = new Server();
-        ServerConnector connector = new ServerConnector(jetty);
+        connector = new ServerConnector(jetty);
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         jetty.addConnector(connector);
         ServletContextHandler servlets = new ServletContextHandler();
         servlets.setContextPath("/");
         servlets.addServlet(new ServletHolder(fhir), "/fhir/*");
+        servlets.addFilter(new FilterHolder(new UnavailableFilter(unavailable)), "/fhir/*",
+                EnumSet.of(DispatcherType.REQUEST));
         servlets.addFilter(new FilterHolder(new LoseAnswerFilter(answersToLose)), "/fhir/*",
                 EnumSet.of(DispatcherType.REQUEST));
         jetty.setHandler(servlets);
@@ -89,18 +105,53 @@ final class InProcessFhirServer implements AutoCloseable {
         port = connector.getLocalPort();
     }
 
-    URI base() {
+    /** The FHIR base URL, {@code http://127.0.0.1:<port>/fhir}; the same after {@link #resumeListening()}. */
+    public URI base() {
         return URI.create("http://127.0.0.1:" + port + "/fhir");
     }
 
     /** The next {@code n} requests are processed (and committed) but answered 502, as by a failing gateway. */
-    void loseNextAnswers(int n) {
+    public void loseNextAnswers(int n) {
         answersToLose.set(n);
     }
 
-    /** Forgets every resource. */
-    void clear() {
+    /** While true, every request is answered 503 with {@code Retry-After: 1} and processed no further. */
+    public void unavailable(boolean on) {
+        unavailable.set(on);
+    }
+
+    /** Closes the listening socket: connections are refused until {@link #resumeListening()}. */
+    public synchronized void stopListening() throws Exception {
+        connector.stop();
+    }
+
+    /** Listens again, on the port first bound. */
+    public synchronized void resumeListening() throws Exception {
+        if (!connector.isStarted()) {
+            connector.setPort(port);
+            connector.start();
+        }
+    }
+
+    /** How many transaction bundles the server processed (committed or refused); not those {@link #unavailable} answered. */
+    public int transactions() {
+        return transactions.get();
+    }
+
+    /** The DiagnosticReports stored, each in its current version, in the order they were created. */
+    public List<DiagnosticReport> reports() {
+        return store.search("DiagnosticReport", null, null).stream().map(DiagnosticReport.class::cast).toList();
+    }
+
+    /** Every version of {@code type/id}, oldest first (versionId 1, 2, …); empty when there is no such resource. */
+    public List<Resource> versions(String type, String id) {
+        return store.versions(type, id);
+    }
+
+    /** Forgets every resource and the count of transactions. */
+    public void clear() {
         store.clear();
+        transactions.set(0);
     }
 
     @Override
@@ -112,9 +163,9 @@ final class InProcessFhirServer implements AutoCloseable {
         }
     }
 
-    /** Resources by type and id, ids assigned in order: the same requests always give the same ids. */
+    /** Resources by type and id, each with its versions; ids assigned in order: the same requests give the same ids. */
     static final class MemoryStore {
-        private final Map<String, Map<String, Resource>> byType = new LinkedHashMap<>();
+        private final Map<String, Map<String, List<Resource>>> byType = new LinkedHashMap<>();
         private int nextId = 1;
 
         synchronized void clear() {
@@ -123,17 +174,22 @@ final class InProcessFhirServer implements AutoCloseable {
         }
 
         synchronized Resource read(String type, String id) {
-            Resource r = byType.getOrDefault(type, Map.of()).get(id);
-            if (r == null) {
+            List<Resource> versions = byType.getOrDefault(type, Map.of()).get(id);
+            if (versions == null) {
                 throw new ResourceNotFoundException(new IdType(type, id));
             }
-            return r.copy();
+            return versions.get(versions.size() - 1).copy();
         }
 
-        /** Resources of {@code type} matching {@code param=system|value} (identifier or _tag), or all if param is null. */
+        synchronized List<Resource> versions(String type, String id) {
+            return byType.getOrDefault(type, Map.of()).getOrDefault(id, List.of()).stream().map(Resource::copy).toList();
+        }
+
+        /** Current versions of {@code type} matching {@code param=system|value} (identifier or _tag), or all if param is null. */
         synchronized List<Resource> search(String type, String param, TokenParam token) {
             List<Resource> out = new ArrayList<>();
-            for (Resource r : byType.getOrDefault(type, Map.of()).values()) {
+            for (List<Resource> versions : byType.getOrDefault(type, Map.of()).values()) {
+                Resource r = versions.get(versions.size() - 1);
                 if (param == null || token == null || matches(r, param, token.getSystem(), token.getValue())) {
                     out.add(r.copy());
                 }
@@ -178,8 +234,10 @@ final class InProcessFhirServer implements AutoCloseable {
             return String.valueOf(nextId++);
         }
 
+        /** Stores {@code r} as the next version of its id (its meta.versionId already set). */
         synchronized void put(Resource r) {
-            byType.computeIfAbsent(r.fhirType(), t -> new LinkedHashMap<>()).put(r.getIdElement().getIdPart(), r);
+            byType.computeIfAbsent(r.fhirType(), t -> new LinkedHashMap<>())
+                    .computeIfAbsent(r.getIdElement().getIdPart(), i -> new ArrayList<>()).add(r);
         }
     }
 
@@ -276,51 +334,71 @@ final class InProcessFhirServer implements AutoCloseable {
         }
     }
 
-    /** Transaction processing for bundles of POST entries with optional ifNoneExist. */
+    /** Transaction processing for bundles of POST (conditional create) and PUT (conditional update) entries. */
     public static final class TransactionProvider {
         private final MemoryStore store;
         private final FhirContext context;
+        private final AtomicInteger count;
 
-        TransactionProvider(MemoryStore store, FhirContext context) {
+        TransactionProvider(MemoryStore store, FhirContext context, AtomicInteger count) {
             this.store = store;
             this.context = context;
+            this.count = count;
         }
 
         @Transaction
         public Bundle transaction(@TransactionParam Bundle request) {
+            count.incrementAndGet();
             if (request.getType() != Bundle.BundleType.TRANSACTION) {
                 throw new InvalidRequestException("expected a transaction bundle, got " + request.getType());
             }
             synchronized (store) {
                 Map<String, String> resolved = new HashMap<>();
-                List<Resource> created = new ArrayList<>();
+                Map<Resource, Bundle.BundleEntryResponseComponent> written = new LinkedHashMap<>(); // keys by identity
                 Bundle response = new Bundle().setType(Bundle.BundleType.TRANSACTIONRESPONSE);
                 for (Bundle.BundleEntryComponent e : request.getEntry()) {
-                    if (e.getRequest().getMethod() != Bundle.HTTPVerb.POST) {
-                        throw new InvalidRequestException("only POST entries are supported, got " + e.getRequest().getMethod());
-                    }
                     Resource r = e.getResource();
                     String type = r.fhirType();
-                    Resource existing = null;
-                    if (e.getRequest().hasIfNoneExist()) {
-                        existing = conditionalMatch(type, e.getRequest().getIfNoneExist());
+                    Bundle.HTTPVerb method = e.getRequest().getMethod();
+                    Resource existing;
+                    if (method == Bundle.HTTPVerb.POST) {
+                        existing = e.getRequest().hasIfNoneExist() ? conditionalMatch(type, e.getRequest().getIfNoneExist())
+                                : null;
+                    } else if (method == Bundle.HTTPVerb.PUT) {
+                        String url = e.getRequest().getUrl();
+                        if (url == null || !url.startsWith(type + "?")) {
+                            throw new InvalidRequestException("this test server supports PUT to a conditional URL "
+                                    + type + "?identifier=system|value only, got " + url);
+                        }
+                        existing = conditionalMatch(type, url);
+                    } else {
+                        throw new InvalidRequestException("only POST and PUT entries are supported, got " + method);
                     }
                     Bundle.BundleEntryResponseComponent answer = response.addEntry().getResponse();
-                    if (existing != null) {
-                        resolved.put(e.getFullUrl(), type + "/" + existing.getIdElement().getIdPart());
-                        answer.setStatus("200 OK").setLocation(type + "/" + existing.getIdElement().getIdPart()
-                                + "/_history/" + existing.getMeta().getVersionId());
+                    Resource copy = r.copy();
+                    if (existing == null) {
+                        String id = store.nextId();
+                        copy.setId(new IdType(type, id, "1"));
+                        copy.getMeta().setVersionId("1").setLastUpdated(new Date());
+                        resolved.put(e.getFullUrl(), type + "/" + id);
+                        written.put(copy, answer);
+                        answer.setStatus("201 Created").setLocation(type + "/" + id + "/_history/1");
                         continue;
                     }
-                    Resource copy = r.copy();
-                    String id = store.nextId();
-                    copy.setId(new IdType(type, id, "1"));
-                    copy.getMeta().setVersionId("1").setLastUpdated(new Date());
+                    String id = existing.getIdElement().getIdPart();
                     resolved.put(e.getFullUrl(), type + "/" + id);
-                    created.add(copy);
-                    answer.setStatus("201 Created").setLocation(type + "/" + id + "/_history/1");
+                    if (method == Bundle.HTTPVerb.POST) {
+                        answer.setStatus("200 OK").setLocation(type + "/" + id + "/_history/"
+                                + existing.getMeta().getVersionId());
+                        continue;
+                    }
+                    String version = String.valueOf(Integer.parseInt(existing.getMeta().getVersionId()) + 1);
+                    copy.setId(new IdType(type, id, version));
+                    copy.getMeta().setVersionId(version).setLastUpdated(new Date());
+                    written.put(copy, answer);
+                    answer.setStatus("200 OK").setLocation(type + "/" + id + "/_history/" + version);
                 }
-                for (Resource r : created) {
+                for (Resource r : written.keySet()) {
                     for (Reference ref : context.newTerser().getAllPopulatedChildElementsOfType(r, Reference.class)) {
                         String target = resolved.get(ref.getReference());
                         if (target != null) {
@@ -330,25 +408,74 @@ final class InProcessFhirServer implements AutoCloseable {
                         }
                     }
                 }
-                created.forEach(store::put);
+                for (Map.Entry<Resource, Bundle.BundleEntryResponseComponent> w : written.entrySet()) {
+                    Resource r = w.getKey();
+                    if (!"1".equals(r.getMeta().getVersionId())) {
+                        Resource current = store.read(r.fhirType(), r.getIdElement().getIdPart());
+                        if (sameContent(current, r)) {
+                            // As HAPI's JPA server does: an update that changes nothing stores no new version.
+                            w.getValue().setLocation(r.fhirType() + "/" + r.getIdElement().getIdPart() + "/_history/"
+                                    + current.getMeta().getVersionId());
+                            continue;
+                        }
+                    }
+                    store.put(r);
+                }
                 return response;
             }
         }
 
-        private Resource conditionalMatch(String type, String ifNoneExist) {
-            String query = ifNoneExist.startsWith(type + "?") ? ifNoneExist.substring(type.length() + 1) : ifNoneExist;
+        /** Equal but for id, versionId and lastUpdated. */
+        private boolean sameContent(Resource a, Resource b) {
+            return content(a).equals(content(b));
+        }
+
+        private String content(Resource r) {
+            Resource c = r.copy();
+            c.setId((String) null);
+            c.getMeta().setVersionId(null).setLastUpdated(null);
+            return context.newJsonParser().encodeResourceToString(c);
+        }
+
+        /** The one current resource matching a conditional URL ({@code [Type?]param=system|value}), null if none. */
+        private Resource conditionalMatch(String type, String conditional) {
+            String query = conditional.startsWith(type + "?") ? conditional.substring(type.length() + 1) : conditional;
             String[] kv = query.split("=", 2);
             if (query.contains("&") || kv.length != 2) {
-                throw new InvalidRequestException("this test server supports one ifNoneExist parameter, got " + query);
+                throw new InvalidRequestException("this test server supports one search parameter in a conditional"
+                        + " URL, got " + query);
             }
             String value = URLDecoder.decode(kv[1], StandardCharsets.UTF_8);
             String[] token = value.split("\\|", 2);
             TokenParam t = token.length == 2 ? new TokenParam(token[0], token[1]) : new TokenParam(null, value);
             List<Resource> matches = store.search(type, kv[0], t);
             if (matches.size() > 1) {
-                throw new PreconditionFailedException(matches.size() + " " + type + " match " + ifNoneExist);
+                throw new PreconditionFailedException(matches.size() + " " + type + " match " + conditional);
             }
             return matches.isEmpty() ? null : matches.get(0);
+        }
+    }
+
+    /** While switched on, answers every request 503 with {@code Retry-After: 1}, as a server in maintenance would. */
+    static final class UnavailableFilter implements Filter {
+        private final AtomicBoolean on;
+
+        UnavailableFilter(AtomicBoolean on) {
+            this.on = on;
+        }
+
+        @Override
+        public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+                throws IOException, ServletException {
+            if (!on.get()) {
+                chain.doFilter(request, response);
+                return;
+            }
+            HttpServletResponse http = (HttpServletResponse) response;
+            http.setStatus(503);
+            http.setHeader("Retry-After", "1");
+            http.setContentType("text/plain");
+            http.getWriter().write("Service unavailable (test: outage)");
         }
     }
 

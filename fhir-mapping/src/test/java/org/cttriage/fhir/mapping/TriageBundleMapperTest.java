@@ -45,23 +45,50 @@ class TriageBundleMapperTest {
     }
 
     @Test
-    void transactionCreatesConditionallySoARetryCreatesNothingNew() {
+    void reportAndObservationsAreConditionalUpdatesSoARetryCreatesNothingNew() {
         Bundle b = map();
         assertThat(b.getType()).isEqualTo(Bundle.BundleType.TRANSACTION);
         assertThat(b.getEntry()).hasSize(1 + 4 + 1 + 1);
         for (Bundle.BundleEntryComponent e : b.getEntry()) {
-            assertThat(e.getRequest().getMethod()).isEqualTo(Bundle.HTTPVerb.POST);
-            if (e.getResource() instanceof org.hl7.fhir.r4.model.Provenance p) {
+            Resource r = e.getResource();
+            if (r instanceof DiagnosticReport || r instanceof Observation) {
+                // One report per study: created the first time, replaced by a superseding result.
+                assertThat(e.getRequest().getMethod()).isEqualTo(Bundle.HTTPVerb.PUT);
+                assertThat(e.getRequest().getUrl()).startsWith(r.fhirType() + "?identifier=urn:cttriage:id|");
+                assertThat(e.getRequest().hasIfNoneExist()).isFalse();
+            } else if (r instanceof org.hl7.fhir.r4.model.Provenance p) {
                 // No identifier in R4: created conditionally on the tag that carries its key.
-                assertThat(e.getRequest().getIfNoneExist()).startsWith("_tag=urn:cttriage:id|provenance-report-");
+                assertThat(e.getRequest().getMethod()).isEqualTo(Bundle.HTTPVerb.POST);
+                assertThat(e.getRequest().getIfNoneExist()).startsWith("_tag=urn:cttriage:id|provenance-");
                 assertThat(e.getRequest().getIfNoneExist()).endsWith("|" + p.getMeta().getTagFirstRep().getCode());
             } else {
+                assertThat(e.getRequest().getMethod()).isEqualTo(Bundle.HTTPVerb.POST);
                 assertThat(e.getRequest().getIfNoneExist()).startsWith("identifier=urn:cttriage:id|");
             }
         }
         String once = CTX.newJsonParser().encodeResourceToString(b);
         String twice = CTX.newJsonParser().encodeResourceToString(map());
         assertThat(twice).isEqualTo(once);
+    }
+
+    @Test
+    void aSupersedingResultOfTheStudyKeepsTheReportsIdentifiersAndAddsAProvenance() {
+        TriageResult first = result();
+        TriageResult later = new TriageResult(first.studyInstanceUid(), "1.2.3.4.6", List.of("1.2.3.4.6.1"),
+                first.findings(), first.organVolumesMl(), first.suggestedPriority(), first.model(), first.timingsMillis());
+        TriageBundleMapper mapper = new TriageBundleMapper(FhirMappingOptions.defaults());
+        TriageBundleMapper.PatientIdentity patient = new TriageBundleMapper.PatientIdentity("PHANTOM-7", "");
+        Bundle a = mapper.toTransaction(first, patient, Instant.EPOCH, Instant.EPOCH);
+        Bundle b = mapper.toTransaction(later, patient, Instant.EPOCH, Instant.EPOCH);
+        assertThat(urls(b, "DiagnosticReport")).isEqualTo(urls(a, "DiagnosticReport")).hasSize(1);
+        assertThat(urls(b, "Observation")).isEqualTo(urls(a, "Observation")).hasSize(4);
+        assertThat(urls(b, "Provenance")).doesNotContainAnyElementsOf(urls(a, "Provenance")).hasSize(1);
+    }
+
+    private static List<String> urls(Bundle b, String type) {
+        return b.getEntry().stream().filter(e -> e.getResource().fhirType().equals(type))
+                .map(e -> e.getRequest().hasIfNoneExist() ? e.getRequest().getIfNoneExist() : e.getRequest().getUrl())
+                .toList();
     }
 
     @Test

@@ -18,7 +18,6 @@ import picocli.CommandLine.Command;
             EchoCommand.class,
             DeadLettersCommand.class,
             StudiesCommand.class,
-            FhirDeadLettersCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class CtTriageCommand implements Runnable {

@@ -3,29 +3,29 @@ package org.cttriage.plugin.cli;
 import java.time.Clock;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
+import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.fhir.delivery.FhirDelivery;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
-import org.cttriage.fhir.delivery.Sleeper;
+import org.cttriage.fhir.delivery.FhirExporter;
 import org.cttriage.fhir.mapping.FhirMappingOptions;
 import org.cttriage.plugin.node.NodeSettings;
-import org.cttriage.routes.FhirDeliverer;
-import org.cttriage.routes.FhirResultDeliverer;
+import org.cttriage.routes.Destination;
 
-/** Builds the node's FHIR delivery from the {@code fhir.*} keys of the configuration. */
+/** Builds the node's FHIR delivery lane (exporter and retry policy) from the {@code fhir.*} keys of the configuration. */
 final class FhirWiring {
     private FhirWiring() {
     }
 
-    static FhirDeliverer deliverer(NodeSettings settings) throws TriageException {
+    static DeliveryScheduler.Lane lane(NodeSettings settings) throws TriageException {
         FhirDeliveryOptions options;
         try {
             options = FhirDeliveryOptions.fromConfig(settings.fhirLookup());
         } catch (IllegalArgumentException e) {
             throw new TriageException(ErrorCode.CONFIGURATION_INVALID, e.getMessage(), e);
         }
-        var context = FhirResultDeliverer.context();
-        FhirDelivery delivery = new FhirDelivery(options, context, Clock.systemUTC(), Sleeper.system());
-        // FhirDelivery validates each bundle itself when fhir.validate is on (invalid ones are dead-lettered unsent).
-        return new FhirResultDeliverer(delivery, FhirMappingOptions.defaults(), Clock.systemUTC());
+        // FhirDelivery validates each bundle itself when fhir.validate is on (an invalid one is a dead letter, unsent).
+        FhirDelivery delivery = new FhirDelivery(options, FhirExporter.context(), Clock.systemUTC());
+        FhirExporter exporter = new FhirExporter(delivery, FhirMappingOptions.defaults(), Clock.systemUTC());
+        return new DeliveryScheduler.Lane(Destination.FHIR, exporter, exporter.retryPolicy());
     }
 }

@@ -24,12 +24,12 @@ import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.inference.ModelPackage;
+import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.cttriage.plugin.node.NodeSettings;
 import org.cttriage.routes.Destination;
-import org.cttriage.routes.FhirDeliverer;
 import org.cttriage.routes.TriageNode;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.SeriesWriteOptions;
@@ -94,8 +94,8 @@ final class ServeCommand implements Callable<Integer> {
         DataSource dataSource = database.dataSource();
         try (InferenceEngine engine = new InferenceEngine(ModelPackage.load(settings.modelPath()),
                 EngineOptions.defaults().withDevice(settings.device()))) {
-            Optional<FhirDeliverer> fhir = settings.fhirConfigured()
-                    ? Optional.of(FhirWiring.deliverer(settings)) : Optional.empty();
+            Optional<DeliveryScheduler.Lane> fhir = settings.fhirConfigured()
+                    ? Optional.of(FhirWiring.lane(settings)) : Optional.empty();
             TriageNode node;
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),

@@ -12,17 +12,26 @@ import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.node.NodeDatabase;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code dead-letters list|retry} on a node database holding one dead delivery. */
+/**
+ * {@code dead-letters list|retry|discard} on a node database holding dead deliveries of both kinds (SR to a
+ * PACS, FHIR), and a bundle left in the FHIR dead-letter folder of an earlier version.
+ */
 class DeadLettersCommandTest {
     @TempDir
     Path dir;
 
-    @Test
-    void listsAndRetriesDeadDeliveries() throws Exception {
-        Path data = dir.resolve("var");
+    private Path data;
+    private Path config;
+    private Path folder;
+
+    @BeforeEach
+    void deadLetters() throws Exception {
+        data = dir.resolve("var");
+        folder = dir.resolve("fhir-dead");
         JdbcConnectionPool pool = NodeDatabaseFiles.open(data);
         try {
             NodeDatabase db = new NodeDatabase(pool);
@@ -33,27 +42,76 @@ class DeadLettersCommandTest {
                         + "'routine', CURRENT_TIMESTAMP)");
                 s.executeUpdate("INSERT INTO node_delivery (id, result_id, destination, state, attempts, last_error, "
                         + "updated) VALUES (42, 7, 'pacs', 'DEAD', 5, 'TRIAGE-0610 connection refused', CURRENT_TIMESTAMP)");
+                s.executeUpdate("INSERT INTO node_delivery (id, result_id, destination, state, attempts, last_error, "
+                        + "updated) VALUES (43, 7, 'fhir', 'DEAD', 1, 'TRIAGE-0502 the FHIR server refused the bundle:"
+                        + " HTTP 422', CURRENT_TIMESTAMP)");
             }
         } finally {
             pool.dispose();
         }
-        Path config = dir.resolve("node.properties");
-        Files.writeString(config, "node.data-dir=" + data + "\n");
+        // What an earlier version's FHIR delivery left in its folder.
+        Files.createDirectories(folder);
+        Files.writeString(folder.resolve("study-1.2.3-abc.json"), "{\"format\":\"ct-triage-fhir-dead-letter/1\","
+                + "\"correlationId\":\"1.2.3/1.2.3.4\",\"firstAttempt\":\"2026-11-01T10:00:00Z\","
+                + "\"lastAttempt\":\"2026-11-01T10:05:00Z\",\"attempts\":6,\"lastStatus\":503,"
+                + "\"lastError\":\"TRIAGE-0501 HTTP 503\",\"bundle\":{\"resourceType\":\"Bundle\",\"type\":\"transaction\"}}");
+        config = dir.resolve("node.properties");
+        Files.writeString(config, "node.data-dir=" + data + "\nfhir.dead-letter-dir=" + folder + "\n");
+    }
 
+    @Test
+    void listsEveryKindFromTheLedgerAndTheEarlierFhirFolder() {
         String list = run("dead-letters", "list", "--config", config.toString());
         assertThat(list).contains("42\tpacs\tseries 1.2.3/1.2.3.4\t5 attempts").contains("connection refused")
-                .contains("1 dead letter(s)");
+                .contains("43\tfhir\tseries 1.2.3/1.2.3.4\t1 attempts").contains("HTTP 422")
+                .contains("fhir-folder:study-1.2.3-abc\tfhir (folder").contains("6 attempts")
+                .contains("3 dead letter(s), 1 of them in the FHIR dead-letter folder");
+    }
+
+    @Test
+    void retryMakesADeadLetterPendingAgainDueNow() throws Exception {
         assertThat(run("dead-letters", "retry", "42", "--config", config.toString())).contains("1 delivery(ies) pending");
 
-        pool = NodeDatabaseFiles.open(data);
+        JdbcConnectionPool pool = NodeDatabaseFiles.open(data);
         try {
             DeliveryLedger ledger = new DeliveryLedger(new NodeDatabase(pool), Clock.systemUTC());
             assertThat(ledger.find(42).state()).isEqualTo(DeliveryState.PENDING);
             assertThat(ledger.find(42).attempts()).isZero();
+            assertThat(ledger.find(42).nextAttempt()).isNotNull();
+            assertThat(ledger.find(43).state()).isEqualTo(DeliveryState.DEAD);
         } finally {
             pool.dispose();
         }
+        assertThat(run("dead-letters", "list", "--config", config.toString())).contains("2 dead letter(s)");
+    }
+
+    @Test
+    void discardEndsEveryDeadLetterForGood() throws Exception {
+        assertThat(run("dead-letters", "discard", "--all", "--config", config.toString()))
+                .contains("3 dead letter(s) discarded");
+
+        JdbcConnectionPool pool = NodeDatabaseFiles.open(data);
+        try {
+            DeliveryLedger ledger = new DeliveryLedger(new NodeDatabase(pool), Clock.systemUTC());
+            assertThat(ledger.find(42).state()).isEqualTo(DeliveryState.DISCARDED);
+            assertThat(ledger.find(43).state()).isEqualTo(DeliveryState.DISCARDED);
+        } finally {
+            pool.dispose();
+        }
+        assertThat(folder).isEmptyDirectory();
         assertThat(run("dead-letters", "list", "--config", config.toString())).contains("0 dead letter(s)");
+        CommandLineTest.Run again = CommandLineTest.run("dead-letters", "retry", "42", "--config", config.toString());
+        assertThat(again.exitCode()).isEqualTo(1);
+        assertThat(again.err()).contains("delivery 42 is not a dead letter");
+    }
+
+    @Test
+    void resendingAFolderBundleNeedsAFhirServer() {
+        CommandLineTest.Run r = CommandLineTest.run("dead-letters", "retry", "fhir-folder:study-1.2.3-abc",
+                "--config", config.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("TRIAGE-0612").contains("fhir.url");
+        assertThat(folder.resolve("study-1.2.3-abc.json")).exists();
     }
 
     private static String run(String... args) {

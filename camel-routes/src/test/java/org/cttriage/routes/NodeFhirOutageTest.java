@@ -1,0 +1,197 @@
+package org.cttriage.routes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.SequenceAttribute;
+import com.pixelmed.dicom.TagFromName;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.inference.EngineOptions;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.inference.ModelPackage;
+import org.cttriage.core.node.DeliveryLedger;
+import org.cttriage.core.node.DeliveryScheduler;
+import org.cttriage.core.node.DeliveryState;
+import org.cttriage.core.node.RetryPolicy;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.fhir.delivery.FhirDelivery;
+import org.cttriage.fhir.delivery.FhirDeliveryOptions;
+import org.cttriage.fhir.delivery.FhirExporter;
+import org.cttriage.fhir.delivery.InProcessFhirServer;
+import org.cttriage.fhir.mapping.FhirMappingOptions;
+import org.cttriage.testdata.dicom.PhantomSeries;
+import org.cttriage.testdata.junit.Eventually;
+import org.cttriage.testdata.junit.ExternalCommand;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.junit.StoreScp;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.hl7.fhir.r4.model.DiagnosticReport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The delivery model end to end, with a real FHIR server (HAPI's RestfulServer in-process) beside dcmtk's storescp
+ * as the PACS: while the FHIR server refuses connections and then answers 503, SRs still reach the PACS as usual
+ * and the FHIR delivery waits in the ledger; when the server is back every report arrives exactly once. A late
+ * instance then supersedes: one new SR naming its predecessor, and on FHIR the study's one DiagnosticReport
+ * replaced by its next version under the same identifier, not a second report.
+ */
+@RequiresTools({"storescu", "storescp"})
+class NodeFhirOutageTest {
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
+    /** Short waits so that the outage spans several attempts in seconds; the defaults ride out an hour. */
+    private static final RetryPolicy FAST = new RetryPolicy(100, Duration.ofMillis(200), 2.0, Duration.ofSeconds(1));
+    private static InferenceEngine engine;
+    private static ExecutorService pool;
+
+    @TempDir
+    Path dir;
+
+    private StoreScp pacs;
+    private InProcessFhirServer fhir;
+    private FhirDelivery delivery;
+    private JdbcConnectionPool dataSource;
+    private TriageNode node;
+
+    @BeforeAll
+    static void openEngine() throws Exception {
+        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
+        pool = Executors.newFixedThreadPool(2);
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        engine.close();
+        pool.shutdownNow();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        pacs = StoreScp.start("PACS", dir.resolve("pacs"));
+        fhir = new InProcessFhirServer(FhirExporter.context());
+        delivery = new FhirDelivery(FhirDeliveryOptions.builder(fhir.base()).connectTimeout(Duration.ofSeconds(2))
+                .readTimeout(Duration.ofSeconds(10)).deadLetterDir(dir.resolve("unused")).build(),
+                FhirExporter.context(), Clock.systemUTC());
+        FhirExporter exporter = new FhirExporter(delivery, FhirMappingOptions.defaults(), Clock.systemUTC());
+        dataSource = JdbcConnectionPool.create("jdbc:h2:" + dir.resolve("node/db/node").toAbsolutePath(), "sa", "");
+        node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), List.of(
+                                Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port())),
+                                Destination.fhir()))
+                        .withQuietPeriod(Duration.ofSeconds(1)),
+                dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool,
+                Optional.of(new DeliveryScheduler.Lane(Destination.FHIR, exporter, FAST)), Clock.systemUTC());
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        node.close();
+        dataSource.dispose();
+        delivery.close();
+        fhir.close();
+        pacs.close();
+    }
+
+    @Test
+    void srsFlowThroughAFhirOutageAndEveryReportArrivesOnceThenASupersedingResultReplacesIt() throws Exception {
+        List<Path> files = PhantomSeries.write(11, 64, 40, 10, dir.resolve("ct")).files();
+
+        // The FHIR server is down: connections refused.
+        fhir.stopListening();
+        assertThat(storescu(files.subList(0, 39)).exitCode()).isZero();
+        Eventually.await(WAIT, "the SR at the PACS while FHIR is down", this::srFiles, l -> l.size() == 1);
+        DeliveryLedger.Delivery sr = Eventually.await(WAIT, "the SR delivery recorded", () -> delivery("pacs"),
+                d -> d != null && d.state() == DeliveryState.DELIVERED);
+        assertThat(sr.attempts()).isEqualTo(1);
+        DeliveryLedger.Delivery refused = Eventually.await(WAIT, "FHIR attempts refused", () -> delivery("fhir"),
+                d -> d != null && d.attempts() >= 2);
+        assertThat(refused.state()).isEqualTo(DeliveryState.PENDING);
+        assertThat(refused.lastError()).startsWith("TRIAGE-0501");
+
+        // Back on the network, but answering 503 with Retry-After.
+        fhir.resumeListening();
+        fhir.unavailable(true);
+        int before = refused.attempts();
+        DeliveryLedger.Delivery unavailable = Eventually.await(WAIT, "FHIR attempts answered 503",
+                () -> delivery("fhir"), d -> d.attempts() >= before + 2);
+        assertThat(unavailable.state()).isEqualTo(DeliveryState.PENDING);
+        assertThat(unavailable.lastError()).contains("HTTP 503");
+        assertThat(fhir.reports()).isEmpty();
+
+        // Back: the report arrives, once.
+        fhir.unavailable(false);
+        Eventually.await(WAIT, "the FHIR delivery done", () -> delivery("fhir"),
+                d -> d.state() == DeliveryState.DELIVERED);
+        List<DiagnosticReport> reports = fhir.reports();
+        assertThat(reports).hasSize(1);
+        assertThat(reports.get(0).getMeta().getVersionId()).isEqualTo("1");
+        assertThat(node.ledger().inState(DeliveryState.DEAD)).isEmpty();
+
+        // A late instance: a new SR naming its predecessor, and the same report in its next version.
+        String firstSr = uid(srFiles().get(0));
+        assertThat(storescu(files.subList(39, 40)).exitCode()).isZero();
+        List<Path> srs = Eventually.await(WAIT, "the superseding SR", this::srFiles, l -> l.size() == 2);
+        Path second = srs.stream().filter(p -> !uid(p).equals(firstSr)).findFirst().orElseThrow();
+        SequenceAttribute predecessors = (SequenceAttribute) read(second).get(TagFromName.PredecessorDocumentsSequence);
+        assertThat(predecessors).isNotNull();
+        assertThat(predecessors.toString()).contains(firstSr);
+        Eventually.await(WAIT, "every delivery done", () -> node.ledger().inState(DeliveryState.DELIVERED),
+                l -> l.size() == 4);
+        List<DiagnosticReport> after = fhir.reports();
+        assertThat(after).as("one report per study: replaced, not duplicated").hasSize(1);
+        assertThat(after.get(0).getIdElement().getIdPart()).isEqualTo(reports.get(0).getIdElement().getIdPart());
+        assertThat(after.get(0).getMeta().getVersionId()).isEqualTo("2");
+        assertThat(after.get(0).getIdentifierFirstRep().getValue())
+                .isEqualTo(reports.get(0).getIdentifierFirstRep().getValue());
+        assertThat(after.get(0).getStatus()).isEqualTo(DiagnosticReport.DiagnosticReportStatus.PRELIMINARY);
+    }
+
+    /** The study's delivery to {@code destination} of its current result, or null. */
+    private DeliveryLedger.Delivery delivery(String destination) throws Exception {
+        List<DeliveryLedger.Delivery> all = new ArrayList<>();
+        for (DeliveryState s : DeliveryState.values()) {
+            all.addAll(node.ledger().inState(s));
+        }
+        return all.stream().filter(d -> d.destination().equals(destination) && d.supersededBy() == null)
+                .findFirst().orElse(null);
+    }
+
+    private ExternalCommand.Result storescu(List<Path> files) throws Exception {
+        List<String> command = new ArrayList<>(Arrays.asList("storescu", "-aet", "STORESCU", "-aec", "CTTRIAGE",
+                "127.0.0.1", Integer.toString(node.port())));
+        files.forEach(f -> command.add(f.toString()));
+        return ExternalCommand.run(Duration.ofSeconds(60), command);
+    }
+
+    private List<Path> srFiles() throws Exception {
+        return pacs.receivedFiles().stream().filter(p -> p.getFileName().toString().startsWith("SR")).toList();
+    }
+
+    private static String uid(Path p) {
+        try {
+            return read(p).get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static AttributeList read(Path file) throws Exception {
+        AttributeList list = new AttributeList();
+        list.read(file.toString());
+        return list;
+    }
+}
