@@ -9,7 +9,7 @@ import org.cttriage.fhir.delivery.FhirDeliveryOptions;
 import org.cttriage.fhir.delivery.FhirExporter;
 import org.cttriage.fhir.mapping.FhirMappingOptions;
 import org.cttriage.plugin.node.NodeSettings;
-import org.cttriage.routes.Destination;
+import org.cttriage.plugin.node.Destination;
 
 /** Builds the node's FHIR delivery lane (exporter and retry policy) from the {@code fhir.*} keys of the configuration. */
 final class FhirWiring {

@@ -28,8 +28,6 @@ import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.node.DuplicatePolicy;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.dicom.sr.SrOptions;
-import org.cttriage.routes.Destination;
-import org.cttriage.routes.TriageNode;
 
 /**
  * The node's configuration: one properties file, every key with a documented default

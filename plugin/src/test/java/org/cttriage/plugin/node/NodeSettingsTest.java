@@ -10,8 +10,6 @@ import java.util.List;
 import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
-import org.cttriage.routes.Destination;
-import org.cttriage.routes.TriageNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,4 +1,4 @@
-package org.cttriage.routes;
+package org.cttriage.plugin.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package org.cttriage.routes;
+package org.cttriage.plugin.node;
 
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;

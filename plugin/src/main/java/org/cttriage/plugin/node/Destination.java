@@ -1,4 +1,4 @@
-package org.cttriage.routes;
+package org.cttriage.plugin.node;
 
 import java.util.Objects;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package org.cttriage.routes;
+package org.cttriage.plugin.node;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +33,7 @@ import org.cttriage.core.node.SpoolRetention;
 import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.routes.NodeRoutes;
 import org.cttriage.routes.dicom.DicomComponent;
 import org.cttriage.routes.dicom.DicomConfiguration;
 import org.cttriage.routes.dicom.DicomConsumer;
