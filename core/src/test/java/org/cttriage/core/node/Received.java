@@ -7,13 +7,13 @@ import java.nio.file.Path;
 import java.util.UUID;
 import org.cttriage.core.dicom.net.ReceivedInstance;
 
-/** Files handed to {@link InstanceIngest} as the listener hands them over, for the node's unit tests. */
-final class Received {
+/** Files handed to {@link InstanceIngest} as the listener hands them over, for the node's unit and route tests. */
+public final class Received {
     private Received() {
     }
 
     /** A copy of {@code file} as a {@code .part} in {@code dir/incoming} (the ingest moves or deletes it). */
-    static ReceivedInstance of(Path dir, Path file) throws Exception {
+    public static ReceivedInstance of(Path dir, Path file) throws Exception {
         Path part = Files.createDirectories(dir.resolve("incoming")).resolve(UUID.randomUUID() + ".part");
         Files.copy(file, part);
         AttributeList list = new AttributeList();
