@@ -256,7 +256,7 @@ public final class SeriesTriage {
      */
     public Outcome incomplete(Input input) throws TriageException {
         String reason = ErrorCode.SPOOL_PURGED.code() + " " + input.removed() + " of " + input.instances().size()
-                + " instances were removed from the spool (spool.retention-hours) and not received again;"
+                + " instances were removed from the spool (spool.retention) and not received again;"
                 + " send the whole series again to triage it";
         markSeries(input.series(), SeriesState.NOT_TRIAGED, reason);
         LOG.warn("series {} not triaged: {}", input.series().key(), reason);

@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS series_aggregation_completed (
     exchange BLOB NOT NULL,
     version BIGINT NOT NULL
 );
--- Spool retention (spool.retention-hours): an instance whose file was removed from the spool keeps
+-- Spool retention (spool.retention): an instance whose file was removed from the spool keeps
 -- its row, with spooled = FALSE and the SHA-256 of the removed bytes, so that the same instance
 -- received again is recognised as unchanged and a series never gets an SR from part of its input.
 ALTER TABLE node_instance ADD COLUMN IF NOT EXISTS spooled BOOLEAN DEFAULT TRUE NOT NULL;

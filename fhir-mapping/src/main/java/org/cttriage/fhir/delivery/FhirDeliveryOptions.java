@@ -230,7 +230,6 @@ public record FhirDeliveryOptions(URI baseUrl, Duration connectTimeout, Duration
         };
     }
 
-    private static final Pattern SHORT_DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)");
 
     /**
      * Parses a duration as written in configuration: a whole number with a unit ms, s, m or h ({@code 500ms},
@@ -239,23 +238,7 @@ public record FhirDeliveryOptions(URI baseUrl, Duration connectTimeout, Duration
      * @throws IllegalArgumentException naming {@code key} and the allowed forms
      */
     public static Duration duration(String key, String value) {
-        String v = value.trim();
-        Matcher m = SHORT_DURATION.matcher(v.toLowerCase(Locale.ROOT));
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            return switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            };
-        }
-        try {
-            return Duration.parse(v);
-        } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException(key + ": '" + value + "' is not allowed; allowed: a duration such as"
-                    + " 500ms, 30s, 5m, 1h or PT30S", e);
-        }
+        return org.cttriage.core.config.DurationSyntax.parse(key, value);
     }
 
     private static URI uri(String key, String value) {

@@ -115,6 +115,7 @@ final class ServeCommand implements Callable<Integer> {
                     nodeConfig.bindAddress(), node.port(), engine.modelPackage().identity().version(), engine.device());
             out.printf("data: %s (received instances in spool/, SRs in results/)%n", data);
             out.printf("database: %s%n", database.description());
+            settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
                             : d.dicom().toString()).toList());

@@ -21,6 +21,7 @@ import org.cttriage.core.dicom.net.ListenerOptions;
 import org.cttriage.core.dicom.net.RemoteAe;
 import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.dicom.net.TlsOptions;
+import org.cttriage.core.config.DurationSyntax;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
 import org.cttriage.core.error.TriageException;
@@ -48,7 +49,7 @@ public final class NodeSettings {
         ALLOWED_CALLING_AETS("dicom.allowed-calling-aets", "", "Comma-separated calling AE titles accepted; empty accepts any. Others are rejected at association."),
         MAX_ASSOCIATIONS("dicom.max-associations", "16", "Associations served at once; more are rejected (transient, local limit)."),
         MAX_ASSOCIATIONS_PER_HOST("dicom.max-associations-per-host", Integer.toString(ListenerOptions.DEFAULT_MAX_ASSOCIATIONS_PER_HOST), "Connections one remote host may hold at once, associated or still negotiating (1-1000); more are closed at once (TRIAGE-0619). Raise it for a PACS that opens more associations at once."),
-        ARTIM_TIMEOUT_SECONDS("dicom.artim-timeout-seconds", Long.toString(ListenerOptions.DEFAULT_ARTIM_TIMEOUT.toSeconds()), "Seconds a new connection has, in all, to deliver its A-ASSOCIATE-RQ (PS3.8 ARTIM timer, 1-600); then it is closed (TRIAGE-0618)."),
+        ARTIM_TIMEOUT("dicom.artim-timeout", DurationSyntax.format(ListenerOptions.DEFAULT_ARTIM_TIMEOUT), "Time a new connection has, in all, to deliver its A-ASSOCIATE-RQ (PS3.8 ARTIM timer, 1s to 10m); then it is closed (TRIAGE-0618)."),
         TRANSFER_SYNTAXES("dicom.transfer-syntaxes", String.join(",", ListenerOptions.DEFAULT_TRANSFER_SYNTAXES), "Accepted transfer syntax UIDs in preference order (subset of the default)."),
         MIN_FREE_DISK_MB("dicom.min-free-disk-mb", "1024", "Below this free space (MiB) on the data folder, associations are refused with a logged reason."),
         NON_CT("dicom.non-ct", "IGNORE", "Non-CT instances (SR, secondary capture, other modalities): IGNORE (answer Success, discard) or REJECT (0122H)."),
@@ -58,8 +59,8 @@ public final class NodeSettings {
         TLS_TRUST_STORE("dicom.tls.trust-store", "", "PKCS#12 trust store of the client certificates (or their CAs) accepted; needed when client certificates are required."),
         TLS_TRUST_STORE_PASSWORD("dicom.tls.trust-store-password", "", "Password of the trust store."),
         TLS_CLIENT_AUTH("dicom.tls.client-auth", "NONE", "Client certificate check: NONE or REQUIRED (the peer must present a certificate the trust store accepts)."),
-        SPOOL_RETENTION_HOURS("spool.retention-hours", "72", "Hours after its last instance that a finished series (triaged or not triageable, every delivery ended: delivered, superseded or discarded) keeps its instance files in the spool; then they are removed, their records kept (0-87600; 0 keeps them for ever)."),
-        QUIET_PERIOD_SECONDS("assembly.quiet-period-seconds", "10", "A series is complete when no instance of it arrived for this many seconds (1-3600)."),
+        SPOOL_RETENTION("spool.retention", DurationSyntax.format(TriageNode.DEFAULT_SPOOL_RETENTION), "Time after its last instance that a finished series (triaged or not triageable, every delivery ended: delivered, superseded or discarded) keeps its instance files in the spool; then they are removed, their records kept (0 to 87600h; 0 keeps them for ever)."),
+        QUIET_PERIOD("assembly.quiet-period", "10s", "A study is complete when no instance of it arrived for this long (1s to 1h)."),
         DESTINATIONS("delivery.dicom-destinations", "", "Comma-separated AET@host:port the SR is C-STOREd to; empty = no PACS (serve then feeds itself demo studies)."),
         DELIVERY_TLS_TRUST_STORE("delivery.tls.trust-store", "", "PKCS#12 trust store of the DICOM destinations' certificates (or their CAs); set to send to every DICOM destination (and echo --config) over DICOM TLS, BCP 195 profile, checking that the certificate names the destination's host. Empty: plain TCP."),
         DELIVERY_TLS_TRUST_STORE_PASSWORD("delivery.tls.trust-store-password", "", "Password of that trust store."),
@@ -67,9 +68,9 @@ public final class NodeSettings {
         DELIVERY_TLS_KEY_STORE_PASSWORD("delivery.tls.key-store-password", "", "Password of that key store (and of its key)."),
         DELIVERY_TLS_PINNED_CERTIFICATES("delivery.tls.pinned-certificates", "", "Comma-separated AET=SHA-256 fingerprint (64 hex digits, colons allowed) of a destination's certificate: that destination must present exactly this certificate, checked instead of its host name (for a PACS addressed by an IP its certificate lacks); the trust store must still trust it. Needs delivery.tls.trust-store."),
         MAX_ATTEMPTS("delivery.max-attempts", "20", "Attempts per DICOM destination before the result goes to the dead letters (1-100; the default rides out about an hour's outage)."),
-        INITIAL_BACKOFF_SECONDS("delivery.initial-backoff-seconds", "2", "Delay before the second attempt (seconds, >= 0)."),
+        INITIAL_BACKOFF("delivery.initial-backoff", "2s", "Wait after the first failed attempt (0 to 24h)."),
         BACKOFF_MULTIPLIER("delivery.backoff-multiplier", "2", "Growth of the delay per attempt (1-10)."),
-        MAX_BACKOFF_SECONDS("delivery.max-backoff-seconds", "300", "Longest delay between attempts (seconds)."),
+        MAX_BACKOFF("delivery.max-backoff", "5m", "Longest wait between attempts, also the cap of a destination's own wait (1s to 24h)."),
         MODEL("model.path", "models/ctglip-ref", "Model package folder; relative paths resolve against the installation."),
         DEVICE("model.device", "AUTO", "Inference device: AUTO, CPU or CUDA."),
         SR_SERIES_NUMBER("sr.series-number", "9901", "Series Number of the SR series."),
@@ -98,17 +99,41 @@ public final class NodeSettings {
         }
     }
 
+    /**
+     * Keys of earlier versions that counted whole seconds or hours: still read, as their duration key, so that an
+     * installed configuration keeps working; {@link #notes()} says what to write instead.
+     */
+    private static final Map<String, Key> RENAMED = Map.of(
+            "assembly.quiet-period-seconds", Key.QUIET_PERIOD,
+            "dicom.artim-timeout-seconds", Key.ARTIM_TIMEOUT,
+            "spool.retention-hours", Key.SPOOL_RETENTION,
+            "delivery.initial-backoff-seconds", Key.INITIAL_BACKOFF,
+            "delivery.max-backoff-seconds", Key.MAX_BACKOFF);
+
     private final Map<String, String> values;
     private final Path home;
+    private final List<String> notes;
 
-    private NodeSettings(Map<String, String> values, Path home) {
+    private NodeSettings(Map<String, String> values, Path home, List<String> notes) {
         this.values = values;
         this.home = home;
+        this.notes = List.copyOf(notes);
+    }
+
+    /** Every default: the settings of a node with no configuration file. */
+    public static NodeSettings defaults() {
+        return new NodeSettings(Map.of(), Path.of("."), List.of());
+    }
+
+    /** What the configuration file should say differently (keys of earlier versions), for the start-up lines. */
+    public List<String> notes() {
+        return notes;
     }
 
     /** Reads {@code file} (may be null: all defaults), rejecting unknown keys. */
     public static NodeSettings load(Path file, Path home) throws TriageException {
         Map<String, String> values = new LinkedHashMap<>();
+        List<String> notes = new ArrayList<>();
         if (file != null) {
             Properties p = new Properties();
             try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -122,6 +147,22 @@ public final class NodeSettings {
             // stops start-up like any other, instead of silently leaving its default in force.
             FhirDeliveryOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             for (String name : p.stringPropertyNames()) {
+                Key renamed = RENAMED.get(name);
+                if (renamed != null) {
+                    String v = p.getProperty(name).trim();
+                    if (p.getProperty(renamed.key()) != null) {
+                        throw new TriageException(ErrorCode.CONFIGURATION_INVALID, file + " sets both " + name + " and "
+                                + renamed.key() + "; keep " + renamed.key());
+                    }
+                    if (!v.matches("\\d{1,9}")) {
+                        throw new TriageException(ErrorCode.CONFIGURATION_INVALID, name + " = '" + v + "' is not allowed:"
+                                + " a whole number (better: " + renamed.key() + " with a duration such as 10s)");
+                    }
+                    String unit = name.endsWith("-hours") ? "h" : "s";
+                    values.put(renamed.key(), v + unit);
+                    notes.add(name + " is the key of an earlier version: write " + renamed.key() + "=" + v + unit);
+                    continue;
+                }
                 if (!known.contains(name)) {
                     throw new TriageException(ErrorCode.CONFIGURATION_INVALID, "unknown key '" + name + "' in " + file
                             + "; keys are listed in docs/configuration.md");
@@ -129,7 +170,7 @@ public final class NodeSettings {
                 values.put(name, p.getProperty(name).trim());
             }
         }
-        return new NodeSettings(values, home);
+        return new NodeSettings(values, home, notes);
     }
 
     /** Raw lookup (defaults applied), also for the fhir.* keys. */
@@ -172,6 +213,21 @@ public final class NodeSettings {
         } catch (NumberFormatException e) {
             throw invalid(key, "an integer from " + min + " to " + max);
         }
+    }
+
+    private Duration duration(Key key, Duration min, Duration max) throws TriageException {
+        String allowed = "a duration from " + DurationSyntax.format(min) + " to " + DurationSyntax.format(max)
+                + " (500ms, 10s, 5m, 72h or ISO-8601 PT10S)";
+        Duration d;
+        try {
+            d = DurationSyntax.parse(key.key(), get(key));
+        } catch (IllegalArgumentException e) {
+            throw invalid(key, allowed);
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            throw invalid(key, allowed);
+        }
+        return d;
     }
 
     private double decimal(Key key, double min, double max) throws TriageException {
@@ -356,13 +412,13 @@ public final class NodeSettings {
         int seriesNumber = integer(Key.SR_SERIES_NUMBER, 1, 99999);
         return new TriageNode.Config(ae, get(Key.BIND_ADDRESS), integer(Key.PORT, 1, 65535), allowed,
                 integer(Key.MAX_ASSOCIATIONS, 1, 1000), syntaxes, (long) integer(Key.MIN_FREE_DISK_MB, 0, 1 << 24) << 20,
-                dataDirectory(), Duration.ofSeconds(integer(Key.QUIET_PERIOD_SECONDS, 1, 3600)), destinations,
-                integer(Key.MAX_ATTEMPTS, 1, 100), Duration.ofSeconds(integer(Key.INITIAL_BACKOFF_SECONDS, 0, 86400)),
-                decimal(Key.BACKOFF_MULTIPLIER, 1, 10), Duration.ofSeconds(integer(Key.MAX_BACKOFF_SECONDS, 1, 86400)),
+                dataDirectory(), duration(Key.QUIET_PERIOD, Duration.ofSeconds(1), Duration.ofHours(1)), destinations,
+                integer(Key.MAX_ATTEMPTS, 1, 100), duration(Key.INITIAL_BACKOFF, Duration.ZERO, Duration.ofHours(24)),
+                decimal(Key.BACKOFF_MULTIPLIER, 1, 10), duration(Key.MAX_BACKOFF, Duration.ofSeconds(1), Duration.ofHours(24)),
                 choice(Key.NON_CT, NonCtPolicy.class), choice(Key.DUPLICATES, DuplicatePolicy.class),
                 new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"), tls(),
-                Duration.ofHours(integer(Key.SPOOL_RETENTION_HOURS, 0, 87600)),
-                Duration.ofSeconds(integer(Key.ARTIM_TIMEOUT_SECONDS, 1, 600)),
+                duration(Key.SPOOL_RETENTION, Duration.ZERO, Duration.ofHours(87600)),
+                duration(Key.ARTIM_TIMEOUT, Duration.ofSeconds(1), Duration.ofMinutes(10)),
                 integer(Key.MAX_ASSOCIATIONS_PER_HOST, 1, 1000));
     }
 }

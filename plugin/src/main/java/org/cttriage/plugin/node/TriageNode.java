@@ -46,7 +46,7 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
  */
 public final class TriageNode implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TriageNode.class);
-    /** spool.retention-hours' default: three days, a long weekend of late instances. */
+    /** spool.retention's default: three days, a long weekend of late instances. */
     public static final Duration DEFAULT_SPOOL_RETENTION = Duration.ofHours(72);
     /** How often finished series are checked against the spool retention. */
     static final Duration RETENTION_SWEEP = Duration.ofMinutes(10);
@@ -81,14 +81,21 @@ public final class TriageNode implements AutoCloseable {
             Duration quietPeriod, List<Destination> destinations, int maxAttempts, Duration initialBackoff,
             double backoffMultiplier, Duration maxBackoff, NonCtPolicy nonCt, DuplicatePolicy duplicates, SrOptions sr,
             Optional<TlsOptions> tls, Duration spoolRetention, Duration artimTimeout, int maxAssociationsPerHost) {
-        /** Test and demo defaults around the essentials. */
+        /**
+         * The configuration's defaults ({@link NodeSettings#defaults()}, their one home) around the essentials a
+         * test or an embedding gives: AE title, port, data folder, destinations.
+         */
         public static Config defaults(String aeTitle, int port, Path dataDirectory, List<Destination> destinations) {
-            return new Config(aeTitle, "127.0.0.1", port, Set.of(), ListenerOptions.DEFAULT_MAX_ASSOCIATIONS,
-                    ListenerOptions.DEFAULT_TRANSFER_SYNTAXES, ListenerOptions.DEFAULT_MIN_FREE_DISK_BYTES, dataDirectory,
-                    Duration.ofSeconds(10), destinations, 5, Duration.ofSeconds(2), 2.0, Duration.ofMinutes(5),
-                    NonCtPolicy.IGNORE, DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, SrOptions.defaults(), Optional.empty(),
-                    DEFAULT_SPOOL_RETENTION, ListenerOptions.DEFAULT_ARTIM_TIMEOUT,
-                    ListenerOptions.DEFAULT_MAX_ASSOCIATIONS_PER_HOST);
+            Config d;
+            try {
+                d = NodeSettings.defaults().nodeConfig(List.of());
+            } catch (TriageException e) {
+                throw new IllegalStateException("the configuration's defaults are invalid: " + e.getMessage(), e);
+            }
+            return new Config(aeTitle, d.bindAddress(), port, d.allowedCallingAeTitles(), d.maxAssociations(),
+                    d.transferSyntaxes(), d.minFreeDiskBytes(), dataDirectory, d.quietPeriod(), destinations,
+                    d.maxAttempts(), d.initialBackoff(), d.backoffMultiplier(), d.maxBackoff(), d.nonCt(),
+                    d.duplicates(), d.sr(), d.tls(), d.spoolRetention(), d.artimTimeout(), d.maxAssociationsPerHost());
         }
 
         public Config withQuietPeriod(Duration quiet) {

@@ -21,7 +21,7 @@ class ServeAndEchoCommandTest {
     void serveWithoutAPacsFeedsItselfAndSaysWhereTheSrsAre() throws Exception {
         Path config = dir.resolve("node.properties");
         Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + LoopbackPorts.free()
-                + "\nassembly.quiet-period-seconds=1\n");
+                + "\nassembly.quiet-period=1s\n");
         System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
         CommandLineTest.Run r = CommandLineTest.run("serve", "--config", config.toString(), "--demo-studies", "1", "--exit-after-demo");
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -36,10 +36,10 @@ class ServeAndEchoCommandTest {
     @Test
     void aBadValueStopsStartUpNamingTheKey() throws Exception {
         Path config = dir.resolve("bad.properties");
-        Files.writeString(config, "assembly.quiet-period-seconds=never\n");
+        Files.writeString(config, "assembly.quiet-period=never\n");
         CommandLineTest.Run r = CommandLineTest.run("serve", "--config", config.toString());
         assertThat(r.exitCode()).isEqualTo(2);
-        assertThat(r.err()).contains("TRIAGE-0612").contains("assembly.quiet-period-seconds").contains("1 to 3600");
+        assertThat(r.err()).contains("TRIAGE-0612").contains("assembly.quiet-period").contains("1s to 1h");
     }
 
     @Test

@@ -25,7 +25,7 @@ class ServeOnPostgresqlTest {
         try (PostgresServer postgres = PostgresServer.start(dir)) {
             Path config = dir.resolve("node.properties");
             Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + LoopbackPorts.free()
-                    + "\nassembly.quiet-period-seconds=1\ndatabase.url=" + postgres.jdbcUrl()
+                    + "\nassembly.quiet-period=1s\ndatabase.url=" + postgres.jdbcUrl()
                     + "\ndatabase.user=" + PostgresServer.USER + "\n");
             System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
 

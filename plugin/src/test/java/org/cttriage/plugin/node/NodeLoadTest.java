@@ -56,7 +56,7 @@ class NodeLoadTest {
         Files.writeString(dir.resolve("node.properties"), String.join("\n",
                 "node.data-dir=" + dir.resolve("var"),
                 "dicom.port=" + nodePort,
-                "assembly.quiet-period-seconds=2",
+                "assembly.quiet-period=2s",
                 "delivery.dicom-destinations=PACS@127.0.0.1:" + pacsPort,
                 "dicom.min-free-disk-mb=1", ""));
         List<List<Path>> studies = new ArrayList<>();

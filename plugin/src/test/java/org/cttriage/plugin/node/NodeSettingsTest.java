@@ -41,12 +41,55 @@ class NodeSettingsTest {
         assertThat(c.spoolRetention()).isEqualTo(Duration.ofHours(72));
         assertThat(c.artimTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.maxAssociationsPerHost()).isEqualTo(16);
-        TriageNode.Config hardened = NodeSettings.load(write("dicom.artim-timeout-seconds=3\n"
+        TriageNode.Config hardened = NodeSettings.load(write("dicom.artim-timeout=3s\n"
                 + "dicom.max-associations-per-host=2\n"), dir).nodeConfig(List.of());
         assertThat(hardened.artimTimeout()).isEqualTo(Duration.ofSeconds(3));
         assertThat(hardened.maxAssociationsPerHost()).isEqualTo(2);
-        assertThat(NodeSettings.load(write("spool.retention-hours=0\n"), dir).nodeConfig(List.of()).spoolRetention())
+        assertThat(NodeSettings.load(write("spool.retention=0\n"), dir).nodeConfig(List.of()).spoolRetention())
                 .as("0 keeps the spool for ever").isZero();
+    }
+
+    @Test
+    void everyDurationIsWrittenOneWayAndTheKeysOfEarlierVersionsStillWork() throws Exception {
+        TriageNode.Config c = NodeSettings.load(write("assembly.quiet-period=1500ms\ndelivery.initial-backoff=PT1S\n"
+                + "delivery.max-backoff=10m\nspool.retention=168h\n"), dir).nodeConfig(List.of());
+        assertThat(c.quietPeriod()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(c.initialBackoff()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(c.maxBackoff()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(c.spoolRetention()).isEqualTo(Duration.ofDays(7));
+
+        NodeSettings old = NodeSettings.load(write("assembly.quiet-period-seconds=3\nspool.retention-hours=48\n"
+                + "dicom.artim-timeout-seconds=5\ndelivery.initial-backoff-seconds=1\ndelivery.max-backoff-seconds=60\n"),
+                dir);
+        TriageNode.Config o = old.nodeConfig(List.of());
+        assertThat(o.quietPeriod()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(o.spoolRetention()).isEqualTo(Duration.ofHours(48));
+        assertThat(o.artimTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(o.initialBackoff()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(o.maxBackoff()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(old.notes()).hasSize(5).anySatisfy(n -> assertThat(n)
+                .contains("assembly.quiet-period-seconds").contains("assembly.quiet-period=3s"));
+
+        assertThatThrownBy(() -> NodeSettings.load(write("assembly.quiet-period-seconds=3\nassembly.quiet-period=3s\n"),
+                dir)).hasMessageContaining("TRIAGE-0612").hasMessageContaining("both");
+        assertThatThrownBy(() -> NodeSettings.load(write("assembly.quiet-period-seconds=never\n"), dir))
+                .hasMessageContaining("assembly.quiet-period-seconds").hasMessageContaining("whole number");
+    }
+
+    @Test
+    void theNodesDefaultsHaveOneHome() {
+        TriageNode.Config embedded = TriageNode.Config.defaults("NODE", 0, dir, List.of());
+        TriageNode.Config configured;
+        try {
+            configured = NodeSettings.defaults().nodeConfig(List.of());
+        } catch (TriageException e) {
+            throw new AssertionError(e);
+        }
+        assertThat(embedded.quietPeriod()).isEqualTo(configured.quietPeriod());
+        assertThat(embedded.maxAttempts()).isEqualTo(configured.maxAttempts()).isEqualTo(20);
+        assertThat(embedded.maxBackoff()).isEqualTo(configured.maxBackoff());
+        assertThat(embedded.spoolRetention()).isEqualTo(configured.spoolRetention());
+        assertThat(embedded.artimTimeout()).isEqualTo(configured.artimTimeout());
     }
 
     @Test
@@ -74,10 +117,12 @@ class NodeSettingsTest {
                 .nodeConfig(List.of())).hasMessageContaining("dicom.tls.key-store").hasMessageContaining("readable");
         assertThatThrownBy(() -> NodeSettings.load(write("database.url=jdbc:mysql://db/node\n"), dir).database())
                 .hasMessageContaining("database.url").hasMessageContaining("jdbc:postgresql://");
-        assertThatThrownBy(() -> NodeSettings.load(write("spool.retention-hours=-1\n"), dir).nodeConfig(List.of()))
-                .hasMessageContaining("spool.retention-hours").hasMessageContaining("0 to 87600");
-        assertThatThrownBy(() -> NodeSettings.load(write("dicom.artim-timeout-seconds=0\n"), dir).nodeConfig(List.of()))
-                .hasMessageContaining("dicom.artim-timeout-seconds").hasMessageContaining("1 to 600");
+        assertThatThrownBy(() -> NodeSettings.load(write("spool.retention=-1h\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("spool.retention").hasMessageContaining("0s to 87600h");
+        assertThatThrownBy(() -> NodeSettings.load(write("dicom.artim-timeout=0s\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("dicom.artim-timeout").hasMessageContaining("1s to 10m");
+        assertThatThrownBy(() -> NodeSettings.load(write("assembly.quiet-period=soon\n"), dir).nodeConfig(List.of()))
+                .hasMessageContaining("assembly.quiet-period").hasMessageContaining("1s to 1h");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.max-associations-per-host=0\n"), dir)
                 .nodeConfig(List.of())).hasMessageContaining("dicom.max-associations-per-host");
         assertThatThrownBy(() -> NodeSettings.load(write("dicom.prot=104\n"), dir))
