@@ -21,6 +21,7 @@ import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.pipeline.TriagePipeline;
 import org.cttriage.core.dicom.sr.SourceStudy;
 import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.dicom.sr.TriageSrWriter;
@@ -72,11 +73,7 @@ public final class SeriesTriage {
             "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
 
     private final NodeDatabase database;
-    private final InferenceEngine engine;
-    private final SelectionPolicy selection;
-    private final AssemblyPolicy assembly;
-    private final ExecutorService pool;
-    private final TriageSrWriter srWriter;
+    private final TriagePipeline pipeline;
     private final Path results;
     private final List<String> destinations;
     private final Clock clock;
@@ -87,12 +84,17 @@ public final class SeriesTriage {
     public SeriesTriage(NodeDatabase database, InferenceEngine engine, SelectionPolicy selection,
             AssemblyPolicy assembly, ExecutorService pool, SrOptions srOptions, Path results, List<String> destinations,
             Clock clock) {
+        this(database, new TriagePipeline(engine, selection, assembly, pool, srOptions), results, destinations, clock);
+    }
+
+    /**
+     * @param pipeline the triage pipeline, the one {@code ct-triage analyze} runs too
+     * @param destinations names of the delivery destinations each new result is owed to
+     */
+    public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
+            Clock clock) {
         this.database = database;
-        this.engine = engine;
-        this.selection = selection;
-        this.assembly = assembly;
-        this.pool = pool;
-        this.srWriter = new TriageSrWriter(srOptions);
+        this.pipeline = pipeline;
         this.results = results;
         this.destinations = List.copyOf(destinations);
         this.clock = clock;
@@ -154,8 +156,8 @@ public final class SeriesTriage {
             }
             return null;
         });
-        SelectionReport report = new SeriesSelector(selection, assembly).select(new DicomScanner().scanFiles(
-                files.stream().filter(Files::exists).toList(), pool));
+        SelectionReport report = new SeriesSelector(pipeline.selection(), pipeline.assembly()).select(
+                new DicomScanner().scanFiles(files.stream().filter(Files::exists).toList(), pipeline.pool()));
         SeriesKey chosen = report.selected().map(d -> new SeriesKey(studyInstanceUid, d.seriesInstanceUid()))
                 .orElse(null);
         for (String series : seriesOfStudy) {
@@ -276,8 +278,7 @@ public final class SeriesTriage {
     /** Step 2: series selection and volume assembly over the recorded files. */
     public StudyVolumeBuilder.Outcome volume(Input input) {
         LOG.info("series {}: triage of {} instances started", input.series().key(), input.instances().size());
-        return new StudyVolumeBuilder(selection, assembly, pool).build(new DicomScanner().scanFiles(input.instances(),
-                pool));
+        return pipeline.volume(input.instances());
     }
 
     /** When no volume could be built: the series is marked with the reason (no SR is made). */
@@ -313,7 +314,7 @@ public final class SeriesTriage {
 
     /** Step 3: inference. */
     public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
-        return engine.analyze(built.volume());
+        return pipeline.infer(built);
     }
 
     /** Step 4: the SR written, the result and the deliveries it owes recorded in one transaction. */
@@ -324,7 +325,7 @@ public final class SeriesTriage {
         String srUid;
         String sourceJson;
         try {
-            SourceStudy source = SourceStudy.of(volume.report().selected().orElseThrow().plan().slices());
+            SourceStudy source = pipeline.source(volume);
             java.util.Map<String, String> exported = new java.util.LinkedHashMap<>();
             for (String keyword : EXPORTED_SOURCE_ATTRIBUTES) {
                 exported.put(keyword, source.get(keyword));
@@ -332,7 +333,7 @@ public final class SeriesTriage {
             sourceJson = JSON.writeValueAsString(exported);
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
-            srFile = srWriter.writeInto(source, result, predecessor(series), folder);
+            srFile = pipeline.writeSr(source, result, predecessor(series), folder);
             String name = srFile.getFileName().toString();
             srUid = name.substring(0, name.length() - ".dcm".length());
         } catch (Exception e) {

@@ -12,9 +12,9 @@ import org.cttriage.core.domain.FindingResult;
 import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.pipeline.TriagePipeline;
 import org.cttriage.core.dicom.sr.SourceStudy;
 import org.cttriage.core.dicom.sr.SrOptions;
-import org.cttriage.core.dicom.sr.TriageSrWriter;
 import org.cttriage.core.volume.StudyVolumeBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -73,7 +73,10 @@ final class AnalyzeCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         ExecutorService pool = threads.newPool();
         try (InferenceEngine engine = model.open()) {
-            StudyVolumeBuilder.Outcome o = new StudyVolumeBuilder(policy.selection(), policy.assembly(), pool).build(folder);
+            // The node's pipeline object: what analyze says of a study is what the node would.
+            TriagePipeline pipeline = new TriagePipeline(engine, policy.selection(), policy.assembly(), pool,
+                    new SrOptions("ct-triage", institution, srSeriesNumber, "0"));
+            StudyVolumeBuilder.Outcome o = pipeline.volume(folder);
             if (!(o instanceof StudyVolumeBuilder.Built built)) {
                 spec.commandLine().getErr().println(((StudyVolumeBuilder.NotBuilt) o).reason().getMessage());
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
@@ -82,12 +85,10 @@ final class AnalyzeCommand implements Callable<Integer> {
             for (String spec : addFindings) {
                 extra.add(parseFinding(engine, spec));
             }
-            TriageResult result = engine.analyzeWithImage(built.volume(), extra).result();
+            TriageResult result = pipeline.infer(built, extra).result();
             Files.createDirectories(out);
-            var selected = built.report().selected().orElseThrow();
-            SourceStudy source = SourceStudy.of(selected.plan().slices());
-            new TriageSrWriter(new SrOptions("ct-triage", institution, srSeriesNumber, "0"))
-                    .write(source, result, out.resolve("sr.dcm"));
+            SourceStudy source = pipeline.source(built);
+            pipeline.writeSr(source, result, out.resolve("sr.dcm"));
             ObjectNode json = JSON.valueToTree(result);
             json.put("device", engine.device());
             Path part = out.resolve("result.json.part");

@@ -30,6 +30,7 @@ import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesTriage;
 import org.cttriage.core.node.SpoolRetention;
+import org.cttriage.core.pipeline.TriagePipeline;
 import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
@@ -162,8 +163,9 @@ public final class TriageNode implements AutoCloseable {
         // Before the listener starts: acknowledged instances whose rows a power loss took are
         // recorded again, so that the recovery below triages their series.
         ingest.recordUnrecordedSpoolFiles();
-        SeriesTriage triage = new SeriesTriage(database, engine, selection, assembly, pool, config.sr(), results,
-                config.destinations().stream().map(Destination::name).toList(), clock);
+        // The pipeline object ct-triage analyze runs too; the node adds the database, supersession and deliveries.
+        SeriesTriage triage = new SeriesTriage(database, new TriagePipeline(engine, selection, assembly, pool, config.sr()),
+                results, config.destinations().stream().map(Destination::name).toList(), clock);
         // Also on PostgreSQL: Camel 4.17's PostgresAggregationRepository inserts with two columns but
         // binds three parameters (version), which PostgreSQL refuses; a duplicate-key race on the
         // plain insert is retried by the aggregator's optimistic locking in a new transaction.

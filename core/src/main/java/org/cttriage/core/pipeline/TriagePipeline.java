@@ -1,0 +1,114 @@
+package org.cttriage.core.pipeline;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import org.cttriage.core.dicom.DicomScanner;
+import org.cttriage.core.dicom.sr.SourceStudy;
+import org.cttriage.core.dicom.sr.SrOptions;
+import org.cttriage.core.dicom.sr.TriageSrWriter;
+import org.cttriage.core.domain.TriageResult;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.inference.AbnormalityDictionary;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.core.volume.StudyVolumeBuilder;
+
+/**
+ * The triage pipeline as DESIGN.md draws it, once, for every caller: DICOM files → series selection and volume
+ * (header and HU plausibility) → inference → the source study's attributes → the SR. The node
+ * ({@code SeriesTriage}, which adds the database, the result's supersession and its deliveries) and
+ * {@code ct-triage analyze} (which writes the same SR and result to a folder) both run this object, so what
+ * a study gives does not depend on which of them looked at it.
+ */
+public final class TriagePipeline {
+    private final InferenceEngine engine;
+    private final SelectionPolicy selection;
+    private final AssemblyPolicy assembly;
+    private final ExecutorService pool;
+    private final TriageSrWriter srWriter;
+
+    /**
+     * @param engine the model (may be null for a pipeline used only for selection and volumes)
+     * @param pool threads for header scanning and volume assembly
+     * @param sr the SR's settings
+     */
+    public TriagePipeline(InferenceEngine engine, SelectionPolicy selection, AssemblyPolicy assembly,
+            ExecutorService pool, SrOptions sr) {
+        this.engine = engine;
+        this.selection = selection;
+        this.assembly = assembly;
+        this.pool = pool;
+        this.srWriter = new TriageSrWriter(sr);
+    }
+
+    public SelectionPolicy selection() {
+        return selection;
+    }
+
+    public AssemblyPolicy assembly() {
+        return assembly;
+    }
+
+    public ExecutorService pool() {
+        return pool;
+    }
+
+    /** Selection and volume over {@code files}: the built volume with its selection report, or why not. */
+    public StudyVolumeBuilder.Outcome volume(List<Path> files) {
+        return new StudyVolumeBuilder(selection, assembly, pool).build(new DicomScanner().scanFiles(files, pool));
+    }
+
+    /** Selection and volume over every DICOM file under {@code folder}. */
+    public StudyVolumeBuilder.Outcome volume(Path folder) {
+        return new StudyVolumeBuilder(selection, assembly, pool).build(folder);
+    }
+
+    /** Inference on the volume with the model's findings and {@code extra} ones (zero-shot prompts). */
+    public InferenceEngine.Analysis infer(StudyVolumeBuilder.Built built, List<AbnormalityDictionary.Finding> extra)
+            throws TriageException {
+        return engine.analyzeWithImage(built.volume(), extra);
+    }
+
+    /** Inference with the model's findings. */
+    public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
+        return engine.analyze(built.volume());
+    }
+
+    /** The attributes of the source study the SR and the exporters copy (patient, study, accession…). */
+    public SourceStudy source(StudyVolumeBuilder.Built built) throws TriageException {
+        try {
+            return SourceStudy.of(built.report().selected().orElseThrow().plan().slices());
+        } catch (Exception e) {
+            throw new TriageException(ErrorCode.TRIAGE_FAILED, "reading the source study's attributes failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The SR of {@code result} in {@code folder}, named by its SOP Instance UID, superseding {@code predecessor}. */
+    public Path writeSr(SourceStudy source, TriageResult result, Optional<TriageSrWriter.Predecessor> predecessor,
+            Path folder) throws TriageException {
+        try {
+            return srWriter.writeInto(source, result, predecessor, folder);
+        } catch (Exception e) {
+            throw srFailed(result, e);
+        }
+    }
+
+    /** The SR of {@code result} as {@code file}. */
+    public void writeSr(SourceStudy source, TriageResult result, Path file) throws TriageException {
+        try {
+            srWriter.write(source, result, file);
+        } catch (Exception e) {
+            throw srFailed(result, e);
+        }
+    }
+
+    private static TriageException srFailed(TriageResult result, Exception e) {
+        return new TriageException(ErrorCode.TRIAGE_FAILED, "writing the SR of series " + result.studyInstanceUid()
+                + "/" + result.seriesInstanceUid() + " failed: " + e.getMessage(), e);
+    }
+}
