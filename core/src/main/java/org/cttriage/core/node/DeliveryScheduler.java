@@ -5,8 +5,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.cttriage.core.error.ErrorCode;
@@ -95,7 +95,10 @@ public final class DeliveryScheduler implements AutoCloseable {
             closed = true;
         }
         for (Worker w : lanes.values()) {
-            w.thread.shutdownNow();
+            // Not shutdownNow: an interrupt inside an attempt would close H2's file channel under the
+            // ledger write that records the outcome. Queued attempts are dropped; the ledger still owes them.
+            w.thread.getQueue().clear();
+            w.thread.shutdown();
         }
         for (Worker w : lanes.values()) {
             try {
@@ -112,12 +115,12 @@ public final class DeliveryScheduler implements AutoCloseable {
     /** A lane: its destination's exporter on one thread of its own. */
     private final class Worker {
         final Lane lane;
-        final ExecutorService thread;
+        final ThreadPoolExecutor thread;
         final AtomicInteger queued = new AtomicInteger();
 
         Worker(Lane lane) {
             this.lane = lane;
-            this.thread = Executors.newSingleThreadExecutor(r -> {
+            this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
                 Thread t = new Thread(r, "delivery-" + lane.destination());
                 t.setDaemon(true);
                 return t;

@@ -108,6 +108,8 @@ final class ServeCommand implements Callable<Integer> {
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 node.close();
+                // The JVM does not wait for the main thread's finally: the pool closes here, after the node.
+                database.close();
                 stopped.countDown();
             }, "ct-triage-shutdown"));
             Path data = nodeConfig.dataDirectory().toAbsolutePath();
