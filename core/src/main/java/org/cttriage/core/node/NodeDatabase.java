@@ -1,17 +1,24 @@
 package org.cttriage.core.node;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
+import java.util.Map;
 import javax.sql.DataSource;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The node's database: schema migration and transactions over a {@link DataSource}. */
+/** The node's database: versioned schema migrations (Flyway) and transactions over a {@link DataSource}. */
 public final class NodeDatabase {
+    /** Where the versioned migrations are: V1__…, V2__…; never edit a released one, add the next. */
+    static final String MIGRATIONS = "classpath:org/cttriage/core/node/migration";
+    private static final Logger LOG = LoggerFactory.getLogger(NodeDatabase.class);
+
     /** Work done inside one transaction. */
     @FunctionalInterface
     public interface Work<T> {
@@ -28,39 +35,61 @@ public final class NodeDatabase {
         return dataSource;
     }
 
-    /** Creates the tables that do not exist yet (idempotent). */
+    /**
+     * Brings the schema to the newest version with Flyway's versioned migrations
+     * ({@code org/cttriage/core/node/migration}, history in {@code node_schema_history}).
+     * A database created before versioned migrations (tables, no history) is baselined at version 0
+     * and upgraded by the same scripts; several nodes starting on one PostgreSQL take Flyway's lock
+     * in turn. Idempotent.
+     */
     public void migrate() throws TriageException {
-        String script;
-        try (InputStream in = NodeDatabase.class.getResourceAsStream("schema.sql")) {
-            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException | NullPointerException e) {
-            throw new TriageException(ErrorCode.NODE_DATABASE_FAILED, "schema.sql missing from the class path", e);
+        boolean postgres;
+        try (Connection c = dataSource.getConnection()) {
+            postgres = "PostgreSQL".equals(c.getMetaData().getDatabaseProductName());
+        } catch (SQLException e) {
+            throw new TriageException(ErrorCode.NODE_DATABASE_FAILED, "database: " + e.getMessage(), e);
         }
-        StringBuilder sql = new StringBuilder();
-        for (String line : script.split("\n")) {
-            if (!line.strip().startsWith("--")) {
-                sql.append(line).append('\n');
+        try {
+            MigrateResult result = flyway(dataSource, postgres, null).migrate();
+            if (result.migrationsExecuted > 0) {
+                LOG.info("database schema migrated from version {} to {} ({} migration(s))",
+                        result.initialSchemaVersion == null ? "none" : result.initialSchemaVersion,
+                        result.targetSchemaVersion, result.migrationsExecuted);
             }
+        } catch (FlywayException e) {
+            throw new TriageException(ErrorCode.NODE_DATABASE_FAILED, "database schema migration failed: "
+                    + e.getMessage(), e);
         }
-        transaction(c -> {
-            String statements = sql.toString();
-            if (isPostgres(c)) {
-                // The script's only words PostgreSQL lacks: its large-object types are BYTEA and TEXT.
-                statements = statements.replaceAll("\\bBLOB\\b", "BYTEA").replaceAll("\\bCLOB\\b", "TEXT");
-            }
-            try (Statement s = c.createStatement()) {
-                for (String statement : statements.split(";")) {
-                    if (!statement.isBlank()) {
-                        s.execute(statement);
-                    }
-                }
-            }
-            return null;
-        });
     }
 
-    private static boolean isPostgres(Connection c) throws SQLException {
-        return "PostgreSQL".equals(c.getMetaData().getDatabaseProductName());
+    /** The database's schema version: the newest migration applied to it, {@code none} before any. */
+    public String schemaVersion() throws TriageException {
+        try (Connection c = dataSource.getConnection()) {
+            MigrationInfo current = flyway(dataSource, "PostgreSQL".equals(c.getMetaData().getDatabaseProductName()),
+                    null).info().current();
+            return current == null ? "none" : current.getVersion().getVersion();
+        } catch (SQLException | FlywayException e) {
+            throw new TriageException(ErrorCode.NODE_DATABASE_FAILED, "database: " + e.getMessage(), e);
+        }
+    }
+
+    /** Flyway over {@code dataSource}; {@code target} null for the newest version (tests stop earlier). */
+    static Flyway flyway(DataSource dataSource, boolean postgres, String target) {
+        var configuration = Flyway.configure(NodeDatabase.class.getClassLoader())
+                .dataSource(dataSource)
+                .locations(MIGRATIONS)
+                .table("node_schema_history")
+                .baselineOnMigrate(true)
+                .baselineVersion("0")
+                .baselineDescription("tables created before versioned migrations")
+                // Flyway ignores applied versions it has no script for by default; a node older than
+                // its database stops instead of writing a schema it does not know.
+                .ignoreMigrationPatterns(new String[0])
+                .placeholders(Map.of("blob", postgres ? "BYTEA" : "BLOB", "clob", postgres ? "TEXT" : "CLOB"));
+        if (target != null) {
+            configuration = configuration.target(target);
+        }
+        return configuration.load();
     }
 
     /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. */

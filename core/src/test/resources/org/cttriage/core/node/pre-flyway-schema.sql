@@ -1,3 +1,5 @@
+-- TEST FIXTURE: schema.sql exactly as ct-triage 0.1 before versioned migrations (commit 15babec) ran it
+-- on every start. NodeDatabaseMigrationTest creates databases with it and upgrades them.
 -- ct-triage node database: the source of truth for every instance, series, result and delivery.
 -- Plain SQL for H2 (embedded default) and PostgreSQL; NodeDatabase writes BLOB/CLOB as BYTEA/TEXT there.
 -- Statements split on ';'.
@@ -58,7 +60,7 @@ CREATE TABLE IF NOT EXISTS series_aggregation_completed (
     exchange BLOB NOT NULL,
     version BIGINT NOT NULL
 );
--- Spool retention (spool.retention): an instance whose file was removed from the spool keeps
+-- Spool retention (spool.retention-hours): an instance whose file was removed from the spool keeps
 -- its row, with spooled = FALSE and the SHA-256 of the removed bytes, so that the same instance
 -- received again is recognised as unchanged and a series never gets an SR from part of its input.
 ALTER TABLE node_instance ADD COLUMN IF NOT EXISTS spooled BOOLEAN DEFAULT TRUE NOT NULL;
@@ -67,8 +69,3 @@ ALTER TABLE node_instance ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR(64);
 -- accession number), recorded with the result at triage time so that no exporter reads the SR file
 -- back. Null for results recorded before this column: their exporters fall back to the SR file.
 ALTER TABLE node_result ADD COLUMN IF NOT EXISTS source_json CLOB;
--- The delivery model: when a pending delivery is next due, and the claim of the dispatcher attempting it
--- (a claim left by a process that died runs out by itself).
-ALTER TABLE node_delivery ADD COLUMN IF NOT EXISTS next_attempt TIMESTAMP;
-ALTER TABLE node_delivery ADD COLUMN IF NOT EXISTS claimed_until TIMESTAMP;
-CREATE INDEX IF NOT EXISTS node_delivery_due ON node_delivery (state, next_attempt);
