@@ -21,6 +21,7 @@ import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.node.InstanceRepository.Instance;
 import org.cttriage.core.pipeline.TriagePipeline;
 import org.cttriage.core.dicom.sr.SourceStudy;
 import org.cttriage.core.dicom.sr.SrOptions;
@@ -73,6 +74,7 @@ public final class SeriesTriage {
             "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
 
     private final NodeDatabase database;
+    private final InstanceRepository instances;
     private final TriagePipeline pipeline;
     private final Path results;
     private final List<String> destinations;
@@ -94,13 +96,11 @@ public final class SeriesTriage {
     public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
             Clock clock) {
         this.database = database;
+        this.instances = new InstanceRepository(database);
         this.pipeline = pipeline;
         this.results = results;
         this.destinations = List.copyOf(destinations);
         this.clock = clock;
-    }
-
-    private record Instance(String sopUid, int revision, Path path, boolean spooled) {
     }
 
     /**
@@ -145,15 +145,7 @@ public final class SeriesTriage {
                     }
                 }
             }
-            try (PreparedStatement s = c.prepareStatement("SELECT path FROM node_instance WHERE study_uid = ? AND spooled"
-                    + " ORDER BY series_uid, sop_uid")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        files.add(Path.of(r.getString(1)));
-                    }
-                }
-            }
+            files.addAll(InstanceRepository.spooledFilesOfStudy(c, studyInstanceUid));
             return null;
         });
         SelectionReport report = new SeriesSelector(pipeline.selection(), pipeline.assembly()).select(
@@ -231,20 +223,7 @@ public final class SeriesTriage {
 
     /** Step 1: the current input of the series. */
     public Input input(SeriesKey series) throws TriageException {
-        List<Instance> instances = database.transaction(c -> {
-            List<Instance> list = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path, spooled FROM node_instance "
-                    + "WHERE study_uid = ? AND series_uid = ? ORDER BY sop_uid")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        list.add(new Instance(r.getString(1), r.getInt(2), Path.of(r.getString(3)), r.getBoolean(4)));
-                    }
-                }
-            }
-            return list;
-        });
+        List<Instance> instances = this.instances.ofSeries(series);
         String inputHash = inputHash(instances);
         // A file can also be missing with its row still marked spooled: retention interrupted by a crash.
         int removed = (int) instances.stream().filter(i -> !i.spooled() || !Files.exists(i.path())).count();
@@ -478,7 +457,7 @@ public final class SeriesTriage {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             for (Instance i : instances) {
-                digest.update((i.sopUid() + ":" + i.revision() + "\n").getBytes(StandardCharsets.US_ASCII));
+                digest.update((i.sopInstanceUid() + ":" + i.revision() + "\n").getBytes(StandardCharsets.US_ASCII));
             }
             return HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {

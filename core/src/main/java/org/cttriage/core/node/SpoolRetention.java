@@ -18,6 +18,7 @@ import java.util.List;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.io.Sha256;
+import org.cttriage.core.node.InstanceRepository.Spooled;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +48,7 @@ public final class SpoolRetention {
             + DeliveryState.DISCARDED.name() + "'))";
 
     private final NodeDatabase database;
+    private final InstanceRepository instances;
     private final InstanceIngest ingest;
     private final Path spool;
     private final Duration retention;
@@ -61,6 +63,7 @@ public final class SpoolRetention {
             throw new IllegalArgumentException("retention must not be negative: " + retention);
         }
         this.database = database;
+        this.instances = new InstanceRepository(database);
         this.ingest = ingest;
         this.spool = spool;
         this.retention = retention;
@@ -99,27 +102,11 @@ public final class SpoolRetention {
         return new Removed(series, instances, bytes);
     }
 
-    private record Row(String sopUid, int revision, Path path) {
-    }
-
     private Removed remove(SeriesKey key, Timestamp cutoff) throws IOException, TriageException {
-        List<Row> rows = database.transaction(c -> {
-            List<Row> list = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path FROM node_instance"
-                    + " WHERE study_uid = ? AND series_uid = ? AND spooled")) {
-                s.setString(1, key.studyInstanceUid());
-                s.setString(2, key.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        list.add(new Row(r.getString(1), r.getInt(2), Path.of(r.getString(3))));
-                    }
-                }
-            }
-            return list;
-        });
+        List<Spooled> rows = instances.spooled(key);
         // Hashing reads every file: done before taking the lock, so receiving is not held up by it.
         List<String> hashes = new ArrayList<>();
-        for (Row row : rows) {
+        for (Spooled row : rows) {
             hashes.add(hashOrNull(row.path()));
         }
         ingest.recordLock().lock();
@@ -129,20 +116,10 @@ public final class SpoolRetention {
                     return new Removed(0, 0, 0);   // an instance arrived meanwhile
                 }
                 long bytes = 0;
-                try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET spooled = FALSE,"
-                        + " content_sha256 = ? WHERE sop_uid = ? AND revision = ? AND spooled")) {
-                    for (int i = 0; i < rows.size(); i++) {
-                        s.setString(1, hashes.get(i));
-                        s.setString(2, rows.get(i).sopUid());
-                        s.setInt(3, rows.get(i).revision());
-                        if (s.executeUpdate() != 1) {
-                            throw new SQLException("instance " + rows.get(i).sopUid() + " changed meanwhile");
-                        }
-                    }
-                }
+                InstanceRepository.removedFromSpool(c, rows, hashes);
                 // Files go before the commit: a crash in between leaves rows naming missing files,
                 // which triage treats as removed and the next run marks; never a file no row names.
-                for (Row row : rows) {
+                for (Spooled row : rows) {
                     bytes += delete(row.path());
                 }
                 Path seriesFolder = spool.resolve(key.studyInstanceUid()).resolve(key.seriesInstanceUid());
