@@ -7,8 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
@@ -54,7 +52,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
     public static final Set<String> CT_SOP_CLASSES = DicomScanner.CT_IMAGE_SOP_CLASSES;
 
     private final NodeDatabase database;
-    private final InstanceRepository instances;
+    private final InstanceRepository instanceRepository;
     private final Path spool;
     private final NonCtPolicy nonCt;
     private final DuplicatePolicy duplicates;
@@ -82,7 +80,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
     public InstanceIngest(NodeDatabase database, Path spool, NonCtPolicy nonCt, DuplicatePolicy duplicates, Clock clock,
             Consumer<SeriesKey> signal) {
         this.database = database;
-        this.instances = new InstanceRepository(database);
+        this.instanceRepository = new InstanceRepository(database);
         this.spool = spool;
         this.nonCt = nonCt;
         this.duplicates = duplicates;
@@ -462,12 +460,6 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
         writeRows(c, List.of(new Row(instance, series, target, existing)), now);
     }
 
-    // A counter, not COUNT(*): this runs before every C-STORE answer.
-    private static final String UPDATE_SERIES = "UPDATE node_series SET state = ?, last_received = ?,"
-            + " instances = instances + ?, reason = NULL WHERE study_uid = ? AND series_uid = ?";
-    private static final String INSERT_SERIES = "INSERT INTO node_series (study_uid, series_uid, state, instances,"
-            + " first_received, last_received) VALUES (?, ?, ?, ?, ?, ?)";
-
     /**
      * Writes instance rows (new ones as one statement batch) and updates each of their series
      * once: state RECEIVING, last_received, the counter raised by the new instances. Rows in the
@@ -487,26 +479,10 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
         }
         InstanceRepository.write(c, rows, now);
         for (Map.Entry<SeriesKey, int[]> e : seriesCounts.entrySet()) {
-            SeriesKey series = e.getKey();
             int added = e.getValue()[0];
-            PreparedStatement update = c.prepare(UPDATE_SERIES);
-            update.setString(1, SeriesState.RECEIVING.name());
-            update.setTimestamp(2, now);
-            update.setInt(3, added);
-            update.setString(4, series.studyInstanceUid());
-            update.setString(5, series.seriesInstanceUid());
-            if (update.executeUpdate() == 0) {
-                // As rows written one by one would: the first creates the series with 1, the
-                // others count when new.
-                PreparedStatement s = c.prepare(INSERT_SERIES);
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                s.setString(3, SeriesState.RECEIVING.name());
-                s.setInt(4, 1 + added - e.getValue()[1]);
-                s.setTimestamp(5, now);
-                s.setTimestamp(6, now);
-                s.executeUpdate();
-            }
+            // A series not recorded yet, as rows written one by one would: the first creates the
+            // series with 1, the others count when new.
+            SeriesRepository.received(c, e.getKey(), added, 1 + added - e.getValue()[1], now);
         }
     }
 
@@ -564,7 +540,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
         if (!Files.isDirectory(spool)) {
             return 0;
         }
-        Set<String> recorded = instances.sopInstanceUids();
+        Set<String> recorded = instanceRepository.sopInstanceUids();
         List<Path> unrecorded;
         // spool/<study>/<series>/<sop>.dcm: the file name is the SOP Instance UID
         try (var files = Files.find(spool, 3, (f, attributes) -> attributes.isRegularFile()
@@ -632,16 +608,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
      * which only extends its quiet period and repairs a signal lost earlier.
      */
     private static Outcome unchangedInput(Statements c, SeriesKey series) throws SQLException {
-        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
-    }
-
-    private static boolean stillReceiving(Statements c, SeriesKey series) throws SQLException {
-        PreparedStatement s = c.prepare("SELECT state FROM node_series WHERE study_uid = ? AND series_uid = ?");
-        s.setString(1, series.studyInstanceUid());
-        s.setString(2, series.seriesInstanceUid());
-        try (ResultSet r = s.executeQuery()) {
-            return r.next() && SeriesState.RECEIVING.name().equals(r.getString(1));
-        }
+        return new Outcome(DimseStatus.SUCCESS, SeriesRepository.isReceiving(c, series) ? series : null);
     }
 
     /** Makes the rename itself durable (POSIX: the directory entry lives in the directory's data). */

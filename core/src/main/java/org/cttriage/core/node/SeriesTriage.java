@@ -8,7 +8,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Clock;
@@ -74,7 +73,8 @@ public final class SeriesTriage {
             "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
 
     private final NodeDatabase database;
-    private final InstanceRepository instances;
+    private final SeriesRepository seriesRepository;
+    private final InstanceRepository instanceRepository;
     private final TriagePipeline pipeline;
     private final Path results;
     private final List<String> destinations;
@@ -96,7 +96,8 @@ public final class SeriesTriage {
     public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
             Clock clock) {
         this.database = database;
-        this.instances = new InstanceRepository(database);
+        this.seriesRepository = new SeriesRepository(database);
+        this.instanceRepository = new InstanceRepository(database);
         this.pipeline = pipeline;
         this.results = results;
         this.destinations = List.copyOf(destinations);
@@ -137,14 +138,7 @@ public final class SeriesTriage {
         List<Path> files = new ArrayList<>();
         List<String> seriesOfStudy = new ArrayList<>();
         database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT series_uid FROM node_series WHERE study_uid = ?")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        seriesOfStudy.add(r.getString(1));
-                    }
-                }
-            }
+            seriesOfStudy.addAll(SeriesRepository.ofStudy(c, studyInstanceUid));
             files.addAll(InstanceRepository.spooledFilesOfStudy(c, studyInstanceUid));
             return null;
         });
@@ -177,15 +171,7 @@ public final class SeriesTriage {
 
     /** When the study's last instance was recorded (its series' latest), or null for an unknown study. */
     public java.time.Instant lastReceived(String studyInstanceUid) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT MAX(last_received) FROM node_series"
-                    + " WHERE study_uid = ?")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() && r.getTimestamp(1) != null ? r.getTimestamp(1).toInstant() : null;
-                }
-            }
-        });
+        return seriesRepository.lastReceivedOfStudy(studyInstanceUid);
     }
 
     /**
@@ -195,19 +181,7 @@ public final class SeriesTriage {
     public Outcome failedStudy(String studyInstanceUid, Exception failure) {
         List<String> receiving = new ArrayList<>();
         try {
-            database.transaction(c -> {
-                try (PreparedStatement s = c.prepareStatement("SELECT series_uid FROM node_series WHERE study_uid = ?"
-                        + " AND state = ?")) {
-                    s.setString(1, studyInstanceUid);
-                    s.setString(2, SeriesState.RECEIVING.name());
-                    try (ResultSet r = s.executeQuery()) {
-                        while (r.next()) {
-                            receiving.add(r.getString(1));
-                        }
-                    }
-                }
-                return null;
-            });
+            receiving.addAll(seriesRepository.ofStudyInState(studyInstanceUid, SeriesState.RECEIVING));
         } catch (TriageException e) {
             LOG.error("study {}: its series could not be read to mark them: {}", studyInstanceUid, e.getMessage());
         }
@@ -223,7 +197,7 @@ public final class SeriesTriage {
 
     /** Step 1: the current input of the series. */
     public Input input(SeriesKey series) throws TriageException {
-        List<Instance> instances = this.instances.ofSeries(series);
+        List<Instance> instances = instanceRepository.ofSeries(series);
         String inputHash = inputHash(instances);
         // A file can also be missing with its row still marked spooled: retention interrupted by a crash.
         int removed = (int) instances.stream().filter(i -> !i.spooled() || !Files.exists(i.path())).count();
@@ -366,7 +340,7 @@ public final class SeriesTriage {
                     }
                 }
                 List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now.toInstant());
-                updateSeries(c, series, SeriesState.TRIAGED, volume.report().selected()
+                SeriesRepository.mark(c, series, SeriesState.TRIAGED, volume.report().selected()
                         .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
             });
@@ -403,16 +377,7 @@ public final class SeriesTriage {
 
     /** When the series' last instance was recorded, or null for an unknown series. */
     public java.time.Instant lastReceived(SeriesKey series) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT last_received FROM node_series WHERE study_uid = ? "
-                    + "AND series_uid = ?")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? r.getTimestamp(1).toInstant() : null;
-                }
-            }
-        });
+        return seriesRepository.lastReceived(series);
     }
 
     private Long existingResult(SeriesKey series, String inputHash) throws TriageException {
@@ -435,22 +400,7 @@ public final class SeriesTriage {
 
 
     private void markSeries(SeriesKey series, SeriesState state, String reason) throws TriageException {
-        database.transaction(c -> {
-            updateSeries(c, series, state, reason);
-            return null;
-        });
-    }
-
-    private static void updateSeries(java.sql.Connection c, SeriesKey series, SeriesState state, String reason)
-            throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, reason = ? WHERE study_uid = ? "
-                + "AND series_uid = ?")) {
-            s.setString(1, state.name());
-            s.setString(2, reason == null ? null : reason.substring(0, Math.min(reason.length(), 1000)));
-            s.setString(3, series.studyInstanceUid());
-            s.setString(4, series.seriesInstanceUid());
-            s.executeUpdate();
-        }
+        seriesRepository.mark(series, state, reason);
     }
 
     private static String inputHash(List<Instance> instances) {

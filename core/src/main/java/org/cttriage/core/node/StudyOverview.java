@@ -15,9 +15,11 @@ import org.cttriage.core.error.TriageException;
  */
 public final class StudyOverview {
     private final NodeDatabase database;
+    private final SeriesRepository seriesRepository;
 
     public StudyOverview(NodeDatabase database) {
         this.database = database;
+        this.seriesRepository = new SeriesRepository(database);
     }
 
     /** One line of {@code studies list}. */
@@ -48,40 +50,16 @@ public final class StudyOverview {
 
     /** Every study, most recently received first. */
     public List<StudyLine> list() throws TriageException {
-        return database.transaction(c -> {
-            List<StudyLine> out = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT s.study_uid, COUNT(*),"
-                    + " SUM(CASE WHEN s.state = 'TRIAGED' THEN 1 ELSE 0 END),"
-                    + " SUM(CASE WHEN s.state = 'NOT_TRIAGED' THEN 1 ELSE 0 END),"
-                    + " SUM(CASE WHEN s.state = 'RECEIVING' THEN 1 ELSE 0 END), MAX(s.last_received),"
-                    + " (SELECT MAX(r.priority) FROM node_result r WHERE r.study_uid = s.study_uid"
-                    + " AND r.superseded_by IS NULL)"
-                    + " FROM node_series s GROUP BY s.study_uid ORDER BY MAX(s.last_received) DESC")) {
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        out.add(new StudyLine(r.getString(1), r.getInt(2), r.getInt(3), r.getInt(4), r.getInt(5),
-                                r.getTimestamp(6).toInstant(), r.getString(7)));
-                    }
-                }
-            }
-            return out;
-        });
+        return seriesRepository.studies().stream().map(s -> new StudyLine(s.studyInstanceUid(), s.series(), s.triaged(),
+                s.notTriaged(), s.receiving(), s.lastReceived(), s.priority())).toList();
     }
 
     /** One study, or empty when the node has never seen it. */
     public Optional<Study> show(String studyInstanceUid) throws TriageException {
         return database.transaction(c -> {
-            List<SeriesLine> series = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT series_uid, instances, state, reason, last_received"
-                    + " FROM node_series WHERE study_uid = ? ORDER BY series_uid")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        series.add(new SeriesLine(r.getString(1), r.getInt(2), r.getString(3), r.getString(4),
-                                r.getTimestamp(5).toInstant()));
-                    }
-                }
-            }
+            List<SeriesLine> series = SeriesRepository.summariesOfStudy(c, studyInstanceUid).stream()
+                    .map(s -> new SeriesLine(s.seriesInstanceUid(), s.instances(), s.state(), s.reason(),
+                            s.lastReceived())).toList();
             if (series.isEmpty()) {
                 return Optional.<Study>empty();
             }
