@@ -6,10 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.Statement;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -75,6 +71,7 @@ public final class SeriesTriage {
     private final NodeDatabase database;
     private final SeriesRepository seriesRepository;
     private final InstanceRepository instanceRepository;
+    private final ResultRepository resultRepository;
     private final TriagePipeline pipeline;
     private final Path results;
     private final List<String> destinations;
@@ -98,6 +95,7 @@ public final class SeriesTriage {
         this.database = database;
         this.seriesRepository = new SeriesRepository(database);
         this.instanceRepository = new InstanceRepository(database);
+        this.resultRepository = new ResultRepository(database);
         this.pipeline = pipeline;
         this.results = results;
         this.destinations = List.copyOf(destinations);
@@ -299,47 +297,18 @@ public final class SeriesTriage {
         } catch (Exception e) {
             throw new TriageException(ErrorCode.TRIAGE_FAILED, "serialising the result failed: " + e.getMessage(), e);
         }
-        Timestamp now = Timestamp.from(clock.instant());
+        java.time.Instant now = clock.instant();
         try {
+            ResultRepository.NewResult row = new ResultRepository.NewResult(series, inputHash, srUid, srFile, json,
+                    result.suggestedPriority().fhirCode(), now, sourceJson);
             Triaged triaged = database.transaction(c -> {
-                Long previous = null;
                 // One current result per study: a new one supersedes the study's, whichever series it came from.
-                try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "
-                        + "superseded_by IS NULL")) {
-                    s.setString(1, series.studyInstanceUid());
-                    try (ResultSet r = s.executeQuery()) {
-                        if (r.next()) {
-                            previous = r.getLong(1);
-                        }
-                    }
-                }
-                long id;
-                try (PreparedStatement s = c.prepareStatement("INSERT INTO node_result (study_uid, series_uid, "
-                        + "input_hash, sr_sop_uid, sr_path, result_json, priority, created, source_json)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
-                    s.setString(1, series.studyInstanceUid());
-                    s.setString(2, series.seriesInstanceUid());
-                    s.setString(3, inputHash);
-                    s.setString(4, srUid);
-                    s.setString(5, srFile.toString());
-                    s.setString(6, json);
-                    s.setString(7, result.suggestedPriority().fhirCode());
-                    s.setTimestamp(8, now);
-                    s.setString(9, sourceJson);
-                    s.executeUpdate();
-                    try (ResultSet keys = s.getGeneratedKeys()) {
-                        keys.next();
-                        id = keys.getLong(1);
-                    }
-                }
+                Long previous = ResultRepository.currentOfStudy(c, series.studyInstanceUid());
+                long id = ResultRepository.insert(c, row);
                 if (previous != null) {
-                    try (PreparedStatement s = c.prepareStatement("UPDATE node_result SET superseded_by = ? WHERE id = ?")) {
-                        s.setLong(1, id);
-                        s.setLong(2, previous);
-                        s.executeUpdate();
-                    }
+                    ResultRepository.supersede(c, previous, id);
                 }
-                List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now.toInstant());
+                List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now);
                 SeriesRepository.mark(c, series, SeriesState.TRIAGED, volume.report().selected()
                         .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
@@ -360,15 +329,7 @@ public final class SeriesTriage {
 
     /** The current SR of the series, which a new result supersedes. */
     private java.util.Optional<TriageSrWriter.Predecessor> predecessor(SeriesKey series) throws Exception {
-        String previousSr = database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT sr_path FROM node_result WHERE study_uid = ? AND "
-                    + "superseded_by IS NULL")) {
-                s.setString(1, series.studyInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? r.getString(1) : null;
-                }
-            }
-        });
+        String previousSr = resultRepository.currentSrPathOfStudy(series.studyInstanceUid());
         if (previousSr == null || !Files.isReadable(Path.of(previousSr))) {
             return java.util.Optional.empty();
         }
@@ -381,17 +342,7 @@ public final class SeriesTriage {
     }
 
     private Long existingResult(SeriesKey series, String inputHash) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "
-                    + "series_uid = ? AND input_hash = ?")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                s.setString(3, inputHash);
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? r.getLong(1) : null;
-                }
-            }
-        });
+        return resultRepository.forInput(series, inputHash);
     }
 
     private List<Long> pending(long resultId) throws TriageException {

@@ -1,10 +1,9 @@
 package org.cttriage.core.node;
 
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.cttriage.core.error.TriageException;
 
@@ -63,28 +62,15 @@ public final class StudyOverview {
             if (series.isEmpty()) {
                 return Optional.<Study>empty();
             }
+            List<ResultRepository.ResultSummary> rows = ResultRepository.ofStudy(c, studyInstanceUid);
+            Map<Long, List<DeliveryLedger.Summary>> deliveries = DeliveryLedger.ofResults(c,
+                    rows.stream().map(ResultRepository.ResultSummary::id).toList());
             List<ResultLine> results = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT id, series_uid, priority, sr_sop_uid, created,"
-                    + " superseded_by FROM node_result WHERE study_uid = ? ORDER BY id");
-                 PreparedStatement d = c.prepareStatement("SELECT id, destination, state, attempts, last_error"
-                    + " FROM node_delivery WHERE result_id = ? ORDER BY id")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        List<DeliveryLine> deliveries = new ArrayList<>();
-                        d.setLong(1, r.getLong(1));
-                        try (ResultSet dr = d.executeQuery()) {
-                            while (dr.next()) {
-                                deliveries.add(new DeliveryLine(dr.getLong(1), dr.getString(2), dr.getString(3),
-                                        dr.getInt(4), dr.getString(5)));
-                            }
-                        }
-                        long superseded = r.getLong(6);
-                        Long supersededBy = r.wasNull() ? null : superseded;
-                        results.add(new ResultLine(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
-                                r.getTimestamp(5).toInstant(), supersededBy, List.copyOf(deliveries)));
-                    }
-                }
+            for (ResultRepository.ResultSummary r : rows) {
+                List<DeliveryLine> lines = deliveries.get(r.id()).stream().map(d -> new DeliveryLine(d.id(),
+                        d.destination(), d.state(), d.attempts(), d.lastError())).toList();
+                results.add(new ResultLine(r.id(), r.seriesInstanceUid(), r.priority(), r.srSopInstanceUid(),
+                        r.created(), r.supersededBy(), lines));
             }
             return Optional.of(new Study(studyInstanceUid, List.copyOf(series), List.copyOf(results)));
         });
