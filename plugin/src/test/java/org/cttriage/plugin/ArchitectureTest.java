@@ -1,10 +1,15 @@
 package org.cttriage.plugin;
 
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.assignableTo;
+import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.nameMatching;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import java.sql.Connection;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -13,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * path has them all): PixelMed is used only behind {@code org.cttriage.core.dicom} (and by the
  * phantom generator in test-data, which writes DICOM byte by byte as test infrastructure);
  * core knows nothing of Camel or HAPI; module dependencies point one way,
- * core ← fhir-mapping ← camel-routes ← plugin.
+ * core ← fhir-mapping ← camel-routes ← plugin; SQL runs only in the node's repositories.
  */
 class ArchitectureTest {
     private static JavaClasses shipped;
@@ -62,6 +67,19 @@ class ArchitectureTest {
                 .and().resideOutsideOfPackages("org.cttriage.testdata.junit..", "org.cttriage.testdata.orthanc..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.testdata.junit..",
                         "org.cttriage.testdata.orthanc..", "org.junit..")
+                .check(shipped);
+    }
+
+    @Test
+    void onlyTheNodesRepositoriesRunSql() {
+        // Nested and synthetic classes ($…) of the repositories count as theirs.
+        noClasses().that().resideInAPackage("org.cttriage..")
+                .and().haveNameNotMatching(
+                        "org\\.cttriage\\.core\\.node\\.(\\w+Repository|DeliveryLedger|NodeDatabase)(\\$.*)?")
+                .should().callMethodWhere(target(owner(assignableTo(Connection.class)))
+                        .and(target(nameMatching("prepareStatement|prepareCall|createStatement"))))
+                .because("each table's SQL lives in its repository (SeriesRepository, InstanceRepository,"
+                        + " ResultRepository, DeliveryLedger; NodeDatabase runs the schema); services call them")
                 .check(shipped);
     }
 }

@@ -11,12 +11,16 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.cttriage.core.error.TriageException;
 
 /**
- * The one ledger of deliveries (table {@code node_delivery}, whose SQL lives here only): one row per
- * result × destination, and one state machine for every kind of destination:
+ * The one ledger of deliveries, and the repository of table {@code node_delivery}: every statement
+ * on it lives here. The queries that read a delivery with what the exporters need of its result
+ * join {@code node_result}; they stay here because they are about deliveries (the result's own
+ * statements are {@link ResultRepository}'s). One row per result × destination, and one state machine for every kind of destination:
  * {@code PENDING → DELIVERED | DEAD | SUPERSEDED}, {@code DEAD → PENDING} (an operator's retry) or
  * {@code DISCARDED}. A pending row carries its attempts, its last error and the time of its next
  * attempt; a row being attempted carries a claim ({@code claimed_until}) so that no other dispatcher
@@ -48,6 +52,20 @@ public final class DeliveryLedger {
             Instant nextAttempt, Long supersededBy) {
     }
 
+    /**
+     * One delivery of a result, for operators.
+     *
+     * @param id delivery id
+     * @param destination the destination's configured name
+     * @param state its {@link DeliveryState}, by name
+     * @param attempts attempts made so far
+     * @param lastError the last failure, or null
+     */
+    public record Summary(long id, String destination, String state, int attempts, String lastError) {
+    }
+
+    private static final String OF_RESULT = "SELECT id, destination, state, attempts, last_error"
+            + " FROM node_delivery WHERE result_id = ? ORDER BY id";
     private static final String SELECT = "SELECT d.id, d.result_id, d.destination, d.state, d.attempts, d.last_error, "
             + "r.study_uid, r.series_uid, r.sr_path, r.result_json, d.updated, r.source_json, d.next_attempt, "
             + "r.superseded_by FROM node_delivery d JOIN node_result r ON r.id = d.result_id ";
@@ -86,6 +104,28 @@ public final class DeliveryLedger {
             }
         }
         return ids;
+    }
+
+    /**
+     * The deliveries of each of {@code resultIds}, oldest first, in the caller's transaction (one
+     * statement, prepared once and run per result).
+     */
+    public static Map<Long, List<Summary>> ofResults(Connection c, List<Long> resultIds) throws SQLException {
+        Map<Long, List<Summary>> deliveries = new LinkedHashMap<>();
+        try (PreparedStatement s = c.prepareStatement(OF_RESULT)) {
+            for (long resultId : resultIds) {
+                List<Summary> list = new ArrayList<>();
+                s.setLong(1, resultId);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        list.add(new Summary(r.getLong(1), r.getString(2), r.getString(3), r.getInt(4),
+                                r.getString(5)));
+                    }
+                }
+                deliveries.put(resultId, list);
+            }
+        }
+        return deliveries;
     }
 
     /** The ids of {@code resultId}'s deliveries still pending. */

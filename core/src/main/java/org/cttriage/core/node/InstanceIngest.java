@@ -7,15 +7,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -32,6 +29,9 @@ import org.cttriage.core.dicom.net.StoreHandler;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.io.Sha256;
+import org.cttriage.core.node.InstanceRepository.Recorded;
+import org.cttriage.core.node.InstanceRepository.Row;
+import org.cttriage.core.node.NodeDatabase.Statements;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +52,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
     public static final Set<String> CT_SOP_CLASSES = DicomScanner.CT_IMAGE_SOP_CLASSES;
 
     private final NodeDatabase database;
+    private final InstanceRepository instanceRepository;
     private final Path spool;
     private final NonCtPolicy nonCt;
     private final DuplicatePolicy duplicates;
@@ -79,6 +80,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
     public InstanceIngest(NodeDatabase database, Path spool, NonCtPolicy nonCt, DuplicatePolicy duplicates, Clock clock,
             Consumer<SeriesKey> signal) {
         this.database = database;
+        this.instanceRepository = new InstanceRepository(database);
         this.spool = spool;
         this.nonCt = nonCt;
         this.duplicates = duplicates;
@@ -213,10 +215,6 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
     private record NewFile(int index, Row row, Path folder) {
     }
 
-    /** One node_instance row to insert (existing == null) or update, and its series. */
-    private record Row(ReceivedInstance instance, SeriesKey series, Path target, Existing existing) {
-    }
-
     /**
      * One group commit, under the record lock. The batch is cut before an instance whose SOP
      * Instance UID it already holds, so that the later copy is decided against the earlier one's
@@ -269,13 +267,13 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
             Set<Path> folders = new LinkedHashSet<>();
             for (NewFile f : newFiles) {
                 try {
-                    force(f.row().target());
+                    force(f.row().path());
                     rows.add(f.row());
                     folders.add(f.folder());
                 } catch (IOException e) {
                     LOG.error("{} cannot make a received instance durable: {}", ErrorCode.RECEIVE_WRITE_FAILED.code(),
                             e.toString());
-                    deleteQuietly(f.row().target());
+                    deleteQuietly(f.row().path());
                     results[f.index()] = Committed.of(Outcome.of(DimseStatus.REFUSED_OUT_OF_RESOURCES));
                 }
             }
@@ -295,7 +293,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
                 dropStatements(true);
             }
             for (NewFile f : newFiles) {
-                deleteQuietly(f.row().target());
+                deleteQuietly(f.row().path());
             }
             LOG.error("{} group commit of {} instance(s) failed, each answered Processing Failure: {}",
                     ErrorCode.INGEST_BATCH_FAILED.code(), segment.size(), e.toString());
@@ -319,14 +317,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
         SeriesKey series = pending.series();
         Path folder = spool.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
         Path target = folder.resolve(instance.sopInstanceUid() + ".dcm");
-        Existing existing;
-        PreparedStatement s = c.prepare(
-                "SELECT path, revision, spooled, content_sha256 FROM node_instance WHERE sop_uid = ?");
-        s.setString(1, instance.sopInstanceUid());
-        try (ResultSet r = s.executeQuery()) {
-            existing = r.next() ? new Existing(Path.of(r.getString(1)), r.getInt(2), r.getBoolean(3),
-                    r.getString(4)) : null;
-        }
+        Recorded existing = InstanceRepository.find(c, instance.sopInstanceUid());
         // Also a row still marked spooled whose file is gone: retention interrupted
         // between deleting the files and its commit.
         if (existing != null && (!existing.spooled() || !Files.exists(existing.path()))) {
@@ -464,22 +455,10 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
         }
     }
 
-    private void write(Statements c, ReceivedInstance instance, SeriesKey series, Path target, Existing existing,
+    private void write(Statements c, ReceivedInstance instance, SeriesKey series, Path target, Recorded existing,
             Timestamp now) throws SQLException {
         writeRows(c, List.of(new Row(instance, series, target, existing)), now);
     }
-
-    private static final String INSERT_INSTANCE = "INSERT INTO node_instance (sop_uid, study_uid, series_uid,"
-            + " sop_class_uid, transfer_syntax, path, bytes, revision, calling_aet, received)"
-            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    private static final String UPDATE_INSTANCE = "UPDATE node_instance SET transfer_syntax = ?, path = ?,"
-            + " bytes = ?, revision = ?, calling_aet = ?, received = ?, spooled = TRUE, content_sha256 = NULL"
-            + " WHERE sop_uid = ?";
-    // A counter, not COUNT(*): this runs before every C-STORE answer.
-    private static final String UPDATE_SERIES = "UPDATE node_series SET state = ?, last_received = ?,"
-            + " instances = instances + ?, reason = NULL WHERE study_uid = ? AND series_uid = ?";
-    private static final String INSERT_SERIES = "INSERT INTO node_series (study_uid, series_uid, state, instances,"
-            + " first_received, last_received) VALUES (?, ?, ?, ?, ?, ?)";
 
     /**
      * Writes instance rows (new ones as one statement batch) and updates each of their series
@@ -490,111 +469,20 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
         if (rows.isEmpty()) {
             return;
         }
-        PreparedStatement insert = null;
         // per series, in first-seen order: {instances added, 1 when its first row is new}
         Map<SeriesKey, int[]> seriesCounts = new LinkedHashMap<>();
         for (Row row : rows) {
-            ReceivedInstance instance = row.instance();
-            int[] counts = seriesCounts.computeIfAbsent(row.series(), k -> new int[] {0, row.existing() == null ? 1 : 0});
-            if (row.existing() == null) {
+            int[] counts = seriesCounts.computeIfAbsent(row.series(), k -> new int[] {0, row.previous() == null ? 1 : 0});
+            if (row.previous() == null) {
                 counts[0]++;
-                if (insert == null) {
-                    insert = c.prepare(INSERT_INSTANCE);
-                }
-                insert.setString(1, instance.sopInstanceUid());
-                insert.setString(2, row.series().studyInstanceUid());
-                insert.setString(3, row.series().seriesInstanceUid());
-                insert.setString(4, instance.sopClassUid());
-                insert.setString(5, instance.transferSyntaxUid());
-                insert.setString(6, row.target().toString());
-                insert.setLong(7, instance.bytes());
-                insert.setInt(8, 1);
-                insert.setString(9, instance.callingAeTitle());
-                insert.setTimestamp(10, now);
-                insert.addBatch();
-            } else {
-                PreparedStatement s = c.prepare(UPDATE_INSTANCE);
-                s.setString(1, instance.transferSyntaxUid());
-                s.setString(2, row.target().toString());
-                s.setLong(3, instance.bytes());
-                s.setInt(4, row.existing().revision() + 1);
-                s.setString(5, instance.callingAeTitle());
-                s.setTimestamp(6, now);
-                s.setString(7, instance.sopInstanceUid());
-                s.executeUpdate();
             }
         }
-        if (insert != null) {
-            insert.executeBatch();
-        }
+        InstanceRepository.write(c, rows, now);
         for (Map.Entry<SeriesKey, int[]> e : seriesCounts.entrySet()) {
-            SeriesKey series = e.getKey();
             int added = e.getValue()[0];
-            PreparedStatement update = c.prepare(UPDATE_SERIES);
-            update.setString(1, SeriesState.RECEIVING.name());
-            update.setTimestamp(2, now);
-            update.setInt(3, added);
-            update.setString(4, series.studyInstanceUid());
-            update.setString(5, series.seriesInstanceUid());
-            if (update.executeUpdate() == 0) {
-                // As rows written one by one would: the first creates the series with 1, the
-                // others count when new.
-                PreparedStatement s = c.prepare(INSERT_SERIES);
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                s.setString(3, SeriesState.RECEIVING.name());
-                s.setInt(4, 1 + added - e.getValue()[1]);
-                s.setTimestamp(5, now);
-                s.setTimestamp(6, now);
-                s.executeUpdate();
-            }
-        }
-    }
-
-    /**
-     * Prepared statements on one connection, each prepared on first use and kept until closed
-     * (for the committer's connection: across batches; otherwise for one transaction).
-     */
-    static final class Statements implements AutoCloseable {
-        private final Connection connection;
-        private final boolean ownsConnection;
-        private final Map<String, PreparedStatement> prepared = new HashMap<>();
-
-        Statements(Connection connection, boolean ownsConnection) {
-            this.connection = connection;
-            this.ownsConnection = ownsConnection;
-        }
-
-        Connection connection() {
-            return connection;
-        }
-
-        PreparedStatement prepare(String sql) throws SQLException {
-            PreparedStatement s = prepared.get(sql);
-            if (s == null) {
-                s = connection.prepareStatement(sql);
-                prepared.put(sql, s);
-            }
-            return s;
-        }
-
-        @Override
-        public void close() {
-            for (PreparedStatement s : prepared.values()) {
-                try {
-                    s.close();
-                } catch (SQLException e) {
-                    LOG.debug("closing a statement: {}", e.toString());
-                }
-            }
-            prepared.clear();
-            if (ownsConnection) {
-                try {
-                    connection.close();
-                } catch (SQLException e) {
-                    LOG.debug("closing the committer's connection: {}", e.toString());
-                }
-            }
+            // A series not recorded yet, as rows written one by one would: the first creates the
+            // series with 1, the others count when new.
+            SeriesRepository.received(c, e.getKey(), added, 1 + added - e.getValue()[1], now);
         }
     }
 
@@ -605,7 +493,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
      * input then includes removed instances is not triaged from the rest (see SeriesTriage).
      */
     private Outcome receivedAgainAfterRetention(Statements c, ReceivedInstance instance, SeriesKey series, Path folder,
-            Path target, Existing existing, Timestamp now) throws IOException, SQLException {
+            Path target, Recorded existing, Timestamp now) throws IOException, SQLException {
         boolean identical = existing.sha256() != null && existing.sha256().equals(Sha256.ofFile(instance.file()));
         if (!identical && duplicates == DuplicatePolicy.KEEP_FIRST) {
             Files.deleteIfExists(instance.file());
@@ -622,11 +510,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
             write(c, instance, series, target, existing, now);
             return new Outcome(DimseStatus.SUCCESS, series);
         }
-        PreparedStatement s = c.prepare("UPDATE node_instance SET spooled = TRUE, content_sha256 = NULL,"
-                + " path = ? WHERE sop_uid = ?");
-        s.setString(1, target.toString());
-        s.setString(2, instance.sopInstanceUid());
-        s.executeUpdate();
+        InstanceRepository.backInSpool(c, instance.sopInstanceUid(), target);
         LOG.info("series {}: instance removed by spool retention received again, identical; back in the spool",
                 series.key());
         return unchangedInput(c, series);
@@ -640,9 +524,6 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
     /** Held while a series' instance rows and spool files change together (ingest and retention). */
     ReentrantLock recordLock() {
         return recordLock;
-    }
-
-    private record Existing(Path path, int revision, boolean spooled, String sha256) {
     }
 
     /**
@@ -659,28 +540,19 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
         if (!Files.isDirectory(spool)) {
             return 0;
         }
-        Set<String> recorded = database.transaction(c -> {
-            Set<String> uids = new java.util.HashSet<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid FROM node_instance");
-                 ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    uids.add(r.getString(1) + ".dcm");
-                }
-            }
-            return uids;
-        });
+        Set<String> recorded = instanceRepository.sopInstanceUids();
         List<Path> unrecorded;
         // spool/<study>/<series>/<sop>.dcm: the file name is the SOP Instance UID
         try (var files = Files.find(spool, 3, (f, attributes) -> attributes.isRegularFile()
-                && f.getFileName().toString().endsWith(".dcm") && !recorded.contains(f.getFileName().toString()))) {
+                && f.getFileName().toString().endsWith(".dcm") && !recorded.contains(sopInstanceUidOf(f)))) {
             unrecorded = files.sorted().toList();
         }
         int count = 0;
         for (Path file : unrecorded) {
             // Two unrecorded files may hold the same SOP Instance UID (in different series
             // folders): the first one recorded wins, as a row would.
-            if (!recorded.contains(file.getFileName().toString()) && recordSpoolFile(file)) {
-                recorded.add(file.getFileName().toString());
+            if (!recorded.contains(sopInstanceUidOf(file)) && recordSpoolFile(file)) {
+                recorded.add(sopInstanceUidOf(file));
                 count++;
             }
         }
@@ -689,6 +561,12 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
                     + " record was written)", ErrorCode.SPOOL_RECONCILED.code(), count);
         }
         return count;
+    }
+
+    /** The SOP Instance UID a spool file's name holds ({@code <sop>.dcm}). */
+    private static String sopInstanceUidOf(Path spoolFile) {
+        String name = spoolFile.getFileName().toString();
+        return name.substring(0, name.length() - ".dcm".length());
     }
 
     private boolean recordSpoolFile(Path file) throws IOException, TriageException {
@@ -730,16 +608,7 @@ public final class InstanceIngest implements StoreHandler, AutoCloseable {
      * which only extends its quiet period and repairs a signal lost earlier.
      */
     private static Outcome unchangedInput(Statements c, SeriesKey series) throws SQLException {
-        return new Outcome(DimseStatus.SUCCESS, stillReceiving(c, series) ? series : null);
-    }
-
-    private static boolean stillReceiving(Statements c, SeriesKey series) throws SQLException {
-        PreparedStatement s = c.prepare("SELECT state FROM node_series WHERE study_uid = ? AND series_uid = ?");
-        s.setString(1, series.studyInstanceUid());
-        s.setString(2, series.seriesInstanceUid());
-        try (ResultSet r = s.executeQuery()) {
-            return r.next() && SeriesState.RECEIVING.name().equals(r.getString(1));
-        }
+        return new Outcome(DimseStatus.SUCCESS, SeriesRepository.isReceiving(c, series) ? series : null);
     }
 
     /** Makes the rename itself durable (POSIX: the directory entry lives in the directory's data). */

@@ -1,7 +1,9 @@
 package org.cttriage.core.node;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.HashMap;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.cttriage.core.error.ErrorCode;
@@ -13,7 +15,12 @@ import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The node's database: versioned schema migrations (Flyway) and transactions over a {@link DataSource}. */
+/**
+ * The node's database: versioned schema migrations (Flyway) and transactions over a {@link DataSource},
+ * and {@link Statements}, the prepared statements of a connection kept across transactions. The SQL on
+ * each table lives in that table's repository ({@link SeriesRepository}, {@link InstanceRepository},
+ * {@link ResultRepository}, {@link DeliveryLedger}); the services call them.
+ */
 public final class NodeDatabase {
     /** Where the versioned migrations are: V1__…, V2__…; never edit a released one, add the next. */
     static final String MIGRATIONS = "classpath:org/cttriage/core/node/migration";
@@ -106,6 +113,56 @@ public final class NodeDatabase {
             }
         } catch (SQLException e) {
             throw new TriageException(ErrorCode.NODE_DATABASE_FAILED, "database: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Prepared statements on one connection, each prepared on first use and kept until closed: for
+     * a connection held across transactions (the ingest's group commit), each statement is parsed
+     * once, not once per instance. The repositories' methods that take it prepare through it.
+     */
+    static final class Statements implements AutoCloseable {
+        private final Connection connection;
+        private final boolean ownsConnection;
+        private final Map<String, PreparedStatement> prepared = new HashMap<>();
+
+        /** @param ownsConnection whether {@link #close()} closes the connection too */
+        Statements(Connection connection, boolean ownsConnection) {
+            this.connection = connection;
+            this.ownsConnection = ownsConnection;
+        }
+
+        Connection connection() {
+            return connection;
+        }
+
+        /** The statement for {@code sql} on this connection, prepared on first use. */
+        PreparedStatement prepare(String sql) throws SQLException {
+            PreparedStatement s = prepared.get(sql);
+            if (s == null) {
+                s = connection.prepareStatement(sql);
+                prepared.put(sql, s);
+            }
+            return s;
+        }
+
+        @Override
+        public void close() {
+            for (PreparedStatement s : prepared.values()) {
+                try {
+                    s.close();
+                } catch (SQLException e) {
+                    LOG.debug("closing a statement: {}", e.toString());
+                }
+            }
+            prepared.clear();
+            if (ownsConnection) {
+                try {
+                    connection.close();
+                } catch (SQLException e) {
+                    LOG.debug("closing a held connection: {}", e.toString());
+                }
+            }
         }
     }
 }

@@ -1,8 +1,5 @@
 package org.cttriage.core.node;
 
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.util.ArrayList;
 import java.util.List;
 import org.cttriage.core.error.TriageException;
 
@@ -11,26 +8,14 @@ import org.cttriage.core.error.TriageException;
  * must run again; the instances are on disk) and deliveries still pending.
  */
 public final class NodeRecovery {
-    private final NodeDatabase database;
+    private final SeriesRepository seriesRepository;
 
     public NodeRecovery(NodeDatabase database) {
-        this.database = database;
+        this.seriesRepository = new SeriesRepository(database);
     }
 
     /** Series whose instances were recorded but that were not triaged yet. */
     public List<SeriesKey> seriesAwaitingTriage() throws TriageException {
-        return database.transaction(c -> {
-            List<SeriesKey> keys = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT study_uid, series_uid FROM node_series WHERE state = ? "
-                    + "ORDER BY last_received")) {
-                s.setString(1, SeriesState.RECEIVING.name());
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        keys.add(new SeriesKey(r.getString(1), r.getString(2)));
-                    }
-                }
-            }
-            return keys;
-        });
+        return seriesRepository.inState(SeriesState.RECEIVING);
     }
 }

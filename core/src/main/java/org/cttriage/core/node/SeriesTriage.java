@@ -6,11 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -21,6 +16,7 @@ import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.node.InstanceRepository.Instance;
 import org.cttriage.core.pipeline.TriagePipeline;
 import org.cttriage.core.dicom.sr.SourceStudy;
 import org.cttriage.core.dicom.sr.SrOptions;
@@ -73,6 +69,9 @@ public final class SeriesTriage {
             "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
 
     private final NodeDatabase database;
+    private final SeriesRepository seriesRepository;
+    private final InstanceRepository instanceRepository;
+    private final ResultRepository resultRepository;
     private final TriagePipeline pipeline;
     private final Path results;
     private final List<String> destinations;
@@ -94,13 +93,13 @@ public final class SeriesTriage {
     public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
             Clock clock) {
         this.database = database;
+        this.seriesRepository = new SeriesRepository(database);
+        this.instanceRepository = new InstanceRepository(database);
+        this.resultRepository = new ResultRepository(database);
         this.pipeline = pipeline;
         this.results = results;
         this.destinations = List.copyOf(destinations);
         this.clock = clock;
-    }
-
-    private record Instance(String sopUid, int revision, Path path, boolean spooled) {
     }
 
     /**
@@ -137,23 +136,8 @@ public final class SeriesTriage {
         List<Path> files = new ArrayList<>();
         List<String> seriesOfStudy = new ArrayList<>();
         database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT series_uid FROM node_series WHERE study_uid = ?")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        seriesOfStudy.add(r.getString(1));
-                    }
-                }
-            }
-            try (PreparedStatement s = c.prepareStatement("SELECT path FROM node_instance WHERE study_uid = ? AND spooled"
-                    + " ORDER BY series_uid, sop_uid")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        files.add(Path.of(r.getString(1)));
-                    }
-                }
-            }
+            seriesOfStudy.addAll(SeriesRepository.ofStudy(c, studyInstanceUid));
+            files.addAll(InstanceRepository.spooledFilesOfStudy(c, studyInstanceUid));
             return null;
         });
         SelectionReport report = new SeriesSelector(pipeline.selection(), pipeline.assembly()).select(
@@ -185,15 +169,7 @@ public final class SeriesTriage {
 
     /** When the study's last instance was recorded (its series' latest), or null for an unknown study. */
     public java.time.Instant lastReceived(String studyInstanceUid) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT MAX(last_received) FROM node_series"
-                    + " WHERE study_uid = ?")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() && r.getTimestamp(1) != null ? r.getTimestamp(1).toInstant() : null;
-                }
-            }
-        });
+        return seriesRepository.lastReceivedOfStudy(studyInstanceUid);
     }
 
     /**
@@ -203,19 +179,7 @@ public final class SeriesTriage {
     public Outcome failedStudy(String studyInstanceUid, Exception failure) {
         List<String> receiving = new ArrayList<>();
         try {
-            database.transaction(c -> {
-                try (PreparedStatement s = c.prepareStatement("SELECT series_uid FROM node_series WHERE study_uid = ?"
-                        + " AND state = ?")) {
-                    s.setString(1, studyInstanceUid);
-                    s.setString(2, SeriesState.RECEIVING.name());
-                    try (ResultSet r = s.executeQuery()) {
-                        while (r.next()) {
-                            receiving.add(r.getString(1));
-                        }
-                    }
-                }
-                return null;
-            });
+            receiving.addAll(seriesRepository.ofStudyInState(studyInstanceUid, SeriesState.RECEIVING));
         } catch (TriageException e) {
             LOG.error("study {}: its series could not be read to mark them: {}", studyInstanceUid, e.getMessage());
         }
@@ -231,20 +195,7 @@ public final class SeriesTriage {
 
     /** Step 1: the current input of the series. */
     public Input input(SeriesKey series) throws TriageException {
-        List<Instance> instances = database.transaction(c -> {
-            List<Instance> list = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path, spooled FROM node_instance "
-                    + "WHERE study_uid = ? AND series_uid = ? ORDER BY sop_uid")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        list.add(new Instance(r.getString(1), r.getInt(2), Path.of(r.getString(3)), r.getBoolean(4)));
-                    }
-                }
-            }
-            return list;
-        });
+        List<Instance> instances = instanceRepository.ofSeries(series);
         String inputHash = inputHash(instances);
         // A file can also be missing with its row still marked spooled: retention interrupted by a crash.
         int removed = (int) instances.stream().filter(i -> !i.spooled() || !Files.exists(i.path())).count();
@@ -346,48 +297,19 @@ public final class SeriesTriage {
         } catch (Exception e) {
             throw new TriageException(ErrorCode.TRIAGE_FAILED, "serialising the result failed: " + e.getMessage(), e);
         }
-        Timestamp now = Timestamp.from(clock.instant());
+        java.time.Instant now = clock.instant();
         try {
+            ResultRepository.NewResult row = new ResultRepository.NewResult(series, inputHash, srUid, srFile, json,
+                    result.suggestedPriority().fhirCode(), now, sourceJson);
             Triaged triaged = database.transaction(c -> {
-                Long previous = null;
                 // One current result per study: a new one supersedes the study's, whichever series it came from.
-                try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "
-                        + "superseded_by IS NULL")) {
-                    s.setString(1, series.studyInstanceUid());
-                    try (ResultSet r = s.executeQuery()) {
-                        if (r.next()) {
-                            previous = r.getLong(1);
-                        }
-                    }
-                }
-                long id;
-                try (PreparedStatement s = c.prepareStatement("INSERT INTO node_result (study_uid, series_uid, "
-                        + "input_hash, sr_sop_uid, sr_path, result_json, priority, created, source_json)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
-                    s.setString(1, series.studyInstanceUid());
-                    s.setString(2, series.seriesInstanceUid());
-                    s.setString(3, inputHash);
-                    s.setString(4, srUid);
-                    s.setString(5, srFile.toString());
-                    s.setString(6, json);
-                    s.setString(7, result.suggestedPriority().fhirCode());
-                    s.setTimestamp(8, now);
-                    s.setString(9, sourceJson);
-                    s.executeUpdate();
-                    try (ResultSet keys = s.getGeneratedKeys()) {
-                        keys.next();
-                        id = keys.getLong(1);
-                    }
-                }
+                Long previous = ResultRepository.currentOfStudy(c, series.studyInstanceUid());
+                long id = ResultRepository.insert(c, row);
                 if (previous != null) {
-                    try (PreparedStatement s = c.prepareStatement("UPDATE node_result SET superseded_by = ? WHERE id = ?")) {
-                        s.setLong(1, id);
-                        s.setLong(2, previous);
-                        s.executeUpdate();
-                    }
+                    ResultRepository.supersede(c, previous, id);
                 }
-                List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now.toInstant());
-                updateSeries(c, series, SeriesState.TRIAGED, volume.report().selected()
+                List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now);
+                SeriesRepository.mark(c, series, SeriesState.TRIAGED, volume.report().selected()
                         .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
             });
@@ -407,15 +329,7 @@ public final class SeriesTriage {
 
     /** The current SR of the series, which a new result supersedes. */
     private java.util.Optional<TriageSrWriter.Predecessor> predecessor(SeriesKey series) throws Exception {
-        String previousSr = database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT sr_path FROM node_result WHERE study_uid = ? AND "
-                    + "superseded_by IS NULL")) {
-                s.setString(1, series.studyInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? r.getString(1) : null;
-                }
-            }
-        });
+        String previousSr = resultRepository.currentSrPathOfStudy(series.studyInstanceUid());
         if (previousSr == null || !Files.isReadable(Path.of(previousSr))) {
             return java.util.Optional.empty();
         }
@@ -424,30 +338,11 @@ public final class SeriesTriage {
 
     /** When the series' last instance was recorded, or null for an unknown series. */
     public java.time.Instant lastReceived(SeriesKey series) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT last_received FROM node_series WHERE study_uid = ? "
-                    + "AND series_uid = ?")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? r.getTimestamp(1).toInstant() : null;
-                }
-            }
-        });
+        return seriesRepository.lastReceived(series);
     }
 
     private Long existingResult(SeriesKey series, String inputHash) throws TriageException {
-        return database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT id FROM node_result WHERE study_uid = ? AND "
-                    + "series_uid = ? AND input_hash = ?")) {
-                s.setString(1, series.studyInstanceUid());
-                s.setString(2, series.seriesInstanceUid());
-                s.setString(3, inputHash);
-                try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? r.getLong(1) : null;
-                }
-            }
-        });
+        return resultRepository.forInput(series, inputHash);
     }
 
     private List<Long> pending(long resultId) throws TriageException {
@@ -456,29 +351,14 @@ public final class SeriesTriage {
 
 
     private void markSeries(SeriesKey series, SeriesState state, String reason) throws TriageException {
-        database.transaction(c -> {
-            updateSeries(c, series, state, reason);
-            return null;
-        });
-    }
-
-    private static void updateSeries(java.sql.Connection c, SeriesKey series, SeriesState state, String reason)
-            throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("UPDATE node_series SET state = ?, reason = ? WHERE study_uid = ? "
-                + "AND series_uid = ?")) {
-            s.setString(1, state.name());
-            s.setString(2, reason == null ? null : reason.substring(0, Math.min(reason.length(), 1000)));
-            s.setString(3, series.studyInstanceUid());
-            s.setString(4, series.seriesInstanceUid());
-            s.executeUpdate();
-        }
+        seriesRepository.mark(series, state, reason);
     }
 
     private static String inputHash(List<Instance> instances) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             for (Instance i : instances) {
-                digest.update((i.sopUid() + ":" + i.revision() + "\n").getBytes(StandardCharsets.US_ASCII));
+                digest.update((i.sopInstanceUid() + ":" + i.revision() + "\n").getBytes(StandardCharsets.US_ASCII));
             }
             return HexFormat.of().formatHex(digest.digest());
         } catch (NoSuchAlgorithmException e) {

@@ -6,18 +6,15 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.io.Sha256;
+import org.cttriage.core.node.InstanceRepository.Spooled;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,17 +33,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class SpoolRetention {
     private static final Logger LOG = LoggerFactory.getLogger(SpoolRetention.class);
-    private static final String ELIGIBLE = "SELECT s.study_uid, s.series_uid FROM node_series s"
-            + " WHERE s.state IN ('" + SeriesState.TRIAGED.name() + "', '" + SeriesState.NOT_TRIAGED.name() + "')"
-            + " AND s.last_received < ?"
-            + " AND EXISTS (SELECT 1 FROM node_instance i WHERE i.study_uid = s.study_uid"
-            + " AND i.series_uid = s.series_uid AND i.spooled)"
-            + " AND NOT EXISTS (SELECT 1 FROM node_result r JOIN node_delivery d ON d.result_id = r.id"
-            + " WHERE r.study_uid = s.study_uid AND r.series_uid = s.series_uid AND d.state NOT IN ('"
-            + DeliveryState.DELIVERED.name() + "', '" + DeliveryState.SUPERSEDED.name() + "', '"
-            + DeliveryState.DISCARDED.name() + "'))";
 
     private final NodeDatabase database;
+    private final SeriesRepository seriesRepository;
+    private final InstanceRepository instanceRepository;
     private final InstanceIngest ingest;
     private final Path spool;
     private final Duration retention;
@@ -61,6 +51,8 @@ public final class SpoolRetention {
             throw new IllegalArgumentException("retention must not be negative: " + retention);
         }
         this.database = database;
+        this.seriesRepository = new SeriesRepository(database);
+        this.instanceRepository = new InstanceRepository(database);
         this.ingest = ingest;
         this.spool = spool;
         this.retention = retention;
@@ -76,8 +68,8 @@ public final class SpoolRetention {
         if (retention.isZero()) {
             return new Removed(0, 0, 0);
         }
-        Timestamp cutoff = Timestamp.from(clock.instant().minus(retention));
-        List<SeriesKey> candidates = database.transaction(c -> eligible(c, cutoff, null));
+        Instant cutoff = clock.instant().minus(retention);
+        List<SeriesKey> candidates = seriesRepository.removableFromSpool(cutoff);
         int series = 0;
         int instances = 0;
         long bytes = 0;
@@ -99,50 +91,24 @@ public final class SpoolRetention {
         return new Removed(series, instances, bytes);
     }
 
-    private record Row(String sopUid, int revision, Path path) {
-    }
-
-    private Removed remove(SeriesKey key, Timestamp cutoff) throws IOException, TriageException {
-        List<Row> rows = database.transaction(c -> {
-            List<Row> list = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT sop_uid, revision, path FROM node_instance"
-                    + " WHERE study_uid = ? AND series_uid = ? AND spooled")) {
-                s.setString(1, key.studyInstanceUid());
-                s.setString(2, key.seriesInstanceUid());
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        list.add(new Row(r.getString(1), r.getInt(2), Path.of(r.getString(3))));
-                    }
-                }
-            }
-            return list;
-        });
+    private Removed remove(SeriesKey key, Instant cutoff) throws IOException, TriageException {
+        List<Spooled> rows = instanceRepository.spooled(key);
         // Hashing reads every file: done before taking the lock, so receiving is not held up by it.
         List<String> hashes = new ArrayList<>();
-        for (Row row : rows) {
+        for (Spooled row : rows) {
             hashes.add(hashOrNull(row.path()));
         }
         ingest.recordLock().lock();
         try {
             return database.transaction(c -> {
-                if (eligible(c, cutoff, key).isEmpty()) {
+                if (!SeriesRepository.isRemovableFromSpool(c, cutoff, key)) {
                     return new Removed(0, 0, 0);   // an instance arrived meanwhile
                 }
                 long bytes = 0;
-                try (PreparedStatement s = c.prepareStatement("UPDATE node_instance SET spooled = FALSE,"
-                        + " content_sha256 = ? WHERE sop_uid = ? AND revision = ? AND spooled")) {
-                    for (int i = 0; i < rows.size(); i++) {
-                        s.setString(1, hashes.get(i));
-                        s.setString(2, rows.get(i).sopUid());
-                        s.setInt(3, rows.get(i).revision());
-                        if (s.executeUpdate() != 1) {
-                            throw new SQLException("instance " + rows.get(i).sopUid() + " changed meanwhile");
-                        }
-                    }
-                }
+                InstanceRepository.removedFromSpool(c, rows, hashes);
                 // Files go before the commit: a crash in between leaves rows naming missing files,
                 // which triage treats as removed and the next run marks; never a file no row names.
-                for (Row row : rows) {
+                for (Spooled row : rows) {
                     bytes += delete(row.path());
                 }
                 Path seriesFolder = spool.resolve(key.studyInstanceUid()).resolve(key.seriesInstanceUid());
@@ -153,24 +119,6 @@ public final class SpoolRetention {
         } finally {
             ingest.recordLock().unlock();
         }
-    }
-
-    private static List<SeriesKey> eligible(Connection c, Timestamp cutoff, SeriesKey only) throws SQLException {
-        String sql = only == null ? ELIGIBLE : ELIGIBLE + " AND s.study_uid = ? AND s.series_uid = ?";
-        List<SeriesKey> list = new ArrayList<>();
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            s.setTimestamp(1, cutoff);
-            if (only != null) {
-                s.setString(2, only.studyInstanceUid());
-                s.setString(3, only.seriesInstanceUid());
-            }
-            try (ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    list.add(new SeriesKey(r.getString(1), r.getString(2)));
-                }
-            }
-        }
-        return list;
     }
 
     /** The file's SHA-256, or null when it is already gone (a run interrupted after deleting it). */

@@ -1,10 +1,9 @@
 package org.cttriage.core.node;
 
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.cttriage.core.error.TriageException;
 
@@ -15,9 +14,11 @@ import org.cttriage.core.error.TriageException;
  */
 public final class StudyOverview {
     private final NodeDatabase database;
+    private final SeriesRepository seriesRepository;
 
     public StudyOverview(NodeDatabase database) {
         this.database = database;
+        this.seriesRepository = new SeriesRepository(database);
     }
 
     /** One line of {@code studies list}. */
@@ -48,65 +49,28 @@ public final class StudyOverview {
 
     /** Every study, most recently received first. */
     public List<StudyLine> list() throws TriageException {
-        return database.transaction(c -> {
-            List<StudyLine> out = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT s.study_uid, COUNT(*),"
-                    + " SUM(CASE WHEN s.state = 'TRIAGED' THEN 1 ELSE 0 END),"
-                    + " SUM(CASE WHEN s.state = 'NOT_TRIAGED' THEN 1 ELSE 0 END),"
-                    + " SUM(CASE WHEN s.state = 'RECEIVING' THEN 1 ELSE 0 END), MAX(s.last_received),"
-                    + " (SELECT MAX(r.priority) FROM node_result r WHERE r.study_uid = s.study_uid"
-                    + " AND r.superseded_by IS NULL)"
-                    + " FROM node_series s GROUP BY s.study_uid ORDER BY MAX(s.last_received) DESC")) {
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        out.add(new StudyLine(r.getString(1), r.getInt(2), r.getInt(3), r.getInt(4), r.getInt(5),
-                                r.getTimestamp(6).toInstant(), r.getString(7)));
-                    }
-                }
-            }
-            return out;
-        });
+        return seriesRepository.studies().stream().map(s -> new StudyLine(s.studyInstanceUid(), s.series(), s.triaged(),
+                s.notTriaged(), s.receiving(), s.lastReceived(), s.priority())).toList();
     }
 
     /** One study, or empty when the node has never seen it. */
     public Optional<Study> show(String studyInstanceUid) throws TriageException {
         return database.transaction(c -> {
-            List<SeriesLine> series = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT series_uid, instances, state, reason, last_received"
-                    + " FROM node_series WHERE study_uid = ? ORDER BY series_uid")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        series.add(new SeriesLine(r.getString(1), r.getInt(2), r.getString(3), r.getString(4),
-                                r.getTimestamp(5).toInstant()));
-                    }
-                }
-            }
+            List<SeriesLine> series = SeriesRepository.summariesOfStudy(c, studyInstanceUid).stream()
+                    .map(s -> new SeriesLine(s.seriesInstanceUid(), s.instances(), s.state(), s.reason(),
+                            s.lastReceived())).toList();
             if (series.isEmpty()) {
                 return Optional.<Study>empty();
             }
+            List<ResultRepository.ResultSummary> rows = ResultRepository.ofStudy(c, studyInstanceUid);
+            Map<Long, List<DeliveryLedger.Summary>> deliveries = DeliveryLedger.ofResults(c,
+                    rows.stream().map(ResultRepository.ResultSummary::id).toList());
             List<ResultLine> results = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT id, series_uid, priority, sr_sop_uid, created,"
-                    + " superseded_by FROM node_result WHERE study_uid = ? ORDER BY id");
-                 PreparedStatement d = c.prepareStatement("SELECT id, destination, state, attempts, last_error"
-                    + " FROM node_delivery WHERE result_id = ? ORDER BY id")) {
-                s.setString(1, studyInstanceUid);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) {
-                        List<DeliveryLine> deliveries = new ArrayList<>();
-                        d.setLong(1, r.getLong(1));
-                        try (ResultSet dr = d.executeQuery()) {
-                            while (dr.next()) {
-                                deliveries.add(new DeliveryLine(dr.getLong(1), dr.getString(2), dr.getString(3),
-                                        dr.getInt(4), dr.getString(5)));
-                            }
-                        }
-                        long superseded = r.getLong(6);
-                        Long supersededBy = r.wasNull() ? null : superseded;
-                        results.add(new ResultLine(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
-                                r.getTimestamp(5).toInstant(), supersededBy, List.copyOf(deliveries)));
-                    }
-                }
+            for (ResultRepository.ResultSummary r : rows) {
+                List<DeliveryLine> lines = deliveries.get(r.id()).stream().map(d -> new DeliveryLine(d.id(),
+                        d.destination(), d.state(), d.attempts(), d.lastError())).toList();
+                results.add(new ResultLine(r.id(), r.seriesInstanceUid(), r.priority(), r.srSopInstanceUid(),
+                        r.created(), r.supersededBy(), lines));
             }
             return Optional.of(new Study(studyInstanceUid, List.copyOf(series), List.copyOf(results)));
         });

@@ -3,9 +3,6 @@ package org.cttriage.plugin.cli;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,6 +22,7 @@ import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.core.node.DeliveryScheduler;
+import org.cttriage.core.node.ResultRepository;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
@@ -123,7 +121,7 @@ final class ServeCommand implements Callable<Integer> {
                             : d.dicom().toString()).toList());
             out.flush();
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {
-                demo(out, node, data, dataSource);
+                demo(out, node, data);
                 if (exitAfterDemo) {
                     node.close();
                     return 0;
@@ -149,7 +147,7 @@ final class ServeCommand implements Callable<Integer> {
         return "node failed to start: " + e;
     }
 
-    private void demo(PrintWriter out, TriageNode node, Path data, DataSource dataSource) throws Exception {
+    private void demo(PrintWriter out, TriageNode node, Path data) throws Exception {
         List<Set<PhantomFinding>> findings = List.of(Set.of(PhantomFinding.PLEURAL_EFFUSION, PhantomFinding.HEPATOMEGALY),
                 Set.of(), Set.of(PhantomFinding.SPLENOMEGALY));
         DicomSender sender = new DicomSender("DEMO-MODALITY");
@@ -172,25 +170,22 @@ final class ServeCommand implements Callable<Integer> {
             out.flush();
         }
         Instant deadline = Instant.now().plus(Duration.ofMinutes(5));
+        ResultRepository results = new ResultRepository(node.database());
         List<String> reported = new ArrayList<>();
         while (reported.size() < demoStudies && Instant.now().isBefore(deadline)) {
-            try (Connection c = dataSource.getConnection(); PreparedStatement s = c.prepareStatement(
-                    "SELECT sr_path, priority, result_json FROM node_result WHERE superseded_by IS NULL ORDER BY id");
-                    ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    if (!reported.contains(r.getString(1))) {
-                        reported.add(r.getString(1));
-                        List<String> present = new ArrayList<>();
-                        for (var f : new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.getString(3))
-                                .path("findings")) {
-                            if (f.path("present").asBoolean()) {
-                                present.add(f.path("id").asText());
-                            }
+            for (ResultRepository.CurrentResult r : results.current()) {
+                if (!reported.contains(r.srPath())) {
+                    reported.add(r.srPath());
+                    List<String> present = new ArrayList<>();
+                    for (var f : new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.resultJson())
+                            .path("findings")) {
+                        if (f.path("present").asBoolean()) {
+                            present.add(f.path("id").asText());
                         }
-                        out.printf("demo: SR %s (suggested priority %s; findings called present: %s)%n", r.getString(1),
-                                r.getString(2), present.isEmpty() ? "none" : String.join(", ", present));
-                        out.flush();
                     }
+                    out.printf("demo: SR %s (suggested priority %s; findings called present: %s)%n", r.srPath(),
+                            r.priority(), present.isEmpty() ? "none" : String.join(", ", present));
+                    out.flush();
                 }
             }
             Thread.sleep(500);
