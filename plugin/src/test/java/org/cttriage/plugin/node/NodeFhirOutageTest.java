@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -12,9 +15,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.inference.ModelPackage;
@@ -29,11 +34,18 @@ import org.cttriage.fhir.delivery.FhirDeliveryOptions;
 import org.cttriage.fhir.delivery.FhirExporter;
 import org.cttriage.fhir.delivery.InProcessFhirServer;
 import org.cttriage.fhir.mapping.FhirMappingOptions;
+import org.cttriage.plugin.cli.CtTriageCommand;
+import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.PhantomSeries;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.StoreScp;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.hl7.fhir.r4.model.DiagnosticReport;
 import org.junit.jupiter.api.AfterAll;
@@ -42,13 +54,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * The delivery model end to end, with a real FHIR server (HAPI's RestfulServer in-process) beside dcmtk's storescp
  * as the PACS: while the FHIR server refuses connections and then answers 503, SRs still reach the PACS as usual
  * and the FHIR delivery waits in the ledger; when the server is back every report arrives exactly once. A late
  * instance then supersedes: one new SR naming its predecessor, and on FHIR the study's one DiagnosticReport
- * replaced by its next version under the same identifier, not a second report.
+ * replaced by its next version under the same identifier, not a second report. And a study sent as three
+ * reconstructions gives one SR and one report, for the series the rules choose, with {@code studies show} saying
+ * why the others were not used.
  */
 @RequiresTools({"storescu", "storescp"})
 class NodeFhirOutageTest {
@@ -88,7 +103,8 @@ class NodeFhirOutageTest {
                 .readTimeout(Duration.ofSeconds(10)).deadLetterDir(dir.resolve("unused")).build(),
                 FhirExporter.context(), Clock.systemUTC());
         FhirExporter exporter = new FhirExporter(delivery, FhirMappingOptions.defaults(), Clock.systemUTC());
-        dataSource = JdbcConnectionPool.create("jdbc:h2:" + dir.resolve("node/db/node").toAbsolutePath(), "sa", "");
+        // As serve opens it (AUTO_SERVER): ct-triage studies reads it while the node runs.
+        dataSource = NodeDatabaseFiles.open(dir.resolve("node"));
         node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), List.of(
                                 Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port())),
                                 Destination.fhir()))
@@ -158,6 +174,61 @@ class NodeFhirOutageTest {
         assertThat(after.get(0).getIdentifierFirstRep().getValue())
                 .isEqualTo(reports.get(0).getIdentifierFirstRep().getValue());
         assertThat(after.get(0).getStatus()).isEqualTo(DiagnosticReport.DiagnosticReportStatus.PRELIMINARY);
+    }
+
+    @Test
+    void threeReconstructionsGiveOneSrAndOneReportForTheChosenSeriesAndStudiesShowSaysWhy() throws Exception {
+        CtSeriesWriter.WrittenSeries thinSoft = write(2.5, 1, "thin soft tissue", "STANDARD");
+        CtSeriesWriter.WrittenSeries thinLung = write(2.5, 2, "thin lung", "LUNG");
+        CtSeriesWriter.WrittenSeries thick = write(5.0, 3, "thick", "STANDARD");
+        String study = thinSoft.studyInstanceUid();
+        assertThat(List.of(thinLung.studyInstanceUid(), thick.studyInstanceUid())).containsOnly(study);
+        List<Path> all = new ArrayList<>(thick.files());
+        all.addAll(thinLung.files());
+        all.addAll(thinSoft.files());
+        assertThat(storescu(all).exitCode()).isZero();
+
+        Eventually.await(WAIT, "the FHIR delivery done", () -> delivery("fhir"),
+                d -> d != null && d.state() == DeliveryState.DELIVERED);
+        Eventually.await(WAIT, "the SR delivery done", () -> delivery("pacs"),
+                d -> d != null && d.state() == DeliveryState.DELIVERED);
+        assertThat(srFiles()).as("one SR for the study").hasSize(1);
+        SequenceAttribute evidence = (SequenceAttribute) read(srFiles().get(0))
+                .get(TagFromName.CurrentRequestedProcedureEvidenceSequence);
+        assertThat(evidence.toString()).contains(thinSoft.seriesInstanceUid())
+                .doesNotContain(thinLung.seriesInstanceUid()).doesNotContain(thick.seriesInstanceUid());
+        List<DiagnosticReport> reports = fhir.reports();
+        assertThat(reports).as("one DiagnosticReport for the study").hasSize(1);
+        assertThat(FhirExporter.context().newJsonParser().encodeResourceToString(reports.get(0)))
+                .contains("urn:oid:" + study);
+        assertThat(node.ledger().inState(DeliveryState.DELIVERED)).hasSize(2);
+
+        Path config = dir.resolve("node.properties");
+        Files.writeString(config, "node.data-dir=" + dir.resolve("node") + "\n");
+        CommandLine cli = CtTriageCommand.newCommandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        assertThat(cli.execute("studies", "show", study, "--config", config.toString())).as(err.toString()).isZero();
+        assertThat(out.toString())
+                .containsPattern(thinSoft.seriesInstanceUid() + "\t\\d+ instances\tTRIAGED\tselected: ")
+                .containsPattern(thinLung.seriesInstanceUid() + "\t\\d+ instances\tNOT_TRIAGED\t"
+                        + ErrorCode.NOT_PREFERRED.code() + " ")
+                .containsPattern(thick.seriesInstanceUid() + "\t\\d+ instances\tNOT_TRIAGED\t"
+                        + ErrorCode.NOT_PREFERRED.code() + " ")
+                .containsPattern("result \\d+\tcurrent\tseries " + thinSoft.seriesInstanceUid())
+                .containsPattern("delivery \\d+\tpacs\tDELIVERED\t1 attempt")
+                .containsPattern("delivery \\d+\tfhir\tDELIVERED\t1 attempt");
+    }
+
+    private CtSeriesWriter.WrittenSeries write(double spacingMm, int number, String description, String kernel)
+            throws Exception {
+        int slices = (int) Math.round(150 / spacingMm);
+        Phantom p = new PhantomGenerator().generate(new PhantomSpec(41, 64, 64, slices, 400.0 / 64, spacingMm,
+                spacingMm, ContrastPhase.NONE, Set.of(), false));
+        return new CtSeriesWriter().write(p, SeriesWriteOptions.defaults().withSeries(number, description, kernel),
+                dir.resolve("series-" + number));
     }
 
     /** The study's delivery to {@code destination} of its current result, or null. */
