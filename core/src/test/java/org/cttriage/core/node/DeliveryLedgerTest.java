@@ -9,7 +9,6 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import org.cttriage.core.node.DeliveryLedger.Summary;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,10 +28,7 @@ class DeliveryLedgerTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
-        database = new NodeDatabase(ds);
-        database.migrate();
+        database = TestDatabases.migratedH2(dir);
         ledger = new DeliveryLedger(database, Clock.fixed(T0, ZoneOffset.UTC));
     }
 

@@ -20,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.cttriage.core.error.ErrorCode;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,10 +45,7 @@ class DeliverySchedulerTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
-        database = new NodeDatabase(ds);
-        database.migrate();
+        database = TestDatabases.migratedH2(dir);
         ledger = new DeliveryLedger(database, clock);
     }
 

@@ -15,7 +15,6 @@ import org.cttriage.core.node.InstanceRepository.Instance;
 import org.cttriage.core.node.InstanceRepository.Recorded;
 import org.cttriage.core.node.InstanceRepository.Row;
 import org.cttriage.core.node.InstanceRepository.Spooled;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,10 +36,7 @@ class InstanceRepositoryTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
-        database = new NodeDatabase(ds);
-        database.migrate();
+        database = TestDatabases.migratedH2(dir);
         instances = new InstanceRepository(database);
     }
 

@@ -10,7 +10,6 @@ import org.cttriage.core.error.TriageException;
 import org.cttriage.core.node.ResultRepository.CurrentResult;
 import org.cttriage.core.node.ResultRepository.NewResult;
 import org.cttriage.core.node.ResultRepository.ResultSummary;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,10 +29,7 @@ class ResultRepositoryTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
-        database = new NodeDatabase(ds);
-        database.migrate();
+        database = TestDatabases.migratedH2(dir);
         results = new ResultRepository(database);
     }
 

@@ -15,7 +15,6 @@ import java.util.List;
 import org.cttriage.core.dicom.net.ReceivedInstance;
 import org.cttriage.core.node.SeriesRepository.SeriesSummary;
 import org.cttriage.core.node.SeriesRepository.StudySummary;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,10 +35,7 @@ class SeriesRepositoryTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
-        database = new NodeDatabase(ds);
-        database.migrate();
+        database = TestDatabases.migratedH2(dir);
         series = new SeriesRepository(database);
     }
 

@@ -21,7 +21,6 @@ import org.cttriage.core.dicom.net.ReceivedInstance;
 import org.cttriage.core.io.Sha256;
 import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.testdata.dicom.PhantomSeries;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,10 +41,7 @@ class SpoolRetentionTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
-        database = new NodeDatabase(ds);
-        database.migrate();
+        database = TestDatabases.migratedH2(dir);
         ingest = new InstanceIngest(database, dir.resolve("spool"), NonCtPolicy.IGNORE,
                 DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, clock);
         retention = new SpoolRetention(database, ingest, dir.resolve("spool"), RETENTION, clock);

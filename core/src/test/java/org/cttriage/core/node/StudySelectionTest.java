@@ -21,7 +21,6 @@ import org.cttriage.testdata.dicom.SeriesWriteOptions;
 import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.PhantomGenerator;
 import org.cttriage.testdata.phantom.PhantomSpec;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,10 +43,7 @@ class StudySelectionTest {
     @BeforeEach
     void setUp() throws Exception {
         pool = Executors.newFixedThreadPool(2);
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
-        database = new NodeDatabase(ds);
-        database.migrate();
+        database = TestDatabases.migratedH2(dir);
         ingest = new InstanceIngest(database, dir.resolve("spool"), NonCtPolicy.IGNORE,
                 DuplicatePolicy.IGNORE_IDENTICAL_KEEP_NEWER, Clock.systemUTC());
         // select() needs no engine: selection only.

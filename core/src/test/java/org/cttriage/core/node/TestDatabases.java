@@ -1,0 +1,20 @@
+package org.cttriage.core.node;
+
+import java.nio.file.Path;
+import org.cttriage.core.error.TriageException;
+import org.h2.jdbcx.JdbcDataSource;
+
+/** What most of the node's tests start from: the embedded H2 database in the test's folder, migrated. */
+final class TestDatabases {
+    private TestDatabases() {
+    }
+
+    /** {@code dir/db/node}, as the node lays it out, at the newest schema version. */
+    static NodeDatabase migratedH2(Path dir) throws TriageException {
+        JdbcDataSource ds = new JdbcDataSource();
+        ds.setURL("jdbc:h2:" + dir.resolve("db/node").toAbsolutePath());
+        NodeDatabase database = new NodeDatabase(ds);
+        database.migrate();
+        return database;
+    }
+}
