@@ -284,7 +284,7 @@ public final class SeriesTriage {
             sourceJson = JSON.writeValueAsString(exported);
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
-            srFile = pipeline.writeSr(source, result, predecessor(series), folder);
+            srFile = pipeline.writeSr(source, result, predecessor(series), seriesSelection(series, volume), folder);
             String name = srFile.getFileName().toString();
             srUid = name.substring(0, name.length() - ".dcm".length());
         } catch (Exception e) {
@@ -325,6 +325,24 @@ public final class SeriesTriage {
             }
             throw e;
         }
+    }
+
+    /**
+     * What the SR says of the study's series: the one used and why, then each other one and why not (the
+     * reasons {@link #select} recorded).
+     */
+    private List<String> seriesSelection(SeriesKey chosen, StudyVolumeBuilder.Built volume) throws TriageException {
+        List<SeriesRepository.SeriesSummary> all = database.transaction(
+                c -> SeriesRepository.summariesOfStudy(c, chosen.studyInstanceUid()));
+        List<String> lines = new ArrayList<>();
+        lines.add("Series used: " + chosen.seriesInstanceUid()
+                + volume.report().selected().map(d -> " (" + d.reason() + ")").orElse(""));
+        for (SeriesRepository.SeriesSummary s : all) {
+            if (!s.seriesInstanceUid().equals(chosen.seriesInstanceUid())) {
+                lines.add("Series not used: " + s.seriesInstanceUid() + (s.reason() == null ? "" : " (" + s.reason() + ")"));
+            }
+        }
+        return lines;
     }
 
     /** The current SR of the series, which a new result supersedes. */

@@ -91,8 +91,14 @@ public final class TriagePipeline {
     /** The SR of {@code result} in {@code folder}, named by its SOP Instance UID, superseding {@code predecessor}. */
     public Path writeSr(SourceStudy source, TriageResult result, Optional<TriageSrWriter.Predecessor> predecessor,
             Path folder) throws TriageException {
+        return writeSr(source, result, predecessor, List.of(), folder);
+    }
+
+    /** As above, the SR also naming the series used and why each other series of the study was not. */
+    public Path writeSr(SourceStudy source, TriageResult result, Optional<TriageSrWriter.Predecessor> predecessor,
+            List<String> seriesSelection, Path folder) throws TriageException {
         try {
-            return srWriter.writeInto(source, result, predecessor, folder);
+            return srWriter.writeInto(source, result, predecessor, seriesSelection, folder);
         } catch (Exception e) {
             throw srFailed(result, e);
         }

@@ -197,6 +197,11 @@ class NodeFhirOutageTest {
                 .get(TagFromName.CurrentRequestedProcedureEvidenceSequence);
         assertThat(evidence.toString()).contains(thinSoft.seriesInstanceUid())
                 .doesNotContain(thinLung.seriesInstanceUid()).doesNotContain(thick.seriesInstanceUid());
+        // The SR itself says which series it comes from and why the others were not used.
+        String srText = new String(Files.readAllBytes(srFiles().get(0)), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertThat(srText).contains("Series used: " + thinSoft.seriesInstanceUid())
+                .contains("Series not used: " + thinLung.seriesInstanceUid() + " (" + ErrorCode.NOT_PREFERRED.code())
+                .contains("Series not used: " + thick.seriesInstanceUid() + " (" + ErrorCode.NOT_PREFERRED.code());
         List<DiagnosticReport> reports = fhir.reports();
         assertThat(reports).as("one DiagnosticReport for the study").hasSize(1);
         assertThat(FhirExporter.context().newJsonParser().encodeResourceToString(reports.get(0)))

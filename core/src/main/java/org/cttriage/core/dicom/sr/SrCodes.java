@@ -49,6 +49,11 @@ final class SrCodes {
     /** Private: no standard concept for an AI-suggested reading priority was found. */
     static final CodedConcept SUGGESTED_PRIORITY = new CodedConcept("99CTTRIAGE", "triage-priority",
             "Suggested reading priority");
+    /**
+     * Private: which of the study's series the result comes from and why, and why each other series was not used
+     * (a study usually arrives as several reconstructions; the node triages one).
+     */
+    static final CodedConcept SERIES_SELECTION = new CodedConcept("99CTTRIAGE", "series-selection", "Series selection");
     static final CodedConcept PROCESSING_EQUIPMENT = dcm("109102", "Processing Equipment");
 
     private static CodedConcept dcm(String value, String meaning) {

@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
 import java.util.Locale;
 import org.cttriage.core.domain.CodedConcept;
 import org.cttriage.core.domain.FindingResult;
@@ -74,7 +75,17 @@ public final class TriageSrWriter {
      */
     public Path writeInto(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
                           Path folder) throws DicomException, IOException {
-        AttributeList list = build(source, result, predecessor);
+        return writeInto(source, result, predecessor, List.of(), folder);
+    }
+
+    /**
+     * As {@link #writeInto(SourceStudy, TriageResult, java.util.Optional, Path)}, the SR also saying which of the
+     * study's series was used and why the others were not: one TEXT item "Series selection" per line, under the
+     * qualitative evaluations.
+     */
+    public Path writeInto(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
+                          List<String> seriesSelection, Path folder) throws DicomException, IOException {
+        AttributeList list = build(source, result, predecessor, seriesSelection);
         Path file = folder.resolve(Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SOPInstanceUID)
                 + ".dcm");
         write(list, file);
@@ -89,6 +100,12 @@ public final class TriageSrWriter {
     /** The SR data set, superseding {@code predecessor} when present. */
     public AttributeList build(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor)
             throws DicomException {
+        return build(source, result, predecessor, List.of());
+    }
+
+    /** The SR data set, superseding {@code predecessor} when present, with the study's series selection. */
+    public AttributeList build(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
+            List<String> seriesSelection) throws DicomException {
         String study = source.get("StudyInstanceUID");
         String series = source.seriesInstanceUid();
         String model = result.model().name() + " " + result.model().version();
@@ -101,7 +118,7 @@ public final class TriageSrWriter {
             put(list, TagFromName.SpecificCharacterSet, charset.split("\\\\"));
         }
         // StructuredReport gathers the whole tree; the root item alone holds no ContentSequence.
-        list.putAll(new StructuredReport(content(source, result, model)).getAttributeList());
+        list.putAll(new StructuredReport(content(source, result, model, seriesSelection)).getAttributeList());
 
         put(list, TagFromName.SOPClassUID, SOPClass.Comprehensive3DSRStorage);
         put(list, TagFromName.SOPInstanceUID, uid("sr-instance", study, series, result.model().packageSha256(),
@@ -155,7 +172,8 @@ public final class TriageSrWriter {
         Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private ContentItem content(SourceStudy source, TriageResult result, String model) throws DicomException {
+    private ContentItem content(SourceStudy source, TriageResult result, String model, List<String> seriesSelection)
+            throws DicomException {
         String study = source.get("StudyInstanceUID");
         String series = source.seriesInstanceUid();
         ContentItem root = factory.makeContainerContentItem(null, null, item(SrCodes.IMAGING_MEASUREMENT_REPORT), true,
@@ -203,6 +221,9 @@ public final class TriageSrWriter {
                 item(result.presentFindings().isEmpty() ? SrCodes.SUCCEEDED_WITHOUT_FINDINGS : SrCodes.SUCCEEDED_WITH_FINDINGS));
         factory.makeTextContentItem(qualitative, "CONTAINS", item(SrCodes.SUGGESTED_PRIORITY),
                 result.suggestedPriority().fhirCode());
+        for (String line : seriesSelection) {
+            factory.makeTextContentItem(qualitative, "CONTAINS", item(SrCodes.SERIES_SELECTION), line);
+        }
         return root;
     }
 

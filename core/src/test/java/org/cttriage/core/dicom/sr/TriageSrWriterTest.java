@@ -108,6 +108,20 @@ class TriageSrWriterTest {
         assertThat(dump.output()).contains("Imaging Measurement Report").contains("All algorithms succeeded; without findings");
     }
 
+    @Test
+    void namesTheSeriesUsedAndWhyTheOthersWereNotAndStaysValid() throws Exception {
+        List<SliceHeader> slices = SrFixtures.series(dir.resolve("ct"), "Phantom^Case", 6);
+        List<String> selection = List.of("Series used: " + slices.get(0).seriesInstanceUid() + " (6 slices, 2.5 mm)",
+                "Series not used: 1.2.3.4.5 (TRIAGE-0215 another series preferred: soft-tissue kernel (STANDARD vs LUNG))");
+        Path sr = dir.resolve("selection.dcm");
+        TriageSrWriter writer = new TriageSrWriter(SrOptions.defaults());
+        writer.write(writer.build(SourceStudy.of(slices), SrFixtures.result(slices, Set.of("liver_cyst")),
+                java.util.Optional.empty(), selection), sr);
+        assertValid(sr);
+        String dump = ExternalCommand.run(Duration.ofSeconds(60), "dsrdump", "+Pl", "+Pu", sr.toString()).output();
+        assertThat(dump).contains("Series selection").contains(selection.get(0)).contains(selection.get(1));
+    }
+
     private static DicomSRValidator validator;
 
     /** Compiling PixelMed's validation stylesheets takes seconds, so one validator serves every test. */
