@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             EchoCommand.class,
             DeadLettersCommand.class,
             StudiesCommand.class,
+            ConfigCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class CtTriageCommand implements Runnable {

@@ -1,0 +1,94 @@
+package org.cttriage.plugin.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.cttriage.testdata.junit.TlsKeys;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code ct-triage config check FILE}: every check listed, every failure found, nothing started. */
+@RequiresTools({"keytool", "openssl"})
+class ConfigCommandTest {
+    private static final Path MODEL = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"))
+            .toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+
+    private Path config(String... lines) throws Exception {
+        Path file = dir.resolve("node.properties");
+        Files.writeString(file, String.join("\n", lines) + "\n");
+        return file;
+    }
+
+    @Test
+    void aValidConfigurationPassesEveryCheckAndCreatesNothing() throws Exception {
+        TlsKeys keys = TlsKeys.create(Files.createDirectories(dir.resolve("keys")));
+        Path data = dir.resolve("var");
+        Path file = config("node.data-dir=" + data, "model.path=" + MODEL, "dicom.port=11112",
+                "assembly.quiet-period-seconds=5",
+                "dicom.tls.key-store=" + keys.serverKeyStore(), "dicom.tls.key-store-password=" + TlsKeys.PASSWORD,
+                "delivery.dicom-destinations=PACS@127.0.0.1:104",
+                "delivery.tls.trust-store=" + keys.serverTrustStore(),
+                "delivery.tls.trust-store-password=" + TlsKeys.PASSWORD,
+                "fhir.url=http://127.0.0.1:8080/fhir");
+
+        CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
+
+        assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+        assertThat(run.out())
+                .contains("ok    keys: every key known")
+                .contains("note  assembly.quiet-period-seconds is the key of an earlier version: write"
+                        + " assembly.quiet-period=5s")
+                .contains("ok    node: AE CTTRIAGE on 127.0.0.1:11112, quiet period 5 s")
+                .contains("ok    dicom tls: dicom.tls.key-store server.p12 (1 entry), client certificates none")
+                .contains("ok    destination pacs: PACS@127.0.0.1:104 over TLS")
+                .contains("ok    destination pacs tls: delivery.tls.trust-store servers.p12 (2 entries); no client"
+                        + " certificate")
+                .contains("ok    data folder: " + data + " (will be created)")
+                .contains("ok    fhir: server http://127.0.0.1:8080/fhir")
+                .contains("ok    database: embedded H2 in " + data.resolve("db"))
+                .contains("ok    model: ctglip-ref")
+                .contains(file + ": valid");
+        assertThat(data).doesNotExist();
+    }
+
+    @Test
+    void everyFailureIsListedWithItsCodeNotOnlyTheFirst() throws Exception {
+        TlsKeys keys = TlsKeys.create(Files.createDirectories(dir.resolve("keys")));
+        Path file = config("node.data-dir=" + dir.resolve("var"), "model.path=" + dir.resolve("no-model"),
+                "dicom.tls.key-store=" + keys.serverKeyStore(), "dicom.tls.key-store-password=wrong",
+                "fhir.url=ftp://fhir.example", "database.pool-size=0");
+
+        CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        List<String> failed = run.out().lines().filter(l -> l.startsWith("FAIL")).toList();
+        assertThat(failed).hasSize(4).allSatisfy(l -> assertThat(l).contains("TRIAGE-"));
+        assertThat(run.out())
+                .contains("FAIL  dicom tls: TRIAGE-0612 dicom.tls.key-store " + keys.serverKeyStore()
+                        + " cannot be opened with its password as PKCS#12")
+                .contains("FAIL  fhir: TRIAGE-0612 fhir.url: 'ftp://fhir.example' is not allowed")
+                .contains("FAIL  database: TRIAGE-0612 database.pool-size")
+                .contains("FAIL  model: TRIAGE-0401 no manifest.json in " + dir.resolve("no-model"))
+                .contains("ok    node: ")
+                .contains(file + ": 4 check(s) failed");
+    }
+
+    @Test
+    void anUnknownKeyStopsTheCheckAtOnceAndAMissingFileIsSaidSo() throws Exception {
+        Path file = config("node.data-dir=" + dir.resolve("var"), "dicom.prot=104");
+        CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.out()).contains("FAIL  keys: TRIAGE-0612 unknown key 'dicom.prot'")
+                .contains("not valid (the other checks need readable keys)");
+
+        CommandLineTest.Run missing = CommandLineTest.run("config", "check", dir.resolve("absent.properties").toString());
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.out()).contains("FAIL  file: TRIAGE-0106 " + dir.resolve("absent.properties"));
+    }
+}
