@@ -11,9 +11,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.cttriage.core.error.TriageException;
 
 /**
@@ -155,6 +158,40 @@ public final class DeliveryLedger {
     /** Deliveries in {@code state}, oldest first. */
     public List<Delivery> inState(DeliveryState state) throws TriageException {
         return query(SELECT + "WHERE d.state = ? ORDER BY d.id", state.name());
+    }
+
+    /**
+     * The ledger at a glance, for health checks and metrics: how many deliveries are in each state, and when the
+     * result of the oldest still pending one was recorded (empty when none is pending).
+     */
+    public record Totals(Map<DeliveryState, Integer> byState, Optional<Instant> oldestPending) {
+    }
+
+    /** See {@link Totals}: two aggregate statements in one transaction. */
+    public Totals totals() throws TriageException {
+        return database.transaction(c -> {
+            Map<DeliveryState, Integer> byState = new EnumMap<>(DeliveryState.class);
+            for (DeliveryState state : DeliveryState.values()) {
+                byState.put(state, 0);
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT state, COUNT(*) FROM node_delivery GROUP BY state");
+                 ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    byState.put(DeliveryState.valueOf(r.getString(1)), r.getInt(2));
+                }
+            }
+            Instant oldest = null;
+            try (PreparedStatement s = c.prepareStatement("SELECT MIN(r.created) FROM node_delivery d "
+                    + "JOIN node_result r ON r.id = d.result_id WHERE d.state = ?")) {
+                s.setString(1, DeliveryState.PENDING.name());
+                try (ResultSet r = s.executeQuery()) {
+                    if (r.next() && r.getTimestamp(1) != null) {
+                        oldest = r.getTimestamp(1).toInstant();
+                    }
+                }
+            }
+            return new Totals(Collections.unmodifiableMap(byState), Optional.ofNullable(oldest));
+        });
     }
 
     /**

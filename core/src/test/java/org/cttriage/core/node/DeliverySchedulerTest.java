@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.cttriage.core.error.ErrorCode;
+import org.cttriage.testdata.junit.Eventually;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -168,8 +169,11 @@ class DeliverySchedulerTest {
         try {
             scheduler.dispatchDue();
             pacs.awaitCalls(2);
-            assertThat(ledger.find(first.get(1)).state()).isEqualTo(DeliveryState.DELIVERED);
-            assertThat(ledger.find(second.get(1)).state()).isEqualTo(DeliveryState.DELIVERED);
+            // The exporter has answered; the lane records the answer just after.
+            for (long id : List.of(first.get(1), second.get(1))) {
+                Eventually.await(Duration.ofSeconds(10), "delivery " + id + " recorded", () -> ledger.find(id).state(),
+                        s -> s == DeliveryState.DELIVERED);
+            }
             assertThat(ledger.find(first.get(0)).state()).isEqualTo(DeliveryState.PENDING);
         } finally {
             fhirHangs.countDown();

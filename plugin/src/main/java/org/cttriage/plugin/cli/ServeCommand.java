@@ -1,6 +1,8 @@
 package org.cttriage.plugin.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,6 +28,8 @@ import org.cttriage.core.node.ResultRepository;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
+import org.cttriage.plugin.node.NodeHealth;
+import org.cttriage.plugin.node.NodeHttpServer;
 import org.cttriage.plugin.node.NodeSettings;
 import org.cttriage.plugin.node.Destination;
 import org.cttriage.plugin.node.TriageNode;
@@ -71,9 +75,13 @@ final class ServeCommand implements Callable<Integer> {
         Path home = Path.of(System.getProperty("ct-triage.home", "."));
         NodeSettings settings;
         TriageNode.Config nodeConfig;
+        InetSocketAddress httpAddress;
+        Duration stuckDelivery;
         try {
             settings = NodeSettings.load(config, home);
             nodeConfig = settings.nodeConfig(settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of());
+            httpAddress = settings.httpAddress();
+            stuckDelivery = settings.stuckDelivery();
         } catch (TriageException e) {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
@@ -103,8 +111,20 @@ final class ServeCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println(rootTriageMessage(e));
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
+            NodeHttpServer http;
+            try {
+                NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
+                http = NodeHttpServer.start(httpAddress, health::ready);
+            } catch (IOException e) {
+                spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " the HTTP server cannot bind "
+                        + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "
+                        + e.getMessage());
+                node.close();
+                return CtTriageCommand.EXIT_TRIAGE_FAILURE;
+            }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                http.close();
                 node.close();
                 // The JVM does not wait for the main thread's finally: the pool closes here, after the node.
                 database.close();
@@ -115,6 +135,7 @@ final class ServeCommand implements Callable<Integer> {
                     nodeConfig.bindAddress(), node.port(), engine.modelPackage().identity().version(), engine.device());
             out.printf("data: %s (received instances in spool/, SRs in results/)%n", data);
             out.printf("database: %s%n", database.description());
+            out.printf("health: http://%s:%d/health/ready%n", httpAddress.getHostString(), http.port());
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
@@ -123,6 +144,7 @@ final class ServeCommand implements Callable<Integer> {
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {
                 demo(out, node, data);
                 if (exitAfterDemo) {
+                    http.close();
                     node.close();
                     return 0;
                 }

@@ -74,7 +74,10 @@ public final class NodeSettings {
         MODEL("model.path", "models/ctglip-ref", "Model package folder; relative paths resolve against the installation."),
         DEVICE("model.device", "AUTO", "Inference device: AUTO, CPU or CUDA."),
         SR_SERIES_NUMBER("sr.series-number", "9901", "Series Number of the SR series."),
-        INSTITUTION("sr.institution", "", "Institution Name written in the SR (empty: none).");
+        INSTITUTION("sr.institution", "", "Institution Name written in the SR (empty: none)."),
+        HTTP_BIND_ADDRESS("http.bind-address", "127.0.0.1", "Address the node's HTTP server (health checks) binds; the host's address to let a monitoring system reach it."),
+        HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live and /health/ready (0: any free port, printed at start)."),
+        HEALTH_STUCK_DELIVERY("health.stuck-delivery", "1h", "A delivery still pending this long after its result was recorded makes /health/ready answer 503 (1m to 7d).");
 
         private final String name;
         private final String defaultValue;
@@ -248,6 +251,21 @@ public final class NodeSettings {
         } catch (IllegalArgumentException e) {
             throw invalid(key, "one of " + Arrays.toString(type.getEnumConstants()));
         }
+    }
+
+    /** Where the node's HTTP server listens (port 0: any free port). */
+    public java.net.InetSocketAddress httpAddress() throws TriageException {
+        int port = integer(Key.HTTP_PORT, 0, 65535);
+        try {
+            return new java.net.InetSocketAddress(java.net.InetAddress.getByName(get(Key.HTTP_BIND_ADDRESS)), port);
+        } catch (IOException e) {
+            throw invalid(Key.HTTP_BIND_ADDRESS, "an IP address or resolvable host name");
+        }
+    }
+
+    /** How long a pending delivery may wait before the node reports itself not ready. */
+    public Duration stuckDelivery() throws TriageException {
+        return duration(Key.HEALTH_STUCK_DELIVERY, Duration.ofMinutes(1), Duration.ofDays(7));
     }
 
     public Path dataDirectory() {

@@ -20,7 +20,7 @@ class ServeAndEchoCommandTest {
     @Test
     void serveWithoutAPacsFeedsItselfAndSaysWhereTheSrsAre() throws Exception {
         Path config = dir.resolve("node.properties");
-        Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + LoopbackPorts.free()
+        Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\nhttp.port=0\ndicom.port=" + LoopbackPorts.free()
                 + "\nassembly.quiet-period=1s\n");
         System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
         CommandLineTest.Run r = CommandLineTest.run("serve", "--config", config.toString(), "--demo-studies", "1", "--exit-after-demo");
@@ -46,7 +46,7 @@ class ServeAndEchoCommandTest {
     void aPortInUseIsReportedWithItsCode() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             Path config = dir.resolve("busy.properties");
-            Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + taken.getLocalPort()
+            Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\nhttp.port=0\ndicom.port=" + taken.getLocalPort()
                     + "\n");
             System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
             CommandLineTest.Run r = CommandLineTest.run("serve", "--config", config.toString(), "--demo-studies", "0");

@@ -24,7 +24,7 @@ class ServeOnPostgresqlTest {
     void theNodeKeepsItsStateInPostgresql() throws Exception {
         try (PostgresServer postgres = PostgresServer.start(dir)) {
             Path config = dir.resolve("node.properties");
-            Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + LoopbackPorts.free()
+            Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\nhttp.port=0\ndicom.port=" + LoopbackPorts.free()
                     + "\nassembly.quiet-period=1s\ndatabase.url=" + postgres.jdbcUrl()
                     + "\ndatabase.user=" + PostgresServer.USER + "\n");
             System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
@@ -54,7 +54,7 @@ class ServeOnPostgresqlTest {
     void anUnreachableDatabaseStopsStartUpWithItsCode() throws Exception {
         Path config = dir.resolve("node.properties");
         int nobody = LoopbackPorts.free();
-        Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\ndicom.port=" + LoopbackPorts.free()
+        Files.writeString(config, "node.data-dir=" + dir.resolve("var") + "\nhttp.port=0\ndicom.port=" + LoopbackPorts.free()
                 + "\ndatabase.url=jdbc:postgresql://127.0.0.1:" + nobody + "/node\ndatabase.user=ctt\n");
         System.setProperty("ct-triage.home", Path.of("..").toAbsolutePath().normalize().toString());
 

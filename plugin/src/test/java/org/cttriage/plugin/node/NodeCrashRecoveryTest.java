@@ -142,6 +142,7 @@ class NodeCrashRecoveryTest {
         Files.writeString(dir.resolve("node.properties"), String.join("\n",
                 "node.data-dir=" + dir.resolve("var"),
                 "dicom.port=" + nodePort,
+                "http.port=0",
                 "assembly.quiet-period=3s",
                 "delivery.dicom-destinations=PACS@127.0.0.1:" + pacsPort,
                 "delivery.max-attempts=50",

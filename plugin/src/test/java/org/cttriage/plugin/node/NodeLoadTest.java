@@ -56,6 +56,7 @@ class NodeLoadTest {
         Files.writeString(dir.resolve("node.properties"), String.join("\n",
                 "node.data-dir=" + dir.resolve("var"),
                 "dicom.port=" + nodePort,
+                "http.port=0",
                 "assembly.quiet-period=2s",
                 "delivery.dicom-destinations=PACS@127.0.0.1:" + pacsPort,
                 "dicom.min-free-disk-mb=1", ""));

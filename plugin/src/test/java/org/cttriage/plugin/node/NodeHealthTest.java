@@ -1,0 +1,193 @@
+package org.cttriage.plugin.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.TagFromName;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import org.cttriage.core.dicom.net.RemoteAe;
+import org.cttriage.core.inference.EngineOptions;
+import org.cttriage.core.inference.InferenceEngine;
+import org.cttriage.core.inference.ModelPackage;
+import org.cttriage.core.node.DeliveryState;
+import org.cttriage.core.volume.AssemblyPolicy;
+import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.testdata.dicom.PhantomSeries;
+import org.cttriage.testdata.junit.Eventually;
+import org.cttriage.testdata.junit.ExternalCommand;
+import org.cttriage.testdata.junit.LoopbackPorts;
+import org.cttriage.testdata.junit.RequiresTools;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code /health/live} and {@code /health/ready} over real HTTP on a running node: every check UP when idle, a pending
+ * delivery that is not yet stuck still ready, one past {@code health.stuck-delivery} makes it 503 naming the check,
+ * and so does a database that stops answering. No patient data in any answer.
+ */
+@RequiresTools("storescu")
+class NodeHealthTest {
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static InferenceEngine engine;
+    private static ExecutorService pool;
+
+    @TempDir
+    Path dir;
+
+    private JdbcConnectionPool dataSource;
+    private TriageNode node;
+    private NodeHttpServer http;
+    private final AtomicReference<NodeHealth> health = new AtomicReference<>();
+    private final HttpClient client = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void openEngine() throws Exception {
+        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
+        pool = Executors.newFixedThreadPool(2);
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        engine.close();
+        pool.shutdownNow();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        dataSource = NodeDatabaseFiles.open(dir.resolve("node"));
+        // The PACS is down: nothing listens on its port, so the SR delivery stays pending.
+        int pacsPort = LoopbackPorts.free();
+        node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"),
+                        List.of(Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacsPort))))
+                        .withQuietPeriod(Duration.ofSeconds(1)),
+                dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.empty(),
+                Clock.systemUTC());
+        health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
+        http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready());
+    }
+
+    @AfterEach
+    void stop() {
+        http.close();
+        node.close();
+        dataSource.dispose();
+    }
+
+    @Test
+    void readyUntilADeliveryIsStuckOrTheDatabaseStopsAnswering() throws Exception {
+        HttpResponse<String> live = get("/health/live");
+        assertThat(live.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(live.body()).get("status").asText()).isEqualTo("UP");
+
+        HttpResponse<String> idle = get("/health/ready");
+        assertThat(idle.statusCode()).as(idle.body()).isEqualTo(200);
+        JsonNode checks = JSON.readTree(idle.body()).get("checks");
+        assertThat(names(checks)).containsExactly("database", "dicom-listener", "model", "disk", "deliveries");
+        assertThat(checks.findValuesAsText("status")).containsOnly("UP");
+        assertThat(check(checks, "dicom-listener").get("detail").asText()).endsWith(":" + node.port());
+        assertThat(check(checks, "deliveries").get("detail").asText()).isEqualTo("0 pending, 0 dead letter(s)");
+        assertThat(idle.headers().firstValue("Content-Type")).hasValue("application/json; charset=utf-8");
+
+        // A study arrives; the PACS refuses, so its SR delivery waits in the ledger.
+        List<Path> files = PhantomSeries.write(21, 64, 20, 10, dir.resolve("ct")).files();
+        List<String> command = new ArrayList<>(Arrays.asList("storescu", "-aet", "STORESCU", "-aec", "CTTRIAGE",
+                "127.0.0.1", Integer.toString(node.port())));
+        files.forEach(f -> command.add(f.toString()));
+        assertThat(ExternalCommand.run(Duration.ofSeconds(60), command).exitCode()).isZero();
+        Eventually.await(WAIT, "a failed attempt", () -> node.ledger().inState(DeliveryState.PENDING),
+                l -> l.size() == 1 && l.get(0).attempts() >= 1);
+
+        HttpResponse<String> waiting = get("/health/ready");
+        assertThat(waiting.statusCode()).as(waiting.body()).isEqualTo(200);
+        assertThat(check(JSON.readTree(waiting.body()).get("checks"), "deliveries").get("detail").asText())
+                .startsWith("1 pending, 0 dead letter(s); the oldest pending since ");
+
+        // Two hours later (the health check's clock), the same delivery is stuck: 503, naming the check.
+        health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.offset(Clock.systemUTC(), Duration.ofHours(2))));
+        HttpResponse<String> stuck = get("/health/ready");
+        assertThat(stuck.statusCode()).isEqualTo(503);
+        JsonNode stuckBody = JSON.readTree(stuck.body());
+        assertThat(stuckBody.get("status").asText()).isEqualTo("DOWN");
+        assertThat(check(stuckBody.get("checks"), "deliveries").get("status").asText()).isEqualTo("DOWN");
+        assertThat(check(stuckBody.get("checks"), "deliveries").get("detail").asText()).contains("health.stuck-delivery");
+        assertThat(check(stuckBody.get("checks"), "database").get("status").asText()).isEqualTo("UP");
+
+        // No patient data in what anyone on the network may read.
+        AttributeList header = new AttributeList();
+        header.read(files.get(0).toString());
+        for (String value : List.of(header.get(TagFromName.PatientName).getSingleStringValueOrEmptyString(),
+                header.get(TagFromName.PatientID).getSingleStringValueOrEmptyString())) {
+            assertThat(value).isNotEmpty();
+            assertThat(stuck.body()).doesNotContain(value);
+        }
+
+        // The database stops answering.
+        health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
+        dataSource.dispose();
+        HttpResponse<String> noDatabase = get("/health/ready");
+        assertThat(noDatabase.statusCode()).isEqualTo(503);
+        assertThat(check(JSON.readTree(noDatabase.body()).get("checks"), "database").get("detail").asText())
+                .startsWith("TRIAGE-0609");
+        // Liveness is the process, not its dependencies.
+        assertThat(get("/health/live").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void onlyGetAndHeadOnKnownPaths() throws Exception {
+        HttpResponse<String> post = client.send(HttpRequest.newBuilder(uri("/health/ready"))
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(post.statusCode()).isEqualTo(405);
+        assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
+        assertThat(get("/metrics/nope").statusCode()).isEqualTo(404);
+        HttpResponse<String> head = client.send(HttpRequest.newBuilder(uri("/health/live"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(uri(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + http.port() + path);
+    }
+
+    private static List<String> names(JsonNode checks) {
+        List<String> names = new ArrayList<>();
+        checks.forEach(c -> names.add(c.get("name").asText()));
+        return names;
+    }
+
+    private static JsonNode check(JsonNode checks, String name) {
+        for (JsonNode c : checks) {
+            if (c.get("name").asText().equals(name)) {
+                return c;
+            }
+        }
+        throw new AssertionError("no check " + name + " in " + checks);
+    }
+}
