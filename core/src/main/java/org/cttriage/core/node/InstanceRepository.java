@@ -236,4 +236,19 @@ public final class InstanceRepository {
             }
         }
     }
+
+    /** Every instance the node has recorded (rows outlive retention) and their stored bytes: for metrics. */
+    public record Totals(long instances, long bytes) {
+    }
+
+    /** See {@link Totals}. */
+    public Totals totals() throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM node_instance");
+                 ResultSet r = s.executeQuery()) {
+                r.next();
+                return new Totals(r.getLong(1), r.getLong(2));
+            }
+        });
+    }
 }

@@ -186,4 +186,23 @@ public final class ResultRepository {
             return results;
         });
     }
+
+    /**
+     * Results per suggested priority (FHIR code), for metrics: every result ever recorded when {@code currentOnly} is
+     * false, else only the studies' current ones (not superseded).
+     */
+    public java.util.Map<String, Integer> countsByPriority(boolean currentOnly) throws TriageException {
+        return database.transaction(c -> {
+            java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
+            try (PreparedStatement s = c.prepareStatement(currentOnly
+                    ? "SELECT priority, COUNT(*) FROM node_result WHERE superseded_by IS NULL GROUP BY priority"
+                    : "SELECT priority, COUNT(*) FROM node_result GROUP BY priority");
+                 ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    counts.put(r.getString(1), r.getInt(2));
+                }
+            }
+            return counts;
+        });
+    }
 }

@@ -286,4 +286,21 @@ public final class SeriesRepository {
         }
         return list;
     }
+
+    /** How many series are in each state, every state listed (0 when none): for metrics. */
+    public java.util.Map<SeriesState, Integer> countsByState() throws TriageException {
+        return database.transaction(c -> {
+            java.util.Map<SeriesState, Integer> counts = new java.util.EnumMap<>(SeriesState.class);
+            for (SeriesState state : SeriesState.values()) {
+                counts.put(state, 0);
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT state, COUNT(*) FROM node_series GROUP BY state");
+                 ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    counts.put(SeriesState.valueOf(r.getString(1)), r.getInt(2));
+                }
+            }
+            return counts;
+        });
+    }
 }

@@ -30,6 +30,7 @@ import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.cttriage.plugin.node.NodeHealth;
 import org.cttriage.plugin.node.NodeHttpServer;
+import org.cttriage.plugin.node.NodeMetrics;
 import org.cttriage.plugin.node.NodeSettings;
 import org.cttriage.plugin.node.Destination;
 import org.cttriage.plugin.node.TriageNode;
@@ -114,7 +115,8 @@ final class ServeCommand implements Callable<Integer> {
             NodeHttpServer http;
             try {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
-                http = NodeHttpServer.start(httpAddress, health::ready);
+                NodeMetrics metrics = new NodeMetrics(node, Clock.systemUTC());
+                http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape);
             } catch (IOException e) {
                 spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " the HTTP server cannot bind "
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "

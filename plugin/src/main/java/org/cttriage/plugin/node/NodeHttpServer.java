@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,9 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's HTTP server, for monitoring: {@code GET /health/live} (the process answers) and {@code GET /health/ready}
- * ({@link NodeHealth}: 200 when every check is UP, else 503, the JSON naming each check). Neither shows patient data,
- * so neither asks for a login. The JDK's server: no dependency, two threads; the endpoints with patient data that
+ * The node's HTTP server, for monitoring: {@code GET /health/live} (the process answers), {@code GET /health/ready}
+ * ({@link NodeHealth}: 200 when every check is UP, else 503, the JSON naming each check) and {@code GET /metrics}
+ * ({@link NodeMetrics}, Prometheus text format). None shows patient data, so none asks for a login. The JDK's server: no dependency, two threads; the endpoints with patient data that
  * later issues add (the worklist) belong behind a login and TLS.
  */
 public final class NodeHttpServer implements AutoCloseable {
@@ -34,11 +35,28 @@ public final class NodeHttpServer implements AutoCloseable {
         this.threads = threads;
     }
 
-    /** Binds {@code address} and serves the health endpoints from {@code health}. */
-    public static NodeHttpServer start(InetSocketAddress address, Supplier<NodeHealth.Report> health) throws IOException {
+    /** Binds {@code address} and serves the health endpoints from {@code health} and {@code /metrics} from {@code metrics}. */
+    public static NodeHttpServer start(InetSocketAddress address, Supplier<NodeHealth.Report> health,
+            Supplier<String> metrics) throws IOException {
         HttpServer server = HttpServer.create(address, 16);
-        server.createContext("/health/live", e -> answer(e, 200, live()));
-        server.createContext("/health/ready", e -> {
+        server.createContext("/metrics", exact("/metrics", e -> {
+            try (e) {
+                if (!"GET".equals(e.getRequestMethod()) && !"HEAD".equals(e.getRequestMethod())) {
+                    answer(e, 405, null);
+                    return;
+                }
+                byte[] bytes = metrics.get().getBytes(StandardCharsets.UTF_8);
+                e.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                e.sendResponseHeaders(200, "HEAD".equals(e.getRequestMethod()) ? -1 : bytes.length);
+                if (!"HEAD".equals(e.getRequestMethod())) {
+                    try (OutputStream out = e.getResponseBody()) {
+                        out.write(bytes);
+                    }
+                }
+            }
+        }));
+        server.createContext("/health/live", exact("/health/live", e -> answer(e, 200, live())));
+        server.createContext("/health/ready", exact("/health/ready", e -> {
             NodeHealth.Report report;
             try {
                 report = health.get();
@@ -49,7 +67,7 @@ public final class NodeHttpServer implements AutoCloseable {
                 return;
             }
             answer(e, report.status() == NodeHealth.Status.UP ? 200 : 503, json(report));
-        });
+        }));
         server.createContext("/", e -> answer(e, 404, error("no such resource: " + e.getRequestURI().getPath())));
         ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "http");
@@ -58,9 +76,20 @@ public final class NodeHttpServer implements AutoCloseable {
         });
         server.setExecutor(threads);
         server.start();
-        LOG.info("HTTP server on {}:{}: /health/live, /health/ready", address.getHostString(),
+        LOG.info("HTTP server on {}:{}: /health/live, /health/ready, /metrics", address.getHostString(),
                 server.getAddress().getPort());
         return new NodeHttpServer(server, threads);
+    }
+
+    /** A context answers its own path only: the JDK's contexts match by prefix ({@code /metrics/x} would match). */
+    private static HttpHandler exact(String path, HttpHandler handler) {
+        return e -> {
+            if (!e.getRequestURI().getPath().equals(path)) {
+                answer(e, 404, error("no such resource: " + e.getRequestURI().getPath()));
+                return;
+            }
+            handler.handle(e);
+        };
     }
 
     /** The bound port (the chosen one when started with port 0). */

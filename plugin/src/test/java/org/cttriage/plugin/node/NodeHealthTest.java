@@ -44,7 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code /health/live} and {@code /health/ready} over real HTTP on a running node: every check UP when idle, a pending
  * delivery that is not yet stuck still ready, one past {@code health.stuck-delivery} makes it 503 naming the check,
- * and so does a database that stops answering. No patient data in any answer.
+ * and so does a database that stops answering; {@code /metrics} counts what was sent and decided. No patient data in
+ * any answer.
  */
 @RequiresTools("storescu")
 class NodeHealthTest {
@@ -60,6 +61,7 @@ class NodeHealthTest {
     private JdbcConnectionPool dataSource;
     private TriageNode node;
     private NodeHttpServer http;
+    private NodeMetrics metrics;
     private final AtomicReference<NodeHealth> health = new AtomicReference<>();
     private final HttpClient client = HttpClient.newHttpClient();
 
@@ -86,7 +88,8 @@ class NodeHealthTest {
                 dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.empty(),
                 Clock.systemUTC());
         health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
-        http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready());
+        metrics = new NodeMetrics(node, Clock.systemUTC());
+        http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready(), metrics::scrape);
     }
 
     @AfterEach
@@ -135,6 +138,31 @@ class NodeHealthTest {
         assertThat(check(stuckBody.get("checks"), "deliveries").get("detail").asText()).contains("health.stuck-delivery");
         assertThat(check(stuckBody.get("checks"), "database").get("status").asText()).isEqualTo("UP");
 
+        // Metrics, read from the database: what was sent, what was decided, what waits.
+        HttpResponse<String> scrape = Eventually.await(WAIT, "metrics showing the study", () -> get("/metrics"),
+                r -> r.body().contains("cttriage_instances_received_total " + files.size() + ".0"));
+        assertThat(scrape.statusCode()).isEqualTo(200);
+        assertThat(scrape.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+        long bytes = 0;
+        for (Path f : files) {
+            bytes += java.nio.file.Files.size(f);
+        }
+        assertThat(metric(scrape.body(), "cttriage_received_bytes_total")).isBetween(bytes * 0.9, bytes * 1.1);
+        assertThat(scrape.body())
+                .contains("cttriage_series{state=\"triaged\"} 1.0")
+                .contains("cttriage_series{state=\"receiving\"} 0.0")
+                .contains("cttriage_deliveries{state=\"pending\"} 1.0")
+                .contains("cttriage_deliveries{state=\"delivered\"} 0.0")
+                .contains("cttriage_database_up 1.0")
+                .contains("# TYPE cttriage_results_total counter")
+                .contains("jvm_memory_used_bytes").contains("process_uptime_seconds");
+        assertThat(metric(scrape.body(), "cttriage_delivery_oldest_pending_age_seconds")).isGreaterThan(0.0);
+        double results = 0;
+        for (String p : List.of("routine", "urgent", "asap", "stat")) {
+            results += metric(scrape.body(), "cttriage_results_total{priority=\"" + p + "\"}");
+        }
+        assertThat(results).isEqualTo(1.0);
+
         // No patient data in what anyone on the network may read.
         AttributeList header = new AttributeList();
         header.read(files.get(0).toString());
@@ -142,6 +170,7 @@ class NodeHealthTest {
                 header.get(TagFromName.PatientID).getSingleStringValueOrEmptyString())) {
             assertThat(value).isNotEmpty();
             assertThat(stuck.body()).doesNotContain(value);
+            assertThat(scrape.body()).doesNotContain(value);
         }
 
         // The database stops answering.
@@ -170,6 +199,13 @@ class NodeHealthTest {
 
     private HttpResponse<String> get(String path) throws Exception {
         return client.send(HttpRequest.newBuilder(uri(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The value of the sample named exactly {@code name} (with its labels) in a Prometheus text exposition. */
+    private static double metric(String exposition, String name) {
+        return exposition.lines().filter(l -> l.startsWith(name + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(name.length() + 1).trim()))
+                .orElseThrow(() -> new AssertionError("no sample " + name + " in\n" + exposition));
     }
 
     private URI uri(String path) {
