@@ -4,7 +4,8 @@ package org.cttriage.core.error;
  * Stable error codes. Every {@link TriageException} message starts with its code so that
  * an operator can grep logs and the documentation for it. Codes are never reused: a
  * retired condition keeps its number. Ranges: 01xx reading files, 02xx selecting a
- * series, 03xx assembling a volume, 04xx models and inference, 05xx delivering FHIR.
+ * series, 03xx assembling a volume, 04xx models and inference, 05xx delivering FHIR, 06xx the
+ * node (DICOM network, storage, delivery), 07xx the audit trail.
  */
 public enum ErrorCode {
     /** The file is not DICOM, is truncated, or PixelMed could not parse it. */
@@ -121,7 +122,16 @@ public enum ErrorCode {
     /** A TLS key store or trust store could not be read (missing, wrong password, not PKCS#12). */
     TLS_KEY_MATERIAL_UNREADABLE(634, "TLS key material unreadable"),
     /** A group commit of received instances failed; every C-STORE of the batch answered Processing Failure. */
-    INGEST_BATCH_FAILED(640, "group commit of received instances failed");
+    INGEST_BATCH_FAILED(640, "group commit of received instances failed"),
+
+    /** The audit trail's syslog collector cannot be reached or a send failed; messages wait in the spool. */
+    AUDIT_COLLECTOR_UNREACHABLE(701, "audit syslog collector unreachable; messages kept in the audit spool"),
+    /** The audit spool reached its size limit: new audit messages are dropped until it drains. */
+    AUDIT_SPOOL_FULL(702, "audit spool full; audit messages dropped"),
+    /** An audit message could not be written to the audit spool or the audit file (I/O error). */
+    AUDIT_WRITE_FAILED(703, "audit message could not be written"),
+    /** An audit message was dropped before it reached the spool: the queue was full, or too long for UDP. */
+    AUDIT_MESSAGE_DROPPED(704, "audit message dropped");
 
     private final int number;
     private final String summary;

@@ -76,6 +76,13 @@ public final class SyslogServer implements AutoCloseable {
         return s;
     }
 
+    /** A reading TCP collector on {@code port} (one a sender was told to use before it existed), started. */
+    public static SyslogServer tcpOn(int port) throws IOException {
+        SyslogServer s = new SyslogServer(Transport.TCP, Mode.READING, null, false);
+        s.start(port);
+        return s;
+    }
+
     /** A UDP collector on an ephemeral port, started. */
     public static SyslogServer udp() throws IOException {
         SyslogServer s = new SyslogServer(Transport.UDP, Mode.READING, null, false);
