@@ -201,6 +201,7 @@ public final class DicomListener implements AutoCloseable {
         String calling = "?";
         PduGuard guard = null;
         AssociationRequest request = null;
+        AssociationRequest acceptedRequest = null;
         try {
             socket.setTcpNoDelay(true);
             socket.setSendBufferSize(SOCKET_BUFFER);
@@ -228,6 +229,7 @@ public final class DicomListener implements AutoCloseable {
                 return;
             }
             AssociationRequest accepted = request;
+            acceptedRequest = request;
             notify(o -> o.accepted(accepted));
             OutputStream out = new PduWatchingOutputStream(socket.getOutputStream(), uncount);
             guard = new PduGuard(socket, socket.getInputStream(), out, options.maxPduLength(), options.artimTimeout());
@@ -237,10 +239,15 @@ public final class DicomListener implements AutoCloseable {
             String how = converse(association, request, guard);
             String endedCalling = calling;
             notify(o -> o.ended(endedCalling, how));
+            notify(o -> o.associationEnded(accepted, how));
         } catch (Exception | StackOverflowError e) {
             String how = ended(calling, host, guard, e);
             String endedCalling = calling;
             notify(o -> o.ended(endedCalling, how));
+            if (acceptedRequest != null) {
+                AssociationRequest accepted = acceptedRequest;
+                notify(o -> o.associationEnded(accepted, how));
+            }
         } finally {
             uncount.run();
             closeQuietly(socket);
@@ -276,6 +283,7 @@ public final class DicomListener implements AutoCloseable {
             // A security event (the audit trail picks these up): one line, no stack trace.
             warnThrottled(ErrorCode.TLS_FAILED, socket.getInetAddress(), "TLS with {} failed: {}", host,
                     e.getMessage());
+            notify(o -> o.tlsFailed(socket.getInetAddress(), String.valueOf(e.getMessage())));
         } catch (EOFException | SocketException e) {
             if (in.received() == 0) {
                 // A TCP connect and close (port scanner, load-balancer health check): not worth a warning.
@@ -291,7 +299,7 @@ public final class DicomListener implements AutoCloseable {
     private String converse(Association association, AssociationRequest request, PduGuard guard) throws Exception {
         while (true) {
             DimseRequestHandler handler = new DimseRequestHandler(options.incomingFolder(), storeHandler,
-                    request.callingAeTitle(), request.remoteAddress(), guard);
+                    request.callingAeTitle(), request.remoteAddress(), guard, needsSubjects());
             association.setReceivedDataHandler(handler);
             try {
                 association.waitForPDataPDUsUntilHandlerReportsDone();
@@ -306,6 +314,9 @@ public final class DicomListener implements AutoCloseable {
             association.send(handler.presentationContextId(), handler.response(), null);
             if (handler.sopInstanceUid() != null) {
                 notify(o -> o.storeAnswered(request.callingAeTitle(), handler.sopInstanceUid(), handler.answered()));
+                StoredInstance stored = new StoredInstance(handler.sopClassUid(), handler.sopInstanceUid(),
+                        handler.answered(), handler.subject());
+                notify(o -> o.instanceStored(request, stored));
             }
         }
     }
@@ -345,6 +356,7 @@ public final class DicomListener implements AutoCloseable {
         }
         if (e instanceof SSLException) {
             warnThrottled(ErrorCode.TLS_FAILED, host, "TLS with {} failed: {}", from, e.getMessage());
+            notify(o -> o.tlsFailed(host, String.valueOf(e.getMessage())));
             return "failed: TLS";
         }
         String what;
@@ -368,6 +380,20 @@ public final class DicomListener implements AutoCloseable {
         if (suppressed >= 0) {
             LOG.warn(code.code() + " " + format + LogThrottle.suffix(suppressed), args);
         }
+    }
+
+    /** Whether any observer wants the patient and study of each stored instance. */
+    private boolean needsSubjects() {
+        for (AssociationListener observer : observers) {
+            try {
+                if (observer.needsSubjects()) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("association observer failed: {}", e.toString());
+            }
+        }
+        return false;
     }
 
     private void notify(java.util.function.Consumer<AssociationListener> event) {

@@ -54,6 +54,8 @@ final class DimseRequestHandler extends CtTriageDataHandler {
     private final String callingAeTitle;
     private final InetAddress remote;
     private final PduGuard guard;
+    private final boolean readSubject;
+    private java.util.Optional<InstanceSubject> subject = java.util.Optional.empty();
     private final ByteArrayOutputStream command = new ByteArrayOutputStream();
     private CStoreRequestCommandMessage store;
     private byte presentationContextId;
@@ -68,7 +70,8 @@ final class DimseRequestHandler extends CtTriageDataHandler {
     private DimseStatus answered;
 
     DimseRequestHandler(Path incomingFolder, StoreHandler storeHandler, String callingAeTitle, InetAddress remote,
-            PduGuard guard) {
+            PduGuard guard, boolean readSubject) {
+        this.readSubject = readSubject;
         this.incomingFolder = incomingFolder;
         this.storeHandler = storeHandler;
         this.callingAeTitle = callingAeTitle;
@@ -200,6 +203,10 @@ final class DimseRequestHandler extends CtTriageDataHandler {
             deleteQuietly(part);
             return DimseStatus.REFUSED_OUT_OF_RESOURCES;
         }
+        if (readSubject) {
+            // After the nesting check: the parser only meets data sets it can take.
+            subject = InstanceSubject.read(part, dataSetOffset, transferSyntax);
+        }
         try {
             return storeHandler.stored(new ReceivedInstance(part, store.getAffectedSOPClassUID(),
                     store.getAffectedSOPInstanceUID(), transferSyntax, callingAeTitle, remote, written));
@@ -265,5 +272,14 @@ final class DimseRequestHandler extends CtTriageDataHandler {
 
     String sopInstanceUid() {
         return store == null ? null : store.getAffectedSOPInstanceUID();
+    }
+
+    String sopClassUid() {
+        return store == null ? null : store.getAffectedSOPClassUID();
+    }
+
+    /** The stored instance's patient and study, when asked for and readable. */
+    java.util.Optional<InstanceSubject> subject() {
+        return subject;
     }
 }
