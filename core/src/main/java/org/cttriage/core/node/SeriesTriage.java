@@ -76,6 +76,7 @@ public final class SeriesTriage {
     private final Path results;
     private final List<String> destinations;
     private final Clock clock;
+    private final NodeObserver observer;
 
     /**
      * @param destinations names of the delivery destinations each new result is owed to
@@ -92,6 +93,17 @@ public final class SeriesTriage {
      */
     public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
             Clock clock) {
+        this(database, pipeline, results, destinations, clock, NodeObserver.NONE);
+    }
+
+    /**
+     * @param pipeline the triage pipeline, the one {@code ct-triage analyze} runs too
+     * @param destinations names of the delivery destinations each new result is owed to
+     * @param observer told of each result once it is recorded
+     */
+    public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
+            Clock clock, NodeObserver observer) {
+        this.observer = observer;
         this.database = database;
         this.seriesRepository = new SeriesRepository(database);
         this.instanceRepository = new InstanceRepository(database);
@@ -275,9 +287,10 @@ public final class SeriesTriage {
         Path srFile;
         String srUid;
         String sourceJson;
+        java.util.Map<String, String> exported;
         try {
             SourceStudy source = pipeline.source(volume);
-            java.util.Map<String, String> exported = new java.util.LinkedHashMap<>();
+            exported = new java.util.LinkedHashMap<>();
             for (String keyword : EXPORTED_SOURCE_ATTRIBUTES) {
                 exported.put(keyword, source.get(keyword));
             }
@@ -316,6 +329,7 @@ public final class SeriesTriage {
             LOG.info("series {} triaged: priority {}, SR {}{}", series.key(), result.suggestedPriority().fhirCode(),
                     srUid, triaged.pendingDeliveries().isEmpty() ? "" : ", " + triaged.pendingDeliveries().size()
                             + " deliveries queued");
+            observe(series, triaged.resultId(), srUid, result, exported, input.instances().size(), now);
             return triaged;
         } catch (TriageException e) {
             // A concurrent triage of the same input won the unique constraint: use its result.
@@ -325,6 +339,23 @@ public final class SeriesTriage {
             }
             throw e;
         }
+    }
+
+    private void observe(SeriesKey series, long resultId, String srUid, TriageResult result,
+            java.util.Map<String, String> source, int instances, java.time.Instant written) {
+        java.time.Duration latency = java.time.Duration.ZERO;
+        try {
+            java.time.Instant last = lastReceived(series.studyInstanceUid());
+            if (last != null && last.isBefore(written)) {
+                latency = java.time.Duration.between(last, written);
+            }
+        } catch (TriageException e) {
+            LOG.warn("series {}: its last instance's time could not be read for the metrics: {}", series.key(),
+                    e.getMessage());
+        }
+        observer.triaged(new NodeObserver.Triaged(series, resultId, srUid, result.suggestedPriority(),
+                java.time.Duration.ofMillis(result.timingsMillis().getOrDefault("total", 0L)), latency,
+                java.util.Collections.unmodifiableMap(source), instances));
     }
 
     /**
