@@ -104,9 +104,11 @@ final class ServeCommand implements Callable<Integer> {
             Optional<DeliveryScheduler.Lane> fhir = settings.fhirConfigured()
                     ? Optional.of(FhirWiring.lane(settings)) : Optional.empty();
             TriageNode node;
+            // Observing from the start: every association, result and delivery attempt is counted.
+            NodeMetrics metrics = new NodeMetrics(Clock.systemUTC());
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
-                        AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC());
+                        AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC(), metrics.observers());
             } catch (Exception e) {
                 // Camel wraps the listener's failure (port in use, bad TLS key store…): say what it was.
                 spec.commandLine().getErr().println(rootTriageMessage(e));
@@ -115,7 +117,8 @@ final class ServeCommand implements Callable<Integer> {
             NodeHttpServer http;
             try {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
-                NodeMetrics metrics = new NodeMetrics(node, Clock.systemUTC());
+                metrics.bind(node);
+                metrics.bindHealth(health::ready);
                 http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape);
             } catch (IOException e) {
                 spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " the HTTP server cannot bind "
