@@ -31,6 +31,7 @@ import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.cttriage.plugin.node.NodeHealth;
 import org.cttriage.plugin.node.NodeHttpServer;
 import org.cttriage.plugin.node.NodeMetrics;
+import org.cttriage.plugin.node.NodeStatus;
 import org.cttriage.plugin.node.NodeSettings;
 import org.cttriage.plugin.node.Destination;
 import org.cttriage.plugin.node.TriageNode;
@@ -119,7 +120,8 @@ final class ServeCommand implements Callable<Integer> {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
                 metrics.bind(node);
                 metrics.bindHealth(health::ready);
-                http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape);
+                NodeStatus status = new NodeStatus(node, health, Clock.systemUTC());
+                http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape, status::now);
             } catch (IOException e) {
                 spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " the HTTP server cannot bind "
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "

@@ -91,7 +91,8 @@ class NodeHealthTest {
         metrics.bind(node);
         health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
         metrics.bindHealth(() -> health.get().ready());
-        http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready(), metrics::scrape);
+        http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready(), metrics::scrape,
+                () -> new NodeStatus(node, health.get(), Clock.systemUTC()).now());
     }
 
     @AfterEach
@@ -217,6 +218,29 @@ class NodeHealthTest {
             assertThat(stuck.body()).doesNotContain(value);
             assertThat(scrape.body()).doesNotContain(value);
         }
+
+        // ct-triage status, for an operator on the command line: the same figures, and the result without identifiers.
+        java.io.StringWriter printed = new java.io.StringWriter();
+        picocli.CommandLine cli = org.cttriage.plugin.cli.CtTriageCommand.newCommandLine();
+        cli.setOut(new java.io.PrintWriter(printed));
+        int exit = cli.execute("status", "--url", "http://127.0.0.1:" + http.port());
+        String status = printed.toString();
+        assertThat(exit).as(status).isEqualTo(1);
+        assertThat(status).contains(": NOT READY")
+                .containsPattern("deliveries\\s+DOWN .*health.stuck-delivery")
+                .containsPattern("DICOM CTTRIAGE on port " + node.port() + ", 0 association\\(s\\) open")
+                .containsPattern("deliveries pending\\s+1")
+                .containsPattern("dead letters\\s+0")
+                .containsPattern("associations\\s+1 accepted, 1 rejected")
+                .containsPattern("C-STORE responses\\s+" + files.size() + " success, 0 refused or failed")
+                .containsPattern("studies triaged\\s+1, latency mean")
+                .containsPattern("(?m)^  \\d{4}-\\d\\d-\\d\\dT\\S+Z  routine .*; pacs pending$");
+        JsonNode statusJson = JSON.readTree(get("/status").body());
+        assertThat(statusJson.get("recentResults")).hasSize(1);
+        assertThat(statusJson.get("recentResults").get(0).get("deliveries").get("pacs").asText()).isEqualTo("pending");
+        assertThat(get("/status").body()).doesNotContain(files.isEmpty() ? "" : header.get(TagFromName.StudyInstanceUID)
+                .getSingleStringValueOrEmptyString());
+        assertThat(cli.execute("status", "--url", "http://127.0.0.1:" + LoopbackPorts.free())).isEqualTo(3);
 
         // The database stops answering.
         health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
