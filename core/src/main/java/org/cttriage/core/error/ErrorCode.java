@@ -121,7 +121,9 @@ public enum ErrorCode {
     /** A TLS key store or trust store could not be read (missing, wrong password, not PKCS#12). */
     TLS_KEY_MATERIAL_UNREADABLE(634, "TLS key material unreadable"),
     /** A group commit of received instances failed; every C-STORE of the batch answered Processing Failure. */
-    INGEST_BATCH_FAILED(640, "group commit of received instances failed");
+    INGEST_BATCH_FAILED(640, "group commit of received instances failed"),
+    /** Security event: log.patient-data is on, so the operational log names patients. */
+    PATIENT_DATA_LOGGED(690, "patient data in the operational log");
 
     private final int number;
     private final String summary;

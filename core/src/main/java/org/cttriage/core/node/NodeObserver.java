@@ -26,7 +26,8 @@ public interface NodeObserver {
      * @param inference the engine's time for this series (preprocessing, encoders, scoring)
      * @param latency from the study's last instance recorded to the SR written (the quiet period included)
      * @param source the source study's attributes recorded with the result
-     *     ({@link SeriesTriage#EXPORTED_SOURCE_ATTRIBUTES}): patient data, never for the operational log
+     *     ({@link SeriesTriage#EXPORTED_SOURCE_ATTRIBUTES}) and the patient's name and birth date
+     *     ({@link SeriesTriage#OBSERVED_PATIENT_ATTRIBUTES}): patient data, never for the operational log by default
      * @param instances the instances the result was made from
      */
     record Triaged(SeriesKey series, long resultId, String srSopInstanceUid, Priority priority, Duration inference,

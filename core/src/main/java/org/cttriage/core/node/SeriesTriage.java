@@ -67,6 +67,8 @@ public final class SeriesTriage {
      */
     public static final List<String> EXPORTED_SOURCE_ATTRIBUTES = List.of("StudyInstanceUID", "PatientID",
             "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
+    /** Given to {@link NodeObserver}s with the exported ones, never recorded: the patient's name and birth date. */
+    public static final List<String> OBSERVED_PATIENT_ATTRIBUTES = List.of("PatientName", "PatientBirthDate");
 
     private final NodeDatabase database;
     private final SeriesRepository seriesRepository;
@@ -295,6 +297,10 @@ public final class SeriesTriage {
                 exported.put(keyword, source.get(keyword));
             }
             sourceJson = JSON.writeValueAsString(exported);
+            // Observers (audit trail, the troubleshooting patient-data log) also get who the patient is.
+            for (String keyword : OBSERVED_PATIENT_ATTRIBUTES) {
+                exported.put(keyword, source.get(keyword));
+            }
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
             srFile = pipeline.writeSr(source, result, predecessor(series), seriesSelection(series, volume), folder);
