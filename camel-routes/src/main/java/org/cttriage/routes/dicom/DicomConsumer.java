@@ -43,11 +43,18 @@ public class DicomConsumer extends DefaultConsumer {
         return listener.port();
     }
 
+    /** Associations accepted and not yet ended (0 when the listener is not running). */
+    public int activeAssociations() {
+        DicomListener l = listener;
+        return l == null ? 0 : l.activeAssociations();
+    }
+
     @Override
     protected void doStart() throws Exception {
         super.doStart();
         ListenerOptions options = options(getEndpoint().getAeTitle(), getEndpoint().getConfiguration());
         listener = new DicomListener(options, new AssociationPolicy(options), this::received);
+        getEndpoint().observers().forEach(listener::addObserver);
         listener.start();
     }
 

@@ -19,6 +19,8 @@ public class DicomEndpoint extends DefaultEndpoint {
     private final String aeTitle;
     @UriParam
     private DicomConfiguration configuration;
+    private final java.util.List<org.cttriage.core.dicom.net.AssociationListener> observers =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     DicomEndpoint(String uri, DicomComponent component, String aeTitle, DicomConfiguration configuration) {
         super(uri, component);
@@ -36,6 +38,18 @@ public class DicomEndpoint extends DefaultEndpoint {
         DicomConsumer consumer = new DicomConsumer(this, processor);
         configureConsumer(consumer);
         return consumer;
+    }
+
+    /**
+     * Adds an observer of the listener's association events (metrics, audit); observers added before the
+     * route starts see every association.
+     */
+    public void addObserver(org.cttriage.core.dicom.net.AssociationListener observer) {
+        observers.add(observer);
+    }
+
+    java.util.List<org.cttriage.core.dicom.net.AssociationListener> observers() {
+        return observers;
     }
 
     public String getAeTitle() {

@@ -123,6 +123,8 @@ public enum ErrorCode {
     TLS_KEY_MATERIAL_UNREADABLE(634, "TLS key material unreadable"),
     /** A group commit of received instances failed; every C-STORE of the batch answered Processing Failure. */
     INGEST_BATCH_FAILED(640, "group commit of received instances failed"),
+    /** Security event: log.patient-data is on, so the operational log names patients. */
+    PATIENT_DATA_LOGGED(690, "patient data in the operational log"),
 
     /** The audit trail's syslog collector cannot be reached or a send failed; messages wait in the spool. */
     AUDIT_COLLECTOR_UNREACHABLE(701, "audit syslog collector unreachable; messages kept in the audit spool"),

@@ -162,9 +162,15 @@ public final class DeliveryLedger {
 
     /**
      * The ledger at a glance, for health checks and metrics: how many deliveries are in each state, and when the
-     * result of the oldest still pending one was recorded (empty when none is pending).
+     * result of the oldest still pending one was recorded (empty when none is pending), and the counts per
+     * destination (each destination in the ledger, every state, zero included).
      */
-    public record Totals(Map<DeliveryState, Integer> byState, Optional<Instant> oldestPending) {
+    public record Totals(Map<DeliveryState, Integer> byState, Optional<Instant> oldestPending,
+            Map<String, Map<DeliveryState, Integer>> byDestination) {
+        /** Totals of a ledger read without its destinations (a failed reading's zeros). */
+        public Totals(Map<DeliveryState, Integer> byState, Optional<Instant> oldestPending) {
+            this(byState, oldestPending, Map.of());
+        }
     }
 
     /** See {@link Totals}: two aggregate statements in one transaction. */
@@ -174,10 +180,20 @@ public final class DeliveryLedger {
             for (DeliveryState state : DeliveryState.values()) {
                 byState.put(state, 0);
             }
-            try (PreparedStatement s = c.prepareStatement("SELECT state, COUNT(*) FROM node_delivery GROUP BY state");
+            Map<String, Map<DeliveryState, Integer>> byDestination = new java.util.TreeMap<>();
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT destination, state, COUNT(*) FROM node_delivery GROUP BY destination, state");
                  ResultSet r = s.executeQuery()) {
                 while (r.next()) {
-                    byState.put(DeliveryState.valueOf(r.getString(1)), r.getInt(2));
+                    DeliveryState state = DeliveryState.valueOf(r.getString(2));
+                    byState.merge(state, r.getInt(3), Integer::sum);
+                    byDestination.computeIfAbsent(r.getString(1), d -> {
+                        Map<DeliveryState, Integer> zero = new EnumMap<>(DeliveryState.class);
+                        for (DeliveryState st : DeliveryState.values()) {
+                            zero.put(st, 0);
+                        }
+                        return zero;
+                    }).put(state, r.getInt(3));
                 }
             }
             Instant oldest = null;
@@ -190,7 +206,8 @@ public final class DeliveryLedger {
                     }
                 }
             }
-            return new Totals(Collections.unmodifiableMap(byState), Optional.ofNullable(oldest));
+            return new Totals(Collections.unmodifiableMap(byState), Optional.ofNullable(oldest),
+                    Collections.unmodifiableMap(byDestination));
         });
     }
 

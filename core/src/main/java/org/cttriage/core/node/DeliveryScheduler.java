@@ -47,11 +47,18 @@ public final class DeliveryScheduler implements AutoCloseable {
     private final DeliveryLedger ledger;
     private final Clock clock;
     private final Map<String, Worker> lanes = new LinkedHashMap<>();
+    private final NodeObserver observer;
     private volatile boolean closed;
 
     public DeliveryScheduler(DeliveryLedger ledger, List<Lane> lanes, Clock clock) {
+        this(ledger, lanes, clock, NodeObserver.NONE);
+    }
+
+    /** @param observer told of every attempt's outcome once the ledger has recorded it */
+    public DeliveryScheduler(DeliveryLedger ledger, List<Lane> lanes, Clock clock, NodeObserver observer) {
         this.ledger = ledger;
         this.clock = clock;
+        this.observer = observer;
         for (Lane lane : lanes) {
             if (this.lanes.put(lane.destination(), new Worker(lane)) != null) {
                 throw new IllegalArgumentException("two lanes for destination " + lane.destination());
@@ -86,6 +93,13 @@ public final class DeliveryScheduler implements AutoCloseable {
             queued++;
         }
         return queued;
+    }
+
+    /** Attempts queued on each destination's lane and not yet started or finished (claimed, in memory). */
+    public Map<String, Integer> laneDepths() {
+        Map<String, Integer> depths = new LinkedHashMap<>();
+        lanes.forEach((name, w) -> depths.put(name, w.queued.get()));
+        return depths;
     }
 
     /** Stops the lanes: an attempt under way finishes (its timeouts bound it), queued ones stay owed in the ledger. */
@@ -140,6 +154,7 @@ public final class DeliveryScheduler implements AutoCloseable {
                     return;
                 }
                 Exporter.Attempt attempt;
+                long started = System.nanoTime();
                 try {
                     attempt = lane.exporter().attempt(d);
                 } catch (Exception e) {
@@ -148,6 +163,8 @@ public final class DeliveryScheduler implements AutoCloseable {
                 }
                 DeliveryState state = ledger.finish(id, attempt, lane.policy());
                 log(d, attempt, state);
+                observer.deliveryAttempted(new NodeObserver.DeliveryAttempted(d, lane.exporter().kind(), attempt,
+                        state, Duration.ofNanos(System.nanoTime() - started)));
             } catch (TriageException | RuntimeException e) {
                 // The ledger could not record it: the claim runs out and the delivery is attempted again.
                 LOG.error("{} delivery {} to {}: {}", ErrorCode.NODE_DATABASE_FAILED.code(), id, lane.destination(),

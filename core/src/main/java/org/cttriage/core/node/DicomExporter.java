@@ -31,6 +31,11 @@ public final class DicomExporter implements Exporter {
     }
 
     @Override
+    public String kind() {
+        return "dicom-sr";
+    }
+
+    @Override
     public Attempt attempt(DeliveryLedger.Delivery delivery) {
         if (!Files.isReadable(delivery.srFile())) {
             return new Attempt.Rejected(ErrorCode.DICOM_DELIVERY_FAILED.code() + " the SR file " + delivery.srFile()

@@ -42,4 +42,9 @@ public interface Exporter {
 
     /** One attempt at {@code delivery}; at most the kind's own timeouts long. */
     Attempt attempt(DeliveryLedger.Delivery delivery) throws Exception;
+
+    /** The kind of destination, a metrics label and audit detail: {@code dicom-sr}, {@code fhir}, … */
+    default String kind() {
+        return "other";
+    }
 }

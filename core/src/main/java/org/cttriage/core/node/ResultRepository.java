@@ -205,4 +205,56 @@ public final class ResultRepository {
             return counts;
         });
     }
+
+    /**
+     * A recent result for an operator's overview, without the study's identifiers.
+     *
+     * @param id the result's id
+     * @param recorded when it was recorded
+     * @param priority its suggested priority (FHIR code)
+     * @param superseded whether a later result of the study replaced it
+     * @param resultJson the result (findings, probabilities, model), for the caller to summarise
+     * @param deliveries each destination's delivery state, by destination name
+     */
+    public record RecentResult(long id, java.time.Instant recorded, String priority, boolean superseded,
+            String resultJson, java.util.Map<String, String> deliveries) {
+    }
+
+    /** The {@code limit} most recently recorded results, newest first, each with its deliveries' states. */
+    public List<RecentResult> recent(int limit) throws TriageException {
+        return database.transaction(c -> {
+            List<Object[]> rows = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT id, created, priority, superseded_by, result_json "
+                    + "FROM node_result ORDER BY id DESC FETCH FIRST ? ROWS ONLY")) {
+                s.setInt(1, limit);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        rows.add(new Object[] {r.getLong(1), r.getTimestamp(2).toInstant(), r.getString(3),
+                            r.getObject(4) != null, r.getString(5)});
+                    }
+                }
+            }
+            java.util.Map<Long, java.util.Map<String, String>> deliveries = new java.util.HashMap<>();
+            if (!rows.isEmpty()) {
+                long oldest = (Long) rows.get(rows.size() - 1)[0];
+                try (PreparedStatement s = c.prepareStatement("SELECT result_id, destination, state FROM node_delivery "
+                        + "WHERE result_id >= ? ORDER BY destination")) {
+                    s.setLong(1, oldest);
+                    try (ResultSet r = s.executeQuery()) {
+                        while (r.next()) {
+                            deliveries.computeIfAbsent(r.getLong(1), k -> new java.util.LinkedHashMap<>())
+                                    .put(r.getString(2), r.getString(3));
+                        }
+                    }
+                }
+            }
+            List<RecentResult> recent = new ArrayList<>();
+            for (Object[] row : rows) {
+                recent.add(new RecentResult((Long) row[0], (java.time.Instant) row[1], (String) row[2],
+                        (Boolean) row[3], (String) row[4],
+                        java.util.Collections.unmodifiableMap(deliveries.getOrDefault((Long) row[0], java.util.Map.of()))));
+            }
+            return recent;
+        });
+    }
 }

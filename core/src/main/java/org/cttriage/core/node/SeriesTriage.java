@@ -67,6 +67,8 @@ public final class SeriesTriage {
      */
     public static final List<String> EXPORTED_SOURCE_ATTRIBUTES = List.of("StudyInstanceUID", "PatientID",
             "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
+    /** Given to {@link NodeObserver}s with the exported ones, never recorded: the patient's name and birth date. */
+    public static final List<String> OBSERVED_PATIENT_ATTRIBUTES = List.of("PatientName", "PatientBirthDate");
 
     private final NodeDatabase database;
     private final SeriesRepository seriesRepository;
@@ -76,6 +78,7 @@ public final class SeriesTriage {
     private final Path results;
     private final List<String> destinations;
     private final Clock clock;
+    private final NodeObserver observer;
 
     /**
      * @param destinations names of the delivery destinations each new result is owed to
@@ -92,6 +95,17 @@ public final class SeriesTriage {
      */
     public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
             Clock clock) {
+        this(database, pipeline, results, destinations, clock, NodeObserver.NONE);
+    }
+
+    /**
+     * @param pipeline the triage pipeline, the one {@code ct-triage analyze} runs too
+     * @param destinations names of the delivery destinations each new result is owed to
+     * @param observer told of each result once it is recorded
+     */
+    public SeriesTriage(NodeDatabase database, TriagePipeline pipeline, Path results, List<String> destinations,
+            Clock clock, NodeObserver observer) {
+        this.observer = observer;
         this.database = database;
         this.seriesRepository = new SeriesRepository(database);
         this.instanceRepository = new InstanceRepository(database);
@@ -275,13 +289,18 @@ public final class SeriesTriage {
         Path srFile;
         String srUid;
         String sourceJson;
+        java.util.Map<String, String> exported;
         try {
             SourceStudy source = pipeline.source(volume);
-            java.util.Map<String, String> exported = new java.util.LinkedHashMap<>();
+            exported = new java.util.LinkedHashMap<>();
             for (String keyword : EXPORTED_SOURCE_ATTRIBUTES) {
                 exported.put(keyword, source.get(keyword));
             }
             sourceJson = JSON.writeValueAsString(exported);
+            // Observers (audit trail, the troubleshooting patient-data log) also get who the patient is.
+            for (String keyword : OBSERVED_PATIENT_ATTRIBUTES) {
+                exported.put(keyword, source.get(keyword));
+            }
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
             srFile = pipeline.writeSr(source, result, predecessor(series), seriesSelection(series, volume), folder);
@@ -309,6 +328,9 @@ public final class SeriesTriage {
                     ResultRepository.supersede(c, previous, id);
                 }
                 List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now);
+                // The worklist's priority policy, atomically with the result: raised, never lowered.
+                WorklistRepository.resultRecorded(c, series.studyInstanceUid(), result.suggestedPriority(),
+                        priorityCauses(result), now);
                 SeriesRepository.mark(c, series, SeriesState.TRIAGED, volume.report().selected()
                         .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
@@ -316,6 +338,7 @@ public final class SeriesTriage {
             LOG.info("series {} triaged: priority {}, SR {}{}", series.key(), result.suggestedPriority().fhirCode(),
                     srUid, triaged.pendingDeliveries().isEmpty() ? "" : ", " + triaged.pendingDeliveries().size()
                             + " deliveries queued");
+            observe(series, triaged.resultId(), srUid, result, exported, input.instances().size(), now);
             return triaged;
         } catch (TriageException e) {
             // A concurrent triage of the same input won the unique constraint: use its result.
@@ -325,6 +348,29 @@ public final class SeriesTriage {
             }
             throw e;
         }
+    }
+
+    /** The findings called present whose severity is the result's priority: what made it so. */
+    static List<String> priorityCauses(TriageResult result) {
+        return result.presentFindings().stream().filter(f -> f.severity() == result.suggestedPriority())
+                .map(org.cttriage.core.domain.FindingResult::id).toList();
+    }
+
+    private void observe(SeriesKey series, long resultId, String srUid, TriageResult result,
+            java.util.Map<String, String> source, int instances, java.time.Instant written) {
+        java.time.Duration latency = java.time.Duration.ZERO;
+        try {
+            java.time.Instant last = lastReceived(series.studyInstanceUid());
+            if (last != null && last.isBefore(written)) {
+                latency = java.time.Duration.between(last, written);
+            }
+        } catch (TriageException e) {
+            LOG.warn("series {}: its last instance's time could not be read for the metrics: {}", series.key(),
+                    e.getMessage());
+        }
+        observer.triaged(new NodeObserver.Triaged(series, resultId, srUid, result.suggestedPriority(),
+                java.time.Duration.ofMillis(result.timingsMillis().getOrDefault("total", 0L)), latency,
+                java.util.Collections.unmodifiableMap(source), instances));
     }
 
     /**

@@ -70,6 +70,31 @@ class ResultRepositoryTest {
         assertThat(ofStudy("1.2.3")).hasSize(1);
     }
 
+    @Test
+    void recentResultsAreNewestFirstWithTheirDeliveriesAndNoStudyIdentifiers() throws Exception {
+        long first = record(THICK, "h1", "urgent", T0);
+        long other = record(OTHER, "h9", "routine", T0.plusSeconds(5));
+        long second = database.transaction(c -> {
+            long id = ResultRepository.insert(c, result(THIN, "h2", "stat", T0.plusSeconds(60)));
+            ResultRepository.supersede(c, first, id);
+            DeliveryLedger.owe(c, id, List.of("pacs", "fhir"), T0.plusSeconds(60));
+            return id;
+        });
+
+        List<ResultRepository.RecentResult> recent = results.recent(2);
+
+        assertThat(recent).extracting(ResultRepository.RecentResult::id).containsExactly(second, other);
+        assertThat(recent.get(0).priority()).isEqualTo("stat");
+        assertThat(recent.get(0).recorded()).isEqualTo(T0.plusSeconds(60));
+        assertThat(recent.get(0).superseded()).isFalse();
+        assertThat(recent.get(0).deliveries()).containsExactly(java.util.Map.entry("fhir", "PENDING"),
+                java.util.Map.entry("pacs", "PENDING"));
+        assertThat(recent.get(1).deliveries()).isEmpty();
+        assertThat(results.recent(10)).extracting(ResultRepository.RecentResult::superseded)
+                .containsExactly(false, false, true);
+        assertThat(results.recent(10).get(2).resultJson()).isEqualTo("{\"h\":\"h1\"}");
+    }
+
     private List<ResultSummary> ofStudy(String study) throws Exception {
         return database.transaction(c -> ResultRepository.ofStudy(c, study));
     }

@@ -44,6 +44,11 @@ public final class FhirExporter implements Exporter {
     }
 
     @Override
+    public String kind() {
+        return "fhir";
+    }
+
+    @Override
     public Attempt attempt(DeliveryLedger.Delivery d) throws Exception {
         return delivery.send(bundle(d), d.series().key());
     }

@@ -103,6 +103,13 @@ final class ConfigCommand implements Runnable {
             } else {
                 out.printf("ok    fhir: none configured%n");
             }
+            check(out, "http", () -> {
+                settings.stuckDelivery();
+                return settings.httpAddress();
+            }, a -> "health, metrics and status on " + a.getHostString() + ":" + a.getPort());
+            check(out, "log", settings::logPatientData, on -> on
+                    ? "log.patient-data is on: the operational log will name patients (a security event at start)"
+                    : "no patient data in the operational log");
             check(out, "database", settings::database, db -> db.url().isEmpty()
                     ? "embedded H2 in " + settings.dataDirectory().toAbsolutePath().resolve("db")
                     : "PostgreSQL " + db.url().replaceAll("(?i)(password=)[^&;]*", "$1***") + " as " + (db.user().isEmpty() ? "(no user)" : db.user())

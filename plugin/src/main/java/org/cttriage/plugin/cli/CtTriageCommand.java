@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             DeadLettersCommand.class,
             StudiesCommand.class,
             ConfigCommand.class,
+            StatusCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class CtTriageCommand implements Runnable {

@@ -31,6 +31,8 @@ import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.cttriage.plugin.node.NodeHealth;
 import org.cttriage.plugin.node.NodeHttpServer;
 import org.cttriage.plugin.node.NodeMetrics;
+import org.cttriage.plugin.node.NodeStatus;
+import org.cttriage.plugin.node.PatientDataLog;
 import org.cttriage.plugin.node.NodeSettings;
 import org.cttriage.plugin.node.Destination;
 import org.cttriage.plugin.node.TriageNode;
@@ -53,6 +55,7 @@ import picocli.CommandLine.Spec;
             "With no PACS configured (delivery.dicom-destinations empty) it feeds itself generated CT studies over a",
             "real DICOM association and prints where their SRs are. Settings: docs/configuration.md."})
 final class ServeCommand implements Callable<Integer> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
     @Spec
     CommandSpec spec;
 
@@ -78,11 +81,13 @@ final class ServeCommand implements Callable<Integer> {
         TriageNode.Config nodeConfig;
         InetSocketAddress httpAddress;
         Duration stuckDelivery;
+        boolean logPatientData;
         try {
             settings = NodeSettings.load(config, home);
             nodeConfig = settings.nodeConfig(settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of());
             httpAddress = settings.httpAddress();
             stuckDelivery = settings.stuckDelivery();
+            logPatientData = settings.logPatientData();
         } catch (TriageException e) {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
@@ -104,9 +109,18 @@ final class ServeCommand implements Callable<Integer> {
             Optional<DeliveryScheduler.Lane> fhir = settings.fhirConfigured()
                     ? Optional.of(FhirWiring.lane(settings)) : Optional.empty();
             TriageNode node;
+            // Observing from the start: every association, result and delivery attempt is counted.
+            NodeMetrics metrics = new NodeMetrics(Clock.systemUTC());
+            TriageNode.Observers observers = metrics.observers();
+            if (logPatientData) {
+                LOG.warn("{} security: log.patient-data is on: the operational log names the patient (ID, name, birth "
+                        + "date, accession number) of every result from now on; turn it off when troubleshooting ends",
+                        ErrorCode.PATIENT_DATA_LOGGED.code());
+                observers = observers.and(new TriageNode.Observers(List.of(new PatientDataLog()), List.of(), List.of()));
+            }
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
-                        AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC());
+                        AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC(), observers);
             } catch (Exception e) {
                 // Camel wraps the listener's failure (port in use, bad TLS key store…): say what it was.
                 spec.commandLine().getErr().println(rootTriageMessage(e));
@@ -115,8 +129,10 @@ final class ServeCommand implements Callable<Integer> {
             NodeHttpServer http;
             try {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
-                NodeMetrics metrics = new NodeMetrics(node, Clock.systemUTC());
-                http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape);
+                metrics.bind(node);
+                metrics.bindHealth(health::ready);
+                NodeStatus status = new NodeStatus(node, health, Clock.systemUTC());
+                http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape, status::now);
             } catch (IOException e) {
                 spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " the HTTP server cannot bind "
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The node's HTTP server, for monitoring: {@code GET /health/live} (the process answers), {@code GET /health/ready}
  * ({@link NodeHealth}: 200 when every check is UP, else 503, the JSON naming each check) and {@code GET /metrics}
- * ({@link NodeMetrics}, Prometheus text format). None shows patient data, so none asks for a login. The JDK's server: no dependency, two threads; the endpoints with patient data that
+ * ({@link NodeMetrics}, Prometheus text format) and {@code GET /status} ({@link NodeStatus}). None shows patient data, so none asks for a login. The JDK's server: no dependency, two threads; the endpoints with patient data that
  * later issues add (the worklist) belong behind a login and TLS.
  */
 public final class NodeHttpServer implements AutoCloseable {
@@ -38,7 +38,26 @@ public final class NodeHttpServer implements AutoCloseable {
     /** Binds {@code address} and serves the health endpoints from {@code health} and {@code /metrics} from {@code metrics}. */
     public static NodeHttpServer start(InetSocketAddress address, Supplier<NodeHealth.Report> health,
             Supplier<String> metrics) throws IOException {
+        return start(address, health, metrics, null);
+    }
+
+    /** As {@link #start(InetSocketAddress, Supplier, Supplier)}, and {@code GET /status} from {@code status} when not null. */
+    public static NodeHttpServer start(InetSocketAddress address, Supplier<NodeHealth.Report> health,
+            Supplier<String> metrics, Supplier<ObjectNode> status) throws IOException {
         HttpServer server = HttpServer.create(address, 16);
+        if (status != null) {
+            server.createContext("/status", exact("/status", e -> {
+                ObjectNode body;
+                try {
+                    body = status.get();
+                } catch (RuntimeException failure) {
+                    LOG.warn("status failed: {}", failure.toString());
+                    answer(e, 500, error("status failed: " + failure.getClass().getSimpleName()));
+                    return;
+                }
+                answer(e, 200, body);
+            }));
+        }
         server.createContext("/metrics", exact("/metrics", e -> {
             try (e) {
                 if (!"GET".equals(e.getRequestMethod()) && !"HEAD".equals(e.getRequestMethod())) {
@@ -76,8 +95,8 @@ public final class NodeHttpServer implements AutoCloseable {
         });
         server.setExecutor(threads);
         server.start();
-        LOG.info("HTTP server on {}:{}: /health/live, /health/ready, /metrics", address.getHostString(),
-                server.getAddress().getPort());
+        LOG.info("HTTP server on {}:{}: /health/live, /health/ready, /metrics{}", address.getHostString(),
+                server.getAddress().getPort(), status != null ? ", /status" : "");
         return new NodeHttpServer(server, threads);
     }
 

@@ -76,8 +76,9 @@ public final class NodeSettings {
         SR_SERIES_NUMBER("sr.series-number", "9901", "Series Number of the SR series."),
         INSTITUTION("sr.institution", "", "Institution Name written in the SR (empty: none)."),
         HTTP_BIND_ADDRESS("http.bind-address", "127.0.0.1", "Address the node's HTTP server (health checks) binds; the host's address to let a monitoring system reach it."),
-        HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live and /health/ready (0: any free port, printed at start)."),
-        HEALTH_STUCK_DELIVERY("health.stuck-delivery", "1h", "A delivery still pending this long after its result was recorded makes /health/ready answer 503 (1m to 7d).");
+        HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live, /health/ready, /metrics and /status (0: any free port, printed at start)."),
+        HEALTH_STUCK_DELIVERY("health.stuck-delivery", "1h", "A delivery still pending this long after its result was recorded makes /health/ready answer 503 (1m to 7d)."),
+        LOG_PATIENT_DATA("log.patient-data", "false", "Troubleshooting only: true adds one log line per result with the patient's ID, name, birth date and accession number (logger org.cttriage.patientdata). Off, the log carries UIDs and never patient data. Turning it on is logged at start as a security event (TRIAGE-0690).");
 
         private final String name;
         private final String defaultValue;
@@ -261,6 +262,15 @@ public final class NodeSettings {
         } catch (IOException e) {
             throw invalid(Key.HTTP_BIND_ADDRESS, "an IP address or resolvable host name");
         }
+    }
+
+    /** Whether the troubleshooting switch puts patient data in the operational log ({@link PatientDataLog}). */
+    public boolean logPatientData() throws TriageException {
+        return switch (get(Key.LOG_PATIENT_DATA).toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw invalid(Key.LOG_PATIENT_DATA, "true or false");
+        };
     }
 
     /** How long a pending delivery may wait before the node reports itself not ready. */

@@ -13,7 +13,9 @@ import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.spi.RoutePolicyFactory;
 import org.apache.camel.processor.aggregate.jdbc.JdbcAggregationRepository;
+import org.cttriage.core.dicom.net.AssociationListener;
 import org.cttriage.core.dicom.net.ListenerOptions;
 import org.cttriage.core.dicom.net.TlsOptions;
 import org.cttriage.core.inference.InferenceEngine;
@@ -26,6 +28,7 @@ import org.cttriage.core.node.RetryPolicy;
 import org.cttriage.core.node.DuplicatePolicy;
 import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeDatabase;
+import org.cttriage.core.node.NodeObserver;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesTriage;
@@ -38,6 +41,7 @@ import org.cttriage.routes.NodeRoutes;
 import org.cttriage.routes.dicom.DicomComponent;
 import org.cttriage.routes.dicom.DicomConfiguration;
 import org.cttriage.routes.dicom.DicomConsumer;
+import org.cttriage.routes.dicom.DicomEndpoint;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 
 /**
@@ -131,9 +135,11 @@ public final class TriageNode implements AutoCloseable {
     private final NodeDatabase database;
     private final InstanceIngest ingest;
     private final DeliveryScheduler deliveries;
+    private final NodeObserver.Observers observers;
 
     private TriageNode(CamelContext camel, Config config, DeliveryLedger ledger, NodeDatabase database,
-            InstanceIngest ingest, DeliveryScheduler deliveries) {
+            InstanceIngest ingest, DeliveryScheduler deliveries, NodeObserver.Observers observers) {
+        this.observers = observers;
         this.deliveries = deliveries;
         this.camel = camel;
         this.config = config;
@@ -142,10 +148,47 @@ public final class TriageNode implements AutoCloseable {
         this.ingest = ingest;
     }
 
+    /**
+     * Who is told what the node does: node events (results, delivery attempts) and the DICOM listener's
+     * association events, and Camel's route policies (route metrics). Given at start so that nothing is missed
+     * (recovered deliveries are attempted at once).
+     */
+    public record Observers(List<NodeObserver> node, List<AssociationListener> associations,
+            List<RoutePolicyFactory> routePolicies) {
+        public Observers {
+            node = List.copyOf(node);
+            associations = List.copyOf(associations);
+            routePolicies = List.copyOf(routePolicies);
+        }
+
+        public static Observers none() {
+            return new Observers(List.of(), List.of(), List.of());
+        }
+
+        /** These and {@code other}'s. */
+        public Observers and(Observers other) {
+            List<NodeObserver> n = new ArrayList<>(node);
+            n.addAll(other.node);
+            List<AssociationListener> a = new ArrayList<>(associations);
+            a.addAll(other.associations);
+            List<RoutePolicyFactory> r = new ArrayList<>(routePolicies);
+            r.addAll(other.routePolicies);
+            return new Observers(n, a, r);
+        }
+    }
+
     /** Starts the node; the caller keeps ownership of the data source, engine and pool. */
     public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
             SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool,
             Optional<DeliveryScheduler.Lane> fhir, Clock clock) throws Exception {
+        return start(config, dataSource, engine, selection, assembly, pool, fhir, clock, Observers.none());
+    }
+
+    /** Starts the node with its observers; the caller keeps ownership of the data source, engine and pool. */
+    public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
+            SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool,
+            Optional<DeliveryScheduler.Lane> fhir, Clock clock, Observers observers) throws Exception {
+        NodeObserver.Observers nodeObservers = new NodeObserver.Observers(observers.node());
         Path data = config.dataDirectory();
         Path incoming = Files.createDirectories(data.resolve("incoming"));
         Path spool = Files.createDirectories(data.resolve("spool"));
@@ -165,7 +208,7 @@ public final class TriageNode implements AutoCloseable {
         ingest.recordUnrecordedSpoolFiles();
         // The pipeline object ct-triage analyze runs too; the node adds the database, supersession and deliveries.
         SeriesTriage triage = new SeriesTriage(database, new TriagePipeline(engine, selection, assembly, pool, config.sr()),
-                results, config.destinations().stream().map(Destination::name).toList(), clock);
+                results, config.destinations().stream().map(Destination::name).toList(), clock, nodeObservers);
         // Also on PostgreSQL: Camel 4.17's PostgresAggregationRepository inserts with two columns but
         // binds three parameters (version), which PostgreSQL refuses; a duplicate-key race on the
         // plain insert is retried by the aggregator's optimistic locking in a new transaction.
@@ -175,6 +218,7 @@ public final class TriageNode implements AutoCloseable {
 
         DefaultCamelContext camel = new DefaultCamelContext();
         camel.getCamelContextExtension().setName("ct-triage");
+        observers.routePolicies().forEach(camel::addRoutePolicyFactory);
         DicomComponent dicom = new DicomComponent();
         camel.addComponent("dicom", dicom);
         DicomConfiguration listen = new DicomConfiguration();
@@ -197,8 +241,9 @@ public final class TriageNode implements AutoCloseable {
                 listen.setTlsTrustStorePassword(new String(t.trustStorePassword()));
             }
         }
-        NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), dicom.endpoint(config.aeTitle(), listen),
-                config.quietPeriod());
+        DicomEndpoint listenerEndpoint = dicom.endpoint(config.aeTitle(), listen);
+        observers.associations().forEach(listenerEndpoint::addObserver);
+        NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), listenerEndpoint, config.quietPeriod());
         // One lane per destination: the DICOM peers' under the delivery.* policy, FHIR's under its own keys.
         RetryPolicy dicomPolicy = new RetryPolicy(config.maxAttempts(), config.initialBackoff(),
                 config.backoffMultiplier(), config.maxBackoff());
@@ -216,7 +261,7 @@ public final class TriageNode implements AutoCloseable {
         if (released > 0) {
             LOG.info("{} delivery attempt(s) interrupted by the last stop will be made again", released);
         }
-        DeliveryScheduler deliveries = new DeliveryScheduler(ledger, lanes, clock);
+        DeliveryScheduler deliveries = new DeliveryScheduler(ledger, lanes, clock, nodeObservers);
 
         camel.addRoutes(new NodeRoutes(settings, ingest, triage, deliveries, aggregation, clock));
         SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);
@@ -230,12 +275,32 @@ public final class TriageNode implements AutoCloseable {
         });
         camel.start();
         NodeRoutes.recover(new NodeRecovery(database), camel.createProducerTemplate());
-        return new TriageNode(camel, config, ledger, database, ingest, deliveries);
+        return new TriageNode(camel, config, ledger, database, ingest, deliveries, nodeObservers);
     }
 
     /** The listening port (the bound one when configured with 0). */
     public int port() {
         return ((DicomConsumer) camel.getRoute("dicom-ingest").getConsumer()).port();
+    }
+
+    /** Associations accepted and not yet ended. */
+    public int activeAssociations() {
+        return ((DicomConsumer) camel.getRoute("dicom-ingest").getConsumer()).activeAssociations();
+    }
+
+    /** Studies whose quiet period has passed, waiting for the triage route (in memory; the database keeps them too). */
+    public int triageQueueDepth() {
+        return ((org.apache.camel.component.seda.SedaEndpoint) camel.getEndpoint("seda:triage")).getCurrentQueueSize();
+    }
+
+    /** Attempts claimed and queued on each destination's lane, not yet finished. */
+    public java.util.Map<String, Integer> deliveryLaneDepths() {
+        return deliveries.laneDepths();
+    }
+
+    /** Adds an observer of node events while the node runs (events before it are not replayed). */
+    public void addObserver(NodeObserver observer) {
+        observers.add(observer);
     }
 
     public CamelContext camel() {

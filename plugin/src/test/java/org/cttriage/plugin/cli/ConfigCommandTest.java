@@ -51,6 +51,8 @@ class ConfigCommandTest {
                         + " certificate")
                 .contains("ok    data folder: " + data + " (will be created)")
                 .contains("ok    fhir: server http://127.0.0.1:8080/fhir")
+                .contains("ok    http: health, metrics and status on 127.0.0.1:8080")
+                .contains("ok    log: no patient data in the operational log")
                 .contains("ok    database: embedded H2 in " + data.resolve("db"))
                 .contains("ok    model: ctglip-ref")
                 .contains(file + ": valid");
@@ -62,13 +64,14 @@ class ConfigCommandTest {
         TlsKeys keys = TlsKeys.create(Files.createDirectories(dir.resolve("keys")));
         Path file = config("node.data-dir=" + dir.resolve("var"), "model.path=" + dir.resolve("no-model"),
                 "dicom.tls.key-store=" + keys.serverKeyStore(), "dicom.tls.key-store-password=wrong",
-                "fhir.url=ftp://fhir.example", "database.pool-size=0");
+                "fhir.url=ftp://fhir.example", "database.pool-size=0", "log.patient-data=yes");
 
         CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
 
         assertThat(run.exitCode()).isEqualTo(2);
         List<String> failed = run.out().lines().filter(l -> l.startsWith("FAIL")).toList();
-        assertThat(failed).hasSize(4).allSatisfy(l -> assertThat(l).contains("TRIAGE-"));
+        assertThat(failed).hasSize(5).allSatisfy(l -> assertThat(l).contains("TRIAGE-"));
+        assertThat(run.out()).contains("FAIL  log: TRIAGE-0612 log.patient-data");
         assertThat(run.out())
                 .contains("FAIL  dicom tls: TRIAGE-0612 dicom.tls.key-store " + keys.serverKeyStore()
                         + " cannot be opened with its password as PKCS#12")
@@ -76,7 +79,7 @@ class ConfigCommandTest {
                 .contains("FAIL  database: TRIAGE-0612 database.pool-size")
                 .contains("FAIL  model: TRIAGE-0401 no manifest.json in " + dir.resolve("no-model"))
                 .contains("ok    node: ")
-                .contains(file + ": 4 check(s) failed");
+                .contains(file + ": 5 check(s) failed");
     }
 
     @Test

@@ -47,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and so does a database that stops answering; {@code /metrics} counts what was sent and decided. No patient data in
  * any answer.
  */
-@RequiresTools("storescu")
+@RequiresTools({"storescu", "echoscu", "promtool"})
 class NodeHealthTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
     private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
@@ -82,14 +82,17 @@ class NodeHealthTest {
         dataSource = NodeDatabaseFiles.open(dir.resolve("node"));
         // The PACS is down: nothing listens on its port, so the SR delivery stays pending.
         int pacsPort = LoopbackPorts.free();
+        metrics = new NodeMetrics(Clock.systemUTC());
         node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"),
                         List.of(Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacsPort))))
                         .withQuietPeriod(Duration.ofSeconds(1)),
                 dataSource, engine, SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool, Optional.empty(),
-                Clock.systemUTC());
+                Clock.systemUTC(), metrics.observers());
+        metrics.bind(node);
         health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
-        metrics = new NodeMetrics(node, Clock.systemUTC());
-        http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready(), metrics::scrape);
+        metrics.bindHealth(() -> health.get().ready());
+        http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready(), metrics::scrape,
+                () -> new NodeStatus(node, health.get(), Clock.systemUTC()).now());
     }
 
     @AfterEach
@@ -122,6 +125,9 @@ class NodeHealthTest {
         assertThat(ExternalCommand.run(Duration.ofSeconds(60), command).exitCode()).isZero();
         Eventually.await(WAIT, "a failed attempt", () -> node.ledger().inState(DeliveryState.PENDING),
                 l -> l.size() == 1 && l.get(0).attempts() >= 1);
+        // A caller that asks for an AE title that is not ours is rejected.
+        assertThat(ExternalCommand.run(Duration.ofSeconds(30), List.of("echoscu", "-aet", "STORESCU", "-aec", "NOTUS",
+                "127.0.0.1", Integer.toString(node.port()))).exitCode()).isNotZero();
 
         HttpResponse<String> waiting = get("/health/ready");
         assertThat(waiting.statusCode()).as(waiting.body()).isEqualTo(200);
@@ -148,12 +154,33 @@ class NodeHealthTest {
             bytes += java.nio.file.Files.size(f);
         }
         assertThat(metric(scrape.body(), "cttriage_received_bytes_total")).isBetween(bytes * 0.9, bytes * 1.1);
+        String pacs = "destination=\"pacs\",kind=\"dicom-sr\"";
         assertThat(scrape.body())
                 .contains("cttriage_series{state=\"triaged\"} 1.0")
                 .contains("cttriage_series{state=\"receiving\"} 0.0")
-                .contains("cttriage_deliveries{state=\"pending\"} 1.0")
-                .contains("cttriage_deliveries{state=\"delivered\"} 0.0")
+                .contains("cttriage_deliveries{" + pacs + ",state=\"pending\"} 1.0")
+                .contains("cttriage_deliveries{" + pacs + ",state=\"delivered\"} 0.0")
                 .contains("cttriage_database_up 1.0")
+                // What this process counted as it happened: one association, one C-STORE answer per file...
+                .contains("cttriage_associations_accepted_total 1.0")
+                .contains("cttriage_associations_rejected_total{reason=\"called_ae_not_recognized\"} 1.0")
+                .contains("cttriage_associations_rejected_total{reason=\"calling_ae_not_recognized\"} 0.0")
+                .contains("cttriage_cstore_responses_total{code=\"0000H\",status=\"success\"} " + files.size() + ".0")
+                .contains("cttriage_cstore_responses_total{code=\"A700H\",status=\"refused_out_of_resources\"} 0.0")
+                .contains("cttriage_associations_active 0.0")
+                .contains("cttriage_triage_queue_depth 0.0")
+                // ...one triage, its latency at least the quiet period, and the refused SR's attempts and lane.
+                .contains("cttriage_triage_latency_seconds_count 1")
+                .contains("cttriage_inference_duration_seconds_count 1")
+                .contains("cttriage_triage_latency_seconds_bucket{le=\"+Inf\"} 1")
+                .contains("cttriage_delivery_lane_depth{" + pacs + "}")
+                .contains("cttriage_delivery_attempt_duration_seconds_count{kind=\"dicom-sr\"}")
+                // Camel's route metrics on the same registry.
+                .containsPattern("camel_exchanges_total\\{[^}]*route_id=\"dicom-ingest\"")
+                // The readiness checks as gauges, for the alert rules: the stuck delivery is down.
+                .contains("cttriage_ready 0.0")
+                .contains("cttriage_health_check{check=\"deliveries\"} 0.0")
+                .contains("cttriage_health_check{check=\"database\"} 1.0")
                 .contains("# TYPE cttriage_results_total counter")
                 .contains("jvm_memory_used_bytes").contains("process_uptime_seconds");
         assertThat(metric(scrape.body(), "cttriage_delivery_oldest_pending_age_seconds")).isGreaterThan(0.0);
@@ -162,6 +189,25 @@ class NodeHealthTest {
             results += metric(scrape.body(), "cttriage_results_total{priority=\"" + p + "\"}");
         }
         assertThat(results).isEqualTo(1.0);
+        assertThat(metric(scrape.body(), "cttriage_triage_latency_seconds_sum")).isGreaterThanOrEqualTo(1.0);
+        assertThat(metric(scrape.body(), "cttriage_inference_duration_seconds_sum")).isGreaterThan(0.0);
+        assertThat(metric(scrape.body(), "cttriage_delivery_attempts_total{" + pacs + ",outcome=\"retry\"}"))
+                .isGreaterThanOrEqualTo(1.0);
+
+        // Prometheus' own lint finds nothing in our meters or Camel's (Micrometer's JVM/process names are its own).
+        Path exposition = dir.resolve("scrape.txt");
+        java.nio.file.Files.writeString(exposition, scrape.body());
+        ExternalCommand.Result lint = ExternalCommand.run(Duration.ofSeconds(30), List.of("sh", "-c",
+                "promtool check metrics < '" + exposition + "'"));
+        assertThat(lint.output().lines().filter(l -> l.startsWith("cttriage_") || l.startsWith("camel_")))
+                .as(lint.output()).isEmpty();
+        // Every metric the shipped alert rules use is one this node exposes.
+        String rules = java.nio.file.Files.readString(PrometheusDeployTest.DEPLOY.resolve("ct-triage-alerts.yml"));
+        java.util.regex.Matcher used = java.util.regex.Pattern.compile("cttriage_[a-z_]+").matcher(rules);
+        while (used.find()) {
+            assertThat(scrape.body()).as("alert rules use %s", used.group()).containsPattern(
+                    "(?m)^" + used.group() + "(_bucket|_count|_sum)?[{ ]");
+        }
 
         // No patient data in what anyone on the network may read.
         AttributeList header = new AttributeList();
@@ -172,6 +218,29 @@ class NodeHealthTest {
             assertThat(stuck.body()).doesNotContain(value);
             assertThat(scrape.body()).doesNotContain(value);
         }
+
+        // ct-triage status, for an operator on the command line: the same figures, and the result without identifiers.
+        java.io.StringWriter printed = new java.io.StringWriter();
+        picocli.CommandLine cli = org.cttriage.plugin.cli.CtTriageCommand.newCommandLine();
+        cli.setOut(new java.io.PrintWriter(printed));
+        int exit = cli.execute("status", "--url", "http://127.0.0.1:" + http.port());
+        String status = printed.toString();
+        assertThat(exit).as(status).isEqualTo(1);
+        assertThat(status).contains(": NOT READY")
+                .containsPattern("deliveries\\s+DOWN .*health.stuck-delivery")
+                .containsPattern("DICOM CTTRIAGE on port " + node.port() + ", 0 association\\(s\\) open")
+                .containsPattern("deliveries pending\\s+1")
+                .containsPattern("dead letters\\s+0")
+                .containsPattern("associations\\s+1 accepted, 1 rejected")
+                .containsPattern("C-STORE responses\\s+" + files.size() + " success, 0 refused or failed")
+                .containsPattern("studies triaged\\s+1, latency mean")
+                .containsPattern("(?m)^  \\d{4}-\\d\\d-\\d\\dT\\S+Z  routine .*; pacs pending$");
+        JsonNode statusJson = JSON.readTree(get("/status").body());
+        assertThat(statusJson.get("recentResults")).hasSize(1);
+        assertThat(statusJson.get("recentResults").get(0).get("deliveries").get("pacs").asText()).isEqualTo("pending");
+        assertThat(get("/status").body()).doesNotContain(files.isEmpty() ? "" : header.get(TagFromName.StudyInstanceUID)
+                .getSingleStringValueOrEmptyString());
+        assertThat(cli.execute("status", "--url", "http://127.0.0.1:" + LoopbackPorts.free())).isEqualTo(3);
 
         // The database stops answering.
         health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
