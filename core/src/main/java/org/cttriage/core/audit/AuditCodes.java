@@ -40,6 +40,8 @@ public final class AuditCodes {
     public static final CodedValue LOGOUT = CodedValue.dcm("110123", "Logout");
     /** (110126, DCM, "Node Authentication"). */
     public static final CodedValue NODE_AUTHENTICATION = CodedValue.dcm("110126", "Node Authentication");
+    /** (110129, DCM, "Security Configuration"). */
+    public static final CodedValue SECURITY_CONFIGURATION = CodedValue.dcm("110129", "Security Configuration");
     /** (110133, DCM, "Audit Recording Stopped"). */
     public static final CodedValue AUDIT_RECORDING_STOPPED = CodedValue.dcm("110133", "Audit Recording Stopped");
     /** (110134, DCM, "Audit Recording Started"). */

@@ -242,6 +242,20 @@ public final class AuditEvents {
     }
 
     /**
+     * Security Alert, Security Configuration (A.5.3.11): a setting that weakens the node's protection of
+     * patient data is on ({@code log.patient-data}: the operational log names patients). Informative
+     * (outcome 0): the operator chose it; the subject is the setting (URI).
+     */
+    public AuditMessage securityConfiguration(String settingUri, String description) {
+        ParticipantObject subject = new ParticipantObject(settingUri, ObjectType.SYSTEM_OBJECT,
+                ObjectRole.SECURITY_RESOURCE, Optional.empty(), AuditCodes.URI, settingUri,
+                List.of(new Detail(AuditCodes.ALERT_DESCRIPTION, description)), Optional.empty());
+        return new AuditMessage(event(AuditCodes.SECURITY_ALERT, Action.EXECUTE, Outcome.SUCCESS,
+                List.of(AuditCodes.SECURITY_CONFIGURATION), Optional.of(description)), List.of(self(false, List.of())),
+                source(), List.of(subject));
+    }
+
+    /**
      * User Authentication (A.5.3.12): {@code userId} logged in or out from {@code address} (the
      * worklist's login, when it exists). The person is the requestor; the node performed the
      * authentication. No participant objects.

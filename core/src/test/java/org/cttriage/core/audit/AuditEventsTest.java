@@ -159,6 +159,16 @@ class AuditEventsTest {
     }
 
     @Test
+    void patientDataInTheLogIsASecurityConfigurationAlert() throws Exception {
+        AuditXmlAssert m = AuditXmlAssert.of(EVENTS.securityConfiguration("urn:ct-triage:configuration:log.patient-data",
+                "log.patient-data is on"));
+        assertThat(m.get("/AuditMessage/EventIdentification/EventID/@csd-code")).isEqualTo("110113");
+        assertThat(m.get("/AuditMessage/EventIdentification/EventTypeCode/@csd-code")).isEqualTo("110129");
+        assertThat(m.get("//ParticipantObjectIdentification/@ParticipantObjectID"))
+                .isEqualTo("urn:ct-triage:configuration:log.patient-data");
+    }
+
+    @Test
     void userAuthenticationAsA5312() throws Exception {
         AuditXmlAssert m = AuditXmlAssert.of(EVENTS.userAuthentication("radiologist@hospital", Optional.of("Dr Who"),
                 "10.1.2.3", true, Outcome.MINOR_FAILURE, Optional.of("wrong password")));

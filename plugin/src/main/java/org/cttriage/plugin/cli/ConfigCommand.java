@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.cttriage.core.audit.AuditOptions;
 import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.dicom.net.TlsOptions;
 import org.cttriage.core.error.ErrorCode;
@@ -114,6 +115,20 @@ final class ConfigCommand implements Runnable {
                     ? "embedded H2 in " + settings.dataDirectory().toAbsolutePath().resolve("db")
                     : "PostgreSQL " + db.url().replaceAll("(?i)(password=)[^&;]*", "$1***") + " as " + (db.user().isEmpty() ? "(no user)" : db.user())
                             + ", pool " + db.poolSize() + " (not connected to: config check connects to nothing)");
+            NodeSettings.Audit audit = check(out, "audit", settings::audit, a -> !a.options().enabled()
+                    ? "off (neither audit.syslog.host nor audit.file is set)"
+                    : a.options().syslog().map(x -> "syslog " + x + ", spool " + a.options().spoolDirectory().toAbsolutePath()
+                            + " up to " + (a.options().spoolMaxBytes() >> 20) + " MiB").orElse("no syslog collector")
+                            + a.options().file().map(f -> "; file " + f.toAbsolutePath()).orElse("")
+                            + "; AuditSourceID " + a.sourceId());
+            if (audit != null && audit.options().syslog().flatMap(AuditOptions.Syslog::tls).isPresent()) {
+                AuditOptions.Tls t = audit.options().syslog().get().tls().get();
+                check(out, "audit tls", () -> {
+                    String trust = keyStore("audit.syslog.tls.trust-store", t.trustStore(), t.trustStorePassword(), false);
+                    return trust + "; " + (t.keyStore().isEmpty() ? "no client certificate"
+                            : keyStore("audit.syslog.tls.key-store", t.keyStore().get(), t.keyStorePassword(), true));
+                }, d -> d);
+            }
             check(out, "model", () -> {
                 settings.device();
                 return ModelPackage.load(settings.modelPath());

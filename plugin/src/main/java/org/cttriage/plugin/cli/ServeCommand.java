@@ -27,6 +27,7 @@ import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.node.ResultRepository;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
+import org.cttriage.plugin.node.NodeAudit;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.cttriage.plugin.node.NodeHealth;
 import org.cttriage.plugin.node.NodeHttpServer;
@@ -92,8 +93,25 @@ final class ServeCommand implements Callable<Integer> {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
         }
-        ExecutorService pool = threads.newPool();
         Files.createDirectories(nodeConfig.dataDirectory());
+        NodeAudit audit;
+        try {
+            audit = NodeAudit.open(settings, "ct-triage serve", Clock.systemUTC());
+        } catch (TriageException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return 2;
+        }
+        try {
+            return serve(out, settings, nodeConfig, httpAddress, stuckDelivery, logPatientData, audit);
+        } finally {
+            audit.close();
+        }
+    }
+
+    private int serve(PrintWriter out, NodeSettings settings, TriageNode.Config nodeConfig,
+            InetSocketAddress httpAddress, Duration stuckDelivery, boolean logPatientData, NodeAudit audit)
+            throws Exception {
+        ExecutorService pool = threads.newPool();
         NodeDatabaseFiles.Opened database;
         try {
             database = NodeDatabaseFiles.open(settings);
@@ -117,7 +135,12 @@ final class ServeCommand implements Callable<Integer> {
                         + "date, accession number) of every result from now on; turn it off when troubleshooting ends",
                         ErrorCode.PATIENT_DATA_LOGGED.code());
                 observers = observers.and(new TriageNode.Observers(List.of(new PatientDataLog()), List.of(), List.of()));
+                audit.record(audit.events().securityConfiguration("urn:ct-triage:configuration:log.patient-data",
+                        "log.patient-data is on: the operational log names the patient (ID, name, birth date,"
+                                + " accession number) of every result (TRIAGE-0690)"));
             }
+            observers = observers.and(audit.observers(nodeConfig, settings.fhirConfigured()
+                    ? Optional.of(settings.get("fhir.url")) : Optional.empty()));
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
                         AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC(), observers);
@@ -126,6 +149,7 @@ final class ServeCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println(rootTriageMessage(e));
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
+            audit.record(audit.events().applicationStarted());
             NodeHttpServer http;
             try {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
@@ -138,12 +162,15 @@ final class ServeCommand implements Callable<Integer> {
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "
                         + e.getMessage());
                 node.close();
+                audit.record(audit.events().applicationStopped());
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 http.close();
                 node.close();
+                audit.record(audit.events().applicationStopped());
+                audit.close();
                 // The JVM does not wait for the main thread's finally: the pool closes here, after the node.
                 database.close();
                 stopped.countDown();
@@ -164,6 +191,7 @@ final class ServeCommand implements Callable<Integer> {
                 if (exitAfterDemo) {
                     http.close();
                     node.close();
+                    audit.record(audit.events().applicationStopped());
                     return 0;
                 }
             }

@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.function.Function;
+import org.cttriage.core.audit.AuditOptions;
 import org.cttriage.core.dicom.net.ListenerOptions;
 import org.cttriage.core.dicom.net.RemoteAe;
 import org.cttriage.core.dicom.net.TlsClientOptions;
@@ -78,7 +79,18 @@ public final class NodeSettings {
         HTTP_BIND_ADDRESS("http.bind-address", "127.0.0.1", "Address the node's HTTP server (health checks) binds; the host's address to let a monitoring system reach it."),
         HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live, /health/ready, /metrics and /status (0: any free port, printed at start)."),
         HEALTH_STUCK_DELIVERY("health.stuck-delivery", "1h", "A delivery still pending this long after its result was recorded makes /health/ready answer 503 (1m to 7d)."),
-        LOG_PATIENT_DATA("log.patient-data", "false", "Troubleshooting only: true adds one log line per result with the patient's ID, name, birth date and accession number (logger org.cttriage.patientdata). Off, the log carries UIDs and never patient data. Turning it on is logged at start as a security event (TRIAGE-0690).");
+        LOG_PATIENT_DATA("log.patient-data", "false", "Troubleshooting only: true adds one log line per result with the patient's ID, name, birth date and accession number (logger org.cttriage.patientdata). Off, the log carries UIDs and never patient data. Turning it on is logged at start as a security event (TRIAGE-0690)."),
+        AUDIT_SYSLOG_HOST("audit.syslog.host", "", "Host name or address of the syslog collector (IHE Audit Record Repository) the audit trail is sent to; empty: no collector. See docs/operations.md, Audit trail."),
+        AUDIT_SYSLOG_PORT("audit.syslog.port", "", "Its port (1-65535); empty: 6514 for tls, 514 for tcp and udp."),
+        AUDIT_SYSLOG_PROTOCOL("audit.syslog.protocol", "TLS", "TLS (RFC 5425, PS3.15 A.6), TCP (RFC 6587 octet counting) or UDP (RFC 5426, PS3.15 A.7; no delivery guarantee, messages up to 65,507 bytes)."),
+        AUDIT_SYSLOG_TLS_TRUST_STORE("audit.syslog.tls.trust-store", "", "PKCS#12 trust store of the collector's certificate or its CA; required with protocol TLS (the certificate must also name audit.syslog.host)."),
+        AUDIT_SYSLOG_TLS_TRUST_STORE_PASSWORD("audit.syslog.tls.trust-store-password", "", "Password of that trust store."),
+        AUDIT_SYSLOG_TLS_KEY_STORE("audit.syslog.tls.key-store", "", "PKCS#12 key store with the node's client certificate and key, presented to the collector (IHE ATNA authenticates both ends); empty: none."),
+        AUDIT_SYSLOG_TLS_KEY_STORE_PASSWORD("audit.syslog.tls.key-store-password", "", "Password of that key store (and of its key)."),
+        AUDIT_FILE("audit.file", "", "File every audit message is also appended to, one XML document per line (relative to the working directory); empty: none. The audit trail is on when this or audit.syslog.host is set."),
+        AUDIT_SPOOL_MAX_MB("audit.spool-max-mb", "256", "Size limit (MiB, 1-65536) of the audit spool (node.data-dir/audit-spool) where messages wait for the collector; when full, new messages are dropped and that is audited (TRIAGE-0702)."),
+        AUDIT_SOURCE_ID("audit.source-id", "", "AuditSourceID of every audit message; empty: the AE title."),
+        AUDIT_ENTERPRISE_SITE_ID("audit.enterprise-site-id", "", "AuditEnterpriseSiteID of every audit message (the hospital or site); empty: not written.");
 
         private final String name;
         private final String defaultValue;
@@ -271,6 +283,57 @@ public final class NodeSettings {
             case "false" -> false;
             default -> throw invalid(Key.LOG_PATIENT_DATA, "true or false");
         };
+    }
+
+    /**
+     * The validated audit trail settings.
+     *
+     * @param options where messages go (disabled when neither a collector nor a file is set)
+     * @param sourceId AuditSourceID
+     * @param enterpriseSiteId AuditEnterpriseSiteID, when set
+     */
+    public record Audit(AuditOptions options, String sourceId, Optional<String> enterpriseSiteId) {
+    }
+
+    /** The audit trail's keys, validated: {@code audit.*}. */
+    public Audit audit() throws TriageException {
+        String host = get(Key.AUDIT_SYSLOG_HOST);
+        AuditOptions.Protocol protocol = choice(Key.AUDIT_SYSLOG_PROTOCOL, AuditOptions.Protocol.class);
+        String trust = get(Key.AUDIT_SYSLOG_TLS_TRUST_STORE);
+        String keyStore = get(Key.AUDIT_SYSLOG_TLS_KEY_STORE);
+        Optional<AuditOptions.Syslog> syslog = Optional.empty();
+        if (host.isEmpty()) {
+            for (Key k : List.of(Key.AUDIT_SYSLOG_PORT, Key.AUDIT_SYSLOG_TLS_TRUST_STORE, Key.AUDIT_SYSLOG_TLS_KEY_STORE)) {
+                if (!get(k).isEmpty()) {
+                    throw invalid(Key.AUDIT_SYSLOG_HOST, "a host name or address: " + k.key() + " is set but no collector");
+                }
+            }
+        } else {
+            int port = get(Key.AUDIT_SYSLOG_PORT).isEmpty() ? protocol.defaultPort()
+                    : integer(Key.AUDIT_SYSLOG_PORT, 1, 65535);
+            Optional<AuditOptions.Tls> tls = Optional.empty();
+            if (protocol == AuditOptions.Protocol.TLS) {
+                if (trust.isEmpty() || !Files.isReadable(Path.of(trust))) {
+                    throw invalid(Key.AUDIT_SYSLOG_TLS_TRUST_STORE, "a readable PKCS#12 file: audit.syslog.protocol is TLS");
+                }
+                if (!keyStore.isEmpty() && !Files.isReadable(Path.of(keyStore))) {
+                    throw invalid(Key.AUDIT_SYSLOG_TLS_KEY_STORE, "empty or a readable PKCS#12 file");
+                }
+                tls = Optional.of(new AuditOptions.Tls(Path.of(trust), get(Key.AUDIT_SYSLOG_TLS_TRUST_STORE_PASSWORD)
+                        .toCharArray(), keyStore.isEmpty() ? Optional.empty() : Optional.of(Path.of(keyStore)),
+                        get(Key.AUDIT_SYSLOG_TLS_KEY_STORE_PASSWORD).toCharArray()));
+            } else if (!trust.isEmpty() || !keyStore.isEmpty()) {
+                throw invalid(Key.AUDIT_SYSLOG_PROTOCOL, "TLS: audit.syslog.tls.* key material is given");
+            }
+            syslog = Optional.of(new AuditOptions.Syslog(host, port, protocol, tls));
+        }
+        String file = get(Key.AUDIT_FILE);
+        long spoolMax = (long) integer(Key.AUDIT_SPOOL_MAX_MB, 1, 65536) << 20;
+        String site = get(Key.AUDIT_ENTERPRISE_SITE_ID);
+        String source = get(Key.AUDIT_SOURCE_ID).isEmpty() ? get(Key.AE_TITLE) : get(Key.AUDIT_SOURCE_ID);
+        return new Audit(new AuditOptions(syslog, file.isEmpty() ? Optional.empty() : Optional.of(Path.of(file)),
+                dataDirectory().resolve("audit-spool"), spoolMax, AuditOptions.Timing.defaults()), source,
+                site.isEmpty() ? Optional.empty() : Optional.of(site));
     }
 
     /** How long a pending delivery may wait before the node reports itself not ready. */

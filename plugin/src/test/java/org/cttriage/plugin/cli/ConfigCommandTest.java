@@ -53,6 +53,7 @@ class ConfigCommandTest {
                 .contains("ok    fhir: server http://127.0.0.1:8080/fhir")
                 .contains("ok    http: health, metrics and status on 127.0.0.1:8080")
                 .contains("ok    log: no patient data in the operational log")
+                .contains("ok    audit: off (neither audit.syslog.host nor audit.file is set)")
                 .contains("ok    database: embedded H2 in " + data.resolve("db"))
                 .contains("ok    model: ctglip-ref")
                 .contains(file + ": valid");
@@ -80,6 +81,40 @@ class ConfigCommandTest {
                 .contains("FAIL  model: TRIAGE-0401 no manifest.json in " + dir.resolve("no-model"))
                 .contains("ok    node: ")
                 .contains(file + ": 5 check(s) failed");
+    }
+
+    @Test
+    void theAuditTrailsCollectorAndItsTlsKeyMaterialAreChecked() throws Exception {
+        TlsKeys keys = TlsKeys.create(Files.createDirectories(dir.resolve("keys")));
+        Path data = dir.resolve("var");
+        Path valid = config("node.data-dir=" + data, "model.path=" + MODEL, "audit.syslog.host=127.0.0.1",
+                "audit.syslog.tls.trust-store=" + keys.serverTrustStore(),
+                "audit.syslog.tls.trust-store-password=" + TlsKeys.PASSWORD,
+                "audit.syslog.tls.key-store=" + keys.clientKeyStore(),
+                "audit.syslog.tls.key-store-password=" + TlsKeys.PASSWORD, "audit.file=" + dir.resolve("audit.log"),
+                "audit.enterprise-site-id=HOSP");
+        CommandLineTest.Run run = CommandLineTest.run("config", "check", valid.toString());
+        assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+        assertThat(run.out())
+                .contains("ok    audit: syslog tls://127.0.0.1:6514, spool " + data.resolve("audit-spool")
+                        + " up to 256 MiB; file " + dir.resolve("audit.log") + "; AuditSourceID CTTRIAGE")
+                .contains("ok    audit tls: audit.syslog.tls.trust-store servers.p12 (2 entries);"
+                        + " audit.syslog.tls.key-store client.p12 (1 entry)");
+        assertThat(data).doesNotExist();
+
+        Path noTrust = config("node.data-dir=" + data, "model.path=" + MODEL, "audit.syslog.host=127.0.0.1");
+        CommandLineTest.Run failed = CommandLineTest.run("config", "check", noTrust.toString());
+        assertThat(failed.exitCode()).isEqualTo(2);
+        assertThat(failed.out()).contains("FAIL  audit: TRIAGE-0612 audit.syslog.tls.trust-store");
+
+        Path wrongPassword = config("node.data-dir=" + data, "model.path=" + MODEL, "audit.syslog.host=127.0.0.1",
+                "audit.syslog.tls.trust-store=" + keys.serverTrustStore(), "audit.syslog.tls.trust-store-password=x");
+        CommandLineTest.Run wrong = CommandLineTest.run("config", "check", wrongPassword.toString());
+        assertThat(wrong.out()).contains("FAIL  audit tls: TRIAGE-0612 audit.syslog.tls.trust-store");
+
+        Path orphan = config("node.data-dir=" + data, "model.path=" + MODEL, "audit.syslog.port=514");
+        assertThat(CommandLineTest.run("config", "check", orphan.toString()).out())
+                .contains("FAIL  audit: TRIAGE-0612 audit.syslog.host = '' is not allowed");
     }
 
     @Test
