@@ -16,6 +16,11 @@ import org.cttriage.fhir.delivery.DeadLetter;
 import org.cttriage.fhir.delivery.FhirDeadLetterStore;
 import org.cttriage.fhir.delivery.FhirDelivery;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
+import java.util.Optional;
+import org.cttriage.core.audit.AuditEvents;
+import org.cttriage.core.audit.AuditMessage;
+import org.cttriage.core.audit.DeliveryAuditor;
+import org.cttriage.plugin.node.NodeAudit;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
 import org.cttriage.plugin.node.NodeSettings;
 import picocli.CommandLine.Command;
@@ -55,8 +60,11 @@ final class DeadLettersCommand implements Callable<Integer> {
     boolean all;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "The node's configuration file (node.data-dir, database.*, fhir.*).")
+            description = "The node's configuration file (node.data-dir, database.*, fhir.*, audit.*).")
     Path config;
+
+    /** The dead letters before the action, by id: what the audit names for each one acted on. */
+    private final java.util.Map<Long, DeliveryLedger.Delivery> dead = new java.util.HashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -83,21 +91,38 @@ final class DeadLettersCommand implements Callable<Integer> {
                     : ErrorCode.NODE_DATABASE_FAILED.code() + " cannot open the database: " + e.getMessage());
             return 2;
         }
+        NodeAudit audit;
+        try {
+            audit = NodeAudit.open(settings, "ct-triage dead-letters", Clock.systemUTC());
+        } catch (TriageException e) {
+            opened.close();
+            err.println(e.getMessage());
+            return 2;
+        }
         FhirDeadLetterStore folder = new FhirDeadLetterStore(folder(settings),
                 org.cttriage.fhir.delivery.FhirExporter.context());
         try {
             NodeDatabase database = new NodeDatabase(opened.dataSource());
             database.migrate();
             DeliveryLedger ledger = new DeliveryLedger(database, Clock.systemUTC());
+            if (!action.equals("list")) {
+                audit.record(audit.events().applicationStarted());
+                ledger.inState(DeliveryState.DEAD).forEach(d -> dead.put(d.id(), d));
+            }
             int failed = switch (action) {
                 case "list" -> list(out, ledger, folder);
-                case "retry" -> retry(out, err, ledger, folder, settings);
-                default -> discard(out, err, ledger, folder);
+                case "retry" -> retry(out, err, ledger, folder, settings, audit);
+                default -> discard(out, err, ledger, folder, audit);
             };
+            if (!action.equals("list")) {
+                audit.record(audit.events().applicationStopped());
+            }
             out.flush();
             err.flush();
             return failed == 0 ? 0 : 1;
         } finally {
+            // The audit messages are spooled (and sent, unless a running node holds the spool and sends them).
+            audit.close();
             opened.close();
         }
     }
@@ -118,8 +143,27 @@ final class DeadLettersCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Procedure Record (PS3.15 A.5.3.15), update: who retried or discarded which study's delivery. Every
+     * dead letter of the ledger names its study and patient (the attributes recorded with the result).
+     */
+    private void audit(NodeAudit audit, long id, boolean retried) {
+        DeliveryLedger.Delivery d = dead.get(id);
+        if (d == null) {
+            return;
+        }
+        java.util.Map<String, String> source = DeliveryAuditor.sourceAttributes(d.sourceJson());
+        audit.record(audit.events().deadLetterAction(retried, d.series().studyInstanceUid(),
+                new AuditEvents.Patient(source.get("PatientID"), source.get("IssuerOfPatientID"), ""),
+                AuditMessage.Outcome.SUCCESS, Optional.of(retried ? "dead letter " + id + " to " + d.destination()
+                        + " put back to pending" : "dead letter " + id + " to " + d.destination()
+                        + " discarded: it will not be sent"), List.of(new AuditMessage.Detail("Delivery", id + " "
+                        + d.destination() + " (result " + d.resultId() + ", " + d.attempts() + " attempts: "
+                        + d.lastError() + ")"))));
+    }
+
     private int retry(PrintWriter out, PrintWriter err, DeliveryLedger ledger, FhirDeadLetterStore folder,
-            NodeSettings settings) throws TriageException {
+            NodeSettings settings, NodeAudit audit) throws TriageException {
         int pending = 0;
         int failed = 0;
         List<String> folderIds = new ArrayList<>();
@@ -127,6 +171,7 @@ final class DeadLettersCommand implements Callable<Integer> {
             if (id.startsWith(FOLDER_PREFIX)) {
                 folderIds.add(id.substring(FOLDER_PREFIX.length()));
             } else if (ledger.retry(number(id))) {
+                audit(audit, number(id), true);
                 pending++;
             } else {
                 err.println("delivery " + id + " is not a dead letter");
@@ -173,14 +218,17 @@ final class DeadLettersCommand implements Callable<Integer> {
         return failed;
     }
 
-    private int discard(PrintWriter out, PrintWriter err, DeliveryLedger ledger, FhirDeadLetterStore folder)
-            throws TriageException {
+    private int discard(PrintWriter out, PrintWriter err, DeliveryLedger ledger, FhirDeadLetterStore folder,
+            NodeAudit audit) throws TriageException {
         int discarded = 0;
         int failed = 0;
         for (String id : targets(ledger, folder)) {
             boolean done = id.startsWith(FOLDER_PREFIX) ? folder.delete(id.substring(FOLDER_PREFIX.length()))
                     : ledger.discard(number(id));
             if (done) {
+                if (!id.startsWith(FOLDER_PREFIX)) {
+                    audit(audit, number(id), false);
+                }
                 discarded++;
             } else {
                 err.println(id + " is not a dead letter");

@@ -11,6 +11,7 @@ import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.node.NodeDatabase;
 import org.cttriage.plugin.node.NodeDatabaseFiles;
+import org.cttriage.testdata.audit.AuditSchema;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -103,6 +104,32 @@ class DeadLettersCommandTest {
         CommandLineTest.Run again = CommandLineTest.run("dead-letters", "retry", "42", "--config", config.toString());
         assertThat(again.exitCode()).isEqualTo(1);
         assertThat(again.err()).contains("delivery 42 is not a dead letter");
+    }
+
+    @Test
+    void retryAndDiscardAreAuditedAsProcedureRecordUpdatesNamingStudyAndPatient() throws Exception {
+        JdbcConnectionPool pool = NodeDatabaseFiles.open(data);
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.executeUpdate("UPDATE node_result SET source_json = '{\"StudyInstanceUID\":\"1.2.3\",\"PatientID\":"
+                    + "\"PID-9\",\"IssuerOfPatientID\":\"HOSP\",\"AccessionNumber\":\"A1\"}' WHERE id = 7");
+        } finally {
+            pool.dispose();
+        }
+        Path audit = dir.resolve("audit.log");
+        Files.writeString(config, "audit.file=" + audit + "\n", java.nio.file.StandardOpenOption.APPEND);
+        run("dead-letters", "retry", "42", "--config", config.toString());
+        run("dead-letters", "discard", "43", "--config", config.toString());
+
+        java.util.List<String> lines = Files.readAllLines(audit);
+        // Each command: Application Start, its action, Application Stop.
+        assertThat(lines).hasSize(6);
+        lines.forEach(l -> AuditSchema.assertValid(l.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(lines.get(1)).contains("csd-code=\"110111\"").contains("EventActionCode=\"U\"")
+                .contains("csd-code=\"DLRETRY\"").contains("ParticipantObjectID=\"1.2.3\"")
+                .contains("ParticipantObjectID=\"PID-9^^^HOSP\"").contains("UserName=\"ct-triage dead-letters\"");
+        assertThat(lines.get(4)).contains("csd-code=\"DLDISCARD\"").contains("dead letter 43 to fhir discarded");
+        assertThat(lines.get(0)).contains("csd-code=\"110120\"");
+        assertThat(lines.get(5)).contains("csd-code=\"110121\"");
     }
 
     @Test
