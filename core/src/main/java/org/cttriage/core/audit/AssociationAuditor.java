@@ -46,6 +46,8 @@ public final class AssociationAuditor implements AssociationListener {
     /** TLS failures from one host within a minute that make a burst. */
     static final int BURST = 10;
     private static final Duration WINDOW = Duration.ofMinutes(1);
+    /** Rejection and TLS windows kept before the expired ones are swept. */
+    private static final int MAX_WINDOWS = 10_000;
     private static final String UNKNOWN = "(unknown)";
 
     private final AuditTrail trail;
@@ -134,6 +136,10 @@ public final class AssociationAuditor implements AssociationListener {
     /** How many events of {@code key} fell in its current one-minute window, this one included. */
     private long admit(String key) {
         Instant now = clock.instant();
+        if (windows.size() > MAX_WINDOWS) {
+            // A scan from many addresses: forget the windows that have run out.
+            windows.values().removeIf(w -> Duration.between(w.start, now).compareTo(WINDOW) >= 0);
+        }
         Window w = windows.compute(key, (k, old) -> old == null || Duration.between(old.start, now).compareTo(WINDOW) >= 0
                 ? new Window(now) : old);
         synchronized (w) {
