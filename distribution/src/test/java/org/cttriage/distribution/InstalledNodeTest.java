@@ -142,6 +142,8 @@ class InstalledNodeTest {
                     node.destroyForcibly().waitFor();
                 }
             }
+        } finally {
+            Files.deleteIfExists(javaOnly.resolve("java"));
         }
     }
 
