@@ -34,6 +34,9 @@ import org.cttriage.plugin.node.NodeHttpServer;
 import org.cttriage.plugin.node.NodeMetrics;
 import org.cttriage.plugin.node.NodeStatus;
 import org.cttriage.plugin.node.PatientDataLog;
+import org.cttriage.plugin.web.Users;
+import org.cttriage.plugin.web.WorklistApi;
+import org.cttriage.core.node.UserRepository;
 import org.cttriage.plugin.node.NodeSettings;
 import org.cttriage.plugin.node.Destination;
 import org.cttriage.plugin.node.TriageNode;
@@ -83,12 +86,18 @@ final class ServeCommand implements Callable<Integer> {
         InetSocketAddress httpAddress;
         Duration stuckDelivery;
         boolean logPatientData;
+        Optional<NodeHttpServer.Tls> httpTls;
+        java.util.Map<org.cttriage.core.domain.Priority, Duration> overdue;
+        Duration sessionIdle;
         try {
             settings = NodeSettings.load(config, home);
             nodeConfig = settings.nodeConfig(settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of());
             httpAddress = settings.httpAddress();
             stuckDelivery = settings.stuckDelivery();
             logPatientData = settings.logPatientData();
+            httpTls = settings.httpTls();
+            overdue = settings.worklistOverdue();
+            sessionIdle = settings.worklistSessionIdle();
         } catch (TriageException e) {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
@@ -151,12 +160,15 @@ final class ServeCommand implements Callable<Integer> {
             }
             audit.record(audit.events().applicationStarted());
             NodeHttpServer http;
+            WorklistApi worklist = new WorklistApi(node.database(), node.ledger(), new Users(node.database(),
+                    Clock.systemUTC()), overdue, sessionIdle, Clock.systemUTC());
+            node.addObserver(worklist);
             try {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
                 metrics.bind(node);
                 metrics.bindHealth(health::ready);
                 NodeStatus status = new NodeStatus(node, health, Clock.systemUTC());
-                http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape, status::now);
+                http = NodeHttpServer.start(httpAddress, httpTls, health::ready, metrics::scrape, status::now, worklist);
             } catch (IOException e) {
                 spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " the HTTP server cannot bind "
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "
@@ -167,6 +179,7 @@ final class ServeCommand implements Callable<Integer> {
             }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                worklist.close();
                 http.close();
                 node.close();
                 audit.record(audit.events().applicationStopped());
@@ -180,7 +193,13 @@ final class ServeCommand implements Callable<Integer> {
                     nodeConfig.bindAddress(), node.port(), engine.modelPackage().identity().version(), engine.device());
             out.printf("data: %s (received instances in spool/, SRs in results/)%n", data);
             out.printf("database: %s%n", database.description());
-            out.printf("health: http://%s:%d/health/ready%n", httpAddress.getHostString(), http.port());
+            String scheme = http.https() ? "https" : "http";
+            String host = httpAddress.getAddress().isAnyLocalAddress() ? "127.0.0.1"
+                    : httpAddress.getAddress().getHostAddress();
+            out.printf("health: %s://%s:%d/health/ready%n", scheme, host, http.port());
+            out.printf("worklist: %s://%s:%d/worklist/%s%n", scheme, host, http.port(),
+                    new UserRepository(node.database()).list().isEmpty()
+                            ? " (no users yet: bin/ct-triage users add NAME --role admin)" : "");
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
