@@ -53,6 +53,9 @@ public final class AuditCodes {
     public static final CodedValue DEAD_LETTER_DISCARDED = new CodedValue("DLDISCARD", PRIVATE_SCHEME,
             "Dead letter discarded");
 
+    /** ct-triage: a reader reviewed a study on the worklist (confirmed, dismissed or re-prioritised its result). */
+    public static final CodedValue WORKLIST_REVIEW = new CodedValue("WLREVIEW", PRIVATE_SCHEME, "Worklist review");
+
     // Active participant role IDs (CID 402 "Audit Active Participant Role ID Code").
     /** (110150, DCM, "Application"). */
     public static final CodedValue ROLE_APPLICATION = CodedValue.dcm("110150", "Application");

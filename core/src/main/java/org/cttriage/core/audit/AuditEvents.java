@@ -286,6 +286,23 @@ public final class AuditEvents {
                 List.of(person, self(false, List.of())), source(), List.of(study, patient(patient)));
     }
 
+    /**
+     * Procedure Record (A.5.3.15), read or update: a worklist user looked at a study's result ({@code review}
+     * false: R) or reviewed it (true: U, type WLREVIEW; the description says how). The person is the
+     * requestor, with the address the request came from; the node serves it; the study and its patient
+     * are the objects.
+     */
+    public AuditMessage worklistStudy(String userId, String address, boolean review, String studyInstanceUid,
+            Patient patient, Optional<String> description) {
+        ActiveParticipant person = new ActiveParticipant(userId, Optional.empty(), Optional.of(userId), true, List.of(),
+                Optional.empty(), Optional.of(new NetworkAccessPoint(address, accessPointType(address))));
+        ParticipantObject study = new ParticipantObject(studyInstanceUid, ObjectType.SYSTEM_OBJECT, ObjectRole.REPORT,
+                Optional.empty(), AuditCodes.STUDY_INSTANCE_UID, studyInstanceUid, List.of(), Optional.empty());
+        return new AuditMessage(event(AuditCodes.PROCEDURE_RECORD, review ? Action.UPDATE : Action.READ,
+                Outcome.SUCCESS, review ? List.of(AuditCodes.WORKLIST_REVIEW) : List.of(), description),
+                List.of(person, self(false, List.of())), source(), List.of(study, patient(patient)));
+    }
+
     private Event event(CodedValue id, Action action, Outcome outcome, List<CodedValue> types,
             Optional<String> description) {
         return new Event(id, action, Instant.now(clock), outcome, types, description);

@@ -169,6 +169,20 @@ class AuditEventsTest {
     }
 
     @Test
+    void worklistViewsAndReviewsAsProcedureRecordsA5315() throws Exception {
+        AuditXmlAssert view = AuditXmlAssert.of(EVENTS.worklistStudy("reader1", "10.1.2.3", false, "1.2.3.4",
+                STUDY.patient(), Optional.empty()));
+        assertThat(view.get("/AuditMessage/EventIdentification/EventID/@csd-code")).isEqualTo("110111");
+        assertThat(view.get("/AuditMessage/EventIdentification/@EventActionCode")).isEqualTo("R");
+        assertThat(view.get("//ActiveParticipant[@UserIsRequestor='true']/@UserID")).isEqualTo("reader1");
+        assertThat(view.get("//ActiveParticipant[@UserIsRequestor='true']/@NetworkAccessPointID")).isEqualTo("10.1.2.3");
+        AuditXmlAssert review = AuditXmlAssert.of(EVENTS.worklistStudy("reader1", "10.1.2.3", true, "1.2.3.4",
+                STUDY.patient(), Optional.of("reprioritise: priority stat")));
+        assertThat(review.get("/AuditMessage/EventIdentification/@EventActionCode")).isEqualTo("U");
+        assertThat(review.get("/AuditMessage/EventIdentification/EventTypeCode/@csd-code")).isEqualTo("WLREVIEW");
+    }
+
+    @Test
     void userAuthenticationAsA5312() throws Exception {
         AuditXmlAssert m = AuditXmlAssert.of(EVENTS.userAuthentication("radiologist@hospital", Optional.of("Dr Who"),
                 "10.1.2.3", true, Outcome.MINOR_FAILURE, Optional.of("wrong password")));

@@ -111,15 +111,18 @@ final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         try {
-            return serve(out, settings, nodeConfig, httpAddress, stuckDelivery, logPatientData, audit);
+            return serve(out, settings, nodeConfig, httpAddress, stuckDelivery, logPatientData, httpTls, overdue,
+                    sessionIdle, audit);
         } finally {
             audit.close();
         }
     }
 
+    /** The node's run once its settings are valid and the audit trail is open (closed by the caller). */
     private int serve(PrintWriter out, NodeSettings settings, TriageNode.Config nodeConfig,
-            InetSocketAddress httpAddress, Duration stuckDelivery, boolean logPatientData, NodeAudit audit)
-            throws Exception {
+            InetSocketAddress httpAddress, Duration stuckDelivery, boolean logPatientData,
+            Optional<NodeHttpServer.Tls> httpTls, java.util.Map<org.cttriage.core.domain.Priority, Duration> overdue,
+            Duration sessionIdle, NodeAudit audit) throws Exception {
         ExecutorService pool = threads.newPool();
         NodeDatabaseFiles.Opened database;
         try {
@@ -161,7 +164,7 @@ final class ServeCommand implements Callable<Integer> {
             audit.record(audit.events().applicationStarted());
             NodeHttpServer http;
             WorklistApi worklist = new WorklistApi(node.database(), node.ledger(), new Users(node.database(),
-                    Clock.systemUTC()), overdue, sessionIdle, Clock.systemUTC());
+                    Clock.systemUTC()), overdue, sessionIdle, Clock.systemUTC(), audit.trail());
             node.addObserver(worklist);
             try {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());

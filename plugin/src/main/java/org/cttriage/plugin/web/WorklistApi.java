@@ -21,6 +21,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.cttriage.core.audit.AuditEvents;
+import org.cttriage.core.audit.AuditMessage;
+import org.cttriage.core.audit.AuditTrail;
 import org.cttriage.core.domain.Priority;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.node.DeliveryLedger;
@@ -41,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * the page's static files needs a login: a session cookie (HttpOnly, SameSite=Strict, Secure under HTTPS) with a
  * CSRF token required on every state change, or an API token ({@code Authorization: Bearer}) for machines. Logins,
  * failures, study views and reviews are written to the audit logger {@code org.cttriage.audit} (user, address,
- * study UID; no patient names).
+ * study UID; no patient names) and, when the node's audit trail is on, to it as DICOM audit messages.
  */
 public final class WorklistApi implements WebHandler, NodeObserver {
     static final String SESSION_COOKIE = "ctt_session";
@@ -68,6 +71,8 @@ public final class WorklistApi implements WebHandler, NodeObserver {
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
     private final WorklistEvents events = new WorklistEvents();
+    /** The node's audit trail, or null: none. */
+    private final AuditTrail auditTrail;
 
     /** A logged-in browser. */
     private static final class Session {
@@ -88,6 +93,16 @@ public final class WorklistApi implements WebHandler, NodeObserver {
      */
     public WorklistApi(NodeDatabase database, DeliveryLedger ledger, Users users, Map<Priority, Duration> overdueAfter,
             Duration sessionIdle, Clock clock) {
+        this(database, ledger, users, overdueAfter, sessionIdle, clock, null);
+    }
+
+    /**
+     * As above, also writing logins, logouts, refused credentials, study views and reviews to the node's audit
+     * trail as DICOM audit messages (User Authentication; Procedure Record read and update), when it is on.
+     */
+    public WorklistApi(NodeDatabase database, DeliveryLedger ledger, Users users, Map<Priority, Duration> overdueAfter,
+            Duration sessionIdle, Clock clock, AuditTrail auditTrail) {
+        this.auditTrail = auditTrail;
         this.worklist = new WorklistRepository(database);
         this.results = new ResultRepository(database);
         this.series = new SeriesRepository(database);
@@ -169,6 +184,8 @@ public final class WorklistApi implements WebHandler, NodeObserver {
                 e.cookie(SESSION_COOKIE).ifPresent(sessions::remove);
                 e.addCookie(cookie(e, "", 0));
                 AUDIT.info("logout user={} from={}", who.name(), e.remoteAddress());
+                audit(a -> a.userAuthentication(who.name(), Optional.of(who.name()), e.remoteAddress(), false,
+                        AuditMessage.Outcome.SUCCESS, Optional.empty()));
                 e.json(200, JSON.createObjectNode().put("loggedOut", true));
             }
             case "/api/v1/worklist" -> {
@@ -201,6 +218,8 @@ public final class WorklistApi implements WebHandler, NodeObserver {
                         return true;
                     }
                     AUDIT.info("study-view user={} from={} study={}", who.name(), e.remoteAddress(), uid);
+                    audit(a -> a.worklistStudy(who.name(), e.remoteAddress(), false, uid, patientOf(uid),
+                            Optional.empty()));
                     e.json(200, body.get());
                 } else {
                     requireMethod(e, "POST");
@@ -223,15 +242,24 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             sessions.put(id, session);
             e.addCookie(cookie(e, id, -1));
             AUDIT.info("login user={} from={} result=ok", name, e.remoteAddress());
+            audit(a -> a.userAuthentication(name, Optional.of(name), e.remoteAddress(), true,
+                    AuditMessage.Outcome.SUCCESS, Optional.empty()));
             e.json(200, sessionBody(ok.principal(), session.csrf));
             return;
         }
         if (login instanceof Users.Login.Locked) {
             AUDIT.warn("login user={} from={} result=locked (after {} failures; for {})", name, e.remoteAddress(),
                     Users.LOCK_AFTER, Users.LOCK_FOR);
+            // A burst of bad passwords: serious failure, the account is locked for a while.
+            audit(a -> a.userAuthentication(name, Optional.of(name), e.remoteAddress(), true,
+                    AuditMessage.Outcome.SERIOUS_FAILURE, Optional.of("login refused: account locked after "
+                            + Users.LOCK_AFTER + " failures in a row, for " + Users.LOCK_FOR)));
         } else {
-            AUDIT.warn("login user={} from={} result=refused failures-in-a-row={}", name, e.remoteAddress(),
-                    ((Users.Login.Refused) login).failuresInARow());
+            int failures = ((Users.Login.Refused) login).failuresInARow();
+            AUDIT.warn("login user={} from={} result=refused failures-in-a-row={}", name, e.remoteAddress(), failures);
+            audit(a -> a.userAuthentication(name.isEmpty() ? "(none)" : name, Optional.empty(), e.remoteAddress(),
+                    true, AuditMessage.Outcome.MINOR_FAILURE, Optional.of("login refused (unknown user or wrong"
+                            + " password); " + failures + " failure(s) in a row")));
         }
         // The same answer for an unknown user, a wrong password and a locked account.
         e.error(401, "login refused");
@@ -244,6 +272,8 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             Optional<Users.Principal> p = users.byToken(bearer.get());
             if (p.isEmpty()) {
                 AUDIT.warn("api-token refused from={}", e.remoteAddress());
+                audit(a -> a.userAuthentication("(API token)", Optional.empty(), e.remoteAddress(), true,
+                        AuditMessage.Outcome.MINOR_FAILURE, Optional.of("API token refused")));
             }
             return p;
         }
@@ -471,8 +501,38 @@ public final class WorklistApi implements WebHandler, NodeObserver {
         WorklistRepository.Entry after = worklist.review(uid, who.name(), action, priority, comment, clock.instant());
         AUDIT.info("study-review user={} from={} study={} action={} priority={}", who.name(), e.remoteAddress(), uid,
                 action.name().toLowerCase(java.util.Locale.ROOT), after.priority().fhirCode());
+        String how = action.name().toLowerCase(java.util.Locale.ROOT) + ": priority " + after.priority().fhirCode()
+                + (comment == null ? "" : "; comment: " + comment);
+        audit(a -> a.worklistStudy(who.name(), e.remoteAddress(), true, uid, patientOf(uid), Optional.of(how)));
         events.publish(uid, "review");
         e.json(200, study(uid).orElseThrow());
+    }
+
+    /** Records an audit message when the node's audit trail is on; never fails the request. */
+    private void audit(java.util.function.Function<AuditEvents, AuditMessage> message) {
+        if (auditTrail == null || !auditTrail.enabled()) {
+            return;
+        }
+        try {
+            auditTrail.record(message.apply(auditTrail.events()));
+        } catch (RuntimeException ex) {
+            LOG.warn("audit message not recorded: {}", ex.getClass().getSimpleName());
+        }
+    }
+
+    /** The study's patient as the current result recorded it (ID and issuer; the node keeps no names). */
+    private AuditEvents.Patient patientOf(String uid) {
+        try {
+            Optional<ResultRepository.CurrentDetail> current = results.currentDetail(uid);
+            if (current.isPresent() && current.get().sourceJson() != null) {
+                JsonNode source = JSON.readTree(current.get().sourceJson());
+                return new AuditEvents.Patient(source.path("PatientID").asText(""),
+                        source.path("IssuerOfPatientID").asText(""), "");
+            }
+        } catch (TriageException | IOException ex) {
+            LOG.warn("audit: the patient of a viewed study could not be read: {}", ex.getClass().getSimpleName());
+        }
+        return new AuditEvents.Patient("", "", "");
     }
 
     private ArrayNode deadLetters() throws TriageException {

@@ -3,6 +3,10 @@ package org.cttriage.plugin.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +17,7 @@ import java.util.Set;
 import java.util.function.Predicate;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.xpath.XPathFactory;
+import org.cttriage.plugin.web.Users;
 import org.cttriage.testdata.audit.AuditSchema;
 import org.cttriage.testdata.audit.SyslogMessage;
 import org.cttriage.testdata.audit.SyslogServer;
@@ -36,7 +41,8 @@ import org.w3c.dom.Document;
  * storescu sends a study, the node triages it and delivers its SR to dcmtk's storescp, a stranger is turned away,
  * the node stops. The collector (and {@code audit.file}) then hold, each valid against PS3.15 A.5.1: Application
  * Start, the association accepted, the instances received with the study and its patient as participant objects,
- * the SR transferred to the PACS, the rejected association, and Application Stop.
+ * the SR transferred to the PACS, the rejected association, a worklist reader's failed and successful login, the
+ * study viewed and reviewed, the logout, and Application Stop.
  */
 @RequiresTools({"storescu", "storescp", "echoscu"})
 class NodeAuditTest {
@@ -44,6 +50,7 @@ class NodeAuditTest {
     private static final String NAME = "Auditorius^Wilhelmina";
     private static final String CT = "1.2.840.10008.5.1.4.1.1.2";
     private static final String SR = "1.2.840.10008.5.1.4.1.1.88.34";
+    private static final String PASSWORD = "a long reader password";
 
     @TempDir
     Path dir;
@@ -83,6 +90,16 @@ class NodeAuditTest {
                 new PhantomSpec(314159, 64, 64, 20, 400.0 / 64, 10, 10, ContrastPhase.NONE, Set.of(), false)),
                 SeriesWriteOptions.defaults().withPatientName(NAME), dir.resolve("study"));
 
+        // A worklist reader, made before the node starts (ct-triage users add does the same).
+        org.h2.jdbcx.JdbcConnectionPool pool = NodeDatabaseFiles.open(dir.resolve("var"));
+        try {
+            org.cttriage.core.node.NodeDatabase database = new org.cttriage.core.node.NodeDatabase(pool);
+            database.migrate();
+            new Users(database, java.time.Clock.systemUTC()).add("reader1", PASSWORD.toCharArray(), Users.Role.READER);
+        } finally {
+            pool.dispose();
+        }
+
         node = NodeProcess.start(config, log, nodePort, WAIT);
         List<String> send = new ArrayList<>(List.of("storescu", "-aet", "MODALITY", "-aec", "CTTRIAGE", "127.0.0.1",
                 Integer.toString(nodePort)));
@@ -97,6 +114,9 @@ class NodeAuditTest {
                 m -> m.stream().anyMatch(isEvent("110104").and(x -> xpath(x,
                         "//SOPClass/@UID").equals(SR))) && m.stream().anyMatch(x -> xpath(x,
                         "//EventOutcomeDescription").contains("INTRUDER")));
+        worklistSession(log, study.studyInstanceUid());
+        Eventually.await(WAIT, "the worklist logout audited", () -> messages(collector),
+                m -> m.stream().anyMatch(x -> xpath(x, "//EventTypeCode/@csd-code").equals("110123")));
         node.stop();
         Eventually.await(WAIT, "Application Stop at the collector", () -> messages(collector),
                 m -> m.stream().anyMatch(isEvent("110100").and(x -> xpath(x, "//EventTypeCode/@csd-code")
@@ -152,12 +172,78 @@ class NodeAuditTest {
         });
         assertThat(xpath(all.get(all.size() - 1), "//EventTypeCode/@csd-code")).isEqualTo("110121");
 
+        // The worklist: a wrong password, a login, the study viewed and reviewed, a logout.
+        assertThat(all).anySatisfy(x -> {
+            assertThat(xpath(x, "//EventID/@csd-code")).isEqualTo("110114");
+            assertThat(xpath(x, "//EventTypeCode/@csd-code")).isEqualTo("110122");
+            assertThat(xpath(x, "//EventIdentification/@EventOutcomeIndicator")).isEqualTo("4");
+            assertThat(xpath(x, "//ActiveParticipant[@UserIsRequestor='true']/@UserID")).isEqualTo("reader1");
+            assertThat(xpath(x, "//ActiveParticipant[@UserIsRequestor='true']/@NetworkAccessPointID"))
+                    .isEqualTo("127.0.0.1");
+        });
+        assertThat(all).anySatisfy(x -> {
+            assertThat(xpath(x, "//EventTypeCode/@csd-code")).isEqualTo("110122");
+            assertThat(xpath(x, "//EventIdentification/@EventOutcomeIndicator")).isEqualTo("0");
+        });
+        Document viewed = all.stream().filter(isEvent("110111").and(x -> xpath(x,
+                "//EventIdentification/@EventActionCode").equals("R"))).findFirst().orElseThrow();
+        assertThat(xpath(viewed, "//ActiveParticipant[@UserIsRequestor='true']/@UserID")).isEqualTo("reader1");
+        assertThat(xpath(viewed, "//ParticipantObjectIdentification[@ParticipantObjectTypeCodeRole='3']"
+                + "/@ParticipantObjectID")).isEqualTo(study.studyInstanceUid());
+        assertThat(xpath(viewed, "//ParticipantObjectIdentification[@ParticipantObjectTypeCodeRole='1']"
+                + "/@ParticipantObjectID")).isEqualTo("PHANTOM-314159^^^CTTRIAGE-PHANTOM");
+        Document reviewed = all.stream().filter(isEvent("110111").and(x -> xpath(x,
+                "//EventIdentification/@EventActionCode").equals("U"))).findFirst().orElseThrow();
+        assertThat(xpath(reviewed, "//EventTypeCode/@csd-code")).isEqualTo("WLREVIEW");
+        assertThat(xpath(reviewed, "//EventOutcomeDescription")).startsWith("confirm");
+
         // The local file holds the same messages, one per line.
         List<String> lines = Files.readAllLines(auditFile, StandardCharsets.UTF_8);
         assertThat(lines).hasSize(all.size());
         lines.forEach(l -> AuditSchema.assertValid(l.getBytes(StandardCharsets.UTF_8)));
         // And the operational log names no patient.
         assertThat(Files.readString(log)).doesNotContain(NAME).doesNotContain("PHANTOM-314159");
+    }
+
+    /** Through the worklist API as a browser would: a wrong password, a login, the study, a review, a logout. */
+    private void worklistSession(Path log, String studyUid) throws Exception {
+        String base = "http://127.0.0.1:" + httpPort(log) + "/api/v1/";
+        HttpClient client = HttpClient.newHttpClient();
+        HttpResponse<String> refused = client.send(post(base + "login", "{\"user\":\"reader1\",\"password\":"
+                + "\"not the password\"}", null, null), HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).isEqualTo(401);
+        HttpResponse<String> login = client.send(post(base + "login", "{\"user\":\"reader1\",\"password\":\""
+                + PASSWORD + "\"}", null, null), HttpResponse.BodyHandlers.ofString());
+        assertThat(login.statusCode()).as(login.body()).isEqualTo(200);
+        String cookie = login.headers().firstValue("Set-Cookie").orElseThrow().split(";", 2)[0];
+        String csrf = new com.fasterxml.jackson.databind.ObjectMapper().readTree(login.body()).path("csrfToken").asText();
+        HttpResponse<String> view = Eventually.await(WAIT, "the study on the worklist", () -> client.send(
+                HttpRequest.newBuilder(URI.create(base + "studies/" + studyUid)).header("Cookie", cookie).GET().build(),
+                HttpResponse.BodyHandlers.ofString()), r -> r.statusCode() == 200);
+        assertThat(view.body()).contains(studyUid);
+        HttpResponse<String> review = client.send(post(base + "studies/" + studyUid + "/review",
+                "{\"action\":\"confirm\"}", cookie, csrf), HttpResponse.BodyHandlers.ofString());
+        assertThat(review.statusCode()).as(review.body()).isEqualTo(200);
+        HttpResponse<String> logout = client.send(post(base + "logout", "{}", cookie, csrf),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(logout.statusCode()).as(logout.body()).isEqualTo(200);
+    }
+
+    private static HttpRequest post(String uri, String json, String cookie, String csrf) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(uri)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        if (cookie != null) {
+            b.header("Cookie", cookie).header("X-CSRF-Token", csrf);
+        }
+        return b.build();
+    }
+
+    /** The HTTP port the node printed ("health: http://127.0.0.1:PORT/health/ready"; http.port=0). */
+    private static int httpPort(Path log) throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("health: https?://[^:]+:(\\d+)/health/ready")
+                .matcher(Files.readString(log));
+        assertThat(m.find()).as("the node's HTTP port in its output").isTrue();
+        return Integer.parseInt(m.group(1));
     }
 
     private static Predicate<Document> isEvent(String eventId) {
