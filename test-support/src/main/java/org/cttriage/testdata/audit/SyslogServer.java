@@ -38,7 +38,11 @@ public final class SyslogServer implements AutoCloseable {
     public enum Mode {
         /** Reads and parses every frame. */
         READING,
-        /** Accepts, then never reads: the sender's socket buffers fill and its writes block. */
+        /**
+         * Accepts one connection, then never reads it and accepts no other: the sender's socket buffers
+         * fill and its writes block, and a new connection is refused, so what the sender could not
+         * write stays with it.
+         */
         HANGING
     }
 
@@ -186,6 +190,9 @@ public final class SyslogServer implements AutoCloseable {
                 connections.add(c);
                 if (mode == Mode.READING) {
                     thread("syslog-connection", () -> read(c));
+                } else {
+                    closeQuietly(s);
+                    return;
                 }
             } catch (IOException e) {
                 return;
