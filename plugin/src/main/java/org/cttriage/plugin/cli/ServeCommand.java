@@ -88,6 +88,7 @@ final class ServeCommand implements Callable<Integer> {
         Optional<NodeHttpServer.Tls> httpTls;
         java.util.Map<org.cttriage.core.domain.Priority, Duration> overdue;
         Duration sessionIdle;
+        java.util.Map<String, org.cttriage.core.domain.Priority> severity;
         try {
             settings = NodeSettings.load(config, home);
             nodeConfig = settings.nodeConfig(settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of());
@@ -97,6 +98,7 @@ final class ServeCommand implements Callable<Integer> {
             httpTls = settings.httpTls();
             overdue = settings.worklistOverdue();
             sessionIdle = settings.worklistSessionIdle();
+            severity = settings.worklistSeverity();
         } catch (TriageException e) {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
@@ -113,8 +115,20 @@ final class ServeCommand implements Callable<Integer> {
             return CtTriageCommand.EXIT_TRIAGE_FAILURE;
         }
         DataSource dataSource = database.dataSource();
-        try (InferenceEngine engine = new InferenceEngine(ModelPackage.load(settings.modelPath()),
-                EngineOptions.defaults().withDevice(settings.device()))) {
+        ModelPackage model = ModelPackage.load(settings.modelPath());
+        java.util.Set<String> known = new java.util.HashSet<>();
+        model.dictionary().findings().forEach(f -> known.add(f.id()));
+        for (String id : severity.keySet()) {
+            if (!known.contains(id)) {
+                database.close();
+                pool.shutdownNow();
+                spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " worklist.severity: no finding '"
+                        + id + "' in the model's dictionary; known: " + new java.util.TreeSet<>(known));
+                return 2;
+            }
+        }
+        try (InferenceEngine engine = new InferenceEngine(model,
+                EngineOptions.defaults().withDevice(settings.device()).withSeverities(severity))) {
             Optional<DeliveryScheduler.Lane> fhir = settings.fhirConfigured()
                     ? Optional.of(FhirWiring.lane(settings)) : Optional.empty();
             TriageNode node;
