@@ -112,25 +112,13 @@ final class ServeCommand implements Callable<Integer> {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
         }
-        try {
-            return serve(out, settings, nodeConfig, httpAddress, stuckDelivery, logPatientData, httpTls, overdue,
-                    sessionIdle, audit);
-        } finally {
-            audit.close();
-        }
-    }
-
-    /** The node's run once its settings are valid and the audit trail is open (closed by the caller). */
-    private int serve(PrintWriter out, NodeSettings settings, TriageNode.Config nodeConfig,
-            InetSocketAddress httpAddress, Duration stuckDelivery, boolean logPatientData,
-            Optional<NodeHttpServer.Tls> httpTls, java.util.Map<org.cttriage.core.domain.Priority, Duration> overdue,
-            Duration sessionIdle, NodeAudit audit) throws Exception {
         ExecutorService pool = threads.newPool();
         NodeDatabaseFiles.Opened database;
         try {
             database = NodeDatabaseFiles.open(settings);
         } catch (TriageException | RuntimeException e) {
             pool.shutdownNow();
+            audit.close();
             spec.commandLine().getErr().println(e instanceof TriageException ? e.getMessage()
                     : ErrorCode.NODE_DATABASE_FAILED.code() + " cannot open the database: " + e.getMessage());
             return CtTriageCommand.EXIT_TRIAGE_FAILURE;
@@ -143,6 +131,7 @@ final class ServeCommand implements Callable<Integer> {
             if (!known.contains(id)) {
                 database.close();
                 pool.shutdownNow();
+                audit.close();
                 spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " worklist.severity: no finding '"
                         + id + "' in the model's dictionary; known: " + new java.util.TreeSet<>(known));
                 return 2;
@@ -239,6 +228,8 @@ final class ServeCommand implements Callable<Integer> {
         } finally {
             database.close();
             pool.shutdownNow();
+            // Written and, for the collector, spooled; the shutdown hook closed it already after a SIGTERM.
+            audit.close();
         }
     }
 
