@@ -156,15 +156,17 @@ final class ServeCommand implements Callable<Integer> {
             }
             observers = observers.and(audit.observers(nodeConfig, settings.fhirConfigured()
                     ? Optional.of(settings.get("fhir.url")) : Optional.empty()));
+            // Before the listener is bound: no association may be audited ahead of Application Start.
+            audit.record(audit.events().applicationStarted());
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
                         AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC(), observers);
             } catch (Exception e) {
                 // Camel wraps the listener's failure (port in use, bad TLS key store…): say what it was.
                 spec.commandLine().getErr().println(rootTriageMessage(e));
+                audit.record(audit.events().applicationStopped());
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
-            audit.record(audit.events().applicationStarted());
             NodeHttpServer http;
             WorklistApi worklist = new WorklistApi(node.database(), node.ledger(), new Users(node.database(),
                     Clock.systemUTC()), overdue, sessionIdle, Clock.systemUTC(), audit.trail());
