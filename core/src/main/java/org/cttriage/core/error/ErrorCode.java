@@ -4,7 +4,8 @@ package org.cttriage.core.error;
  * Stable error codes. Every {@link TriageException} message starts with its code so that
  * an operator can grep logs and the documentation for it. Codes are never reused: a
  * retired condition keeps its number. Ranges: 01xx reading files, 02xx selecting a
- * series, 03xx assembling a volume, 04xx models and inference, 05xx delivering FHIR.
+ * series, 03xx assembling a volume, 04xx models and inference, 05xx delivering FHIR, 06xx the
+ * node, 08xx delivering HL7 v2 to the RIS.
  */
 public enum ErrorCode {
     /** The file is not DICOM, is truncated, or PixelMed could not parse it. */
@@ -123,7 +124,20 @@ public enum ErrorCode {
     /** A group commit of received instances failed; every C-STORE of the batch answered Processing Failure. */
     INGEST_BATCH_FAILED(640, "group commit of received instances failed"),
     /** Security event: log.patient-data is on, so the operational log names patients. */
-    PATIENT_DATA_LOGGED(690, "patient data in the operational log");
+    PATIENT_DATA_LOGGED(690, "patient data in the operational log"),
+
+    /**
+     * The RIS could not be reached over MLLP, did not acknowledge in time, answered something that is not a
+     * readable acknowledgement of our message, or acknowledged with an error the standard calls transient
+     * (CE; AE/AR with ERR-3 206 or 207): retried.
+     */
+    HL7_RIS_UNAVAILABLE(801, "RIS unreachable or no acknowledgement"),
+    /** The RIS refused the order message (AE, AR, CR): retrying cannot change it. */
+    HL7_REJECTED(802, "RIS refused the order message"),
+    /** The study does not say which order it belongs to (no Accession Number, or no Patient ID): nothing is sent. */
+    HL7_NO_ORDER(803, "study names no RIS order"),
+    /** The order message could not be built from the stored result (a mapping defect): nothing is sent. */
+    HL7_MESSAGE_INVALID(804, "HL7 order message could not be built");
 
     private final int number;
     private final String summary;
