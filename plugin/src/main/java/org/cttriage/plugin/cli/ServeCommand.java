@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -34,7 +33,6 @@ import org.cttriage.plugin.node.NodeMetrics;
 import org.cttriage.plugin.node.NodeStatus;
 import org.cttriage.plugin.node.PatientDataLog;
 import org.cttriage.plugin.node.NodeSettings;
-import org.cttriage.plugin.node.Destination;
 import org.cttriage.plugin.node.TriageNode;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.SeriesWriteOptions;
@@ -84,7 +82,10 @@ final class ServeCommand implements Callable<Integer> {
         boolean logPatientData;
         try {
             settings = NodeSettings.load(config, home);
-            nodeConfig = settings.nodeConfig(settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of());
+            nodeConfig = settings.nodeConfig(settings.otherDestinations());
+            if (settings.hl7Configured()) {
+                Hl7Wiring.options(settings);
+            }
             httpAddress = settings.httpAddress();
             stuckDelivery = settings.stuckDelivery();
             logPatientData = settings.logPatientData();
@@ -106,8 +107,13 @@ final class ServeCommand implements Callable<Integer> {
         DataSource dataSource = database.dataSource();
         try (InferenceEngine engine = new InferenceEngine(ModelPackage.load(settings.modelPath()),
                 EngineOptions.defaults().withDevice(settings.device()))) {
-            Optional<DeliveryScheduler.Lane> fhir = settings.fhirConfigured()
-                    ? Optional.of(FhirWiring.lane(settings)) : Optional.empty();
+            List<DeliveryScheduler.Lane> otherLanes = new java.util.ArrayList<>();
+            if (settings.fhirConfigured()) {
+                otherLanes.add(FhirWiring.lane(settings));
+            }
+            if (settings.hl7Configured()) {
+                otherLanes.add(Hl7Wiring.lane(settings));
+            }
             TriageNode node;
             // Observing from the start: every association, result and delivery attempt is counted.
             NodeMetrics metrics = new NodeMetrics(Clock.systemUTC());
@@ -120,8 +126,9 @@ final class ServeCommand implements Callable<Integer> {
             }
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
-                        AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC(), observers);
+                        AssemblyPolicy.defaults(), pool, otherLanes, Clock.systemUTC(), observers);
             } catch (Exception e) {
+                closeExporters(otherLanes);
                 // Camel wraps the listener's failure (port in use, bad TLS key store…): say what it was.
                 spec.commandLine().getErr().println(rootTriageMessage(e));
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
@@ -138,12 +145,14 @@ final class ServeCommand implements Callable<Integer> {
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "
                         + e.getMessage());
                 node.close();
+                closeExporters(otherLanes);
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 http.close();
                 node.close();
+                closeExporters(otherLanes);
                 // The JVM does not wait for the main thread's finally: the pool closes here, after the node.
                 database.close();
                 stopped.countDown();
@@ -157,13 +166,14 @@ final class ServeCommand implements Callable<Integer> {
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
-                            : d.dicom().toString()).toList());
+                            : d.isHl7() ? "HL7 " + describeHl7(settings) : d.dicom().toString()).toList());
             out.flush();
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {
                 demo(out, node, data);
                 if (exitAfterDemo) {
                     http.close();
                     node.close();
+                    closeExporters(otherLanes);
                     return 0;
                 }
             }
@@ -174,6 +184,27 @@ final class ServeCommand implements Callable<Integer> {
         } finally {
             database.close();
             pool.shutdownNow();
+        }
+    }
+
+    /** Releases what the lanes' exporters hold (the RIS connection), after the node stopped using them. */
+    private static void closeExporters(List<DeliveryScheduler.Lane> lanes) {
+        for (DeliveryScheduler.Lane lane : lanes) {
+            if (lane.exporter() instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    LOG.warn("closing the {} exporter: {}", lane.destination(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static String describeHl7(NodeSettings settings) {
+        try {
+            return Hl7Wiring.options(settings).describe();
+        } catch (TriageException e) {
+            return settings.get("hl7.host");
         }
     }
 

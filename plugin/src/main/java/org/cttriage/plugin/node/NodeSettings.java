@@ -29,6 +29,7 @@ import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.node.DuplicatePolicy;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.dicom.sr.SrOptions;
+import org.cttriage.hl7.delivery.Hl7Options;
 
 /**
  * The node's configuration: one properties file, every key with a documented default
@@ -150,6 +151,8 @@ public final class NodeSettings {
             // The fhir.* keys are FhirDeliveryOptions' (one home for their defaults); a misspelled one
             // stops start-up like any other, instead of silently leaving its default in force.
             FhirDeliveryOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
+            // Likewise the hl7.* keys, Hl7Options' (docs/hl7-mapping.md).
+            Hl7Options.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             for (String name : p.stringPropertyNames()) {
                 Key renamed = RENAMED.get(name);
                 if (renamed != null) {
@@ -177,7 +180,7 @@ public final class NodeSettings {
         return new NodeSettings(values, home, notes);
     }
 
-    /** Raw lookup (defaults applied), also for the fhir.* keys. */
+    /** Raw lookup (defaults applied), also for the fhir.* and hl7.* keys (their defaults are their options' own). */
     public String get(String key) {
         for (Key k : Key.values()) {
             if (k.key().equals(key)) {
@@ -194,6 +197,29 @@ public final class NodeSettings {
     /** The fhir.* lookup for the FHIR delivery options. */
     public Function<String, String> fhirLookup() {
         return values::get;
+    }
+
+    /** The hl7.* lookup for the HL7 delivery options. */
+    public Function<String, String> hl7Lookup() {
+        return values::get;
+    }
+
+    /** True when a RIS is configured (hl7.host). */
+    public boolean hl7Configured() {
+        String host = values.get("hl7.host");
+        return host != null && !host.isBlank();
+    }
+
+    /** The destinations that are not DICOM peers, as configured: FHIR, then HL7. */
+    public List<Destination> otherDestinations() {
+        List<Destination> others = new ArrayList<>();
+        if (fhirConfigured()) {
+            others.add(Destination.fhir());
+        }
+        if (hl7Configured()) {
+            others.add(Destination.hl7());
+        }
+        return others;
     }
 
     /** True when a FHIR server is configured. */
