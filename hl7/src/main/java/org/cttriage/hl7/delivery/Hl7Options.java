@@ -113,6 +113,13 @@ public record Hl7Options(String host, int port, OrderMessageOptions message, Pri
         };
         MessageType type = choice("hl7.message-type", v.apply("hl7.message-type"), MessageType.class);
         ProcessingId processing = choice("hl7.processing-id", v.apply("hl7.processing-id"), ProcessingId.class);
+        for (String key : List.of("hl7.sending-application", "hl7.sending-facility", "hl7.receiving-application",
+                "hl7.receiving-facility")) {
+            if (!OrderMessageOptions.HD_NAMESPACE.matcher(v.apply(key)).matches()) {
+                throw new IllegalArgumentException(key + ": '" + v.apply(key) + "' is not allowed; allowed: at most 20"
+                        + " characters without HL7 delimiters (| ^ ~ \\ &)");
+            }
+        }
         OrderMessageOptions message;
         try {
             message = new OrderMessageOptions(type, v.apply("hl7.sending-application"), v.apply("hl7.sending-facility"),

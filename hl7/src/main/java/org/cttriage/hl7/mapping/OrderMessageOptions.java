@@ -37,7 +37,8 @@ public record OrderMessageOptions(MessageType type, String sendingApplication, S
     public static final Map<Priority, String> DEFAULT_PRIORITY_CODES = Collections.unmodifiableMap(new EnumMap<>(
             Map.of(Priority.ROUTINE, "R", Priority.URGENT, "A", Priority.ASAP, "A", Priority.STAT, "S")));
 
-    private static final Pattern HD_NAMESPACE = Pattern.compile("[^|^~\\\\&\\r\\n]{0,20}");
+    /** An HD's namespace ID as the node writes it (MSH-3 to MSH-6): at most 20 characters, no HL7 delimiter. */
+    public static final Pattern HD_NAMESPACE = Pattern.compile("[^|^~\\\\&\\r\\n]{0,20}");
 
     public OrderMessageOptions {
         Objects.requireNonNull(type, "type");
