@@ -7,8 +7,11 @@ package org.cttriage.core.inference;
  *                        (fails at start-up when no CUDA device/provider is available) (default AUTO)
  * @param intraOpThreads  ONNX Runtime intra-op threads; 0 = ONNX Runtime's choice (default 0)
  * @param cudaDeviceId    CUDA device index (default 0)
+ * @param severities      the site's severity per finding id, over the dictionary's (default none): what a
+ *                        finding called present makes the study's priority
  */
-public record EngineOptions(Device device, int intraOpThreads, int cudaDeviceId) {
+public record EngineOptions(Device device, int intraOpThreads, int cudaDeviceId,
+        java.util.Map<String, org.cttriage.core.domain.Priority> severities) {
 
     /** Where inference runs. */
     public enum Device { AUTO, CPU, CUDA }
@@ -23,6 +26,21 @@ public record EngineOptions(Device device, int intraOpThreads, int cudaDeviceId)
         if (cudaDeviceId < 0) {
             throw new IllegalArgumentException("cudaDeviceId must be >= 0, was " + cudaDeviceId);
         }
+        severities = java.util.Map.copyOf(severities);
+    }
+
+    public EngineOptions(Device device, int intraOpThreads, int cudaDeviceId) {
+        this(device, intraOpThreads, cudaDeviceId, java.util.Map.of());
+    }
+
+    /** The site's severities over the dictionary's (finding id → priority). */
+    public EngineOptions withSeverities(java.util.Map<String, org.cttriage.core.domain.Priority> overrides) {
+        return new EngineOptions(device, intraOpThreads, cudaDeviceId, overrides);
+    }
+
+    /** The severity of finding {@code id}: the site's when configured, else the dictionary's {@code dictionary}. */
+    public org.cttriage.core.domain.Priority severity(String id, org.cttriage.core.domain.Priority dictionary) {
+        return severities.getOrDefault(id, dictionary);
     }
 
     /** The defaults listed on the record. */
@@ -31,10 +49,10 @@ public record EngineOptions(Device device, int intraOpThreads, int cudaDeviceId)
     }
 
     public EngineOptions withDevice(Device d) {
-        return new EngineOptions(d, intraOpThreads, cudaDeviceId);
+        return new EngineOptions(d, intraOpThreads, cudaDeviceId, severities);
     }
 
     public EngineOptions withIntraOpThreads(int n) {
-        return new EngineOptions(device, n, cudaDeviceId);
+        return new EngineOptions(device, n, cudaDeviceId, severities);
     }
 }

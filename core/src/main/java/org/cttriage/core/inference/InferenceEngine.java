@@ -41,6 +41,7 @@ public final class InferenceEngine implements AutoCloseable {
     private static final String TEXT_EMBEDDING = "text_embedding";
 
     private final ModelPackage pkg;
+    private final EngineOptions options;
     private final OrtEnvironment env;
     private final OrtSession imageSession;
     private final OrtSession textSession;
@@ -69,6 +70,7 @@ public final class InferenceEngine implements AutoCloseable {
     /** Opens the package's sessions on the chosen device and checks them against the manifest. */
     public InferenceEngine(ModelPackage pkg, EngineOptions options) throws TriageException {
         this.pkg = pkg;
+        this.options = options;
         this.preprocessor = new Preprocessor(pkg.preprocessing());
         this.tokenizer = pkg.tokenizer();
         this.env = OrtEnvironment.getEnvironment();
@@ -291,10 +293,11 @@ public final class InferenceEngine implements AutoCloseable {
             double p = probability(image, f, f.positive(), f.negative());
             boolean present = f.reportable() && p >= f.threshold();
             AbnormalityDictionary.Organ organ = pkg.dictionary().organs().get(f.organ());
+            Priority severity = options.severity(f.id(), f.severity());
             findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), f.reportable(),
-                    present, f.severity()));
+                    present, severity));
             if (present) {
-                priority = priority.max(f.severity());
+                priority = priority.max(severity);
             }
         }
         long t3 = System.nanoTime();

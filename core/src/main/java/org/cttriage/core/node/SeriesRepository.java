@@ -224,6 +224,19 @@ public final class SeriesRepository {
         });
     }
 
+    /** When the study's first instance was recorded (its series' earliest), or null for an unknown study. */
+    public Instant firstReceivedOfStudy(String studyInstanceUid) throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT MIN(first_received) FROM node_series WHERE study_uid = ?")) {
+                s.setString(1, studyInstanceUid);
+                try (ResultSet r = s.executeQuery()) {
+                    return r.next() && r.getTimestamp(1) != null ? r.getTimestamp(1).toInstant() : null;
+                }
+            }
+        });
+    }
+
     /** Every study, most recently received first. */
     public List<StudySummary> studies() throws TriageException {
         return database.transaction(c -> {

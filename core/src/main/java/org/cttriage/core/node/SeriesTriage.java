@@ -331,6 +331,9 @@ public final class SeriesTriage {
                     ResultRepository.supersede(c, previous, id);
                 }
                 List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now);
+                // The worklist's priority policy, atomically with the result: raised, never lowered.
+                WorklistRepository.resultRecorded(c, series.studyInstanceUid(), result.suggestedPriority(),
+                        priorityCauses(result), now);
                 SeriesRepository.mark(c, series, SeriesState.TRIAGED, volume.report().selected()
                         .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
@@ -348,6 +351,12 @@ public final class SeriesTriage {
             }
             throw e;
         }
+    }
+
+    /** The findings called present whose severity is the result's priority: what made it so. */
+    static List<String> priorityCauses(TriageResult result) {
+        return result.presentFindings().stream().filter(f -> f.severity() == result.suggestedPriority())
+                .map(org.cttriage.core.domain.FindingResult::id).toList();
     }
 
     private void observe(SeriesKey series, long resultId, String srUid, TriageResult result,

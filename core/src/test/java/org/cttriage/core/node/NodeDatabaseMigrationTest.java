@@ -63,10 +63,12 @@ class NodeDatabaseMigrationTest {
     void newDatabaseGetsEveryVersionOnceAndMigratingAgainChangesNothing(Kind kind) throws Exception {
         NodeDatabase database = new NodeDatabase(dataSource(kind));
         database.migrate();
-        assertThat(database.schemaVersion()).isEqualTo("2");
-        assertThat(history(database.dataSource())).containsExactly("1 node tables", "2 delivery schedule");
+        assertThat(database.schemaVersion()).isEqualTo("3");
+        assertThat(history(database.dataSource())).containsExactly("1 node tables", "2 delivery schedule", "3 worklist");
         database.migrate();
-        assertThat(history(database.dataSource())).hasSize(2);
+        assertThat(history(database.dataSource())).hasSize(3);
+        assertThat(columns(database.dataSource(), "node_study")).contains("priority", "priority_findings", "state");
+        assertThat(columns(database.dataSource(), "node_user")).contains("password_hash", "locked_until");
         assertThat(columns(database.dataSource(), "node_delivery")).contains("next_attempt", "claimed_until");
         assertThat(columns(database.dataSource(), "node_result")).contains("source_json");
     }
@@ -81,9 +83,9 @@ class NodeDatabaseMigrationTest {
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
 
-        assertThat(database.schemaVersion()).isEqualTo("2");
+        assertThat(database.schemaVersion()).isEqualTo("3");
         assertThat(history(dataSource)).containsExactly("0 tables created before versioned migrations",
-                "1 node tables", "2 delivery schedule");
+                "1 node tables", "2 delivery schedule", "3 worklist");
         assertThat(columns(dataSource, "node_delivery")).contains("next_attempt", "claimed_until");
         // The delivery the old version owed is still owed, due at once, and goes through the new ledger.
         DeliveryLedger ledger = new DeliveryLedger(database, Clock.fixed(NOW, ZoneOffset.UTC));
@@ -125,9 +127,12 @@ class NodeDatabaseMigrationTest {
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
 
-        assertThat(database.schemaVersion()).isEqualTo("2");
-        assertThat(history(dataSource)).containsExactly("1 node tables", "2 delivery schedule");
+        assertThat(database.schemaVersion()).isEqualTo("3");
+        assertThat(history(dataSource)).containsExactly("1 node tables", "2 delivery schedule", "3 worklist");
         assertThat(new DeliveryLedger(database, Clock.fixed(NOW, ZoneOffset.UTC)).due(NOW, 10)).hasSize(1);
+        // Version 3: the study with a result enters the worklist with its result's priority, not yet reviewed.
+        assertThat(count(dataSource, "SELECT COUNT(*) FROM node_study WHERE state = 'NEW' AND priority_source = 'model'"))
+                .isEqualTo(1);
     }
 
     @Test
@@ -138,7 +143,7 @@ class NodeDatabaseMigrationTest {
             // What a later ct-triage would have recorded: a version this build has no script for.
             s.execute("INSERT INTO \"node_schema_history\" (\"installed_rank\", \"version\", \"description\", "
                     + "\"type\", \"script\", \"checksum\", \"installed_by\", \"installed_on\", \"execution_time\", "
-                    + "\"success\") VALUES (3, '3', 'from the future', 'SQL', 'V3__from_the_future.sql', 0, 'sa', "
+                    + "\"success\") VALUES (99, '99', 'from the future', 'SQL', 'V99__from_the_future.sql', 0, 'sa', "
                     + "CURRENT_TIMESTAMP, 1, TRUE)");
         }
         assertThatThrownBy(() -> new NodeDatabase(dataSource).migrate())

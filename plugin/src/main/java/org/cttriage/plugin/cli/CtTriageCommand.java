@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             StudiesCommand.class,
             ConfigCommand.class,
             StatusCommand.class,
+            UsersCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class CtTriageCommand implements Runnable {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +33,9 @@ import org.cttriage.plugin.node.NodeHttpServer;
 import org.cttriage.plugin.node.NodeMetrics;
 import org.cttriage.plugin.node.NodeStatus;
 import org.cttriage.plugin.node.PatientDataLog;
+import org.cttriage.plugin.web.Users;
+import org.cttriage.plugin.web.WorklistApi;
+import org.cttriage.core.node.UserRepository;
 import org.cttriage.plugin.node.NodeSettings;
 import org.cttriage.plugin.node.TriageNode;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
@@ -80,6 +84,10 @@ final class ServeCommand implements Callable<Integer> {
         InetSocketAddress httpAddress;
         Duration stuckDelivery;
         boolean logPatientData;
+        Optional<NodeHttpServer.Tls> httpTls;
+        java.util.Map<org.cttriage.core.domain.Priority, Duration> overdue;
+        Duration sessionIdle;
+        java.util.Map<String, org.cttriage.core.domain.Priority> severity;
         try {
             settings = NodeSettings.load(config, home);
             nodeConfig = settings.nodeConfig(settings.otherDestinations());
@@ -89,6 +97,10 @@ final class ServeCommand implements Callable<Integer> {
             httpAddress = settings.httpAddress();
             stuckDelivery = settings.stuckDelivery();
             logPatientData = settings.logPatientData();
+            httpTls = settings.httpTls();
+            overdue = settings.worklistOverdue();
+            sessionIdle = settings.worklistSessionIdle();
+            severity = settings.worklistSeverity();
         } catch (TriageException e) {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
@@ -105,8 +117,20 @@ final class ServeCommand implements Callable<Integer> {
             return CtTriageCommand.EXIT_TRIAGE_FAILURE;
         }
         DataSource dataSource = database.dataSource();
-        try (InferenceEngine engine = new InferenceEngine(ModelPackage.load(settings.modelPath()),
-                EngineOptions.defaults().withDevice(settings.device()))) {
+        ModelPackage model = ModelPackage.load(settings.modelPath());
+        java.util.Set<String> known = new java.util.HashSet<>();
+        model.dictionary().findings().forEach(f -> known.add(f.id()));
+        for (String id : severity.keySet()) {
+            if (!known.contains(id)) {
+                database.close();
+                pool.shutdownNow();
+                spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " worklist.severity: no finding '"
+                        + id + "' in the model's dictionary; known: " + new java.util.TreeSet<>(known));
+                return 2;
+            }
+        }
+        try (InferenceEngine engine = new InferenceEngine(model,
+                EngineOptions.defaults().withDevice(settings.device()).withSeverities(severity))) {
             List<DeliveryScheduler.Lane> otherLanes = new java.util.ArrayList<>();
             if (settings.fhirConfigured()) {
                 otherLanes.add(FhirWiring.lane(settings));
@@ -134,12 +158,15 @@ final class ServeCommand implements Callable<Integer> {
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
             NodeHttpServer http;
+            WorklistApi worklist = new WorklistApi(node.database(), node.ledger(), new Users(node.database(),
+                    Clock.systemUTC()), overdue, sessionIdle, Clock.systemUTC());
+            node.addObserver(worklist);
             try {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
                 metrics.bind(node);
                 metrics.bindHealth(health::ready);
                 NodeStatus status = new NodeStatus(node, health, Clock.systemUTC());
-                http = NodeHttpServer.start(httpAddress, health::ready, metrics::scrape, status::now);
+                http = NodeHttpServer.start(httpAddress, httpTls, health::ready, metrics::scrape, status::now, worklist);
             } catch (IOException e) {
                 spec.commandLine().getErr().println(ErrorCode.CONFIGURATION_INVALID.code() + " the HTTP server cannot bind "
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "
@@ -150,6 +177,7 @@ final class ServeCommand implements Callable<Integer> {
             }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                worklist.close();
                 http.close();
                 node.close();
                 closeExporters(otherLanes);
@@ -162,7 +190,13 @@ final class ServeCommand implements Callable<Integer> {
                     nodeConfig.bindAddress(), node.port(), engine.modelPackage().identity().version(), engine.device());
             out.printf("data: %s (received instances in spool/, SRs in results/)%n", data);
             out.printf("database: %s%n", database.description());
-            out.printf("health: http://%s:%d/health/ready%n", httpAddress.getHostString(), http.port());
+            String scheme = http.https() ? "https" : "http";
+            String host = httpAddress.getAddress().isAnyLocalAddress() ? "127.0.0.1"
+                    : httpAddress.getAddress().getHostAddress();
+            out.printf("health: %s://%s:%d/health/ready%n", scheme, host, http.port());
+            out.printf("worklist: %s://%s:%d/worklist/%s%n", scheme, host, http.port(),
+                    new UserRepository(node.database()).list().isEmpty()
+                            ? " (no users yet: bin/ct-triage users add NAME --role admin)" : "");
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")

@@ -3,36 +3,57 @@ package org.cttriage.plugin.node;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.Optional;
 import java.util.function.Supplier;
+import org.cttriage.plugin.web.WebExchange;
+import org.cttriage.plugin.web.WebHandler;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's HTTP server, for monitoring: {@code GET /health/live} (the process answers), {@code GET /health/ready}
- * ({@link NodeHealth}: 200 when every check is UP, else 503, the JSON naming each check) and {@code GET /metrics}
- * ({@link NodeMetrics}, Prometheus text format) and {@code GET /status} ({@link NodeStatus}). None shows patient data, so none asks for a login. The JDK's server: no dependency, two threads; the endpoints with patient data that
- * later issues add (the worklist) belong behind a login and TLS.
+ * The node's one HTTP server (Jetty 12, core handlers, no servlet container): {@code GET /health/live} (the process
+ * answers), {@code GET /health/ready} ({@link NodeHealth}: 200 when every check is UP, else 503, the JSON naming each
+ * check), {@code GET /metrics} ({@link NodeMetrics}, Prometheus text format) and {@code GET /status}
+ * ({@link NodeStatus}); none shows patient data, so none asks for a login. The worklist and its REST API, which do
+ * show patient data, come in as a {@link WebHandler} that asks for one. HTTPS from a PKCS#12 key store when
+ * configured (TLS 1.2 and 1.3).
  */
 public final class NodeHttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeHttpServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpServer server;
-    private final ExecutorService threads;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * The server's key material for HTTPS.
+     *
+     * @param keyStore PKCS#12 file with the server's key and certificate chain
+     * @param password its password (and its key's)
+     */
+    public record Tls(java.nio.file.Path keyStore, char[] password) {
+    }
 
-    private NodeHttpServer(HttpServer server, ExecutorService threads) {
+    private final Server server;
+    private final ServerConnector connector;
+    private final boolean https;
+
+    private NodeHttpServer(Server server, ServerConnector connector, boolean https) {
         this.server = server;
-        this.threads = threads;
+        this.connector = connector;
+        this.https = https;
     }
 
     /** Binds {@code address} and serves the health endpoints from {@code health} and {@code /metrics} from {@code metrics}. */
@@ -44,91 +65,147 @@ public final class NodeHttpServer implements AutoCloseable {
     /** As {@link #start(InetSocketAddress, Supplier, Supplier)}, and {@code GET /status} from {@code status} when not null. */
     public static NodeHttpServer start(InetSocketAddress address, Supplier<NodeHealth.Report> health,
             Supplier<String> metrics, Supplier<ObjectNode> status) throws IOException {
-        HttpServer server = HttpServer.create(address, 16);
-        if (status != null) {
-            server.createContext("/status", exact("/status", e -> {
-                ObjectNode body;
-                try {
-                    body = status.get();
-                } catch (RuntimeException failure) {
-                    LOG.warn("status failed: {}", failure.toString());
-                    answer(e, 500, error("status failed: " + failure.getClass().getSimpleName()));
-                    return;
-                }
-                answer(e, 200, body);
-            }));
-        }
-        server.createContext("/metrics", exact("/metrics", e -> {
-            try (e) {
-                if (!"GET".equals(e.getRequestMethod()) && !"HEAD".equals(e.getRequestMethod())) {
-                    answer(e, 405, null);
-                    return;
-                }
-                byte[] bytes = metrics.get().getBytes(StandardCharsets.UTF_8);
-                e.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-                e.sendResponseHeaders(200, "HEAD".equals(e.getRequestMethod()) ? -1 : bytes.length);
-                if (!"HEAD".equals(e.getRequestMethod())) {
-                    try (OutputStream out = e.getResponseBody()) {
-                        out.write(bytes);
-                    }
-                }
-            }
-        }));
-        server.createContext("/health/live", exact("/health/live", e -> answer(e, 200, live())));
-        server.createContext("/health/ready", exact("/health/ready", e -> {
-            NodeHealth.Report report;
-            try {
-                report = health.get();
-            } catch (RuntimeException failure) {
-                // A check that fails in an unforeseen way still gets an answer, not a dropped connection.
-                LOG.warn("health check failed: {}", failure.toString());
-                answer(e, 503, error("health check failed: " + failure.getClass().getSimpleName()));
-                return;
-            }
-            answer(e, report.status() == NodeHealth.Status.UP ? 200 : 503, json(report));
-        }));
-        server.createContext("/", e -> answer(e, 404, error("no such resource: " + e.getRequestURI().getPath())));
-        ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "http");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(threads);
-        server.start();
-        LOG.info("HTTP server on {}:{}: /health/live, /health/ready, /metrics{}", address.getHostString(),
-                server.getAddress().getPort(), status != null ? ", /status" : "");
-        return new NodeHttpServer(server, threads);
+        return start(address, Optional.empty(), health, metrics, status, null);
     }
 
-    /** A context answers its own path only: the JDK's contexts match by prefix ({@code /metrics/x} would match). */
-    private static HttpHandler exact(String path, HttpHandler handler) {
-        return e -> {
-            if (!e.getRequestURI().getPath().equals(path)) {
-                answer(e, 404, error("no such resource: " + e.getRequestURI().getPath()));
+    /**
+     * The whole server.
+     *
+     * @param tls HTTPS key material, or empty for plain HTTP
+     * @param status {@code GET /status}, or null for none
+     * @param app what else the server serves (the worklist), or null for nothing else
+     */
+    public static NodeHttpServer start(InetSocketAddress address, Optional<Tls> tls, Supplier<NodeHealth.Report> health,
+            Supplier<String> metrics, Supplier<ObjectNode> status, WebHandler app) throws IOException {
+        QueuedThreadPool threads = new QueuedThreadPool(32, 4);
+        threads.setName("http");
+        threads.setDaemon(true);
+        Server server = new Server(threads);
+        HttpConfiguration config = new HttpConfiguration();
+        config.setSendServerVersion(false);
+        config.setSendXPoweredBy(false);
+        ServerConnector connector;
+        if (tls.isPresent()) {
+            SslContextFactory.Server ssl = new SslContextFactory.Server();
+            ssl.setKeyStorePath(tls.get().keyStore().toAbsolutePath().toString());
+            ssl.setKeyStoreType("PKCS12");
+            ssl.setKeyStorePassword(new String(tls.get().password()));
+            ssl.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+            SecureRequestCustomizer secure = new SecureRequestCustomizer();
+            // The certificate may name the host by an address or a name the client did not use: no SNI host check.
+            secure.setSniHostCheck(false);
+            config.addCustomizer(secure);
+            connector = new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"),
+                    new HttpConnectionFactory(config));
+        } else {
+            connector = new ServerConnector(server, new HttpConnectionFactory(config));
+        }
+        connector.setHost(address.getAddress().getHostAddress());
+        connector.setPort(address.getPort());
+        server.addConnector(connector);
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                WebExchange e = new WebExchange(request, response, callback);
+                try {
+                    route(e, health, metrics, status, app);
+                } catch (WebExchange.BadRequest failure) {
+                    answer(e, 400, failure.getMessage());
+                } catch (IOException failure) {
+                    if (failure.getClass().getSimpleName().equals("BodyTooLarge")) {
+                        answer(e, 413, failure.getMessage());
+                    } else if (!e.answered()) {
+                        answer(e, 500, "I/O failure: " + failure.getClass().getSimpleName());
+                    }
+                } catch (Exception | StackOverflowError failure) {
+                    LOG.warn("HTTP {} {} failed: {}", request.getMethod(), request.getHttpURI().getPath(),
+                            failure.toString());
+                    if (!e.answered()) {
+                        answer(e, 500, "internal failure: " + failure.getClass().getSimpleName());
+                    }
+                }
+                return true;
+            }
+        });
+        try {
+            server.start();
+        } catch (Exception e) {
+            try {
+                server.stop();
+            } catch (Exception ignored) {
+                // Already failing: the cause below is the one to report.
+            }
+            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        }
+        NodeHttpServer started = new NodeHttpServer(server, connector, tls.isPresent());
+        LOG.info("HTTP{} server on {}:{}: /health/live, /health/ready, /metrics{}{}", tls.isPresent() ? "S" : "",
+                address.getAddress().getHostAddress(), started.port(), status != null ? ", /status" : "",
+                app != null ? ", /worklist/, /api/v1/" : "");
+        return started;
+    }
+
+    private static void route(WebExchange e, Supplier<NodeHealth.Report> health, Supplier<String> metrics,
+            Supplier<ObjectNode> status, WebHandler app) throws Exception {
+        String path = e.path();
+        boolean monitoring = path.equals("/metrics") || path.equals("/health/live") || path.equals("/health/ready")
+                || (status != null && path.equals("/status"));
+        if (monitoring) {
+            if (!e.method().equals("GET") && !e.method().equals("HEAD")) {
+                e.setHeader("Allow", "GET, HEAD");
+                e.error(405, "method " + e.method() + " not allowed: GET or HEAD");
                 return;
             }
-            handler.handle(e);
-        };
+            switch (path) {
+                case "/metrics" -> e.send(200, "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.get().getBytes(StandardCharsets.UTF_8));
+                case "/health/live" -> e.json(200, JSON.createObjectNode().put("status", "UP"));
+                case "/health/ready" -> {
+                    NodeHealth.Report report;
+                    try {
+                        report = health.get();
+                    } catch (RuntimeException failure) {
+                        // A check that fails in an unforeseen way still gets an answer, not a dropped connection.
+                        LOG.warn("health check failed: {}", failure.toString());
+                        e.error(503, "health check failed: " + failure.getClass().getSimpleName());
+                        return;
+                    }
+                    e.json(report.status() == NodeHealth.Status.UP ? 200 : 503, json(report));
+                }
+                default -> e.json(200, status.get());
+            }
+            return;
+        }
+        if (app != null && app.handle(e)) {
+            return;
+        }
+        e.error(404, "no such resource: " + path);
+    }
+
+    private static void answer(WebExchange e, int status, String message) {
+        try {
+            e.error(status, message);
+        } catch (IOException | RuntimeException ignored) {
+            // The client has gone; nothing more to say.
+        }
     }
 
     /** The bound port (the chosen one when started with port 0). */
     public int port() {
-        return server.getAddress().getPort();
+        return connector.getLocalPort();
+    }
+
+    /** Whether the server speaks HTTPS. */
+    public boolean https() {
+        return https;
     }
 
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
-            return;
+        try {
+            server.stop();
+        } catch (Exception e) {
+            LOG.warn("HTTP server did not stop cleanly: {}", e.toString());
         }
-        server.stop(1);
-        threads.shutdownNow();
-    }
-
-    private static ObjectNode live() {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("status", "UP");
-        return body;
     }
 
     static ObjectNode json(NodeHealth.Report report) {
@@ -139,35 +216,5 @@ public final class NodeHttpServer implements AutoCloseable {
             checks.addObject().put("name", c.name()).put("status", c.status().name()).put("detail", c.detail());
         }
         return body;
-    }
-
-    private static ObjectNode error(String message) {
-        ObjectNode body = JSON.createObjectNode();
-        body.put("error", message);
-        return body;
-    }
-
-    private static void answer(HttpExchange exchange, int status, ObjectNode body) throws IOException {
-        try (exchange) {
-            String method = exchange.getRequestMethod();
-            if (!"GET".equals(method) && !"HEAD".equals(method)) {
-                exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-                send(exchange, 405, error("method " + method + " not allowed: GET or HEAD"), false);
-                return;
-            }
-            send(exchange, status, body, "HEAD".equals(method));
-        }
-    }
-
-    private static void send(HttpExchange exchange, int status, ObjectNode body, boolean head) throws IOException {
-        byte[] bytes = JSON.writeValueAsString(body).getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(status, head ? -1 : bytes.length);
-        if (!head) {
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(bytes);
-            }
-        }
     }
 }

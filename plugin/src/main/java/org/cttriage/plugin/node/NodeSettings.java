@@ -78,7 +78,12 @@ public final class NodeSettings {
         INSTITUTION("sr.institution", "", "Institution Name written in the SR (empty: none)."),
         HTTP_BIND_ADDRESS("http.bind-address", "127.0.0.1", "Address the node's HTTP server (health checks) binds; the host's address to let a monitoring system reach it."),
         HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live, /health/ready, /metrics and /status (0: any free port, printed at start)."),
-        HEALTH_STUCK_DELIVERY("health.stuck-delivery", "1h", "A delivery still pending this long after its result was recorded makes /health/ready answer 503 (1m to 7d)."),
+        HTTP_TLS_KEY_STORE("http.tls.key-store", "", "PKCS#12 key store with the HTTP server's key and certificate: set to serve HTTPS only (TLS 1.2/1.3), which the worklist needs beyond the node's own machine (its session cookie is then Secure). Empty: plain HTTP."),
+        HTTP_TLS_KEY_STORE_PASSWORD("http.tls.key-store-password", "", "Password of that key store (and of its key)."),
+        WORKLIST_SEVERITY("worklist.severity", "", "The site's severity of a finding over the model dictionary's (FINDING=PRIORITY, comma-separated, e.g. aortic_aneurysm=stat): a finding called present raises the study's priority to its severity (routine, urgent, asap, stat)."),
+        WORKLIST_OVERDUE("worklist.overdue", "stat=15m,asap=1h,urgent=4h,routine=24h", "How long a study may wait unreviewed at each priority before the worklist marks it overdue (PRIORITY=DURATION, comma-separated; a priority left out is never overdue)."),
+        WORKLIST_SESSION_IDLE("worklist.session-idle", "12h", "A worklist session unused this long is logged out (5m to 7d)."),
+                HEALTH_STUCK_DELIVERY("health.stuck-delivery", "1h", "A delivery still pending this long after its result was recorded makes /health/ready answer 503 (1m to 7d)."),
         LOG_PATIENT_DATA("log.patient-data", "false", "Troubleshooting only: true adds one log line per result with the patient's ID, name, birth date and accession number (logger org.cttriage.patientdata). Off, the log carries UIDs and never patient data. Turning it on is logged at start as a security event (TRIAGE-0690).");
 
         private final String name;
@@ -288,6 +293,59 @@ public final class NodeSettings {
         } catch (IOException e) {
             throw invalid(Key.HTTP_BIND_ADDRESS, "an IP address or resolvable host name");
         }
+    }
+
+    /** The HTTP server's HTTPS key material, or empty for plain HTTP. */
+    public Optional<NodeHttpServer.Tls> httpTls() throws TriageException {
+        String store = get(Key.HTTP_TLS_KEY_STORE);
+        if (store.isEmpty()) {
+            return Optional.empty();
+        }
+        Path path = home.resolve(store);
+        char[] password = get(Key.HTTP_TLS_KEY_STORE_PASSWORD).toCharArray();
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(path)) {
+            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+            ks.load(in, password);
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new TriageException(ErrorCode.TLS_KEY_MATERIAL_UNREADABLE, Key.HTTP_TLS_KEY_STORE.key() + " " + path
+                    + " cannot be opened as PKCS#12 with its password: " + e.getMessage(), e);
+        }
+        return Optional.of(new NodeHttpServer.Tls(path, password));
+    }
+
+    /** How long a study may wait unreviewed at each priority. */
+    public java.util.Map<org.cttriage.core.domain.Priority, Duration> worklistOverdue() throws TriageException {
+        try {
+            return org.cttriage.plugin.web.WorklistApi.overdue(get(Key.WORKLIST_OVERDUE));
+        } catch (IllegalArgumentException e) {
+            throw invalid(Key.WORKLIST_OVERDUE, "PRIORITY=DURATION pairs, e.g. stat=15m,asap=1h (" + e.getMessage() + ")");
+        }
+    }
+
+    /** The site's finding severities (finding id → priority); the ids are checked against the model at start. */
+    public java.util.Map<String, org.cttriage.core.domain.Priority> worklistSeverity() throws TriageException {
+        java.util.Map<String, org.cttriage.core.domain.Priority> out = new LinkedHashMap<>();
+        for (String part : get(Key.WORKLIST_SEVERITY).split(",")) {
+            if (part.isBlank()) {
+                continue;
+            }
+            String[] kv = part.split("=", 2);
+            try {
+                if (kv.length != 2 || kv[0].isBlank()) {
+                    throw new IllegalArgumentException("each entry is FINDING=PRIORITY");
+                }
+                out.put(kv[0].trim(), org.cttriage.core.domain.Priority.fromFhirCode(kv[1].trim()));
+            } catch (IllegalArgumentException e) {
+                throw invalid(Key.WORKLIST_SEVERITY, "FINDING=PRIORITY pairs, e.g. aortic_aneurysm=stat ("
+                        + e.getMessage() + ")");
+            }
+        }
+        return out;
+    }
+
+    /** How long an unused worklist session lasts. */
+    public Duration worklistSessionIdle() throws TriageException {
+        return duration(Key.WORKLIST_SESSION_IDLE, Duration.ofMinutes(5), Duration.ofDays(7));
     }
 
     /** Whether the troubleshooting switch puts patient data in the operational log ({@link PatientDataLog}). */
