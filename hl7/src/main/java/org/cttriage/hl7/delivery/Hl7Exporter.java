@@ -36,8 +36,10 @@ import org.slf4j.LoggerFactory;
  *       one acknowledging another message: {@code Retry}.</li>
  * </ul>
  * A study without an accession number (or patient ID) is {@code Rejected} unsent (TRIAGE-0803): nothing finds its
- * order. A result below {@code hl7.min-priority} sends nothing and is done: an order change carrying "routine" could
- * lower the priority a clinician gave the order, and the node never lowers a priority.
+ * order. The priority sent is the study's as the worklist's policy holds it when the attempt is made (given by the
+ * caller), else the result's own. Below {@code hl7.min-priority} nothing is sent and the delivery is done: an order
+ * change carrying "routine" could lower the priority a clinician gave the order, and the node never lowers a
+ * priority.
  *
  * <p>Logs carry the delivery id, the control ID and coded answers only; the message and the RIS's free text (which
  * may quote patient identifiers) go to debug level at most.
@@ -48,16 +50,35 @@ public final class Hl7Exporter implements Exporter, AutoCloseable {
     private static final TypeReference<Map<String, String>> ATTRIBUTES = new TypeReference<>() {
     };
 
+    /** The study's priority as the node's priority policy holds it. */
+    @FunctionalInterface
+    public interface StudyPriority {
+        /** By Study Instance UID; empty where the study has none. A failure fails the attempt (it is retried). */
+        Optional<Priority> of(String studyInstanceUid) throws Exception;
+    }
+
     private final Hl7Options options;
     private final OrderMessageMapper mapper;
     private final MllpClient client;
     private final Clock clock;
+    private final StudyPriority studyPriority;
 
+    /** An exporter that sends each result's own suggested priority. */
     public Hl7Exporter(Hl7Options options, Clock clock) {
+        this(options, clock, study -> Optional.empty());
+    }
+
+    /**
+     * @param studyPriority the study's priority as the worklist's policy holds it at the time of the attempt (raised
+     *     by results, never lowered by one; lowered only by a person's review), by Study Instance UID; empty where
+     *     the study has none, and the result's own priority is sent
+     */
+    public Hl7Exporter(Hl7Options options, Clock clock, StudyPriority studyPriority) {
         this.options = options;
         this.mapper = new OrderMessageMapper(options.message());
         this.client = new MllpClient(options.host(), options.port(), options.connectTimeout(), options.ackTimeout());
         this.clock = clock;
+        this.studyPriority = studyPriority;
     }
 
     /** The retries and dead letters of the RIS ({@code hl7.max-attempts} and the back-off keys). */
@@ -72,7 +93,8 @@ public final class Hl7Exporter implements Exporter, AutoCloseable {
 
     @Override
     public Attempt attempt(DeliveryLedger.Delivery d) throws Exception {
-        Priority priority = priority(d);
+        // The study's, not the result's: a superseding result with fewer findings must not lower the order.
+        Priority priority = studyPriority.of(d.series().studyInstanceUid()).orElse(priority(d));
         if (priority.compareTo(options.minPriority()) < 0) {
             return new Attempt.Delivered("not sent: priority " + priority.fhirCode() + " is below hl7.min-priority "
                     + options.minPriority().fhirCode() + "; the order keeps its own");

@@ -223,6 +223,29 @@ class Hl7ExporterTest {
     }
 
     @Test
+    void theStudysPriorityUnderThePolicyIsSentNotTheResultsOwn() throws Exception {
+        // A later result with fewer findings: the study stays stat, and so does its order.
+        try (Hl7Exporter policy = new Hl7Exporter(new Hl7Options(ris.host(), ris.port(),
+                OrderMessageOptions.defaults(MessageType.OMI_O23), Priority.URGENT, Duration.ofSeconds(2),
+                Duration.ofSeconds(2), new RetryPolicy(3, Duration.ofSeconds(1), 2, Duration.ofSeconds(5))), CLOCK,
+                study -> java.util.Optional.of(study.equals(STUDY) ? Priority.STAT : Priority.ROUTINE))) {
+            assertThat(policy.attempt(delivery(59, Priority.URGENT, source("ACC0042"))))
+                    .isInstanceOf(Attempt.Delivered.class);
+            assertThat(TestRis.segments(ris.received().get(0))).anySatisfy(s -> assertThat(s)
+                    .startsWith("TQ1|1||||||||S^Stat^HL70485"));
+        }
+        // A reader lowered the study to routine: nothing goes to the RIS.
+        try (Hl7Exporter lowered = new Hl7Exporter(new Hl7Options(ris.host(), ris.port(),
+                OrderMessageOptions.defaults(MessageType.ORM_O01), Priority.URGENT, Duration.ofSeconds(2),
+                Duration.ofSeconds(2), new RetryPolicy(3, Duration.ofSeconds(1), 2, Duration.ofSeconds(5))), CLOCK,
+                study -> java.util.Optional.of(Priority.ROUTINE))) {
+            assertThat(lowered.attempt(delivery(60, Priority.STAT, source("ACC0042"))))
+                    .isInstanceOf(Attempt.Delivered.class);
+        }
+        assertThat(ris.received()).hasSize(1);
+    }
+
+    @Test
     void everyAttemptOfOneDeliveryCarriesTheSameControlId() throws Exception {
         ris.answer(new TestRis.Answer.Ack(AcknowledgmentCode.CE, ErrorCode.APPLICATION_INTERNAL_ERROR, "busy"));
         exporter.attempt(delivery(57, Priority.STAT, source("ACC0042")));

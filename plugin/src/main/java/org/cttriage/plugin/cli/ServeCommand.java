@@ -136,7 +136,7 @@ final class ServeCommand implements Callable<Integer> {
                 otherLanes.add(FhirWiring.lane(settings));
             }
             if (settings.hl7Configured()) {
-                otherLanes.add(Hl7Wiring.lane(settings));
+                otherLanes.add(Hl7Wiring.lane(settings, dataSource));
             }
             TriageNode node;
             // Observing from the start: every association, result and delivery attempt is counted.

@@ -27,6 +27,8 @@ import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.node.DeliveryState;
+import org.cttriage.core.node.NodeDatabase;
+import org.cttriage.core.node.WorklistRepository;
 import org.cttriage.core.node.RetryPolicy;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
@@ -91,9 +93,12 @@ class NodeHl7OutageTest {
         pacs = StoreScp.start("PACS", dir.resolve("pacs"));
         ris = TestRis.start();
         // Every result is sent, routine included: the phantom's priority is whatever the model finds.
-        exporter = new Hl7Exporter(new Hl7Options(ris.host(), ris.port(), OrderMessageOptions.defaults(MessageType.ORM_O01),
-                Priority.ROUTINE, Duration.ofSeconds(2), Duration.ofSeconds(5), FAST), Clock.systemUTC());
         dataSource = NodeDatabaseFiles.open(dir.resolve("node"));
+        // As serve wires it: the study's priority under the worklist's policy.
+        WorklistRepository worklist = new WorklistRepository(new NodeDatabase(dataSource));
+        exporter = new Hl7Exporter(new Hl7Options(ris.host(), ris.port(), OrderMessageOptions.defaults(MessageType.ORM_O01),
+                Priority.ROUTINE, Duration.ofSeconds(2), Duration.ofSeconds(5), FAST), Clock.systemUTC(),
+                study -> worklist.find(study).map(WorklistRepository.Entry::priority));
         node = TriageNode.start(TriageNode.Config.defaults("CTTRIAGE", 0, dir.resolve("node"), List.of(
                                 Destination.dicom("pacs", new RemoteAe("PACS", "127.0.0.1", pacs.port())),
                                 Destination.hl7()))
@@ -138,7 +143,10 @@ class NodeHl7OutageTest {
                 .containsExactlyInAnyOrder("pacs", "hl7");
         assertThat(ris.received()).as("exactly one order message reached the RIS").hasSize(1);
 
-        Priority priority = JSON.readValue(done.resultJson(), TriageResult.class).suggestedPriority();
+        Priority priority = new WorklistRepository(new NodeDatabase(dataSource)).find(done.series().studyInstanceUid())
+                .orElseThrow().priority();
+        assertThat(priority).as("a first result: the policy takes its priority")
+                .isEqualTo(JSON.readValue(done.resultJson(), TriageResult.class).suggestedPriority());
         String code = OrderMessageOptions.DEFAULT_PRIORITY_CODES.get(priority);
         List<String> segments = TestRis.segments(ris.received().get(0));
         assertThat(segments.get(0)).startsWith("MSH|^~\\&|CTTRIAGE|").contains("|ORM^O01^ORM_O01|").endsWith("|P|2.5.1");
