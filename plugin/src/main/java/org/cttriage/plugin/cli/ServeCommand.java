@@ -194,9 +194,10 @@ final class ServeCommand implements Callable<Integer> {
             String host = httpAddress.getAddress().isAnyLocalAddress() ? "127.0.0.1"
                     : httpAddress.getAddress().getHostAddress();
             out.printf("health: %s://%s:%d/health/ready%n", scheme, host, http.port());
-            out.printf("worklist: %s://%s:%d/worklist/%s%n", scheme, host, http.port(),
-                    new UserRepository(node.database()).list().isEmpty()
-                            ? " (no users yet: bin/ct-triage users add NAME --role admin)" : "");
+            Optional<Path> initial = initialAdmin(node, nodeConfig.dataDirectory());
+            out.printf("worklist: %s://%s:%d/worklist/%s%n", scheme, host, http.port(), initial
+                    .map(f -> " (first start: log in as admin with the password in " + f.toAbsolutePath()
+                            + "; change it with bin/ct-triage users passwd admin)").orElse(""));
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
@@ -243,6 +244,27 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The first TRIAGE-coded message in the cause chain, else the outermost message. */
+    /**
+     * On a node without worklist users: an {@code admin} with a random password, written to an owner-only file in the
+     * data folder (never to the log), so that the first operator can log in; none when any user exists.
+     */
+    static Optional<Path> initialAdmin(TriageNode node, Path data) throws Exception {
+        if (!new UserRepository(node.database()).list().isEmpty()) {
+            return Optional.empty();
+        }
+        byte[] bytes = new byte[18];
+        new java.security.SecureRandom().nextBytes(bytes);
+        char[] password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes).toCharArray();
+        Path file = data.resolve("initial-admin-password");
+        Files.deleteIfExists(file);
+        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(file, new String(password) + "\n");
+        new Users(node.database(), Clock.systemUTC()).add("admin", password, Users.Role.ADMIN);
+        LOG.info("no worklist user: created admin, its password in {} (owner-only)", file.toAbsolutePath());
+        return Optional.of(file);
+    }
+
     static String rootTriageMessage(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof TriageException) {

@@ -31,6 +31,16 @@ class ServeAndEchoCommandTest {
                 .substring("demo: SR ".length()).replaceAll(" \\(suggested priority .*\\)$", "");
         assertThat(r.out()).contains("findings called present:");
         assertThat(Path.of(sr)).isRegularFile();
+        // The first start makes a worklist admin whose password only its owner can read, never printed or logged.
+        Path initial = dir.resolve("var").toAbsolutePath().resolve("initial-admin-password");
+        assertThat(r.out()).containsPattern("worklist: http://127\\.0\\.0\\.1:\\d+/worklist/ \\(first start: log in as "
+                + "admin with the password in " + java.util.regex.Pattern.quote(initial.toString()));
+        assertThat(java.nio.file.Files.getPosixFilePermissions(initial)).containsExactlyInAnyOrder(
+                java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+        String password = java.nio.file.Files.readString(initial).trim();
+        assertThat(password).hasSizeGreaterThanOrEqualTo(20);
+        assertThat(r.out() + r.err()).doesNotContain(password);
     }
 
     @Test
