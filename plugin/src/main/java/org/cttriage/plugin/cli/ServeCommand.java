@@ -135,6 +135,9 @@ final class ServeCommand implements Callable<Integer> {
             if (settings.fhirConfigured()) {
                 otherLanes.add(FhirWiring.lane(settings));
             }
+            if (nodeConfig.destinations().stream().anyMatch(org.cttriage.plugin.node.Destination::isFhirTask)) {
+                otherLanes.add(FhirWiring.taskLane(settings, dataSource));
+            }
             if (settings.hl7Configured()) {
                 otherLanes.add(Hl7Wiring.lane(settings, dataSource));
             }
@@ -243,7 +246,6 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** The first TRIAGE-coded message in the cause chain, else the outermost message. */
     /**
      * On a node without worklist users: an {@code admin} with a random password, written to an owner-only file in the
      * data folder (never to the log), so that the first operator can log in; none when any user exists.
@@ -265,6 +267,7 @@ final class ServeCommand implements Callable<Integer> {
         return Optional.of(file);
     }
 
+    /** The first TRIAGE-coded message in the cause chain, else the outermost message. */
     static String rootTriageMessage(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof TriageException) {

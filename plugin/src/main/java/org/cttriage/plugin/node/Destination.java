@@ -16,6 +16,8 @@ import org.cttriage.core.dicom.net.TlsClientOptions;
 public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions> tls) {
     /** The name of the FHIR destination. */
     public static final String FHIR = "fhir";
+    /** The name of the FHIR destination of the study's priority as a Task (fhir.priority-task). */
+    public static final String FHIR_TASK = "fhir-task";
     /** The name of the HL7 v2 destination (the RIS). */
     public static final String HL7 = "hl7";
 
@@ -29,6 +31,10 @@ public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions
 
     public boolean isFhir() {
         return dicom == null && FHIR.equals(name);
+    }
+
+    public boolean isFhirTask() {
+        return dicom == null && FHIR_TASK.equals(name);
     }
 
     public boolean isHl7() {
@@ -51,6 +57,10 @@ public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions
 
     public static Destination fhir() {
         return new Destination(FHIR, null, Optional.empty());
+    }
+
+    public static Destination fhirTask() {
+        return new Destination(FHIR_TASK, null, Optional.empty());
     }
 
     public static Destination hl7() {

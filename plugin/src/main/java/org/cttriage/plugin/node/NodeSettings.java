@@ -80,6 +80,7 @@ public final class NodeSettings {
         HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live, /health/ready, /metrics and /status (0: any free port, printed at start)."),
         HTTP_TLS_KEY_STORE("http.tls.key-store", "", "PKCS#12 key store with the HTTP server's key and certificate: set to serve HTTPS only (TLS 1.2/1.3), which the worklist needs beyond the node's own machine (its session cookie is then Secure). Empty: plain HTTP."),
         HTTP_TLS_KEY_STORE_PASSWORD("http.tls.key-store-password", "", "Password of that key store (and of its key)."),
+        FHIR_PRIORITY_TASK("fhir.priority-task", "false", "true: also write the study's reading priority to the FHIR server as a Task (one per study, replaced when the priority rises; docs/fhir-mapping.md). Needs fhir.url."),
         WORKLIST_SEVERITY("worklist.severity", "", "The site's severity of a finding over the model dictionary's (FINDING=PRIORITY, comma-separated, e.g. aortic_aneurysm=stat): a finding called present raises the study's priority to its severity (routine, urgent, asap, stat)."),
         WORKLIST_OVERDUE("worklist.overdue", "stat=15m,asap=1h,urgent=4h,routine=24h", "How long a study may wait unreviewed at each priority before the worklist marks it overdue (PRIORITY=DURATION, comma-separated; a priority left out is never overdue)."),
         WORKLIST_SESSION_IDLE("worklist.session-idle", "12h", "A worklist session unused this long is logged out (5m to 7d)."),
@@ -215,11 +216,14 @@ public final class NodeSettings {
         return host != null && !host.isBlank();
     }
 
-    /** The destinations that are not DICOM peers, as configured: FHIR, then HL7. */
+    /** The destinations that are not DICOM peers, as configured: FHIR (and its priority Task), then HL7. */
     public List<Destination> otherDestinations() {
         List<Destination> others = new ArrayList<>();
         if (fhirConfigured()) {
             others.add(Destination.fhir());
+            if ("true".equalsIgnoreCase(get(Key.FHIR_PRIORITY_TASK))) {
+                others.add(Destination.fhirTask());
+            }
         }
         if (hl7Configured()) {
             others.add(Destination.hl7());
