@@ -36,6 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresTools({"tar", "echoscu", "storescu", "storescp"})
 class InstalledNodeTest {
+    /** The PACS destination's deliveries (its name is its AE title in lower case) in the /metrics exposition. */
+    private static final String PACS_DELIVERIES = "cttriage_deliveries{destination=\"pacs\",kind=\"dicom-sr\"";
+
     private static final Duration WAIT = Duration.ofMinutes(3);
     private static final Pattern HEALTH_URL = Pattern.compile("health: (http://127\\.0\\.0\\.1:\\d+)/health/ready");
 
@@ -115,7 +118,7 @@ class InstalledNodeTest {
                         received -> received.size() == 1);
                 String metrics = Eventually.await(WAIT, () -> "the delivery in /metrics; log:\n" + tail(log),
                         () -> get(base + "/metrics").body(),
-                        body -> body.contains("cttriage_deliveries{state=\"delivered\"} 1.0"));
+                        body -> body.contains(PACS_DELIVERIES + ",state=\"delivered\"} 1.0"));
                 long bytes = 0;
                 for (Path f : files) {
                     bytes += Files.size(f);
@@ -123,8 +126,8 @@ class InstalledNodeTest {
                 assertThat(metric(metrics, "cttriage_instances_received_total")).isEqualTo(files.size());
                 assertThat(metric(metrics, "cttriage_received_bytes_total")).isBetween(bytes * 0.9, bytes * 1.1);
                 assertThat(metric(metrics, "cttriage_series{state=\"triaged\"}")).isEqualTo(1.0);
-                assertThat(metric(metrics, "cttriage_deliveries{state=\"pending\"}")).isZero();
-                assertThat(metric(metrics, "cttriage_deliveries{state=\"dead\"}")).isZero();
+                assertThat(metric(metrics, PACS_DELIVERIES + ",state=\"pending\"}")).isZero();
+                assertThat(metric(metrics, PACS_DELIVERIES + ",state=\"dead\"}")).isZero();
                 double results = 0;
                 for (String priority : List.of("routine", "urgent", "asap", "stat")) {
                     results += metric(metrics, "cttriage_results_total{priority=\"" + priority + "\"}");

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * path has them all): PixelMed is used only behind {@code org.cttriage.core.dicom} (and by the
  * phantom generator in test-data, which writes DICOM byte by byte as test infrastructure);
  * core knows nothing of Camel or HAPI; module dependencies point one way,
- * core ← fhir-mapping ← camel-routes ← plugin; SQL runs only in the node's repositories.
+ * core ← fhir-mapping ← camel-routes ← plugin and core ← hl7 ← plugin; SQL runs only in the node's repositories.
  */
 class ArchitectureTest {
     private static JavaClasses shipped;
@@ -50,11 +50,17 @@ class ArchitectureTest {
     @Test
     void modulesDependOneWay() {
         noClasses().that().resideInAPackage("org.cttriage.core..")
-                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.routes..",
-                        "org.cttriage.plugin..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.hl7..",
+                        "org.cttriage.routes..", "org.cttriage.plugin..")
                 .check(shipped);
         noClasses().that().resideInAPackage("org.cttriage.fhir..")
-                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.routes..", "org.cttriage.plugin..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.hl7..", "org.cttriage.routes..",
+                        "org.cttriage.plugin..")
+                .check(shipped);
+        // hl7 sits beside fhir-mapping: core ← hl7 ← plugin.
+        noClasses().that().resideInAPackage("org.cttriage.hl7..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.routes..",
+                        "org.cttriage.plugin..")
                 .check(shipped);
         noClasses().that().resideInAPackage("org.cttriage.routes..")
                 .should().dependOnClassesThat().resideInAPackage("org.cttriage.plugin..")

@@ -22,6 +22,8 @@ public final class AuditCodes {
     public static final CodedValue INSTANCES_TRANSFERRED = CodedValue.dcm("110104", "DICOM Instances Transferred");
     /** (110106, DCM, "Export"), A.5.3.4. */
     public static final CodedValue EXPORT = CodedValue.dcm("110106", "Export");
+    /** (110109, DCM, "Order Record"), A.5.3.13. */
+    public static final CodedValue ORDER_RECORD = CodedValue.dcm("110109", "Order Record");
     /** (110111, DCM, "Procedure Record"), A.5.3.15. */
     public static final CodedValue PROCEDURE_RECORD = CodedValue.dcm("110111", "Procedure Record");
     /** (110113, DCM, "Security Alert"), A.5.3.11. */

@@ -193,6 +193,24 @@ public final class AuditEvents {
     }
 
     /**
+     * Order Record, update (A.5.3.13): the node changed an order at the RIS (an HL7 v2 order change with the
+     * study's suggested priority to {@code risUri}), or gave up doing so. The node is the user manipulating
+     * the order (requestor), the RIS the destination (110152, its {@code mllp://} URI); the patient is the
+     * one object the table has, the order's accession number and study in its details.
+     */
+    public AuditMessage orderUpdated(String risUri, Patient patient, Outcome outcome, Optional<String> description,
+            List<Detail> details) {
+        ActiveParticipant ris = new ActiveParticipant(risUri, Optional.empty(), Optional.empty(), false,
+                List.of(AuditCodes.ROLE_DESTINATION), Optional.empty(),
+                Optional.of(new NetworkAccessPoint(risUri, AccessPointType.URI)));
+        ParticipantObject p = patient(patient);
+        ParticipantObject withDetails = new ParticipantObject(p.id(), p.type(), p.role(), p.lifeCycle(), p.idType(),
+                p.name(), details, p.description());
+        return new AuditMessage(event(AuditCodes.ORDER_RECORD, Action.UPDATE, outcome, List.of(), description),
+                List.of(self(true, List.of(AuditCodes.ROLE_SOURCE)), ris), source(), List.of(withDetails));
+    }
+
+    /**
      * Security Alert, Node Authentication (A.5.3.11): what the association policy decided about a
      * peer. Accepted: an informative alert (outcome 0); rejected: outcome 4, mitigation effective.
      * The peer is the alert subject (110182 Node ID, its address) and a performing participant; the

@@ -25,7 +25,9 @@ import org.cttriage.core.node.NodeObserver;
  * <ul>
  * <li>the SR to a PACS: DICOM Instances Transferred (A.5.3.7) from us to the PACS, the study with one
  * Comprehensive 3D SR instance, and its patient;
- * <li>the FHIR transaction: Data Export (A.5.3.4) to the server's URL, the study and its patient.
+ * <li>the FHIR transaction (the report, or the priority as a Task): Data Export (A.5.3.4) to the server's URL,
+ * the study and its patient;
+ * <li>the HL7 v2 order change to the RIS: Order Record, update (A.5.3.13), the patient with the order's accession.
  * </ul>
  * The patient's ID and issuer and the accession number come from the attributes recorded with the
  * result; the name, which the node does not record, from the triage event of the same run (the ID
@@ -38,7 +40,18 @@ public final class DeliveryAuditor implements NodeObserver {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Where a destination is, as the audit names it. */
-    public sealed interface Target permits DicomTarget, UriTarget {
+    public sealed interface Target permits DicomTarget, UriTarget, OrderTarget {
+    }
+
+    /**
+     * The RIS, whose order an HL7 v2 message changes.
+     *
+     * @param uri where it is, {@code mllp://host:port}
+     */
+    public record OrderTarget(String uri) implements Target {
+        public OrderTarget {
+            Objects.requireNonNull(uri, "uri");
+        }
     }
 
     /**
@@ -120,6 +133,11 @@ public final class DeliveryAuditor implements NodeObserver {
             trail.record(trail.events().instancesSent(dicom.peer(), new StudyInstances(study, patient,
                     accession == null ? List.of() : List.of(accession), Map.of(COMPREHENSIVE_3D_SR, 1)), dicom.tls(),
                     outcome, description));
+        } else if (target instanceof OrderTarget ris) {
+            String accession = source.getOrDefault("AccessionNumber", "");
+            List<Detail> order = List.of(new Detail("Accession Number", accession == null ? "" : accession),
+                    new Detail("Study Instance UID", study), details.get(0));
+            trail.record(trail.events().orderUpdated(ris.uri(), patient, outcome, description, order));
         } else {
             String uri = target instanceof UriTarget u ? u.uri() : d.destination();
             trail.record(trail.events().exported(uri, study, patient, outcome, description, details));

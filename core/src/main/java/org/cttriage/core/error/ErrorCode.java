@@ -5,7 +5,7 @@ package org.cttriage.core.error;
  * an operator can grep logs and the documentation for it. Codes are never reused: a
  * retired condition keeps its number. Ranges: 01xx reading files, 02xx selecting a
  * series, 03xx assembling a volume, 04xx models and inference, 05xx delivering FHIR, 06xx the
- * node (DICOM network, storage, delivery), 07xx the audit trail.
+ * node (DICOM network, storage, delivery), 07xx the audit trail, 08xx delivering HL7 v2 to the RIS.
  */
 public enum ErrorCode {
     /** The file is not DICOM, is truncated, or PixelMed could not parse it. */
@@ -133,7 +133,21 @@ public enum ErrorCode {
     /** An audit message could not be written to the audit spool or the audit file (I/O error). */
     AUDIT_WRITE_FAILED(703, "audit message could not be written"),
     /** An audit message was dropped before it reached the spool: the queue was full, or too long for UDP. */
-    AUDIT_MESSAGE_DROPPED(704, "audit message dropped");
+    AUDIT_MESSAGE_DROPPED(704, "audit message dropped"),
+
+
+    /**
+     * The RIS could not be reached over MLLP, did not acknowledge in time, answered something that is not a
+     * readable acknowledgement of our message, or acknowledged with an error the standard calls transient
+     * (CE; AE/AR with ERR-3 206 or 207): retried.
+     */
+    HL7_RIS_UNAVAILABLE(801, "RIS unreachable or no acknowledgement"),
+    /** The RIS refused the order message (AE, AR, CR): retrying cannot change it. */
+    HL7_REJECTED(802, "RIS refused the order message"),
+    /** The study does not say which order it belongs to (no Accession Number, or no Patient ID): nothing is sent. */
+    HL7_NO_ORDER(803, "study names no RIS order"),
+    /** The order message could not be built from the stored result (a mapping defect): nothing is sent. */
+    HL7_MESSAGE_INVALID(804, "HL7 order message could not be built");
 
     private final int number;
     private final String summary;

@@ -63,10 +63,13 @@ public final class SeriesTriage {
 
     /**
      * The source study's attributes the exporters need (FHIR subject and effective time, the
-     * order's accession), recorded with each result as {@code source_json}.
+     * order's accession; for HL7 v2 the order's identifiers from the Request Attributes Sequence),
+     * recorded with each result as {@code source_json}.
      */
     public static final List<String> EXPORTED_SOURCE_ATTRIBUTES = List.of("StudyInstanceUID", "PatientID",
-            "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber");
+            "IssuerOfPatientID", "StudyDate", "StudyTime", "AccessionNumber", "RequestedProcedureID",
+            "ScheduledProcedureStepID", "PlacerOrderNumberImagingServiceRequest",
+            "FillerOrderNumberImagingServiceRequest");
     /** Given to {@link NodeObserver}s with the exported ones, never recorded: the patient's name and birth date. */
     public static final List<String> OBSERVED_PATIENT_ATTRIBUTES = List.of("PatientName", "PatientBirthDate");
 

@@ -124,6 +124,19 @@ class AuditEventsTest {
     }
 
     @Test
+    void hl7OrderChangeAsOrderRecordUpdateA5313() throws Exception {
+        AuditXmlAssert m = AuditXmlAssert.of(EVENTS.orderUpdated("mllp://ris.example.org:2575", STUDY.patient(),
+                Outcome.SUCCESS, Optional.empty(), List.of(new AuditMessage.Detail("Accession Number", "ACC9"))));
+        assertThat(m.get("/AuditMessage/EventIdentification/EventID/@csd-code")).isEqualTo("110109");
+        assertThat(m.get("/AuditMessage/EventIdentification/@EventActionCode")).isEqualTo("U");
+        assertThat(m.get("//ActiveParticipant[@UserIsRequestor='true']/@UserID")).isEqualTo("4242");
+        assertThat(m.get("//ActiveParticipant[RoleIDCode/@csd-code='110152']/@NetworkAccessPointID"))
+                .isEqualTo("mllp://ris.example.org:2575");
+        assertThat(m.all("//ParticipantObjectIdentification")).hasSize(1);
+        assertThat(m.get("//ParticipantObjectIdentification/@ParticipantObjectID")).isEqualTo("PID-7^^^HOSP");
+    }
+
+    @Test
     void associationsAndTlsFailuresAsSecurityAlertsA5311() throws Exception {
         AuditXmlAssert rejected = AuditXmlAssert.of(EVENTS.association(new Peer("INTRUDER", "10.9.9.9"), "CTTRIAGE",
                 false, "association from INTRUDER (10.9.9.9) rejected: calling AE title INTRUDER is not in the allow-list"));

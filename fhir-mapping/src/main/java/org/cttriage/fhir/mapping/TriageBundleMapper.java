@@ -174,6 +174,49 @@ public final class TriageBundleMapper {
         return bundle;
     }
 
+    /**
+     * The study's reading priority as a FHIR Task, for a worklist or EHR that follows Tasks: one Task per study
+     * (identifier {@code task-…} of the study), written by conditional update so that a later priority (a raise, a
+     * reader's review) replaces it. {@code intent} is {@code proposal}: the node suggests, people decide.
+     *
+     * @param priority the study's priority as the worklist holds it (raised by results, lowered only by a review)
+     * @param causes the findings that caused it
+     * @param accessionNumber the study's accession number ("" when none): the order the Task is based on
+     * @param modified when the priority was set
+     */
+    public Bundle toPriorityTask(String studyInstanceUid, PatientIdentity patient, org.cttriage.core.domain.Priority priority,
+            List<String> causes, String accessionNumber, Instant modified) {
+        Bundle bundle = new Bundle();
+        bundle.setType(Bundle.BundleType.TRANSACTION);
+        org.hl7.fhir.r4.model.Task task = new org.hl7.fhir.r4.model.Task();
+        Identifier taskId = id("task-" + sha256(studyInstanceUid).substring(0, 32));
+        task.addIdentifier(taskId);
+        task.setStatus(org.hl7.fhir.r4.model.Task.TaskStatus.REQUESTED);
+        task.setIntent(org.hl7.fhir.r4.model.Task.TaskIntent.PROPOSAL);
+        task.setPriority(org.hl7.fhir.r4.model.Task.TaskPriority.fromCode(priority.fhirCode()));
+        task.setCode(new CodeableConcept(new Coding(PRIVATE_CODES + ":99cttriage", "triage-reading",
+                "Read the imaging study with the suggested priority")));
+        task.setDescription("Suggested reading priority " + priority.fhirCode()
+                + (causes.isEmpty() ? "" : " (" + String.join(", ", causes) + ")")
+                + " from an AI triage model; not a clinical device.");
+        task.setFocus(new Reference().setType("ImagingStudy").setIdentifier(new Identifier()
+                .setSystem(DICOM_UID).setValue("urn:oid:" + studyInstanceUid)));
+        task.setFor(new Reference().setIdentifier(new Identifier().setSystem(patientSystem(patient))
+                .setValue(patient.patientId())));
+        if (accessionNumber != null && !accessionNumber.isEmpty()) {
+            Identifier accession = new Identifier().setValue(accessionNumber);
+            accession.setType(new CodeableConcept(new Coding("http://terminology.hl7.org/CodeSystem/v2-0203", "ACSN",
+                    "Accession ID")));
+            task.addBasedOn(new Reference().setType("ServiceRequest").setIdentifier(accession));
+        }
+        task.setReasonReference(new Reference().setType("DiagnosticReport")
+                .setIdentifier(id("report-" + sha256(studyInstanceUid).substring(0, 32))));
+        task.setAuthoredOnElement(new DateTimeType(Date.from(modified)));
+        task.setLastModifiedElement(new DateTimeType(Date.from(modified)));
+        put(bundle, task, urn(taskId), taskId);
+        return bundle;
+    }
+
     private String patientSystem(PatientIdentity p) {
         String issuer = p.issuerOfPatientId() == null ? "" : p.issuerOfPatientId().trim();
         return issuer.matches("^(urn:|https?://).+") ? issuer : options.patientIdentifierSystem();

@@ -86,7 +86,7 @@ public final class InProcessFhirServer implements AutoCloseable {
         RestfulServer fhir = new RestfulServer(context);
         fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
         fhir.registerProviders(List.of(new DeviceProvider(store), new ObservationProvider(store),
-                new DiagnosticReportProvider(store), new ProvenanceProvider(store),
+                new DiagnosticReportProvider(store), new ProvenanceProvider(store), new TaskProvider(store),
                 new TransactionProvider(store, context, transactions)));
         jetty = new Server();
         connector = new ServerConnector(jetty);
@@ -139,6 +139,10 @@ public final class InProcessFhirServer implements AutoCloseable {
     }
 
     /** The DiagnosticReports stored, each in its current version, in the order they were created. */
+    public List<org.hl7.fhir.r4.model.Task> tasks() {
+        return store.search("Task", null, null).stream().map(org.hl7.fhir.r4.model.Task.class::cast).toList();
+    }
+
     public List<DiagnosticReport> reports() {
         return store.search("DiagnosticReport", null, null).stream().map(DiagnosticReport.class::cast).toList();
     }
@@ -227,6 +231,9 @@ public final class InProcessFhirServer implements AutoCloseable {
             if (r instanceof DiagnosticReport d) {
                 return d.getIdentifier();
             }
+            if (r instanceof org.hl7.fhir.r4.model.Task t) {
+                return t.getIdentifier();
+            }
             return List.of();
         }
 
@@ -310,6 +317,27 @@ public final class InProcessFhirServer implements AutoCloseable {
         @Search
         public List<Resource> search(@OptionalParam(name = "identifier") TokenParam identifier) {
             return store.search("DiagnosticReport", "identifier", identifier);
+        }
+    }
+
+    public static final class TaskProvider extends TypeProvider implements IResourceProvider {
+        TaskProvider(MemoryStore store) {
+            super(store);
+        }
+
+        @Override
+        public Class<org.hl7.fhir.r4.model.Task> getResourceType() {
+            return org.hl7.fhir.r4.model.Task.class;
+        }
+
+        @Read
+        public org.hl7.fhir.r4.model.Task read(@IdParam IdType id) {
+            return (org.hl7.fhir.r4.model.Task) store.read("Task", id.getIdPart());
+        }
+
+        @Search
+        public List<Resource> search(@OptionalParam(name = "identifier") TokenParam identifier) {
+            return store.search("Task", "identifier", identifier);
         }
     }
 

@@ -45,6 +45,34 @@ class TriageBundleMapperTest {
     }
 
     @Test
+    void theStudysPriorityIsOneTaskPerStudyByConditionalUpdateThatValidates() {
+        TriageBundleMapper mapper = new TriageBundleMapper(FhirMappingOptions.defaults());
+        TriageBundleMapper.PatientIdentity patient = new TriageBundleMapper.PatientIdentity("PHANTOM-7", "");
+        Bundle b = mapper.toPriorityTask("1.2.3.4", patient, org.cttriage.core.domain.Priority.STAT,
+                List.of("aortic_aneurysm"), "ACC7", java.time.Instant.parse("2026-12-04T08:00:00Z"));
+        List<SingleValidationMessage> errors = new ArrayList<>(validator.errors(b));
+        errors.addAll(validator.errors(b.getEntryFirstRep().getResource()));
+        assertThat(errors).extracting(m -> m.getLocationString() + ": " + m.getMessage()).isEmpty();
+        assertThat(b.getEntry()).hasSize(1);
+        Bundle.BundleEntryRequestComponent request = b.getEntryFirstRep().getRequest();
+        assertThat(request.getMethod()).isEqualTo(Bundle.HTTPVerb.PUT);
+        assertThat(request.getUrl()).startsWith("Task?identifier=urn:cttriage:id|task-");
+        org.hl7.fhir.r4.model.Task task = (org.hl7.fhir.r4.model.Task) b.getEntryFirstRep().getResource();
+        assertThat(task.getPriority()).isEqualTo(org.hl7.fhir.r4.model.Task.TaskPriority.STAT);
+        assertThat(task.getIntent()).isEqualTo(org.hl7.fhir.r4.model.Task.TaskIntent.PROPOSAL);
+        assertThat(task.getFocus().getIdentifier().getValue()).isEqualTo("urn:oid:1.2.3.4");
+        assertThat(task.getBasedOnFirstRep().getIdentifier().getValue()).isEqualTo("ACC7");
+        assertThat(task.getBasedOnFirstRep().getIdentifier().getType().getCodingFirstRep().getCode()).isEqualTo("ACSN");
+        assertThat(task.getReasonReference().getIdentifier().getValue()).startsWith("report-");
+        assertThat(task.getDescription()).contains("stat").contains("aortic_aneurysm");
+        // Without an accession number the Task still names the study; it is based on no order.
+        Bundle none = mapper.toPriorityTask("1.2.3.4", patient, org.cttriage.core.domain.Priority.ROUTINE, List.of(), "",
+                java.time.Instant.parse("2026-12-04T08:00:00Z"));
+        assertThat(((org.hl7.fhir.r4.model.Task) none.getEntryFirstRep().getResource()).getBasedOn()).isEmpty();
+        assertThat(none.getEntryFirstRep().getRequest().getUrl()).isEqualTo(request.getUrl());
+    }
+
+    @Test
     void reportAndObservationsAreConditionalUpdatesSoARetryCreatesNothingNew() {
         Bundle b = map();
         assertThat(b.getType()).isEqualTo(Bundle.BundleType.TRANSACTION);

@@ -77,13 +77,12 @@ final class ConfigCommand implements Runnable {
             out.printf("ok    keys: every key known%n");
             settings.notes().forEach(n -> out.printf("note  %s%n", n));
 
-            TriageNode.Config node = check(out, "node", () -> settings.nodeConfig(
-                    settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of()), c -> "AE " + c.aeTitle() + " on " + c.bindAddress() + ":" + c.port() + ", quiet period "
+            TriageNode.Config node = check(out, "node", () -> settings.nodeConfig(settings.otherDestinations()), c -> "AE " + c.aeTitle() + " on " + c.bindAddress() + ":" + c.port() + ", quiet period "
                     + c.quietPeriod().toSeconds() + " s");
             if (node != null) {
                 checkTls(out, node);
                 for (Destination d : node.destinations()) {
-                    if (!d.isFhir()) {
+                    if (d.isDicom()) {
                         check(out, "destination " + d.name(), () -> d, x -> x.dicom().toString()
                                 + (x.tls().isPresent() ? " over TLS" : ""));
                         if (d.tls().isPresent()) {
@@ -103,6 +102,18 @@ final class ConfigCommand implements Runnable {
                 }, o -> "server " + settings.get("fhir.url"));
             } else {
                 out.printf("ok    fhir: none configured%n");
+            }
+            if (settings.hl7Configured()) {
+                check(out, "hl7", () -> Hl7Wiring.options(settings), o -> o.describe() + ", priorities "
+                        + o.message().priorityCodes().entrySet().stream().map(e -> e.getKey().fhirCode() + "="
+                                + e.getValue()).collect(java.util.stream.Collectors.joining(",")) + ", at least "
+                        + o.minPriority().fhirCode() + " (not connected to)");
+            } else {
+                out.printf("ok    hl7: none configured%n");
+                if (org.cttriage.hl7.delivery.Hl7Options.CONFIG_KEYS.stream()
+                        .anyMatch(k -> settings.hl7Lookup().apply(k.key()) != null)) {
+                    out.printf("note  hl7.* keys are set but hl7.host is not: nothing is sent to the RIS%n");
+                }
             }
             check(out, "http", () -> {
                 settings.stuckDelivery();

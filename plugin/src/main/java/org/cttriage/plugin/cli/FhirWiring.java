@@ -28,4 +28,30 @@ final class FhirWiring {
         FhirExporter exporter = new FhirExporter(delivery, FhirMappingOptions.defaults(), Clock.systemUTC());
         return new DeliveryScheduler.Lane(Destination.FHIR, exporter, exporter.retryPolicy());
     }
+
+    /**
+     * The lane of the study's priority as a FHIR Task ({@code fhir.priority-task}): the same server and retry keys as
+     * the bundle's, the priority read from the worklist at each attempt.
+     */
+    static DeliveryScheduler.Lane taskLane(NodeSettings settings, javax.sql.DataSource dataSource) throws TriageException {
+        FhirDeliveryOptions options;
+        try {
+            options = FhirDeliveryOptions.fromConfig(settings.fhirLookup());
+        } catch (IllegalArgumentException e) {
+            throw new TriageException(ErrorCode.CONFIGURATION_INVALID, e.getMessage(), e);
+        }
+        FhirDelivery delivery = new FhirDelivery(options, FhirExporter.context(), Clock.systemUTC());
+        org.cttriage.core.node.WorklistRepository worklist = new org.cttriage.core.node.WorklistRepository(
+                new org.cttriage.core.node.NodeDatabase(dataSource));
+        org.cttriage.fhir.delivery.FhirTaskExporter exporter = new org.cttriage.fhir.delivery.FhirTaskExporter(delivery,
+                FhirMappingOptions.defaults(), study -> {
+                    try {
+                        return worklist.find(study);
+                    } catch (TriageException e) {
+                        // The attempt fails and is retried under the lane's policy, with this reason.
+                        throw new IllegalStateException(e.getMessage(), e);
+                    }
+                });
+        return new DeliveryScheduler.Lane(Destination.FHIR_TASK, exporter, exporter.retryPolicy());
+    }
 }

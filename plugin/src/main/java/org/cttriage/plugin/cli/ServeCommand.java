@@ -38,7 +38,6 @@ import org.cttriage.plugin.web.Users;
 import org.cttriage.plugin.web.WorklistApi;
 import org.cttriage.core.node.UserRepository;
 import org.cttriage.plugin.node.NodeSettings;
-import org.cttriage.plugin.node.Destination;
 import org.cttriage.plugin.node.TriageNode;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.SeriesWriteOptions;
@@ -92,7 +91,10 @@ final class ServeCommand implements Callable<Integer> {
         java.util.Map<String, org.cttriage.core.domain.Priority> severity;
         try {
             settings = NodeSettings.load(config, home);
-            nodeConfig = settings.nodeConfig(settings.fhirConfigured() ? List.of(Destination.fhir()) : List.of());
+            nodeConfig = settings.nodeConfig(settings.otherDestinations());
+            if (settings.hl7Configured()) {
+                Hl7Wiring.options(settings);
+            }
             httpAddress = settings.httpAddress();
             stuckDelivery = settings.stuckDelivery();
             logPatientData = settings.logPatientData();
@@ -139,8 +141,16 @@ final class ServeCommand implements Callable<Integer> {
         }
         try (InferenceEngine engine = new InferenceEngine(model,
                 EngineOptions.defaults().withDevice(settings.device()).withSeverities(severity))) {
-            Optional<DeliveryScheduler.Lane> fhir = settings.fhirConfigured()
-                    ? Optional.of(FhirWiring.lane(settings)) : Optional.empty();
+            List<DeliveryScheduler.Lane> otherLanes = new java.util.ArrayList<>();
+            if (settings.fhirConfigured()) {
+                otherLanes.add(FhirWiring.lane(settings));
+            }
+            if (nodeConfig.destinations().stream().anyMatch(org.cttriage.plugin.node.Destination::isFhirTask)) {
+                otherLanes.add(FhirWiring.taskLane(settings, dataSource));
+            }
+            if (settings.hl7Configured()) {
+                otherLanes.add(Hl7Wiring.lane(settings, dataSource));
+            }
             TriageNode node;
             // Observing from the start: every association, result and delivery attempt is counted.
             NodeMetrics metrics = new NodeMetrics(Clock.systemUTC());
@@ -155,13 +165,17 @@ final class ServeCommand implements Callable<Integer> {
                                 + " accession number) of every result (TRIAGE-0690)"));
             }
             observers = observers.and(audit.observers(nodeConfig, settings.fhirConfigured()
-                    ? Optional.of(settings.get("fhir.url")) : Optional.empty()));
+                    ? Optional.of(settings.get("fhir.url")) : Optional.empty(), settings.hl7Configured()
+                    ? Optional.of("mllp://" + settings.get("hl7.host") + ":" + Optional.ofNullable(settings.get("hl7.port"))
+                            .orElse(String.valueOf(org.cttriage.hl7.delivery.Hl7Options.DEFAULT_PORT)))
+                    : Optional.empty()));
             // Before the listener is bound: no association may be audited ahead of Application Start.
             audit.record(audit.events().applicationStarted());
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
-                        AssemblyPolicy.defaults(), pool, fhir, Clock.systemUTC(), observers);
+                        AssemblyPolicy.defaults(), pool, otherLanes, Clock.systemUTC(), observers);
             } catch (Exception e) {
+                closeExporters(otherLanes);
                 // Camel wraps the listener's failure (port in use, bad TLS key store…): say what it was.
                 spec.commandLine().getErr().println(rootTriageMessage(e));
                 audit.record(audit.events().applicationStopped());
@@ -182,6 +196,7 @@ final class ServeCommand implements Callable<Integer> {
                         + httpAddress.getHostString() + ":" + httpAddress.getPort() + " (http.bind-address, http.port): "
                         + e.getMessage());
                 node.close();
+                closeExporters(otherLanes);
                 audit.record(audit.events().applicationStopped());
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
@@ -190,6 +205,7 @@ final class ServeCommand implements Callable<Integer> {
                 worklist.close();
                 http.close();
                 node.close();
+                closeExporters(otherLanes);
                 audit.record(audit.events().applicationStopped());
                 audit.close();
                 // The JVM does not wait for the main thread's finally: the pool closes here, after the node.
@@ -212,13 +228,14 @@ final class ServeCommand implements Callable<Integer> {
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
-                            : d.dicom().toString()).toList());
+                            : d.isHl7() ? "HL7 " + describeHl7(settings) : d.dicom().toString()).toList());
             out.flush();
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {
                 demo(out, node, data);
                 if (exitAfterDemo) {
                     http.close();
                     node.close();
+                    closeExporters(otherLanes);
                     audit.record(audit.events().applicationStopped());
                     return 0;
                 }
@@ -235,7 +252,27 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** The first TRIAGE-coded message in the cause chain, else the outermost message. */
+    /** Releases what the lanes' exporters hold (the RIS connection), after the node stopped using them. */
+    private static void closeExporters(List<DeliveryScheduler.Lane> lanes) {
+        for (DeliveryScheduler.Lane lane : lanes) {
+            if (lane.exporter() instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    LOG.warn("closing the {} exporter: {}", lane.destination(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static String describeHl7(NodeSettings settings) {
+        try {
+            return Hl7Wiring.options(settings).describe();
+        } catch (TriageException e) {
+            return settings.get("hl7.host");
+        }
+    }
+
     /**
      * On a node without worklist users: an {@code admin} with a random password, written to an owner-only file in the
      * data folder (never to the log), so that the first operator can log in; none when any user exists.
@@ -257,6 +294,7 @@ final class ServeCommand implements Callable<Integer> {
         return Optional.of(file);
     }
 
+    /** The first TRIAGE-coded message in the cause chain, else the outermost message. */
     static String rootTriageMessage(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof TriageException) {

@@ -6,15 +6,20 @@ import org.cttriage.core.dicom.net.RemoteAe;
 import org.cttriage.core.dicom.net.TlsClientOptions;
 
 /**
- * Where results go: a DICOM peer (the SR by C-STORE) or the FHIR server (the bundle).
+ * Where results go: a DICOM peer (the SR by C-STORE), the FHIR server (the bundle) or the RIS (the priority as an
+ * HL7 v2 order change).
  *
  * @param name the configured name (stable; the delivery ledger refers to it)
- * @param dicom the peer for a DICOM destination, null for FHIR
- * @param tls TLS to a DICOM destination; empty for plain TCP and for FHIR (whose client has its own)
+ * @param dicom the peer for a DICOM destination, null for FHIR and HL7
+ * @param tls TLS to a DICOM destination; empty for plain TCP and for FHIR and HL7 (whose clients have their own)
  */
 public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions> tls) {
     /** The name of the FHIR destination. */
     public static final String FHIR = "fhir";
+    /** The name of the FHIR destination of the study's priority as a Task (fhir.priority-task). */
+    public static final String FHIR_TASK = "fhir-task";
+    /** The name of the HL7 v2 destination (the RIS). */
+    public static final String HL7 = "hl7";
 
     public Destination {
         Objects.requireNonNull(name, "name");
@@ -25,7 +30,19 @@ public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions
     }
 
     public boolean isFhir() {
-        return dicom == null;
+        return dicom == null && FHIR.equals(name);
+    }
+
+    public boolean isFhirTask() {
+        return dicom == null && FHIR_TASK.equals(name);
+    }
+
+    public boolean isHl7() {
+        return dicom == null && HL7.equals(name);
+    }
+
+    public boolean isDicom() {
+        return dicom != null;
     }
 
     /** A DICOM destination over plain TCP. */
@@ -40,5 +57,13 @@ public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions
 
     public static Destination fhir() {
         return new Destination(FHIR, null, Optional.empty());
+    }
+
+    public static Destination fhirTask() {
+        return new Destination(FHIR_TASK, null, Optional.empty());
+    }
+
+    public static Destination hl7() {
+        return new Destination(HL7, null, Optional.empty());
     }
 }

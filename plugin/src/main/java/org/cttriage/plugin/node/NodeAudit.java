@@ -68,15 +68,18 @@ public final class NodeAudit implements AutoCloseable {
 
     /**
      * The node's observers that feed the trail (none when it is off): the listener's associations, and
-     * the deliveries to {@code config}'s destinations ({@code fhirUrl} names the FHIR one).
+     * the deliveries to {@code config}'s destinations ({@code fhirUrl} names the FHIR server, {@code risUri}
+     * the RIS: {@code mllp://host:port}).
      */
-    public TriageNode.Observers observers(TriageNode.Config config, Optional<String> fhirUrl) {
+    public TriageNode.Observers observers(TriageNode.Config config, Optional<String> fhirUrl, Optional<String> risUri) {
         if (!trail.enabled()) {
             return TriageNode.Observers.none();
         }
         Map<String, DeliveryAuditor.Target> targets = new LinkedHashMap<>();
         for (Destination d : config.destinations()) {
-            if (d.isFhir()) {
+            if (d.isHl7()) {
+                targets.put(d.name(), new DeliveryAuditor.OrderTarget(risUri.orElse(d.name())));
+            } else if (d.isFhir() || d.isFhirTask()) {
                 targets.put(d.name(), new DeliveryAuditor.UriTarget(fhirUrl.orElse(d.name())));
             } else {
                 targets.put(d.name(), new DeliveryAuditor.DicomTarget(new AuditEvents.Peer(d.dicom().aeTitle(),

@@ -283,7 +283,7 @@ public final class NodeMetrics implements NodeObserver, AssociationListener {
     }
 
     static String kind(Destination d) {
-        return d.isFhir() ? "fhir" : "dicom-sr";
+        return d.isFhir() ? "fhir" : d.isFhirTask() ? "fhir-task" : d.isHl7() ? "hl7" : "dicom-sr";
     }
 
     static String reason(AssociationDecision.Reject r) {

@@ -30,6 +30,7 @@ import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.node.DuplicatePolicy;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.dicom.sr.SrOptions;
+import org.cttriage.hl7.delivery.Hl7Options;
 
 /**
  * The node's configuration: one properties file, every key with a documented default
@@ -80,6 +81,7 @@ public final class NodeSettings {
         HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live, /health/ready, /metrics and /status (0: any free port, printed at start)."),
         HTTP_TLS_KEY_STORE("http.tls.key-store", "", "PKCS#12 key store with the HTTP server's key and certificate: set to serve HTTPS only (TLS 1.2/1.3), which the worklist needs beyond the node's own machine (its session cookie is then Secure). Empty: plain HTTP."),
         HTTP_TLS_KEY_STORE_PASSWORD("http.tls.key-store-password", "", "Password of that key store (and of its key)."),
+        FHIR_PRIORITY_TASK("fhir.priority-task", "false", "true: also write the study's reading priority to the FHIR server as a Task (one per study, replaced when the priority rises; docs/fhir-mapping.md). Needs fhir.url."),
         WORKLIST_SEVERITY("worklist.severity", "", "The site's severity of a finding over the model dictionary's (FINDING=PRIORITY, comma-separated, e.g. aortic_aneurysm=stat): a finding called present raises the study's priority to its severity (routine, urgent, asap, stat)."),
         WORKLIST_OVERDUE("worklist.overdue", "stat=15m,asap=1h,urgent=4h,routine=24h", "How long a study may wait unreviewed at each priority before the worklist marks it overdue (PRIORITY=DURATION, comma-separated; a priority left out is never overdue)."),
         WORKLIST_SESSION_IDLE("worklist.session-idle", "12h", "A worklist session unused this long is logged out (5m to 7d)."),
@@ -167,6 +169,8 @@ public final class NodeSettings {
             // The fhir.* keys are FhirDeliveryOptions' (one home for their defaults); a misspelled one
             // stops start-up like any other, instead of silently leaving its default in force.
             FhirDeliveryOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
+            // Likewise the hl7.* keys, Hl7Options' (docs/hl7-mapping.md).
+            Hl7Options.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             for (String name : p.stringPropertyNames()) {
                 Key renamed = RENAMED.get(name);
                 if (renamed != null) {
@@ -194,7 +198,7 @@ public final class NodeSettings {
         return new NodeSettings(values, home, notes);
     }
 
-    /** Raw lookup (defaults applied), also for the fhir.* keys. */
+    /** Raw lookup (defaults applied), also for the fhir.* and hl7.* keys (their defaults are their options' own). */
     public String get(String key) {
         for (Key k : Key.values()) {
             if (k.key().equals(key)) {
@@ -211,6 +215,32 @@ public final class NodeSettings {
     /** The fhir.* lookup for the FHIR delivery options. */
     public Function<String, String> fhirLookup() {
         return values::get;
+    }
+
+    /** The hl7.* lookup for the HL7 delivery options. */
+    public Function<String, String> hl7Lookup() {
+        return values::get;
+    }
+
+    /** True when a RIS is configured (hl7.host). */
+    public boolean hl7Configured() {
+        String host = values.get("hl7.host");
+        return host != null && !host.isBlank();
+    }
+
+    /** The destinations that are not DICOM peers, as configured: FHIR (and its priority Task), then HL7. */
+    public List<Destination> otherDestinations() {
+        List<Destination> others = new ArrayList<>();
+        if (fhirConfigured()) {
+            others.add(Destination.fhir());
+            if ("true".equalsIgnoreCase(get(Key.FHIR_PRIORITY_TASK))) {
+                others.add(Destination.fhirTask());
+            }
+        }
+        if (hl7Configured()) {
+            others.add(Destination.hl7());
+        }
+        return others;
     }
 
     /** True when a FHIR server is configured. */

@@ -188,6 +188,17 @@ public final class TriageNode implements AutoCloseable {
     public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
             SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool,
             Optional<DeliveryScheduler.Lane> fhir, Clock clock, Observers observers) throws Exception {
+        return start(config, dataSource, engine, selection, assembly, pool, fhir.stream().toList(), clock, observers);
+    }
+
+    /**
+     * Starts the node with the lanes of its destinations that are not DICOM peers (FHIR, HL7: each built by the
+     * caller from its own keys, matched to its destination by name), and its observers; the caller keeps ownership
+     * of the data source, engine, pool and those lanes' exporters.
+     */
+    public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
+            SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool,
+            List<DeliveryScheduler.Lane> otherLanes, Clock clock, Observers observers) throws Exception {
         NodeObserver.Observers nodeObservers = new NodeObserver.Observers(observers.node());
         Path data = config.dataDirectory();
         Path incoming = Files.createDirectories(data.resolve("incoming"));
@@ -244,14 +255,15 @@ public final class TriageNode implements AutoCloseable {
         DicomEndpoint listenerEndpoint = dicom.endpoint(config.aeTitle(), listen);
         observers.associations().forEach(listenerEndpoint::addObserver);
         NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), listenerEndpoint, config.quietPeriod());
-        // One lane per destination: the DICOM peers' under the delivery.* policy, FHIR's under its own keys.
+        // One lane per destination: the DICOM peers' under the delivery.* policy, FHIR's and HL7's under their keys.
         RetryPolicy dicomPolicy = new RetryPolicy(config.maxAttempts(), config.initialBackoff(),
                 config.backoffMultiplier(), config.maxBackoff());
         List<DeliveryScheduler.Lane> lanes = new ArrayList<>();
         for (Destination d : config.destinations()) {
-            if (d.isFhir()) {
-                lanes.add(fhir.orElseThrow(() -> new TriageException(ErrorCode.CONFIGURATION_INVALID,
-                        "a FHIR destination is configured but no FHIR delivery was given")));
+            if (!d.isDicom()) {
+                lanes.add(otherLanes.stream().filter(l -> l.destination().equals(d.name())).findFirst()
+                        .orElseThrow(() -> new TriageException(ErrorCode.CONFIGURATION_INVALID, "a " + d.name()
+                                + " destination is configured but no " + d.name() + " delivery was given")));
             } else {
                 lanes.add(new DeliveryScheduler.Lane(d.name(), new DicomExporter(config.aeTitle(), d.dicom(), d.tls()),
                         dicomPolicy));

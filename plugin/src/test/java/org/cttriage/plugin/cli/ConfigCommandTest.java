@@ -35,7 +35,7 @@ class ConfigCommandTest {
                 "delivery.dicom-destinations=PACS@127.0.0.1:104",
                 "delivery.tls.trust-store=" + keys.serverTrustStore(),
                 "delivery.tls.trust-store-password=" + TlsKeys.PASSWORD,
-                "fhir.url=http://127.0.0.1:8080/fhir");
+                "fhir.url=http://127.0.0.1:8080/fhir", "hl7.host=127.0.0.1", "hl7.message-type=OMI_O23");
 
         CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
 
@@ -51,6 +51,8 @@ class ConfigCommandTest {
                         + " certificate")
                 .contains("ok    data folder: " + data + " (will be created)")
                 .contains("ok    fhir: server http://127.0.0.1:8080/fhir")
+                .contains("ok    hl7: OMI^O23 v2.5.1 to 127.0.0.1:2575, priorities routine=R,urgent=A,asap=A,stat=S,"
+                        + " at least urgent (not connected to)")
                 .contains("ok    http: health, metrics and status on 127.0.0.1:8080")
                 .contains("ok    log: no patient data in the operational log")
                 .contains("ok    audit: off (neither audit.syslog.host nor audit.file is set)")
@@ -65,22 +67,24 @@ class ConfigCommandTest {
         TlsKeys keys = TlsKeys.create(Files.createDirectories(dir.resolve("keys")));
         Path file = config("node.data-dir=" + dir.resolve("var"), "model.path=" + dir.resolve("no-model"),
                 "dicom.tls.key-store=" + keys.serverKeyStore(), "dicom.tls.key-store-password=wrong",
-                "fhir.url=ftp://fhir.example", "database.pool-size=0", "log.patient-data=yes");
+                "fhir.url=ftp://fhir.example", "database.pool-size=0", "log.patient-data=yes",
+                "hl7.host=ris.example", "hl7.ack-timeout=5m");
 
         CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
 
         assertThat(run.exitCode()).isEqualTo(2);
         List<String> failed = run.out().lines().filter(l -> l.startsWith("FAIL")).toList();
-        assertThat(failed).hasSize(5).allSatisfy(l -> assertThat(l).contains("TRIAGE-"));
+        assertThat(failed).hasSize(6).allSatisfy(l -> assertThat(l).contains("TRIAGE-"));
         assertThat(run.out()).contains("FAIL  log: TRIAGE-0612 log.patient-data");
         assertThat(run.out())
                 .contains("FAIL  dicom tls: TRIAGE-0612 dicom.tls.key-store " + keys.serverKeyStore()
                         + " cannot be opened with its password as PKCS#12")
                 .contains("FAIL  fhir: TRIAGE-0612 fhir.url: 'ftp://fhir.example' is not allowed")
                 .contains("FAIL  database: TRIAGE-0612 database.pool-size")
+                .contains("FAIL  hl7: TRIAGE-0612 hl7.ack-timeout: '5m' is not allowed; allowed: more than 0 up to 2m")
                 .contains("FAIL  model: TRIAGE-0401 no manifest.json in " + dir.resolve("no-model"))
                 .contains("ok    node: ")
-                .contains(file + ": 5 check(s) failed");
+                .contains(file + ": 6 check(s) failed");
     }
 
     @Test

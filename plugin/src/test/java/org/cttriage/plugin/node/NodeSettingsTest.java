@@ -10,6 +10,7 @@ import java.util.List;
 import org.cttriage.core.dicom.net.TlsClientOptions;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.fhir.delivery.FhirDeliveryOptions;
+import org.cttriage.hl7.delivery.Hl7Options;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,6 +29,42 @@ class NodeSettingsTest {
         for (FhirDeliveryOptions.ConfigKey k : FhirDeliveryOptions.CONFIG_KEYS) {
             String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
             assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
+        }
+        for (Hl7Options.ConfigKey k : Hl7Options.CONFIG_KEYS) {
+            String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
+            assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
+        }
+    }
+
+    @Test
+    void theHl7KeysMakeAnHl7DestinationAndBadValuesNameTheKey() throws Exception {
+        NodeSettings none = NodeSettings.load(write("hl7.port=2575\n"), dir);
+        assertThat(none.hl7Configured()).as("no host, no RIS").isFalse();
+        assertThat(none.otherDestinations()).isEmpty();
+        NodeSettings ris = NodeSettings.load(write("fhir.url=https://fhir.example/r4\nhl7.host=ris.example\n"
+                + "hl7.message-type=omi_o23\nhl7.priority-codes=routine=R,urgent=R,asap=A,stat=S\n"), dir);
+        assertThat(ris.otherDestinations()).extracting(Destination::name).containsExactly("fhir", "hl7");
+        assertThat(ris.nodeConfig(ris.otherDestinations()).destinations()).extracting(NodeMetrics::kind)
+                .containsExactly("fhir", "hl7");
+        Hl7Options options = Hl7Options.fromConfig(ris.hl7Lookup());
+        assertThat(options.host()).isEqualTo("ris.example");
+        assertThat(options.port()).isEqualTo(2575);
+        assertThat(options.message().type()).isEqualTo(org.cttriage.hl7.mapping.MessageType.OMI_O23);
+        assertThat(options.message().code(org.cttriage.core.domain.Priority.URGENT)).isEqualTo("R");
+        assertThat(options.minPriority()).isEqualTo(org.cttriage.core.domain.Priority.URGENT);
+        assertThat(options.ackTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(options.retry().maxAttempts()).isEqualTo(20);
+
+        assertThatThrownBy(() -> NodeSettings.load(write("hl7.host=ris\nhl7.mesage-type=ORM_O01\n"), dir))
+                .hasMessageContaining("unknown key 'hl7.mesage-type'");
+        for (String[] bad : new String[][] {{"hl7.message-type=ADT_A08", "ORM_O01, OMI_O23"},
+                {"hl7.port=0", "1..65535"}, {"hl7.priority-codes=routine=R,stat=S", "does not give urgent, asap"},
+                {"hl7.priority-codes=routine=R,urgent=U,asap=A,stat=S", "table 0485"},
+                {"hl7.min-priority=high", "routine, urgent, asap, stat"}, {"hl7.ack-timeout=10m", "up to 2m"},
+                {"hl7.sending-application=CT|TRIAGE", "delimiters"}, {"hl7.processing-id=X", "P, T, D"}}) {
+            NodeSettings s = NodeSettings.load(write("hl7.host=ris\n" + bad[0] + "\n"), dir);
+            assertThatThrownBy(() -> Hl7Options.fromConfig(s.hl7Lookup())).as(bad[0])
+                    .hasMessageContaining(bad[0].substring(0, bad[0].indexOf('='))).hasMessageContaining(bad[1]);
         }
     }
 

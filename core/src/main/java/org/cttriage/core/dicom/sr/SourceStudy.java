@@ -3,7 +3,9 @@ package org.cttriage.core.dicom.sr;
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.AttributeTag;
+import com.pixelmed.dicom.DicomDictionary;
 import com.pixelmed.dicom.DicomException;
+import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -33,6 +35,18 @@ public record SourceStudy(java.util.Map<String, String> attributes, String serie
             TagFromName.ReferringPhysicianName, TagFromName.StudyID, TagFromName.AccessionNumber,
             TagFromName.StudyDescription);
 
+    /**
+     * The Imaging Service Request the study was made for, as the modality copied it from the worklist into the
+     * first item of the Request Attributes Sequence (0040,0275) (PS3.3 10.6, Request Attributes Macro): what the
+     * RIS knows the order by, beside the Accession Number. Recorded for the exporters, never copied into the SR. The
+     * macro has Requested Procedure ID and Scheduled Procedure Step ID; the Placer and Filler Order Numbers of the
+     * Imaging Service Request are not in it, but modalities that copy them put them there or at the top level, so
+     * both places are read (the item first).
+     */
+    static final List<AttributeTag> REQUEST = List.of(TagFromName.RequestedProcedureID,
+            DicomDictionary.StandardDictionary.getTagFromName("ScheduledProcedureStepID"),
+            TagFromName.PlacerOrderNumberImagingServiceRequest, TagFromName.FillerOrderNumberImagingServiceRequest);
+
     public SourceStudy {
         attributes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(attributes));
         instances = instances.stream().distinct()
@@ -48,6 +62,7 @@ public record SourceStudy(java.util.Map<String, String> attributes, String serie
             values.put(AttributeList.getDictionary().getNameFromTag(t),
                     Attribute.getDelimitedStringValuesOrEmptyString(list, t));
         }
+        values.putAll(request(list));
         return new SourceStudy(values, slices.get(0).seriesInstanceUid(), slices.stream()
                 .map(s -> new ReferencedInstance(s.sopClassUid(), s.sopInstanceUid())).toList());
     }
@@ -66,6 +81,23 @@ public record SourceStudy(java.util.Map<String, String> attributes, String serie
         }
         return new SourceStudy(values, Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SeriesInstanceUID),
                 List.of());
+    }
+
+    /** {@link #REQUEST}'s values by keyword, "" when absent: from the first Request Attributes item, else the top level. */
+    static java.util.Map<String, String> request(AttributeList list) {
+        AttributeList item = null;
+        if (list.get(TagFromName.RequestAttributesSequence) instanceof SequenceAttribute s && s.getNumberOfItems() > 0) {
+            item = s.getItem(0).getAttributeList();
+        }
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+        for (AttributeTag t : REQUEST) {
+            String v = item == null ? "" : Attribute.getDelimitedStringValuesOrEmptyString(item, t).trim();
+            if (v.isEmpty()) {
+                v = Attribute.getDelimitedStringValuesOrEmptyString(list, t).trim();
+            }
+            values.put(AttributeList.getDictionary().getNameFromTag(t), v);
+        }
+        return values;
     }
 
     /** A copied attribute's value, "" when absent. */

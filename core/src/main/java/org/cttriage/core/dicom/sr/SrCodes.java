@@ -46,9 +46,22 @@ final class SrCodes {
     static final CodedConcept CAD_PROCESSING_SUMMARY = dcm("111017", "CAD Processing and Findings Summary");
     static final CodedConcept SUCCEEDED_WITH_FINDINGS = dcm("111242", "All algorithms succeeded; with findings");
     static final CodedConcept SUCCEEDED_WITHOUT_FINDINGS = dcm("111241", "All algorithms succeeded; without findings");
-    /** Private: no standard concept for an AI-suggested reading priority was found. */
-    static final CodedConcept SUGGESTED_PRIORITY = new CodedConcept("99CTTRIAGE", "triage-priority",
-            "Suggested reading priority");
+    /**
+     * The suggested reading priority as a coded item: concept name SNOMED CT 272125009 "Priorities", the value one of
+     * its children (the same concepts as FHIR RequestPriority's routine, urgent, asap, stat; issue 13 asks for a
+     * standard code where one exists). Earlier versions wrote a private TEXT item (99CTTRIAGE triage-priority).
+     */
+    static final CodedConcept PRIORITIES = new CodedConcept("SCT", "272125009", "Priorities");
+
+    /** The SNOMED CT qualifier value of {@code priority} (is-a 272125009 Priorities). */
+    static CodedConcept priority(org.cttriage.core.domain.Priority priority) {
+        return switch (priority) {
+            case ROUTINE -> new CodedConcept("SCT", "50811001", "Routine");
+            case URGENT -> new CodedConcept("SCT", "103391001", "Urgent");
+            case ASAP -> new CodedConcept("SCT", "709122007", "As soon as possible");
+            case STAT -> new CodedConcept("SCT", "49499008", "Stat");
+        };
+    }
     /**
      * Private: which of the study's series the result comes from and why, and why each other series was not used
      * (a study usually arrives as several reconstructions; the node triages one).

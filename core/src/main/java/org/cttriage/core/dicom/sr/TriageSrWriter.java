@@ -219,8 +219,8 @@ public final class TriageSrWriter {
                 true);
         factory.makeCodeContentItem(qualitative, "CONTAINS", item(SrCodes.CAD_PROCESSING_SUMMARY),
                 item(result.presentFindings().isEmpty() ? SrCodes.SUCCEEDED_WITHOUT_FINDINGS : SrCodes.SUCCEEDED_WITH_FINDINGS));
-        factory.makeTextContentItem(qualitative, "CONTAINS", item(SrCodes.SUGGESTED_PRIORITY),
-                result.suggestedPriority().fhirCode());
+        factory.makeCodeContentItem(qualitative, "CONTAINS", item(SrCodes.PRIORITIES),
+                item(SrCodes.priority(result.suggestedPriority())));
         for (String line : seriesSelection) {
             factory.makeTextContentItem(qualitative, "CONTAINS", item(SrCodes.SERIES_SELECTION), line);
         }
