@@ -93,8 +93,16 @@ public final class TestRis implements AutoCloseable {
     public synchronized void stopListening() throws IOException {
         server.close();
         for (Socket s : connections) {
-            // A reset, not a FIN: nothing of the old connection lingers on the port the RIS binds again.
-            s.setSoLinger(true, 0);
+            if (s.isClosed()) {
+                // Its handler closed it already (the client went away first): nothing to reset.
+                continue;
+            }
+            try {
+                // A reset, not a FIN: nothing of the old connection lingers on the port the RIS binds again.
+                s.setSoLinger(true, 0);
+            } catch (java.net.SocketException closedMeanwhile) {
+                // Closed by its handler between the check and here.
+            }
             s.close();
         }
     }

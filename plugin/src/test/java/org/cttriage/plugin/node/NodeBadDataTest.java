@@ -10,19 +10,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.camel.builder.AdviceWith;
 import org.cttriage.core.error.ErrorCode;
-import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
-import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,7 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
 @RequiresTools({"storescu", "storescp"})
 class NodeBadDataTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
     private static InferenceEngine engine;
     private static ExecutorService pool;
 
@@ -50,14 +45,8 @@ class NodeBadDataTest {
 
     @BeforeAll
     static void openEngine() throws Exception {
-        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
-        pool = Executors.newFixedThreadPool(2);
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-        pool.shutdownNow();
+        engine = SharedEngine.cpu();
+        pool = SharedEngine.pool();
     }
 
     @BeforeEach

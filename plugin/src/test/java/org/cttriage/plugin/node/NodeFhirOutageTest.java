@@ -17,12 +17,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.cttriage.core.dicom.net.RemoteAe;
 import org.cttriage.core.error.ErrorCode;
-import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
-import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.node.DeliveryState;
@@ -48,7 +45,6 @@ import org.cttriage.testdata.phantom.PhantomGenerator;
 import org.cttriage.testdata.phantom.PhantomSpec;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.hl7.fhir.r4.model.DiagnosticReport;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -68,7 +64,6 @@ import picocli.CommandLine;
 @RequiresTools({"storescu", "storescp"})
 class NodeFhirOutageTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
     /** Short waits so that the outage spans several attempts in seconds; the defaults ride out an hour. */
     private static final RetryPolicy FAST = new RetryPolicy(100, Duration.ofMillis(200), 2.0, Duration.ofSeconds(1));
     private static InferenceEngine engine;
@@ -85,14 +80,8 @@ class NodeFhirOutageTest {
 
     @BeforeAll
     static void openEngine() throws Exception {
-        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
-        pool = Executors.newFixedThreadPool(2);
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-        pool.shutdownNow();
+        engine = SharedEngine.cpu();
+        pool = SharedEngine.pool();
     }
 
     @BeforeEach

@@ -19,12 +19,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
 import org.cttriage.core.dicom.net.RemoteAe;
-import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
-import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
@@ -34,7 +31,6 @@ import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.LoopbackPorts;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.h2.jdbcx.JdbcConnectionPool;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -50,7 +46,6 @@ import org.junit.jupiter.api.io.TempDir;
 @RequiresTools({"storescu", "echoscu", "promtool"})
 class NodeHealthTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
     private static final ObjectMapper JSON = new ObjectMapper();
     private static InferenceEngine engine;
     private static ExecutorService pool;
@@ -67,14 +62,8 @@ class NodeHealthTest {
 
     @BeforeAll
     static void openEngine() throws Exception {
-        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
-        pool = Executors.newFixedThreadPool(2);
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-        pool.shutdownNow();
+        engine = SharedEngine.cpu();
+        pool = SharedEngine.pool();
     }
 
     @BeforeEach

@@ -17,13 +17,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.cttriage.core.dicom.net.RemoteAe;
 import org.cttriage.core.domain.Priority;
 import org.cttriage.core.domain.TriageResult;
-import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
-import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.node.DeliveryState;
@@ -43,7 +40,6 @@ import org.cttriage.testdata.junit.ExternalCommand;
 import org.cttriage.testdata.junit.RequiresTools;
 import org.cttriage.testdata.junit.StoreScp;
 import org.h2.jdbcx.JdbcConnectionPool;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,7 +56,6 @@ import org.junit.jupiter.api.io.TempDir;
 @RequiresTools({"storescu", "storescp"})
 class NodeHl7OutageTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
     /** Short waits so that the outage spans several attempts in seconds; the defaults ride out an hour. */
     private static final RetryPolicy FAST = new RetryPolicy(100, Duration.ofMillis(200), 2.0, Duration.ofSeconds(1));
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -78,14 +73,8 @@ class NodeHl7OutageTest {
 
     @BeforeAll
     static void openEngine() throws Exception {
-        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
-        pool = Executors.newFixedThreadPool(2);
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-        pool.shutdownNow();
+        engine = SharedEngine.cpu();
+        pool = SharedEngine.pool();
     }
 
     @BeforeEach

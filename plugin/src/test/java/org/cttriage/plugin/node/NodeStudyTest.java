@@ -8,11 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.cttriage.core.error.ErrorCode;
-import org.cttriage.core.inference.EngineOptions;
 import org.cttriage.core.inference.InferenceEngine;
-import org.cttriage.core.inference.ModelPackage;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.SeriesWriteOptions;
 import org.cttriage.testdata.junit.Eventually;
@@ -21,7 +18,6 @@ import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.Phantom;
 import org.cttriage.testdata.phantom.PhantomGenerator;
 import org.cttriage.testdata.phantom.PhantomSpec;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 @RequiresTools({"storescu", "storescp"})
 class NodeStudyTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
-    private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
     private static InferenceEngine engine;
     private static ExecutorService pool;
 
@@ -48,14 +43,8 @@ class NodeStudyTest {
 
     @BeforeAll
     static void openEngine() throws Exception {
-        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
-        pool = Executors.newFixedThreadPool(2);
-    }
-
-    @AfterAll
-    static void closeEngine() {
-        engine.close();
-        pool.shutdownNow();
+        engine = SharedEngine.cpu();
+        pool = SharedEngine.pool();
     }
 
     @BeforeEach
