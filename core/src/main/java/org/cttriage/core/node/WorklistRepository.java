@@ -222,6 +222,36 @@ public final class WorklistRepository {
         });
     }
 
+    /**
+     * The studies still {@link State#NEW} longer than {@code limits} allows for their priority (a priority without a
+     * limit is never overdue), most urgent first.
+     */
+    public List<Entry> overdue(java.util.Map<Priority, java.time.Duration> limits, Instant now) throws TriageException {
+        if (limits.isEmpty()) {
+            return List.of();
+        }
+        return database.transaction(c -> {
+            List<String> clauses = new ArrayList<>();
+            List<Object> args = new ArrayList<>();
+            for (java.util.Map.Entry<Priority, java.time.Duration> limit : limits.entrySet()) {
+                clauses.add("(priority = ? AND priority_since < ?)");
+                args.add(limit.getKey().fhirCode());
+                args.add(Timestamp.from(now.minus(limit.getValue())));
+            }
+            List<Entry> entries = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM node_study WHERE state = 'NEW' AND ("
+                    + String.join(" OR ", clauses) + ") ORDER BY " + ORDER)) {
+                bind(s, args);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        entries.add(entry(r));
+                    }
+                }
+            }
+            return entries;
+        });
+    }
+
     /** The study's reviews, oldest first. */
     public List<Review> reviews(String studyInstanceUid) throws TriageException {
         return database.transaction(c -> {

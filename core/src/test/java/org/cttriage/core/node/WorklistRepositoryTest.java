@@ -117,6 +117,21 @@ class WorklistRepositoryTest {
         assertThat(worklist.count(Filter.all())).isEqualTo(4);
     }
 
+    @Test
+    void overdueStudiesAreTheNewOnesPastTheirPrioritysLimit() throws Exception {
+        result("1.1", Priority.STAT, List.of("pneumothorax"), T0);
+        result("1.2", Priority.STAT, List.of("pneumothorax"), T0.plusSeconds(600));
+        result("1.3", Priority.ROUTINE, List.of(), T0);
+        result("1.4", Priority.STAT, List.of("pneumothorax"), T0);
+        worklist.review("1.4", "dr.house", Action.CONFIRM, null, null, T0.plusSeconds(60));
+        java.util.Map<Priority, java.time.Duration> limits = java.util.Map.of(Priority.STAT, java.time.Duration.ofMinutes(15));
+
+        assertThat(uids(worklist.overdue(limits, T0.plusSeconds(16 * 60)))).as("routine has no limit; 1.4 is reviewed")
+                .containsExactly("1.1");
+        assertThat(uids(worklist.overdue(limits, T0.plusSeconds(26 * 60)))).containsExactly("1.1", "1.2");
+        assertThat(worklist.overdue(java.util.Map.of(), T0.plusSeconds(3600))).isEmpty();
+    }
+
     private WorklistRepository.Change result(String study, Priority priority, List<String> causes, Instant at)
             throws Exception {
         return database.transaction(c -> WorklistRepository.resultRecorded(c, study, priority, causes, at));

@@ -189,6 +189,7 @@ final class ServeCommand implements Callable<Integer> {
                 NodeHealth health = new NodeHealth(node, engine, stuckDelivery, Clock.systemUTC());
                 metrics.bind(node);
                 metrics.bindHealth(health::ready);
+                metrics.bindWorklist(worklist::overdueCount);
                 NodeStatus status = new NodeStatus(node, health, Clock.systemUTC());
                 http = NodeHttpServer.start(httpAddress, httpTls, health::ready, metrics::scrape, status::now, worklist);
             } catch (IOException e) {

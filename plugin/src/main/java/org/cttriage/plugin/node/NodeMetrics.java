@@ -223,6 +223,13 @@ public final class NodeMetrics implements NodeObserver, AssociationListener {
         }
     }
 
+    /** Adds {@code cttriage_worklist_overdue}: studies not reviewed within {@code worklist.overdue} for their priority. */
+    public void bindWorklist(java.util.function.IntSupplier overdue) {
+        Gauge.builder("cttriage_worklist_overdue", overdue, o -> o.getAsInt())
+                .description("Studies still new on the worklist past worklist.overdue for their priority (-1: unreadable)")
+                .register(registry);
+    }
+
     private synchronized NodeHealth.Report health(java.util.function.Supplier<NodeHealth.Report> checks) {
         Instant now = clock.instant();
         if (health == null || Duration.between(healthAt, now).compareTo(REFRESH) >= 0) {

@@ -71,6 +71,15 @@ public final class WorklistApi implements WebHandler, NodeObserver {
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
     private final WorklistEvents events = new WorklistEvents();
+    /** How often overdue studies are looked for. */
+    static final Duration OVERDUE_CHECK = Duration.ofSeconds(30);
+    private final java.util.Set<String> announcedOverdue = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.ScheduledExecutorService announcer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "worklist-overdue");
+                t.setDaemon(true);
+                return t;
+            });
     /** The node's audit trail, or null: none. */
     private final AuditTrail auditTrail;
 
@@ -112,6 +121,49 @@ public final class WorklistApi implements WebHandler, NodeObserver {
         this.overdueAfter = new EnumMap<>(overdueAfter);
         this.sessionIdle = sessionIdle;
         this.clock = clock;
+        announcer.scheduleWithFixedDelay(() -> {
+            try {
+                announceOverdue();
+            } catch (RuntimeException | TriageException e) {
+                LOG.warn("overdue studies could not be read: {}", e.getMessage());
+            }
+        }, OVERDUE_CHECK.toSeconds(), OVERDUE_CHECK.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /** The studies overdue now (still new past {@code worklist.overdue} for their priority). */
+    public List<WorklistRepository.Entry> overdue() throws TriageException {
+        return worklist.overdue(overdueAfter, clock.instant());
+    }
+
+    /** How many studies are overdue now, for the metric {@code cttriage_worklist_overdue}; -1 when unreadable. */
+    public int overdueCount() {
+        try {
+            return overdue().size();
+        } catch (TriageException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Announces each study that became overdue, once per priority it reached, on the event stream ({@code reason:
+     * overdue}): the live pages re-read it and show it highlighted. Runs every {@link #OVERDUE_CHECK}.
+     *
+     * @return how many studies were announced
+     */
+    public int announceOverdue() throws TriageException {
+        int announced = 0;
+        java.util.Set<String> now = new java.util.HashSet<>();
+        for (WorklistRepository.Entry entry : overdue()) {
+            String key = entry.studyInstanceUid() + "@" + entry.prioritySince();
+            now.add(key);
+            if (announcedOverdue.add(key)) {
+                events.publish(entry.studyInstanceUid(), "overdue");
+                announced++;
+            }
+        }
+        // Reviewed or raised since: forget them, so that the set does not grow with the worklist's history.
+        announcedOverdue.retainAll(now);
+        return announced;
     }
 
     /** Worklist events for live pages: a study's result recorded. */
@@ -122,6 +174,7 @@ public final class WorklistApi implements WebHandler, NodeObserver {
 
     /** Ends the event streams (the node stops). */
     public void close() {
+        announcer.shutdownNow();
         events.close();
     }
 

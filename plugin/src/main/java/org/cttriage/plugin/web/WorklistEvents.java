@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/events}: server-sent events for live worklist pages. Each event names a study whose entry
- * changed ({@code event: study}, data {@code {"studyInstanceUid": …, "reason": "result"|"review"}}); the page then
+ * changed ({@code event: study}, data {@code {"studyInstanceUid": …, "reason": "result"|"review"|"overdue"}}); the page then
  * reads the entry through the API, so an event carries no patient data and a missed one costs only a refresh. A
  * comment line every {@link #HEARTBEAT_SECONDS} s keeps proxies from closing an idle stream and finds clients that
  * have gone. At most {@link #MAX_CLIENTS} streams at once (each holds one server thread).

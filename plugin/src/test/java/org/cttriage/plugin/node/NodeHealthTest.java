@@ -57,6 +57,7 @@ class NodeHealthTest {
     private TriageNode node;
     private NodeHttpServer http;
     private NodeMetrics metrics;
+    private org.cttriage.plugin.web.WorklistApi worklist;
     private final AtomicReference<NodeHealth> health = new AtomicReference<>();
     private final HttpClient client = HttpClient.newHttpClient();
 
@@ -80,12 +81,19 @@ class NodeHealthTest {
         metrics.bind(node);
         health.set(new NodeHealth(node, engine, Duration.ofHours(1), Clock.systemUTC()));
         metrics.bindHealth(() -> health.get().ready());
+        // Routine studies are overdue at once here, so that the worklist's metric and announcement show.
+        worklist = new org.cttriage.plugin.web.WorklistApi(node.database(), node.ledger(),
+                new org.cttriage.plugin.web.Users(node.database(), Clock.systemUTC()),
+                java.util.Map.of(org.cttriage.core.domain.Priority.ROUTINE, Duration.ZERO), Duration.ofHours(1),
+                Clock.systemUTC());
+        metrics.bindWorklist(worklist::overdueCount);
         http = NodeHttpServer.start(new InetSocketAddress("127.0.0.1", 0), () -> health.get().ready(), metrics::scrape,
                 () -> new NodeStatus(node, health.get(), Clock.systemUTC()).now());
     }
 
     @AfterEach
     void stop() {
+        worklist.close();
         http.close();
         node.close();
         dataSource.dispose();
@@ -170,6 +178,8 @@ class NodeHealthTest {
                 .contains("cttriage_ready 0.0")
                 .contains("cttriage_health_check{check=\"deliveries\"} 0.0")
                 .contains("cttriage_health_check{check=\"database\"} 1.0")
+                // The study is routine and new: overdue at once in this node.
+                .contains("cttriage_worklist_overdue 1.0")
                 .contains("# TYPE cttriage_results_total counter")
                 .contains("jvm_memory_used_bytes").contains("process_uptime_seconds");
         assertThat(metric(scrape.body(), "cttriage_delivery_oldest_pending_age_seconds")).isGreaterThan(0.0);
@@ -183,6 +193,8 @@ class NodeHealthTest {
         assertThat(metric(scrape.body(), "cttriage_delivery_attempts_total{" + pacs + ",outcome=\"retry\"}"))
                 .isGreaterThanOrEqualTo(1.0);
 
+        assertThat(worklist.announceOverdue()).as("announced on the event stream once").isEqualTo(1);
+        assertThat(worklist.announceOverdue()).isZero();
         // Prometheus' own lint finds nothing in our meters or Camel's (Micrometer's JVM/process names are its own).
         Path exposition = dir.resolve("scrape.txt");
         java.nio.file.Files.writeString(exposition, scrape.body());
