@@ -187,14 +187,29 @@ public final class WorklistRepository {
         return Optional.ofNullable(database.transaction(c -> find(c, studyInstanceUid)));
     }
 
+    /** The orders of {@link #list}. */
+    public enum Order {
+        /** Priority (stat first), then the time the study reached it. */
+        PRIORITY,
+        /** The study's first instance received, newest first (its first result when no series is recorded). */
+        ARRIVAL
+    }
+
     /** The entries the filter selects, in worklist order (priority, then since when), {@code limit} from {@code offset}. */
     public List<Entry> list(Filter filter, int offset, int limit) throws TriageException {
+        return list(filter, Order.PRIORITY, offset, limit);
+    }
+
+    /** The entries the filter selects in {@code order}, {@code limit} from {@code offset}. */
+    public List<Entry> list(Filter filter, Order order, int offset, int limit) throws TriageException {
+        String orderBy = order == Order.PRIORITY ? ORDER : "COALESCE((SELECT MIN(se.first_received) FROM node_series se "
+                + "WHERE se.study_uid = node_study.study_uid), first_result) DESC, " + ORDER;
         return database.transaction(c -> {
             List<Object> args = new ArrayList<>();
             String where = where(filter, args);
             List<Entry> entries = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM node_study" + where
-                    + " ORDER BY " + ORDER + " OFFSET ? ROWS FETCH NEXT ? ROWS ONLY")) {
+                    + " ORDER BY " + orderBy + " OFFSET ? ROWS FETCH NEXT ? ROWS ONLY")) {
                 int i = bind(s, args);
                 s.setInt(i++, offset);
                 s.setInt(i, limit);

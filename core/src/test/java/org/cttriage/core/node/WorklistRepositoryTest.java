@@ -115,6 +115,10 @@ class WorklistRepositoryTest {
         Filter since = new Filter(Set.of(), Set.of(), T0.plusSeconds(10));
         assertThat(uids(worklist.list(since, 0, 10))).containsExactly("1.2", "1.3");
         assertThat(worklist.count(Filter.all())).isEqualTo(4);
+        // By arrival: newest first (no series recorded here, so each study's first result stands for it).
+        assertThat(uids(worklist.list(Filter.all(), WorklistRepository.Order.ARRIVAL, 0, 10)))
+                .containsExactly("1.3", "1.2", "1.4", "1.1");
+        assertThat(uids(worklist.list(Filter.all(), WorklistRepository.Order.ARRIVAL, 1, 2))).containsExactly("1.2", "1.4");
     }
 
     @Test

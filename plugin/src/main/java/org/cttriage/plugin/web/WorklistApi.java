@@ -381,18 +381,13 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             throw new WebExchange.BadRequest("sort must be priority or arrival, was " + sort);
         }
         WorklistRepository.Filter filter = new WorklistRepository.Filter(priorities, states, since);
-        List<WorklistRepository.Entry> entries = worklist.list(filter, sort.equals("priority") ? offset : 0,
-                sort.equals("priority") ? limit : MAX_LIMIT * 50);
+        // The database sorts and pages: only the page's entries are read in full.
+        List<WorklistRepository.Entry> entries = worklist.list(filter, sort.equals("priority")
+                ? WorklistRepository.Order.PRIORITY : WorklistRepository.Order.ARRIVAL, offset, limit);
         ArrayNode items = JSON.createArrayNode();
-        List<ObjectNode> rows = new java.util.ArrayList<>();
         for (WorklistRepository.Entry entry : entries) {
-            rows.add(item(entry));
+            items.add(item(entry));
         }
-        if (sort.equals("arrival")) {
-            rows.sort(java.util.Comparator.comparing((ObjectNode n) -> n.path("arrived").asText()).reversed());
-            rows = rows.subList(Math.min(offset, rows.size()), Math.min(offset + limit, rows.size()));
-        }
-        rows.forEach(items::add);
         ObjectNode body = JSON.createObjectNode();
         body.put("total", worklist.count(filter));
         body.put("offset", offset);
