@@ -111,10 +111,10 @@ public final class NodeHttpServer implements AutoCloseable {
                     route(e, health, metrics, status, app);
                 } catch (WebExchange.BadRequest failure) {
                     answer(e, 400, failure.getMessage());
+                } catch (WebExchange.BodyTooLarge failure) {
+                    answer(e, 413, failure.getMessage());
                 } catch (IOException failure) {
-                    if (failure.getClass().getSimpleName().equals("BodyTooLarge")) {
-                        answer(e, 413, failure.getMessage());
-                    } else if (!e.answered()) {
+                    if (!e.answered()) {
                         answer(e, 500, "I/O failure: " + failure.getClass().getSimpleName());
                     }
                 } catch (Exception | StackOverflowError failure) {

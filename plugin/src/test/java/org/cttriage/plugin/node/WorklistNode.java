@@ -27,7 +27,7 @@ import org.h2.jdbcx.JdbcConnectionPool;
  * with: what the worklist's API and browser tests run against. No destinations: results stay local.
  */
 final class WorklistNode implements AutoCloseable {
-    static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
+    static final Path PACKAGE = SharedEngine.PACKAGE;
     static final String PASSWORD = "correct horse battery";
 
     final TriageNode node;
