@@ -42,14 +42,11 @@ final class StudiesCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        NodeDatabaseFiles.Opened opened;
-        try {
-            opened = NodeDatabaseFiles.open(NodeSettings.load(config, Path.of(System.getProperty("ct-triage.home", "."))));
-        } catch (TriageException | RuntimeException e) {
-            spec.commandLine().getErr().println(e instanceof TriageException ? e.getMessage()
-                    : ErrorCode.NODE_DATABASE_FAILED.code() + " cannot open the database: " + e.getMessage());
+        Optional<NodeDatabaseFiles.Opened> openedOrNot = CliDatabase.open(config, spec.commandLine().getErr());
+        if (openedOrNot.isEmpty()) {
             return 2;
         }
+        NodeDatabaseFiles.Opened opened = openedOrNot.get();
         try {
             NodeDatabase database = new NodeDatabase(opened.dataSource());
             database.migrate();

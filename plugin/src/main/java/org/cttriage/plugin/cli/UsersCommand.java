@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
@@ -59,14 +60,11 @@ final class UsersCommand implements Callable<Integer> {
             err.println(ErrorCode.CONFIGURATION_INVALID.code() + " users " + action + " needs a NAME");
             return 2;
         }
-        NodeDatabaseFiles.Opened opened;
-        try {
-            opened = NodeDatabaseFiles.open(NodeSettings.load(config, Path.of(System.getProperty("ct-triage.home", "."))));
-        } catch (TriageException | RuntimeException e) {
-            err.println(e instanceof TriageException ? e.getMessage()
-                    : ErrorCode.NODE_DATABASE_FAILED.code() + " cannot open the database: " + e.getMessage());
+        Optional<NodeDatabaseFiles.Opened> openedOrNot = CliDatabase.open(config, err);
+        if (openedOrNot.isEmpty()) {
             return 2;
         }
+        NodeDatabaseFiles.Opened opened = openedOrNot.get();
         try {
             NodeDatabase database = new NodeDatabase(opened.dataSource());
             database.migrate();
