@@ -225,9 +225,11 @@ public final class NodeMetrics implements NodeObserver, AssociationListener {
 
     /** Adds {@code cttriage_worklist_overdue}: studies not reviewed within {@code worklist.overdue} for their priority. */
     public void bindWorklist(java.util.function.IntSupplier overdue) {
+        // Micrometer holds a gauge's object weakly: the supplier (a method reference nobody else keeps) would be
+        // collected and the gauge read NaN. A strong reference keeps it as long as the meter.
         Gauge.builder("cttriage_worklist_overdue", overdue, o -> o.getAsInt())
                 .description("Studies still new on the worklist past worklist.overdue for their priority (-1: unreadable)")
-                .register(registry);
+                .strongReference(true).register(registry);
     }
 
     private synchronized NodeHealth.Report health(java.util.function.Supplier<NodeHealth.Report> checks) {
