@@ -10,12 +10,12 @@ import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.spi.AggregationRepository;
 import org.cttriage.core.dicom.net.ReceivedInstance;
+import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.node.SeriesKey;
 import org.cttriage.core.node.SeriesTriage;
-import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.volume.StudyVolumeBuilder;
 import org.cttriage.routes.dicom.DicomConstants;
 import org.slf4j.Logger;
@@ -128,7 +128,7 @@ public final class NodeRoutes extends RouteBuilder {
                                 .otherwise()
                                     .process(e -> e.setProperty(RESULT, triage.infer(built(e)))).id("inference")
                                     .process(e -> outcome(e, triage.record(input(e), built(e),
-                                            e.getProperty(RESULT, TriageResult.class)))).id("sr-and-result")
+                                            e.getProperty(RESULT, InferenceEngine.Analysis.class)))).id("sr-and-result")
                             .end()
                     .end()
                 .end()

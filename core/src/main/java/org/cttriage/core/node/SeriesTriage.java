@@ -281,12 +281,14 @@ public final class SeriesTriage {
     }
 
     /** Step 3: inference. */
-    public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
+    public InferenceEngine.Analysis infer(StudyVolumeBuilder.Built built) throws TriageException {
         return pipeline.infer(built);
     }
 
     /** Step 4: the SR written, the result and the deliveries it owes recorded in one transaction. */
-    public Triaged record(Input input, StudyVolumeBuilder.Built volume, TriageResult result) throws TriageException {
+    public Triaged record(Input input, StudyVolumeBuilder.Built volume, InferenceEngine.Analysis analysis)
+            throws TriageException {
+        TriageResult result = analysis.result();
         SeriesKey series = input.series();
         String inputHash = input.inputHash();
         Path srFile;

@@ -74,8 +74,8 @@ public final class TriagePipeline {
     }
 
     /** Inference with the model's findings. */
-    public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
-        return engine.analyze(built.volume());
+    public InferenceEngine.Analysis infer(StudyVolumeBuilder.Built built) throws TriageException {
+        return engine.analyzeWithImage(built.volume(), List.of());
     }
 
     /** The attributes of the source study the SR and the exporters copy (patient, study, accession…). */
