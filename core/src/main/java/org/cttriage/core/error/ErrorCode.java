@@ -111,6 +111,8 @@ public enum ErrorCode {
     PEER_ABORTED(620, "association aborted by the peer"),
     PARTIAL_INSTANCE_DISCARDED(621, "association ended with a data set half received"),
     NESTING_TOO_DEEP(622, "data set or command nested too deeply"),
+    /** The key images of a result could not be rendered or written; the result, its SR and deliveries stand. */
+    KEY_IMAGES_NOT_WRITTEN(623, "key images not written"),
     /** A TLS handshake failed (no common protocol or suite, plain TCP on a TLS port, refused certificate) or a TLS record was bad. */
     TLS_FAILED(630, "TLS failed"),
     /** The peer's certificate chain does not lead to a certificate of our trust store. */
