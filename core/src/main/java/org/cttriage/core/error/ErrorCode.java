@@ -149,7 +149,13 @@ public enum ErrorCode {
     /** The study does not say which order it belongs to (no Accession Number, or no Patient ID): nothing is sent. */
     HL7_NO_ORDER(803, "study names no RIS order"),
     /** The order message could not be built from the stored result (a mapping defect): nothing is sent. */
-    HL7_MESSAGE_INVALID(804, "HL7 order message could not be built");
+    HL7_MESSAGE_INVALID(804, "HL7 order message could not be built"),
+
+    /**
+     * Multi-node mode: the message broker could not be reached or refused a send; the messages wait in the
+     * database's outbox and are sent when it is back.
+     */
+    BROKER_UNAVAILABLE(901, "message broker unreachable; messages kept in the outbox");
 
     private final int number;
     private final String summary;
