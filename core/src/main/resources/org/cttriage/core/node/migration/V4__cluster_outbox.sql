@@ -8,3 +8,11 @@ CREATE TABLE IF NOT EXISTS node_outbox (
     message VARCHAR(1024) NOT NULL,
     created TIMESTAMP NOT NULL
 );
+-- The leader's study-complete detection: for each study sent to the triage queue, the last_received
+-- it was complete for and when it was queued (a study that receives again, or whose message was lost
+-- with no result, is queued again).
+CREATE TABLE IF NOT EXISTS node_triage_queue (
+    study_uid VARCHAR(64) NOT NULL PRIMARY KEY,
+    queued_for TIMESTAMP NOT NULL,
+    queued_at TIMESTAMP NOT NULL
+);
