@@ -37,6 +37,8 @@ public final class Outbox {
 
     private final NodeDatabase database;
     private final boolean skipLocked;
+    /** Whether the last relay failed: an outage is logged when it starts and when it ends, not at every try. */
+    private volatile boolean failing;
 
     /**
      * @param skipLocked whether the database supports {@code FOR UPDATE SKIP LOCKED} (PostgreSQL); without it
@@ -81,9 +83,19 @@ public final class Outbox {
                     publisher.publish(m.queue(), m.body());
                     sent.add(m.id());
                 }
+                if (failing) {
+                    failing = false;
+                    LOG.info("outbox: the broker takes messages again");
+                }
             } catch (Exception e) {
-                LOG.warn("{} outbox: sending to the broker failed after {} of {} messages (kept for the next try): {}",
-                        ErrorCode.BROKER_UNAVAILABLE.code(), sent.size(), batch.size(), e.toString());
+                if (!failing) {
+                    failing = true;
+                    LOG.warn("{} outbox: sending to the broker failed after {} of {} messages; they wait in the outbox"
+                            + " and are sent when it is back: {}", ErrorCode.BROKER_UNAVAILABLE.code(), sent.size(),
+                            batch.size(), e.toString());
+                } else {
+                    LOG.debug("outbox: the broker is still unavailable: {}", e.toString());
+                }
             }
             try (PreparedStatement s = c.prepareStatement("DELETE FROM node_outbox WHERE id = ?")) {
                 for (long id : sent) {

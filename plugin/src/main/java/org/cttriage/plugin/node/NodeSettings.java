@@ -105,7 +105,8 @@ public final class NodeSettings {
         CLUSTER_NODE_NAME("cluster.node-name", "", "This node's name in the log; empty: the host name and the process id."),
         CLUSTER_LEADER_CHECK("cluster.leader-check", "PT5S", "How often each node tries to become the leader of the singleton duties (and the leader checks it still holds its database session): a dead leader is replaced within about this long (PT1S-PT1M)."),
         CLUSTER_REQUEUE_AFTER("cluster.requeue-after", "PT30M", "A study queued for triage and still not triaged this long after is queued again (its message or its worker was lost); PT1M-PT24H."),
-        CLUSTER_TRIAGE_CONSUMERS("cluster.triage-consumers", "1", "Studies a worker triages at once (1-16); one per GPU or per two cores is a start.");
+        CLUSTER_TRIAGE_CONSUMERS("cluster.triage-consumers", "1", "Studies a worker triages at once (1-16); one per GPU or per two cores is a start."),
+        CLUSTER_DELIVERY_CLAIM("cluster.delivery-claim", "PT5M", "How long a worker's claim on a delivery attempt lasts: it must exceed the longest attempt (DICOM: 10 s to connect and up to 60 s per answer; FHIR and HL7: their timeouts), and it is how long a delivery claimed by a worker that died waits for another (PT10S-PT1H).");
 
         private final String name;
         private final String defaultValue;
@@ -607,7 +608,8 @@ public final class NodeSettings {
         return new ClusterConfig(role, broker, get(Key.CLUSTER_BROKER_USER), get(Key.CLUSTER_BROKER_PASSWORD), name,
                 duration(Key.CLUSTER_LEADER_CHECK, Duration.ofSeconds(1), Duration.ofMinutes(1)),
                 duration(Key.CLUSTER_REQUEUE_AFTER, Duration.ofMinutes(1), Duration.ofHours(24)),
-                integer(Key.CLUSTER_TRIAGE_CONSUMERS, 1, 16));
+                integer(Key.CLUSTER_TRIAGE_CONSUMERS, 1, 16),
+                duration(Key.CLUSTER_DELIVERY_CLAIM, Duration.ofSeconds(10), Duration.ofHours(1)));
     }
 
     /** The validated node configuration; {@code extraDestinations} are appended (FHIR). */

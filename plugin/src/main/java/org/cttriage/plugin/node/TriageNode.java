@@ -284,7 +284,8 @@ public final class TriageNode implements AutoCloseable {
                 LOG.info("{} delivery attempt(s) interrupted by the last stop will be made again", released);
             }
         }
-        DeliveryScheduler deliveries = role.triages() ? new DeliveryScheduler(ledger, lanes, clock, nodeObservers) : null;
+        DeliveryScheduler deliveries = role.triages() ? new DeliveryScheduler(ledger, lanes, clock, nodeObservers,
+                cluster.deliveryClaim()) : null;
 
         camel.addRoutes(new NodeRoutes(settings, ingest, triage, deliveries, aggregation, clock));
         SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);

@@ -50,8 +50,9 @@ final class NodeProcess implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IllegalStateException("node exited " + process.exitValue() + ":\n" + tail());
             }
-            if (port < 0) { // a worker does not listen: ready once it says it started
-                return Files.readString(log).contains("started as worker");
+            if (port < 0) { // a worker does not listen: ready once it says it started (since its last restart)
+                String text = Files.readString(log);
+                return text.substring(Math.max(0, text.lastIndexOf("---- restart"))).contains("started as worker");
             }
             return ExternalCommand.run(Duration.ofSeconds(10), "echoscu", "-aec", "CTTRIAGE", "127.0.0.1",
                     Integer.toString(port)).exitCode() == 0;
