@@ -73,6 +73,8 @@ class NodeDatabaseMigrationTest {
         assertThat(columns(database.dataSource(), "node_delivery")).contains("next_attempt", "claimed_until");
         assertThat(columns(database.dataSource(), "node_result")).contains("source_json");
         assertThat(columns(database.dataSource(), "node_outbox")).contains("queue", "message", "created");
+        assertThat(columns(database.dataSource(), "node_triage_queue")).contains("queued_for", "queued_at");
+        assertThat(columns(database.dataSource(), "node_cluster")).contains("cluster_id");
     }
 
     @ParameterizedTest

@@ -36,6 +36,7 @@ import org.cttriage.core.node.Outbox;
 import org.cttriage.core.node.StudyCompletion;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesTriage;
+import org.cttriage.core.node.SharedDataCheck;
 import org.cttriage.core.node.SpoolRetention;
 import org.cttriage.core.pipeline.TriagePipeline;
 import org.cttriage.core.dicom.sr.SrOptions;
@@ -241,6 +242,9 @@ public final class TriageNode implements AutoCloseable {
         }
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
+        if (cluster.clustered()) {
+            SharedDataCheck.verify(database, data, clock.instant());
+        }
         DeliveryLedger ledger = new DeliveryLedger(database, clock);
         InstanceIngest ingest = new InstanceIngest(database, spool, config.nonCt(), config.duplicates(), clock);
         // Before the listener starts: acknowledged instances whose rows a power loss took are

@@ -86,6 +86,11 @@ class ClusterTest {
         NodeProcess r2 = node("r2", "receiver", r2Port, common);
         NodeProcess w1 = node("w1", "worker", -1, common);
         NodeProcess w2 = node("w2", "worker", -1, common);
+        // A worker whose data folder is not the shared one (a missing mount) refuses to start, saying why.
+        List<String> ownFolder = new ArrayList<>(common);
+        ownFolder.set(0, "node.data-dir=" + dir.resolve("not-shared"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> node("w9", "worker", -1, ownFolder))
+                .hasMessageContaining("TRIAGE-0612").hasMessageContaining("not this cluster's shared data folder");
 
         // 20 studies, half to each receiver, two associations at a time; one more split over both receivers.
         List<CtSeriesWriter.WrittenSeries> studies = new ArrayList<>();

@@ -48,7 +48,7 @@ final class NodeProcess implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         Eventually.await(wait, () -> "node ready; log:\n" + tail(), () -> {
             if (!process.isAlive()) {
-                throw new IllegalStateException("node exited " + process.exitValue() + ":\n" + tail());
+                return false;
             }
             if (port < 0) { // a worker does not listen: ready once it says it started (since its last restart)
                 String text = Files.readString(log);
@@ -56,7 +56,10 @@ final class NodeProcess implements AutoCloseable {
             }
             return ExternalCommand.run(Duration.ofSeconds(10), "echoscu", "-aec", "CTTRIAGE", "127.0.0.1",
                     Integer.toString(port)).exitCode() == 0;
-        }, ok -> ok);
+        }, ok -> ok || !process.isAlive());
+        if (!process.isAlive()) { // at once, not after the whole wait
+            throw new IllegalStateException("node exited " + process.exitValue() + ":\n" + tail());
+        }
     }
 
     /** SIGKILL (destroyForcibly on Linux): no shutdown hook, no graceful stop. */
