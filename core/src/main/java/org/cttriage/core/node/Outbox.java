@@ -62,6 +62,21 @@ public final class Outbox {
         }
     }
 
+    /** How many messages wait and since when the oldest does (empty: none). */
+    public record Backlog(int messages, java.util.Optional<Instant> oldest) {
+    }
+
+    /** The messages waiting for the broker (metrics: a backlog that grows means the broker is unreachable). */
+    public Backlog backlog() throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*), MIN(created) FROM node_outbox");
+                 ResultSet r = s.executeQuery()) {
+                r.next();
+                return new Backlog(r.getInt(1), java.util.Optional.ofNullable(r.getTimestamp(2)).map(Timestamp::toInstant));
+            }
+        });
+    }
+
     /** Messages not yet sent, oldest first (for status and tests). */
     public List<Message> waiting(int limit) throws TriageException {
         return database.transaction(c -> read(c, limit, false));

@@ -424,6 +424,11 @@ public final class TriageNode implements AutoCloseable {
         return deliveries == null ? java.util.Map.of() : deliveries.laneDepths();
     }
 
+    /** Whether this clustered node holds the leadership now (false for a single node, which has none). */
+    public boolean isLeader() {
+        return clusterParts.stream().anyMatch(p -> p instanceof Leadership l && l.isLeader());
+    }
+
     /** The node's role and cluster settings ({@link ClusterConfig#SINGLE} alone). */
     public ClusterConfig cluster() {
         return cluster;

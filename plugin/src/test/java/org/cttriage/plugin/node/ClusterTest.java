@@ -190,13 +190,43 @@ class ClusterTest {
         send(last.files(), leader == r1 ? r2Port : r1Port);
         all.add(last);
         awaitOneSrEach(pacs, all);
-        assertThat(List.of(r1, r2, w1, w2).stream().filter(n -> n != leader).anyMatch(ClusterTest::isLeader))
-                .as("a surviving node leads").isTrue();
+        List<NodeProcess> living = List.of(r1, r2, w1, w2).stream().filter(n -> n != leader).toList();
+        assertThat(living.stream().anyMatch(ClusterTest::isLeader)).as("a surviving node leads").isTrue();
+        // Their metrics say the same: one leader, and an outbox the broker has emptied.
+        Eventually.await(WAIT, "one leader and an empty outbox in the metrics", () -> {
+            double leaders = 0;
+            double outbox = 0;
+            for (NodeProcess n : living) {
+                String scrape = scrape(n);
+                leaders += metric(scrape, "cttriage_cluster_leader");
+                outbox = metric(scrape, "cttriage_outbox_messages");
+            }
+            return List.of(leaders, outbox);
+        }, v -> v.equals(List.of(1.0, 0.0)));
 
         // The FHIR server has one DiagnosticReport per study (conditional updates by the study's identifier).
         Eventually.await(WAIT, "a DiagnosticReport for each of " + all.size() + " studies", () -> fhir.reports().size(),
                 n -> n >= all.size());
         assertThat(fhir.reports()).hasSize(all.size());
+    }
+
+    /** The node's /metrics (its HTTP port, 0 in the configuration, is in its log). */
+    private static String scrape(NodeProcess n) throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("health: http://127\\.0\\.0\\.1:(\\d+)/")
+                .matcher(n.log());
+        String port = null;
+        while (m.find()) {
+            port = m.group(1); // the last start's
+        }
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static double metric(String scrape, String name) {
+        return scrape.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(
+                l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElseThrow(() -> new AssertionError(name
+                + " not in the scrape"));
     }
 
     /** A peer that accepts TCP connections and never answers: an attempt to it hangs until its timeouts. */
