@@ -107,6 +107,29 @@ public final class DeliveryScheduler implements AutoCloseable {
         return queued;
     }
 
+    /**
+     * Claims one delivery, if it is pending, due and unclaimed, and queues it on its lane: a clustered worker's
+     * answer to the broker's delivery queue. False when it is not this node's to attempt now (done, not due,
+     * claimed by another node, its lane full or unknown): the ledger's sweep takes it when its time comes.
+     */
+    public synchronized boolean dispatch(long id) throws TriageException {
+        if (closed) {
+            return false;
+        }
+        DeliveryLedger.Delivery d = ledger.find(id);
+        java.time.Instant now = clock.instant();
+        if (d == null || d.state() != DeliveryState.PENDING || d.nextAttempt() != null && d.nextAttempt().isAfter(now)) {
+            return false;
+        }
+        Worker lane = lanes.get(d.destination());
+        if (lane == null || lane.queued.get() >= LANE_DEPTH || !ledger.claim(id, now.plus(claim))) {
+            return false;
+        }
+        lane.queued.incrementAndGet();
+        lane.thread.execute(() -> lane.attempt(id));
+        return true;
+    }
+
     /** Attempts queued on each destination's lane and not yet started or finished (claimed, in memory). */
     public Map<String, Integer> laneDepths() {
         Map<String, Integer> depths = new LinkedHashMap<>();

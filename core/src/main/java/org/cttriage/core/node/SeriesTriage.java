@@ -82,6 +82,7 @@ public final class SeriesTriage {
     private final List<String> destinations;
     private final Clock clock;
     private final NodeObserver observer;
+    private volatile boolean announceDeliveries;
 
     /**
      * @param destinations names of the delivery destinations each new result is owed to
@@ -210,6 +211,14 @@ public final class SeriesTriage {
         return outcome;
     }
 
+    /**
+     * In a cluster: each new result's deliveries are also written to the outbox for the broker's delivery queue
+     * ({@link StudyCompletion#DELIVERY_QUEUE}), so that any worker may attempt them at once.
+     */
+    public void announceDeliveries(boolean on) {
+        this.announceDeliveries = on;
+    }
+
     /** Step 1: the current input of the series. */
     public Input input(SeriesKey series) throws TriageException {
         List<Instance> instances = instanceRepository.ofSeries(series);
@@ -334,6 +343,12 @@ public final class SeriesTriage {
                     ResultRepository.supersede(c, previous, id);
                 }
                 List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now);
+                if (announceDeliveries) {
+                    // Clustered: each delivery also goes to the broker's delivery queue, in this transaction.
+                    for (long delivery : deliveries) {
+                        Outbox.add(c, StudyCompletion.DELIVERY_QUEUE, Long.toString(delivery), now);
+                    }
+                }
                 // The worklist's priority policy, atomically with the result: raised, never lowered.
                 WorklistRepository.resultRecorded(c, series.studyInstanceUid(), result.suggestedPriority(),
                         priorityCauses(result), now);

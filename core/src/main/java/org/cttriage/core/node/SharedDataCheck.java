@@ -6,9 +6,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
@@ -58,11 +55,7 @@ public final class SharedDataCheck {
         String chosen = id;
         try {
             database.transaction(c -> {
-                try (PreparedStatement s = c.prepareStatement("INSERT INTO node_cluster (cluster_id, created) VALUES (?, ?)")) {
-                    s.setString(1, chosen);
-                    s.setTimestamp(2, Timestamp.from(now));
-                    s.executeUpdate();
-                }
+                ClusterRepository.recordClusterId(c, chosen, now);
                 return null;
             });
         } catch (TriageException e) {
@@ -75,12 +68,7 @@ public final class SharedDataCheck {
     }
 
     private static Optional<String> read(NodeDatabase database) throws TriageException {
-        return Optional.ofNullable(database.transaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT cluster_id FROM node_cluster");
-                 ResultSet r = s.executeQuery()) {
-                return r.next() ? r.getString(1) : null;
-            }
-        }));
+        return database.transaction(ClusterRepository::clusterId);
     }
 
     private static Optional<String> readFile(Path file) {

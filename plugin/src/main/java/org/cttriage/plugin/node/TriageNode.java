@@ -254,6 +254,9 @@ public final class TriageNode implements AutoCloseable {
         SeriesTriage triage = role.triages() ? new SeriesTriage(database, new TriagePipeline(engine, selection, assembly,
                 pool, config.sr()), results, config.destinations().stream().map(Destination::name).toList(), clock,
                 nodeObservers) : null;
+        if (triage != null) {
+            triage.announceDeliveries(cluster.clustered());
+        }
         // Also on PostgreSQL: Camel 4.17's PostgresAggregationRepository inserts with two columns but
         // binds three parameters (version), which PostgreSQL refuses; a duplicate-key race on the
         // plain insert is retried by the aggregator's optimistic locking in a new transaction.
@@ -321,6 +324,10 @@ public final class TriageNode implements AutoCloseable {
             org.apache.camel.ProducerTemplate template = camel.createProducerTemplate();
             clusterParts.add(0, link.consume(StudyCompletion.TRIAGE_QUEUE, cluster.triageConsumers(),
                     study -> NodeRoutes.triageOnWorker(template, study)));
+            // A delivery is claimed in the ledger and queued on its lane, then acknowledged: the claim is what holds
+            // it from then on (a worker that dies leaves a claim that runs out, and the ledger's sweep retries).
+            clusterParts.add(0, link.consume(StudyCompletion.DELIVERY_QUEUE, 1,
+                    id -> deliveries.dispatch(Long.parseLong(id))));
         }
         LOG.info("node {} started as {}", cluster.nodeName(), role.name().toLowerCase(java.util.Locale.ROOT));
         return new TriageNode(camel, config, ledger, database, ingest, deliveries, nodeObservers, cluster, clusterParts);
