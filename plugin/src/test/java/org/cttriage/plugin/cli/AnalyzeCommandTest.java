@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.cttriage.testdata.junit.ExternalCommand;
@@ -42,6 +43,23 @@ class AnalyzeCommandTest {
         ExternalCommand.Result v = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", "-new", out.resolve("sr.dcm").toString());
         assertThat(v.output().lines().filter(l -> l.startsWith("Error")).toList()).as(v.output()).isEmpty();
         assertThat(ExternalCommand.run(Duration.ofSeconds(60), "dsr2xml", out.resolve("sr.dcm").toString()).exitCode()).isZero();
+        // The organs as a SEG beside the SR, and key images when a finding is called present (none otherwise).
+        ExternalCommand.Result seg = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", "-new",
+                out.resolve("seg.dcm").toString());
+        assertThat(seg.output().lines().filter(l -> l.startsWith("Error")).toList()).as(seg.output()).isEmpty();
+        assertThat(r.out()).contains(out.resolve("seg.dcm").toString());
+        boolean anyPresent = false;
+        for (JsonNode f : result.get("findings")) {
+            anyPresent |= f.get("present").asBoolean();
+        }
+        assertThat(Files.exists(out.resolve("kos.dcm"))).as("kos.dcm when a finding is present").isEqualTo(anyPresent);
+        if (anyPresent) {
+            ExternalCommand.Result kos = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", "-new",
+                    out.resolve("kos.dcm").toString());
+            assertThat(kos.output().lines().filter(l -> l.startsWith("Error")).toList()).as(kos.output()).isEmpty();
+        } else {
+            assertThat(r.out()).contains("no KOS: no finding called present");
+        }
     }
 
     @Test

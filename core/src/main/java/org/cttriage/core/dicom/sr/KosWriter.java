@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.domain.TriageResult;
 
 /**
@@ -133,9 +134,14 @@ public final class KosWriter {
 
     /** Writes a KOS built by {@link #build} into {@code folder} as {@code <SOP Instance UID>.dcm}; returns the file. */
     public Path writeInto(Kos kos, Path folder) throws DicomException, IOException {
-        Path file = folder.resolve(kos.sopInstanceUid() + ".dcm");
+        return write(kos, folder.resolve(kos.sopInstanceUid() + ".dcm")).file();
+    }
+
+    /** Writes a KOS built by {@link #build} as {@code file} (via a temporary file and a rename). */
+    public ResultObject write(Kos kos, Path file) throws DicomException, IOException {
         DerivedObjects.write(kos.list(), file);
-        return file;
+        return new ResultObject(ResultObject.KO, SOPClass.KeyObjectSelectionDocumentStorage, kos.sopInstanceUid(),
+                kos.seriesInstanceUid(), file);
     }
 
     private static SequenceAttribute evidence(String study, String series, List<KeyImage> images) throws DicomException {

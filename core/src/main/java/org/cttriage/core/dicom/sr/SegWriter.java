@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.cttriage.core.domain.CodedConcept;
 import org.cttriage.core.domain.ModelIdentity;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.volume.SliceSource;
@@ -291,9 +292,14 @@ public final class SegWriter {
 
     /** Writes a SEG built by {@link #build} into {@code folder} as {@code <SOP Instance UID>.dcm}; returns the file. */
     public Path writeInto(Seg seg, Path folder) throws DicomException, IOException {
-        Path file = folder.resolve(seg.sopInstanceUid() + ".dcm");
+        return write(seg, folder.resolve(seg.sopInstanceUid() + ".dcm")).file();
+    }
+
+    /** Writes a SEG built by {@link #build} as {@code file} (via a temporary file and a rename). */
+    public ResultObject write(Seg seg, Path file) throws DicomException, IOException {
         DerivedObjects.write(seg.list(), file);
-        return file;
+        return new ResultObject(ResultObject.SEG, SOPClass.SegmentationStorage, seg.sopInstanceUid(),
+                seg.seriesInstanceUid(), file);
     }
 
     private AttributeList segmentItem(Segment s, ModelIdentity model) throws DicomException {

@@ -29,6 +29,7 @@ import java.util.Locale;
 import org.cttriage.core.domain.CodedConcept;
 import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.domain.TriageResult;
 
 /**
@@ -111,6 +112,21 @@ public final class TriageSrWriter {
                 + ".dcm");
         write(list, file);
         return file;
+    }
+
+    /**
+     * Builds the SR with its companions and writes it as {@code fileForUid.apply(<SOP Instance UID>)} (via a temporary
+     * file and a rename).
+     */
+    public ResultObject writeObject(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
+            List<String> seriesSelection, Companions companions, java.util.function.Function<String, Path> fileForUid)
+            throws DicomException, IOException {
+        AttributeList list = build(source, result, predecessor, seriesSelection, companions);
+        String uid = Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SOPInstanceUID);
+        Path file = fileForUid.apply(uid);
+        write(list, file);
+        return new ResultObject(ResultObject.SR, SOPClass.Comprehensive3DSRStorage, uid,
+                Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SeriesInstanceUID), file);
     }
 
     /** The SR data set (with file meta information). */
