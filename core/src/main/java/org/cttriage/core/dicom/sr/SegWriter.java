@@ -147,20 +147,26 @@ public final class SegWriter {
         int sliceVoxels = size[0] * size[1];
         double voxelMl = voxelVolumeMm3(grid) / 1000.0;
 
+        // Voxels of each label in each slice, in one pass over the label map.
+        int[][] perSlice = new int[size[2]][256];
+        for (int k = 0; k < size[2]; k++) {
+            int[] counts = perSlice[k];
+            for (int v = k * sliceVoxels, end = v + sliceVoxels; v < end; v++) {
+                counts[labels[v] & 0xff]++;
+            }
+        }
         // Per organ: which slices hold it, and how many voxels it has.
         List<Segment> segments = new ArrayList<>();
         List<boolean[]> slicesOf = new ArrayList<>();
         for (Organ o : organs) {
+            if (o.label() < 1 || o.label() > 255) {
+                throw new IllegalArgumentException("organ " + o.id() + " has label " + o.label() + ", not 1..255");
+            }
             boolean[] has = new boolean[size[2]];
             long voxels = 0;
             int frames = 0;
             for (int k = 0; k < size[2]; k++) {
-                int n = 0;
-                for (int v = k * sliceVoxels, end = v + sliceVoxels; v < end; v++) {
-                    if (labels[v] == o.label()) {
-                        n++;
-                    }
-                }
+                int n = perSlice[k][o.label()];
                 if (n > 0) {
                     has[k] = true;
                     frames++;
@@ -257,7 +263,7 @@ public final class SegWriter {
                 if (!has[k]) {
                     continue;
                 }
-                int label = s.organ().label();
+                byte label = (byte) s.organ().label();
                 for (int v = k * sliceVoxels, end = v + sliceVoxels; v < end; v++, bit++) {
                     if (labels[v] == label) {
                         pixels[(int) (bit >>> 3)] |= (byte) (1 << (bit & 7));
