@@ -314,6 +314,7 @@ public final class SeriesTriage {
                     seriesSelection(series, volume), folder, TriagePipeline.FileNames.SOP_INSTANCE_UID);
             srFile = objects.sr().file();
             srUid = objects.sr().sopInstanceUid();
+            pipeline.writeKeyImages(volume.volume(), analysis, srFile);
         } catch (Exception e) {
             throw new TriageException(ErrorCode.TRIAGE_FAILED, "writing the SR of series " + series.key() + " failed: "
                     + e.getMessage(), e);
