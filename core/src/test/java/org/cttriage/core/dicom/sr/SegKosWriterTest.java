@@ -129,6 +129,15 @@ class SegKosWriterTest {
                 "kidney", "pancreas", "spleen", "aorta");
         Path file = new SegWriter(SrOptions.defaults()).writeInto(seg, dir);
         assertNoDciodvfyErrors(file);
+        // PixelMed's IOD check asks for Laterality whenever no Image or Frame Laterality is sent; the standard (and
+        // dciodvfy, which reports an empty one as an error) wants it absent for an unpaired body part (CHESTABDOMEN):
+        // the SEG follows the standard, and this is the one thing PixelMed reports.
+        AttributeList read = new AttributeList();
+        read.read(file.toFile());
+        String iod = new com.pixelmed.validate.DicomInstanceValidator().validate(read);
+        assertThat(iod).contains("Found Segmentation IOD");
+        assertThat(iod.lines().filter(l -> l.contains("Error")).toList()).as(iod)
+                .containsExactly("Error: GeneralSeriesModule/Laterality/: : Missing conditional attribute");
         ExternalCommand.Result dump = ExternalCommand.run(TOOL, "dcmdump", "+P", "SegmentLabel", file.toString());
         assertThat(dump.exitCode()).as(dump.output()).isZero();
         assertThat(dump.output()).contains("Lung").contains("Liver").contains("Kidney");
@@ -186,6 +195,11 @@ class SegKosWriterTest {
         assertThat(kos.images()).hasSize(2);
         Path file = new KosWriter(SrOptions.defaults()).writeInto(kos, dir);
         assertNoDciodvfyErrors(file);
+        AttributeList read = new AttributeList();
+        read.read(file.toFile());
+        String report = TriageSrWriterTest.validator().validate(read);
+        assertThat(report).contains("Found KeyObjectSelectionDocument IOD").contains("TID_2010");
+        assertThat(report.lines().filter(l -> l.contains("Error")).toList()).as(report).isEmpty();
         ExternalCommand.Result dump = ExternalCommand.run(TOOL, "dsrdump", "+Pl", "+Pu", file.toString());
         assertThat(dump.exitCode()).as(dump.output()).isZero();
         assertThat(dump.output()).contains("Of Interest").contains("Key Object Description").contains("liver_cyst")
