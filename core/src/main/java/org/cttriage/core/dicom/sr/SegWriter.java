@@ -4,7 +4,6 @@ import static org.cttriage.core.dicom.sr.DerivedObjects.codeSequence;
 import static org.cttriage.core.dicom.sr.DerivedObjects.put;
 import static org.cttriage.core.dicom.sr.DerivedObjects.sequence;
 
-import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.AttributeTag;
 import com.pixelmed.dicom.AttributeTagAttribute;
