@@ -95,11 +95,13 @@ final class ConfigCommand implements Runnable {
             if (settings.fhirConfigured()) {
                 check(out, "fhir", () -> {
                     try {
-                        return FhirDeliveryOptions.fromConfig(settings.fhirLookup());
+                        FhirDeliveryOptions.fromConfig(settings.fhirLookup());
                     } catch (IllegalArgumentException e) {
                         throw new TriageException(ErrorCode.CONFIGURATION_INVALID, e.getMessage(), e);
                     }
-                }, o -> "server " + settings.get("fhir.url"));
+                    settings.fhirAccessionSystem();
+                    return settings.fhirPriorityTarget();
+                }, t -> "server " + settings.get("fhir.url") + ", priority to " + t.value());
             } else {
                 out.printf("ok    fhir: none configured%n");
             }

@@ -148,6 +148,9 @@ final class ServeCommand implements Callable<Integer> {
             if (nodeConfig.destinations().stream().anyMatch(org.cttriage.plugin.node.Destination::isFhirTask)) {
                 otherLanes.add(FhirWiring.taskLane(settings, dataSource));
             }
+            if (nodeConfig.destinations().stream().anyMatch(org.cttriage.plugin.node.Destination::isFhirServiceRequest)) {
+                otherLanes.add(FhirWiring.serviceRequestLane(settings, dataSource));
+            }
             if (settings.hl7Configured()) {
                 otherLanes.add(Hl7Wiring.lane(settings, dataSource));
             }
@@ -229,6 +232,8 @@ final class ServeCommand implements Callable<Integer> {
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
+                            : d.isFhirTask() ? "FHIR Task priority"
+                            : d.isFhirServiceRequest() ? "FHIR ServiceRequest priority"
                             : d.isHl7() ? "HL7 " + describeHl7(settings) : d.dicom().toString()).toList());
             out.flush();
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {

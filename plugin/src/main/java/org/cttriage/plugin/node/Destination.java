@@ -16,8 +16,10 @@ import org.cttriage.core.dicom.net.TlsClientOptions;
 public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions> tls) {
     /** The name of the FHIR destination. */
     public static final String FHIR = "fhir";
-    /** The name of the FHIR destination of the study's priority as a Task (fhir.priority-task). */
+    /** The name of the FHIR destination of the study's priority as a Task (fhir.priority-target=task). */
     public static final String FHIR_TASK = "fhir-task";
+    /** The name of the FHIR destination that raises the order's priority (fhir.priority-target=service-request). */
+    public static final String FHIR_SERVICE_REQUEST = "fhir-service-request";
     /** The name of the HL7 v2 destination (the RIS). */
     public static final String HL7 = "hl7";
 
@@ -35,6 +37,10 @@ public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions
 
     public boolean isFhirTask() {
         return dicom == null && FHIR_TASK.equals(name);
+    }
+
+    public boolean isFhirServiceRequest() {
+        return dicom == null && FHIR_SERVICE_REQUEST.equals(name);
     }
 
     public boolean isHl7() {
@@ -61,6 +67,10 @@ public record Destination(String name, RemoteAe dicom, Optional<TlsClientOptions
 
     public static Destination fhirTask() {
         return new Destination(FHIR_TASK, null, Optional.empty());
+    }
+
+    public static Destination fhirServiceRequest() {
+        return new Destination(FHIR_SERVICE_REQUEST, null, Optional.empty());
     }
 
     public static Destination hl7() {

@@ -79,7 +79,7 @@ public final class NodeAudit implements AutoCloseable {
         for (Destination d : config.destinations()) {
             if (d.isHl7()) {
                 targets.put(d.name(), new DeliveryAuditor.OrderTarget(risUri.orElse(d.name())));
-            } else if (d.isFhir() || d.isFhirTask()) {
+            } else if (d.isFhir() || d.isFhirTask() || d.isFhirServiceRequest()) {
                 targets.put(d.name(), new DeliveryAuditor.UriTarget(fhirUrl.orElse(d.name())));
             } else {
                 targets.put(d.name(), new DeliveryAuditor.DicomTarget(new AuditEvents.Peer(d.dicom().aeTitle(),

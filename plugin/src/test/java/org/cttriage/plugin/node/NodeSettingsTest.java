@@ -69,6 +69,43 @@ class NodeSettingsTest {
     }
 
     @Test
+    void theFhirPriorityTargetChoosesTheTaskOrTheOrderAndTheEarlierKeyStillWorks() throws Exception {
+        String fhir = "fhir.url=https://fhir.example/r4\n";
+        assertThat(NodeSettings.load(write(fhir), dir).otherDestinations()).extracting(Destination::name)
+                .containsExactly("fhir");
+        assertThat(NodeSettings.load(write(fhir + "fhir.priority-target=task\n"), dir).otherDestinations())
+                .extracting(Destination::name).containsExactly("fhir", "fhir-task");
+        NodeSettings order = NodeSettings.load(write(fhir + "fhir.priority-target=service-request\n"
+                + "fhir.accession-system=urn:oid:1.2.3.4\n"), dir);
+        assertThat(order.otherDestinations()).extracting(Destination::name).containsExactly("fhir", "fhir-service-request");
+        assertThat(order.nodeConfig(order.otherDestinations()).destinations()).extracting(NodeMetrics::kind)
+                .containsExactly("fhir", "fhir-service-request");
+        assertThat(order.fhirAccessionSystem()).isEqualTo("urn:oid:1.2.3.4");
+
+        NodeSettings old = NodeSettings.load(write(fhir + "fhir.priority-task=true\n"), dir);
+        assertThat(old.fhirPriorityTarget()).isEqualTo(NodeSettings.FhirPriorityTarget.TASK);
+        assertThat(old.otherDestinations()).extracting(Destination::name).containsExactly("fhir", "fhir-task");
+        assertThat(old.notes()).singleElement().satisfies(n -> assertThat(n).contains("fhir.priority-task")
+                .contains("fhir.priority-target=task"));
+        assertThat(NodeSettings.load(write(fhir + "fhir.priority-task=false\n"), dir).fhirPriorityTarget())
+                .isEqualTo(NodeSettings.FhirPriorityTarget.NONE);
+        assertThatThrownBy(() -> NodeSettings.load(write(fhir + "fhir.priority-task=true\nfhir.priority-target=task\n"),
+                dir)).hasMessageContaining("TRIAGE-0612").hasMessageContaining("both");
+        assertThatThrownBy(() -> NodeSettings.load(write(fhir + "fhir.priority-task=yes\n"), dir))
+                .hasMessageContaining("fhir.priority-task").hasMessageContaining("true or false");
+
+        for (String[] bad : new String[][] {{"fhir.priority-target=order", "none, task or service-request"},
+                {"fhir.priority-target=service-request\nfhir.accession-system=1.2.3", "a URI"},
+                {"fhir.priority-target=task\nfhir.accession-system=urn:oid:1.2", "service-request only"}}) {
+            NodeSettings s = NodeSettings.load(write(fhir + bad[0] + "\n"), dir);
+            assertThatThrownBy(s::otherDestinations).as(bad[0]).hasMessageContaining("TRIAGE-0612")
+                    .hasMessageContaining(bad[1]);
+        }
+        assertThatThrownBy(() -> NodeSettings.load(write("fhir.priority-target=task\n"), dir).otherDestinations())
+                .hasMessageContaining("fhir.priority-target").hasMessageContaining("fhir.url is not set");
+    }
+
+    @Test
     void defaultsMakeAValidNodeConfiguration() throws Exception {
         TriageNode.Config c = NodeSettings.load(null, dir).nodeConfig(List.of());
         assertThat(c.aeTitle()).isEqualTo("CTTRIAGE");
