@@ -117,6 +117,15 @@ final class ConfigCommand implements Runnable {
                     out.printf("note  hl7.* keys are set but hl7.host is not: nothing is sent to the RIS%n");
                 }
             }
+            if (settings.upsConfigured()) {
+                check(out, "ups", () -> UpsWiring.options(settings), o -> o.describe() + ", priorities "
+                        + o.priorities().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                                .map(e -> e.getKey().fhirCode() + "=" + e.getValue())
+                                .collect(java.util.stream.Collectors.joining(",")) + ", SR retrieved from "
+                        + o.retrieveAeTitle() + " (not connected to)");
+            } else {
+                out.printf("ok    ups: none configured%n");
+            }
             check(out, "http", () -> {
                 settings.stuckDelivery();
                 return settings.httpAddress();

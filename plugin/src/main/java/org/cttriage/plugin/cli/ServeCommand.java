@@ -95,6 +95,9 @@ final class ServeCommand implements Callable<Integer> {
             if (settings.hl7Configured()) {
                 Hl7Wiring.options(settings);
             }
+            if (settings.upsConfigured()) {
+                UpsWiring.options(settings);
+            }
             httpAddress = settings.httpAddress();
             stuckDelivery = settings.stuckDelivery();
             logPatientData = settings.logPatientData();
@@ -154,6 +157,9 @@ final class ServeCommand implements Callable<Integer> {
             if (settings.hl7Configured()) {
                 otherLanes.add(Hl7Wiring.lane(settings, dataSource));
             }
+            if (settings.upsConfigured()) {
+                otherLanes.add(UpsWiring.lane(settings, dataSource));
+            }
             TriageNode node;
             // Observing from the start: every association, result and delivery attempt is counted.
             NodeMetrics metrics = new NodeMetrics(Clock.systemUTC());
@@ -171,7 +177,7 @@ final class ServeCommand implements Callable<Integer> {
                     ? Optional.of(settings.get("fhir.url")) : Optional.empty(), settings.hl7Configured()
                     ? Optional.of("mllp://" + settings.get("hl7.host") + ":" + Optional.ofNullable(settings.get("hl7.port"))
                             .orElse(String.valueOf(org.cttriage.hl7.delivery.Hl7Options.DEFAULT_PORT)))
-                    : Optional.empty()));
+                    : Optional.empty(), settings.upsConfigured() ? Optional.of(settings.get("ups.url")) : Optional.empty()));
             // Before the listener is bound: no association may be audited ahead of Application Start.
             audit.record(audit.events().applicationStarted());
             try {
@@ -234,7 +240,8 @@ final class ServeCommand implements Callable<Integer> {
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
                             : d.isFhirTask() ? "FHIR Task priority"
                             : d.isFhirServiceRequest() ? "FHIR ServiceRequest priority"
-                            : d.isHl7() ? "HL7 " + describeHl7(settings) : d.dicom().toString()).toList());
+                            : d.isHl7() ? "HL7 " + describeHl7(settings)
+                            : d.isUps() ? "UPS-RS " + settings.get("ups.url") : d.dicom().toString()).toList());
             out.flush();
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {
                 demo(out, node, data);

@@ -196,6 +196,8 @@ public final class NodeSettings {
             FhirDeliveryOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             // Likewise the hl7.* keys, Hl7Options' (docs/hl7-mapping.md).
             Hl7Options.CONFIG_KEYS.forEach(k -> known.add(k.key()));
+            // And the ups.* keys, UpsOptions' (docs/ups-mapping.md).
+            org.cttriage.ups.UpsOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             for (String name : p.stringPropertyNames()) {
                 Key renamed = RENAMED.get(name);
                 if (renamed != null) {
@@ -263,6 +265,17 @@ public final class NodeSettings {
         return values::get;
     }
 
+    /** The ups.* lookup for the UPS-RS options. */
+    public Function<String, String> upsLookup() {
+        return values::get;
+    }
+
+    /** True when a UPS-RS server is configured (ups.url). */
+    public boolean upsConfigured() {
+        String url = values.get("ups.url");
+        return url != null && !url.isBlank();
+    }
+
     /** True when a RIS is configured (hl7.host). */
     public boolean hl7Configured() {
         String host = values.get("hl7.host");
@@ -295,7 +308,7 @@ public final class NodeSettings {
         return v;
     }
 
-    /** The destinations that are not DICOM peers, as configured: FHIR (and its priority output), then HL7. */
+    /** The destinations that are not DICOM peers, as configured: FHIR (and its priority output), HL7, then UPS-RS. */
     public List<Destination> otherDestinations() throws TriageException {
         List<Destination> others = new ArrayList<>();
         FhirPriorityTarget target = fhirPriorityTarget();
@@ -310,6 +323,9 @@ public final class NodeSettings {
         }
         if (hl7Configured()) {
             others.add(Destination.hl7());
+        }
+        if (upsConfigured()) {
+            others.add(Destination.ups());
         }
         return others;
     }

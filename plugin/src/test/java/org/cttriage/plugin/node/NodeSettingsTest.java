@@ -34,6 +34,10 @@ class NodeSettingsTest {
             String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
             assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
         }
+        for (org.cttriage.ups.UpsOptions.ConfigKey k : org.cttriage.ups.UpsOptions.CONFIG_KEYS) {
+            String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
+            assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
+        }
     }
 
     @Test
@@ -103,6 +107,40 @@ class NodeSettingsTest {
         }
         assertThatThrownBy(() -> NodeSettings.load(write("fhir.priority-target=task\n"), dir).otherDestinations())
                 .hasMessageContaining("fhir.priority-target").hasMessageContaining("fhir.url is not set");
+    }
+
+    @Test
+    void theUpsKeysMakeAUpsDestinationAndBadValuesNameTheKey() throws Exception {
+        NodeSettings ups = NodeSettings.load(write("delivery.dicom-destinations=PACS@127.0.0.1:104\n"
+                + "ups.url=http://pacs:8080/dcm4chee-arc/aets/DCM4CHEE/rs/\nups.auth=basic\nups.user=node\n"), dir);
+        assertThat(ups.otherDestinations()).extracting(Destination::name).containsExactly("ups");
+        assertThat(ups.nodeConfig(ups.otherDestinations()).destinations()).extracting(NodeMetrics::kind)
+                .containsExactly("dicom-sr", "ups");
+        org.cttriage.ups.UpsOptions o = org.cttriage.ups.UpsOptions.fromConfig(ups.upsLookup(), "PACS");
+        assertThat(o.baseUrl()).hasToString("http://pacs:8080/dcm4chee-arc/aets/DCM4CHEE/rs");
+        assertThat(o.authorization()).startsWith("Basic ");
+        assertThat(o.describe()).doesNotContain(o.authorization().substring(6));
+        assertThat(o.priorities().get(org.cttriage.core.domain.Priority.ROUTINE))
+                .isEqualTo(org.cttriage.ups.ProcedureStepPriority.MEDIUM);
+        assertThat(o.retrieveAeTitle()).isEqualTo("PACS");
+        assertThat(o.retry().maxAttempts()).isEqualTo(20);
+
+        assertThatThrownBy(() -> NodeSettings.load(write("ups.url=http://x/rs\nups.urll=y\n"), dir))
+                .hasMessageContaining("unknown key 'ups.urll'");
+        for (String[] bad : new String[][] {{"ups.url=ftp://pacs/rs", "http:// or https://"},
+                {"ups.auth=digest", "none, bearer, basic"}, {"ups.auth=bearer", "ups.token"},
+                {"ups.priority-map=routine=HIGH,urgent=LOW,asap=HIGH,stat=HIGH", "the order must be kept"},
+                {"ups.priority-map=routine=MEDIUM,stat=HIGH", "HIGH, MEDIUM, LOW"},
+                {"ups.read-timeout=10m", "2m"},
+                {"ups.max-attempts=0", "1..100"}}) {
+            NodeSettings s = NodeSettings.load(write((bad[0].startsWith("ups.url") ? "" : "ups.url=http://pacs/rs\n")
+                    + bad[0] + "\n"), dir);
+            assertThatThrownBy(() -> org.cttriage.ups.UpsOptions.fromConfig(s.upsLookup(), "PACS")).as(bad[0])
+                    .hasMessageContaining(bad[0].substring(0, bad[0].indexOf('='))).hasMessageContaining(bad[1]);
+        }
+        NodeSettings noPacs = NodeSettings.load(write("ups.url=http://pacs/rs\n"), dir);
+        assertThatThrownBy(() -> org.cttriage.ups.UpsOptions.fromConfig(noPacs.upsLookup(), ""))
+                .hasMessageContaining("ups.retrieve-ae-title");
     }
 
     @Test
