@@ -87,7 +87,10 @@ public final class NodeAudit implements AutoCloseable {
                 targets.put(d.name(), new DeliveryAuditor.OrderTarget(risUri.orElse(d.name())));
             } else if (d.isUps()) {
                 targets.put(d.name(), new DeliveryAuditor.UriTarget(upsUrl.orElse(d.name())));
-            } else if (d.isFhir() || d.isFhirTask() || d.isFhirServiceRequest()) {
+            } else if (d.isFhirServiceRequest()) {
+                // It changes the order itself, as the HL7 message does: an Order Record, not an Export.
+                targets.put(d.name(), new DeliveryAuditor.OrderTarget(fhirUrl.orElse(d.name())));
+            } else if (d.isFhir() || d.isFhirTask()) {
                 targets.put(d.name(), new DeliveryAuditor.UriTarget(fhirUrl.orElse(d.name())));
             } else {
                 targets.put(d.name(), new DeliveryAuditor.DicomTarget(new AuditEvents.Peer(d.dicom().aeTitle(),
