@@ -116,6 +116,8 @@ public enum ErrorCode {
     PEER_ABORTED(620, "association aborted by the peer"),
     PARTIAL_INSTANCE_DISCARDED(621, "association ended with a data set half received"),
     NESTING_TOO_DEEP(622, "data set or command nested too deeply"),
+    /** The key images of a result could not be rendered or written; the result, its SR and deliveries stand. */
+    KEY_IMAGES_NOT_WRITTEN(623, "key images not written"),
     /** A TLS handshake failed (no common protocol or suite, plain TCP on a TLS port, refused certificate) or a TLS record was bad. */
     TLS_FAILED(630, "TLS failed"),
     /** The peer's certificate chain does not lead to a certificate of our trust store. */
@@ -162,7 +164,13 @@ public enum ErrorCode {
     /** The UPS-RS server refused the workitem or its update (4xx other than 408/409/429): retrying cannot change it. */
     UPS_REJECTED(822, "UPS-RS server refused the workitem"),
     /** The UPS-RS server's answer could not be read as the DICOM JSON the Worklist Service defines: retried. */
-    UPS_MALFORMED_RESPONSE(823, "UPS-RS server response malformed");
+    UPS_MALFORMED_RESPONSE(823, "UPS-RS server response malformed"),
+
+    /**
+     * Multi-node mode: the message broker could not be reached or refused a send; the messages wait in the
+     * database's outbox and are sent when it is back.
+     */
+    BROKER_UNAVAILABLE(901, "message broker unreachable; messages kept in the outbox");
 
     private final int number;
     private final String summary;

@@ -309,6 +309,7 @@ public final class SeriesTriage {
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
             srFile = pipeline.writeSr(source, result, predecessor(series), seriesSelection(series, volume), folder);
+            pipeline.writeKeyImages(volume.volume(), analysis, srFile);
             String name = srFile.getFileName().toString();
             srUid = name.substring(0, name.length() - ".dcm".length());
         } catch (Exception e) {
