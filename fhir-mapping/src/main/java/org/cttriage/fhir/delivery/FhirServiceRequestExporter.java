@@ -27,7 +27,8 @@ import org.hl7.fhir.r4.model.ServiceRequest;
  * <p>One attempt: search {@code ServiceRequest?identifier=<system>|<accession>} (or, with no accession system
  * configured, {@code identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|ACSN|<accession>}, the
  * identifier type the FHIR mapping gives the accession number in {@code Task.basedOn}); exactly one match is needed
- * (none: "no order", several: "ambiguous", both {@code Rejected}: a person must reconcile the order). When the study's
+ * (none: "no order", several: "ambiguous", both {@code Rejected}: a person must reconcile the order; one entered in
+ * error is no order; a completed or revoked one is left alone, {@code Delivered}). When the study's
  * priority (the worklist's at the time of the attempt: raised by results, lowered only by a reader) is higher than the
  * order's (absent means routine, as R4 defines for {@code ServiceRequest.priority}), the order is written back with
  * only its priority changed by a version-checked update ({@code PUT ServiceRequest/<id>} with {@code If-Match:
@@ -113,6 +114,11 @@ public final class FhirServiceRequestExporter implements Exporter {
             ServiceRequest order = orders.get(0);
             IdType id = order.getIdElement();
             String name = "ServiceRequest/" + id.getIdPart();
+            if (order.getStatus() == ServiceRequest.ServiceRequestStatus.COMPLETED
+                    || order.getStatus() == ServiceRequest.ServiceRequestStatus.REVOKED) {
+                // The order is over: its priority no longer orders anything, and it is not ours to reopen.
+                return new Attempt.Delivered(name + " is " + order.getStatus().toCode() + ": priority not changed");
+            }
             Priority theirs = order.hasPriority() ? Priority.fromFhirCode(order.getPriority().toCode()) : Priority.ROUTINE;
             if (ours.compareTo(theirs) <= 0) {
                 return new Attempt.Delivered(name + " already " + theirs.fhirCode() + (ours == theirs ? ""
@@ -157,10 +163,11 @@ public final class FhirServiceRequestExporter implements Exporter {
         return accessionSystem.isEmpty() ? "identifier of type ACSN" : "identifier system " + accessionSystem;
     }
 
-    /** The ServiceRequests a search matched (not those it included). */
+    /** The ServiceRequests a search matched (not those it included, nor those entered in error: they are no orders). */
     private static List<ServiceRequest> matches(Bundle bundle) {
         return bundle.getEntry().stream()
-                .filter(e -> e.getResource() instanceof ServiceRequest)
+                .filter(e -> e.getResource() instanceof ServiceRequest sr
+                        && sr.getStatus() != ServiceRequest.ServiceRequestStatus.ENTEREDINERROR)
                 .filter(e -> !e.hasSearch() || !e.getSearch().hasMode()
                         || e.getSearch().getMode() == Bundle.SearchEntryMode.MATCH)
                 .map(e -> (ServiceRequest) e.getResource())

@@ -200,6 +200,26 @@ class FhirServiceRequestExporterWireMockTest {
     }
 
     @Test
+    void aFinishedOrderIsLeftAloneAndOneEnteredInErrorIsNoOrder() throws Exception {
+        ServiceRequest done = FhirServiceRequestExporterTest.order("ACC7", ServiceRequest.ServiceRequestPriority.ROUTINE);
+        done.setId("ServiceRequest/42");
+        done.getMeta().setVersionId("2");
+        done.setStatus(ServiceRequest.ServiceRequestStatus.COMPLETED);
+        ServiceRequest error = done.copy();
+        error.setId("ServiceRequest/43");
+        error.setStatus(ServiceRequest.ServiceRequestStatus.ENTEREDINERROR);
+        Bundle b = new Bundle().setType(Bundle.BundleType.SEARCHSET);
+        b.addEntry().setResource(done).getSearch().setMode(Bundle.SearchEntryMode.MATCH);
+        b.addEntry().setResource(error).getSearch().setMode(Bundle.SearchEntryMode.MATCH);
+        search(fhir(200, CTX.newJsonParser().encodeResourceToString(b)));
+
+        assertThat(exporter.attempt(FhirServiceRequestExporterTest.delivery("ACC7")))
+                .isInstanceOfSatisfying(Attempt.Delivered.class, d -> assertThat(d.detail())
+                        .isEqualTo("ServiceRequest/42 is completed: priority not changed"));
+        assertThat(puts()).isEmpty();
+    }
+
+    @Test
     void anOrderWithoutVersionIdIsNotUpdatedBlindly() throws Exception {
         search(fhir(200, searchset(null, ServiceRequest.ServiceRequestPriority.ROUTINE)));
         assertThat(exporter.attempt(FhirServiceRequestExporterTest.delivery("ACC7")))

@@ -30,7 +30,7 @@ final class FhirWiring {
     }
 
     /**
-     * The lane of the study's priority as a FHIR Task ({@code fhir.priority-task}): the same server and retry keys as
+     * The lane of the study's priority as a FHIR Task ({@code fhir.priority-target=task}): the same server and retry keys as
      * the bundle's, the priority read from the worklist at each attempt.
      */
     static DeliveryScheduler.Lane taskLane(NodeSettings settings, javax.sql.DataSource dataSource) throws TriageException {
