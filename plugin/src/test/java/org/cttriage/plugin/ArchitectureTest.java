@@ -51,6 +51,11 @@ class ArchitectureTest {
     void modulesDependOneWay() {
         noClasses().that().resideInAPackage("org.cttriage.core..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.hl7..",
+                        "org.cttriage.ups..", "org.cttriage.routes..", "org.cttriage.plugin..")
+                .check(shipped);
+        // ups sits beside hl7: core ← ups ← plugin.
+        noClasses().that().resideInAPackage("org.cttriage.ups..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.hl7..",
                         "org.cttriage.routes..", "org.cttriage.plugin..")
                 .check(shipped);
         noClasses().that().resideInAPackage("org.cttriage.fhir..")

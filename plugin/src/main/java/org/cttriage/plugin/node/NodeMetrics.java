@@ -314,7 +314,8 @@ public final class NodeMetrics implements NodeObserver, AssociationListener {
     }
 
     static String kind(Destination d) {
-        return d.isFhir() ? "fhir" : d.isFhirTask() ? "fhir-task" : d.isHl7() ? "hl7" : "dicom-sr";
+        return d.isFhir() ? "fhir" : d.isFhirTask() ? "fhir-task" : d.isFhirServiceRequest() ? "fhir-service-request"
+                : d.isHl7() ? "hl7" : d.isUps() ? "ups" : "dicom-sr";
     }
 
     static String reason(AssociationDecision.Reject r) {
