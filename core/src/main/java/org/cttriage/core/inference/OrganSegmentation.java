@@ -50,15 +50,11 @@ public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLp
      * grid's voxels are (x fastest).
      */
     public byte[] onGrid(VolumeGeometry target) {
-        double[] o0 = target.positionOf(0, 0, 0);
-        double[] di = target.positionOf(1, 0, 0);
-        double[] dj = target.positionOf(0, 1, 0);
-        double[] dk = target.positionOf(0, 0, 1);
-        for (int a = 0; a < 3; a++) {
-            di[a] -= o0[a];
-            dj[a] -= o0[a];
-            dk[a] -= o0[a];
-        }
+        double[][] steps = steps(target);
+        double[] o0 = steps[0];
+        double[] di = steps[1];
+        double[] dj = steps[2];
+        double[] dk = steps[3];
         if (di[1] == 0 && di[2] == 0 && dj[0] == 0 && dk[0] == 0) {
             return onAxialGrid(target, o0, di, dj, dk);
         }
@@ -100,6 +96,12 @@ public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLp
 
     /** {@link #onGrid} for any target orientation: the label at each voxel's centre. */
     byte[] onGridGeneral(VolumeGeometry target) {
+        double[][] steps = steps(target);
+        return onGridGeneral(target, steps[0], steps[1], steps[2], steps[3]);
+    }
+
+    /** Voxel (0, 0, 0)'s position and the patient-space step of one voxel along i, j and k. */
+    private static double[][] steps(VolumeGeometry target) {
         double[] o0 = target.positionOf(0, 0, 0);
         double[] di = target.positionOf(1, 0, 0);
         double[] dj = target.positionOf(0, 1, 0);
@@ -109,7 +111,7 @@ public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLp
             dj[a] -= o0[a];
             dk[a] -= o0[a];
         }
-        return onGridGeneral(target, o0, di, dj, dk);
+        return new double[][] {o0, di, dj, dk};
     }
 
     private byte[] onGridGeneral(VolumeGeometry target, double[] o0, double[] di, double[] dj, double[] dk) {

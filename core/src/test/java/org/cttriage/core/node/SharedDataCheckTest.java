@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import org.cttriage.core.error.TriageException;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,11 +19,7 @@ class SharedDataCheckTest {
 
     @Test
     void nodesOnTheSharedFolderAgreeAndANodeOnAnotherFolderRefusesToStart() throws Exception {
-        JdbcDataSource h2 = new JdbcDataSource();
-        h2.setURL("jdbc:h2:" + dir.resolve("db"));
-        h2.setUser("sa");
-        NodeDatabase database = new NodeDatabase(h2);
-        database.migrate();
+        NodeDatabase database = TestDatabases.migratedH2(dir);
         Path shared = Files.createDirectories(dir.resolve("shared"));
         Path own = Files.createDirectories(dir.resolve("own"));
 
@@ -41,11 +36,7 @@ class SharedDataCheckTest {
 
     @Test
     void aFileLeftByAFirstNodeThatDiedBeforeItsRowIsAdopted() throws Exception {
-        JdbcDataSource h2 = new JdbcDataSource();
-        h2.setURL("jdbc:h2:" + dir.resolve("db2"));
-        h2.setUser("sa");
-        NodeDatabase database = new NodeDatabase(h2);
-        database.migrate();
+        NodeDatabase database = TestDatabases.migratedH2(dir);
         Path shared = Files.createDirectories(dir.resolve("shared2"));
         Files.writeString(shared.resolve(SharedDataCheck.FILE), "0b3f9d0c-1111-4222-8333-444455556666\n");
         assertThat(SharedDataCheck.verify(database, shared, NOW)).isEqualTo("0b3f9d0c-1111-4222-8333-444455556666");
