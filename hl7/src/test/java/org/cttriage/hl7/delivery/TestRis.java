@@ -54,6 +54,7 @@ public final class TestRis implements AutoCloseable {
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private volatile Answer answer = ACCEPT;
     private volatile ServerSocket server;
+    private volatile Thread acceptor;
     private final int port;
 
     private TestRis() throws IOException {
@@ -92,6 +93,15 @@ public final class TestRis implements AutoCloseable {
     /** The RIS goes down: its port refuses connections and open connections are closed. */
     public synchronized void stopListening() throws IOException {
         server.close();
+        // Java closes a listening socket for good only when the thread blocked in accept() has left it; until then
+        // the kernel still completes connections, and accept() may even return one. Wait for that thread, so that
+        // "down" means refused, and reset whatever it accepted in that window (below, with the others).
+        try {
+            acceptor.join(Duration.ofSeconds(10).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the RIS stopped listening", e);
+        }
         for (Socket s : connections) {
             if (s.isClosed()) {
                 // Its handler closed it already (the client went away first): nothing to reset.
@@ -141,7 +151,7 @@ public final class TestRis implements AutoCloseable {
     }
 
     private void accept(ServerSocket listening) {
-        Thread t = new Thread(() -> {
+        acceptor = new Thread(() -> {
             while (!listening.isClosed()) {
                 try {
                     Socket s = listening.accept();
@@ -154,8 +164,8 @@ public final class TestRis implements AutoCloseable {
                 }
             }
         }, "test-ris-accept");
-        t.setDaemon(true);
-        t.start();
+        acceptor.setDaemon(true);
+        acceptor.start();
     }
 
     private void serve(Socket s) {

@@ -106,7 +106,8 @@ class NodeAuditTest {
         study.files().forEach(f -> send.add(f.toString()));
         ExternalCommand.Result sent = ExternalCommand.run(WAIT, send);
         assertThat(sent.exitCode()).as(sent.output()).isZero();
-        Eventually.awaitTrue(WAIT, "the SR at the PACS", () -> pacs.receivedFiles().size() == 1);
+        Eventually.awaitTrue(WAIT, "the SR at the PACS", () -> pacs.receivedFiles().stream()
+                .anyMatch(p -> p.getFileName().toString().startsWith("SR")));
         ExternalCommand.Result rejected = ExternalCommand.run(WAIT, "echoscu", "-aet", "INTRUDER", "-aec", "CTTRIAGE",
                 "127.0.0.1", Integer.toString(nodePort));
         assertThat(rejected.exitCode()).isNotZero();

@@ -134,11 +134,38 @@ public final class StoreScp implements AutoCloseable {
         return received;
     }
 
-    /** The files received so far, by name. */
+    /**
+     * The files received completely so far, by name. storescp writes each object under its final name, so a file it
+     * still holds open is one it is still writing: those are left out (read from {@code /proc}, after the listing, so
+     * a file listed and then closed counts as complete).
+     */
     public List<Path> receivedFiles() throws IOException {
+        List<Path> listed;
         try (Stream<Path> s = Files.list(received)) {
-            return s.sorted().toList();
+            listed = s.sorted().toList();
         }
+        java.util.Set<Path> writing = openFiles();
+        return listed.stream().filter(p -> !writing.contains(p.toAbsolutePath())).toList();
+    }
+
+    private java.util.Set<Path> openFiles() throws IOException {
+        Path fds = Path.of("/proc", Long.toString(process.pid()), "fd");
+        java.util.Set<Path> open = new java.util.HashSet<>();
+        if (!process.isAlive() || !Files.isDirectory(fds)) {
+            return open;
+        }
+        try (Stream<Path> s = Files.list(fds)) {
+            for (Path fd : s.toList()) {
+                try {
+                    open.add(Files.readSymbolicLink(fd).toAbsolutePath());
+                } catch (IOException closedMeanwhile) {
+                    // The descriptor was closed between the listing and the read: nothing open there.
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException exited) {
+            return open;
+        }
+        return open;
     }
 
     /** storescp's output so far. */
