@@ -50,6 +50,11 @@ public final class PhantomScene {
         return plan.anatomy.ox;
     }
 
+    /** LPS z of the centre of the most superior slice the spec covers (slice 0 of the whole phantom). */
+    public double topSliceZLps() {
+        return plan.zTop;
+    }
+
     /**
      * Noise of a slab of {@code thicknessMm}: thinner slabs collect fewer photons, as the planner
      * models it for whole phantoms.
