@@ -10,12 +10,13 @@ import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.spi.AggregationRepository;
 import org.cttriage.core.dicom.net.ReceivedInstance;
+import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.node.DeliveryScheduler;
 import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeRecovery;
+import org.cttriage.core.node.NodeRole;
 import org.cttriage.core.node.SeriesKey;
 import org.cttriage.core.node.SeriesTriage;
-import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.volume.StudyVolumeBuilder;
 import org.cttriage.routes.dicom.DicomConstants;
 import org.slf4j.Logger;
@@ -50,9 +51,19 @@ public final class NodeRoutes extends RouteBuilder {
      * @param aeTitle our AE title: the listener's, and the calling AE title of our C-STOREs
      * @param listener the {@code dicom:} consumer endpoint, configured with typed options
      * @param quietPeriod series complete when no instance arrived for this long
+     * @param role what this node does: {@code ALL} every route below; {@code RECEIVER} only the listener's
+     *     ingest (study completion is the cluster leader's); {@code WORKER} the triage route, fed from the
+     *     broker through {@code direct:triage}, and the delivery sweep
      */
-    public record Settings(String aeTitle, org.apache.camel.Endpoint listener, Duration quietPeriod) {
+    public record Settings(String aeTitle, org.apache.camel.Endpoint listener, Duration quietPeriod, NodeRole role) {
+        /** A single node's settings (role {@code ALL}). */
+        public Settings(String aeTitle, org.apache.camel.Endpoint listener, Duration quietPeriod) {
+            this(aeTitle, listener, quietPeriod, NodeRole.ALL);
+        }
     }
+
+    /** The worker's triage entry: the body and the study header are the Study Instance UID. */
+    public static final String WORKER_TRIAGE = "direct:triage";
 
     private final Settings settings;
     /** The clock the database's last_received was written with (InstanceIngest's): the quiet period compares with it. */
@@ -76,32 +87,41 @@ public final class NodeRoutes extends RouteBuilder {
 
     @Override
     public void configure() {
-        from(settings.listener()).routeId("dicom-ingest")
-                .process(this::ingest)
-                .filter(header(STUDY).isNotNull())
-                    // The instance is recorded: a failed signal must not fail its C-STORE. The
-                    // study is signalled again by its next instance, or at restart.
-                    .doTry()
-                        .to("direct:assemble")
-                    .doCatch(Exception.class)
-                        .log(LoggingLevel.WARN, LOG, "study ${header." + STUDY + "} not signalled to assembly"
-                                + " (recovered later): ${exception.message}")
-                    .end();
+        NodeRole role = settings.role();
+        if (role == NodeRole.RECEIVER) {
+            // Persisted before acknowledged, as always; the cluster's leader finds the complete studies.
+            from(settings.listener()).routeId("dicom-ingest").process(this::ingest);
+        } else if (role == NodeRole.ALL) {
+            from(settings.listener()).routeId("dicom-ingest")
+                    .process(this::ingest)
+                    .filter(header(STUDY).isNotNull())
+                        // The instance is recorded: a failed signal must not fail its C-STORE. The
+                        // study is signalled again by its next instance, or at restart.
+                        .doTry()
+                            .to("direct:assemble")
+                        .doCatch(Exception.class)
+                            .log(LoggingLevel.WARN, LOG, "study ${header." + STUDY + "} not signalled to assembly"
+                                    + " (recovered later): ${exception.message}")
+                        .end();
 
-        // One aggregate per study: its quiet period runs from the last instance of any of its series.
-        from("direct:assemble").routeId("study-assembly")
-                .aggregate(header(STUDY), (oldExchange, newExchange) -> oldExchange == null ? newExchange : oldExchange)
-                    .aggregationRepository(aggregation)
-                    .optimisticLocking()
-                    .completionTimeout(settings.quietPeriod().toMillis())
-                    // The checker's period adds to the latency after the quiet period; 100 ms costs nothing.
-                    .completionTimeoutCheckerInterval(COMPLETION_CHECK.toMillis())
-                    .id("study-aggregator")
-                .to("seda:triage");
+            // One aggregate per study: its quiet period runs from the last instance of any of its series.
+            from("direct:assemble").routeId("study-assembly")
+                    .aggregate(header(STUDY), (oldExchange, newExchange) -> oldExchange == null ? newExchange : oldExchange)
+                        .aggregationRepository(aggregation)
+                        .optimisticLocking()
+                        .completionTimeout(settings.quietPeriod().toMillis())
+                        // The checker's period adds to the latency after the quiet period; 100 ms costs nothing.
+                        .completionTimeoutCheckerInterval(COMPLETION_CHECK.toMillis())
+                        .id("study-aggregator")
+                    .to("seda:triage");
+        }
+        if (!role.triages()) {
+            return;
+        }
 
         // Series selection in the study → volume → inference → SR, as DESIGN.md draws it; every step
         // is SeriesTriage's.
-        from("seda:triage").routeId("triage")
+        from(role == NodeRole.ALL ? "seda:triage" : WORKER_TRIAGE).routeId("triage")
                 // Any failure of one study ends it, once: NOT_TRIAGED with a code and a reason, no SR.
                 // Unhandled, the exchange failed, the series stayed RECEIVING, and assembly and
                 // every restart's recovery sent it back into the same failure for ever.
@@ -128,7 +148,7 @@ public final class NodeRoutes extends RouteBuilder {
                                 .otherwise()
                                     .process(e -> e.setProperty(RESULT, triage.infer(built(e)))).id("inference")
                                     .process(e -> outcome(e, triage.record(input(e), built(e),
-                                            e.getProperty(RESULT, TriageResult.class)))).id("sr-and-result")
+                                            e.getProperty(RESULT, InferenceEngine.Analysis.class)))).id("sr-and-result")
                             .end()
                     .end()
                 .end()
@@ -205,6 +225,11 @@ public final class NodeRoutes extends RouteBuilder {
         if (last != null) {
             long remaining = settings.quietPeriod().toMillis()
                     - Duration.between(last, clock.instant()).toMillis();
+            if (remaining > 2 * SIGNAL_EVERY.toMillis() && settings.role() == NodeRole.WORKER) {
+                // Instances arrived after the leader queued it: its next sweep queues it again when quiet.
+                LOG.debug("study {} received again since it was queued; left to the leader's next sweep", study);
+                return;
+            }
             if (remaining > 2 * SIGNAL_EVERY.toMillis()) {
                 // Instances kept arriving after the last signal: assemble again for a full quiet period.
                 lastSignal.put(study, System.nanoTime());
@@ -218,6 +243,14 @@ public final class NodeRoutes extends RouteBuilder {
         }
         lastSignal.remove(study);
         exchange.setProperty(QUIET, true);
+    }
+
+    /**
+     * A worker's triage of one study from the broker's triage queue, on the caller's thread: returns when the
+     * study has its result (or its reason for none) recorded, so that the message is acknowledged only then.
+     */
+    public static void triageOnWorker(ProducerTemplate template, String studyInstanceUid) {
+        template.sendBodyAndHeader(WORKER_TRIAGE, studyInstanceUid, STUDY, studyInstanceUid);
     }
 
     /**

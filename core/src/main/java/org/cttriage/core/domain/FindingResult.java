@@ -14,7 +14,15 @@ package org.cttriage.core.domain;
  *                     and never raises the priority
  * @param present      {@code reportable && probability >= threshold}
  * @param severity     priority this finding asks for when present
+ * @param location     where it is, for a finding called present when the volume's slices are known;
+ *                     otherwise null
  */
 public record FindingResult(String id, String organ, CodedConcept finding, CodedConcept organCode, double probability,
-                            double threshold, boolean reportable, boolean present, Priority severity) {
+                            double threshold, boolean reportable, boolean present, Priority severity,
+                            FindingLocation location) {
+    /** A finding without a location (not present, or its volume's slices unknown). */
+    public FindingResult(String id, String organ, CodedConcept finding, CodedConcept organCode, double probability,
+                         double threshold, boolean reportable, boolean present, Priority severity) {
+        this(id, organ, finding, organCode, probability, threshold, reportable, present, severity, null);
+    }
 }

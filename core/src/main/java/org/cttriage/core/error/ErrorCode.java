@@ -111,6 +111,8 @@ public enum ErrorCode {
     PEER_ABORTED(620, "association aborted by the peer"),
     PARTIAL_INSTANCE_DISCARDED(621, "association ended with a data set half received"),
     NESTING_TOO_DEEP(622, "data set or command nested too deeply"),
+    /** The key images of a result could not be rendered or written; the result, its SR and deliveries stand. */
+    KEY_IMAGES_NOT_WRITTEN(623, "key images not written"),
     /** A TLS handshake failed (no common protocol or suite, plain TCP on a TLS port, refused certificate) or a TLS record was bad. */
     TLS_FAILED(630, "TLS failed"),
     /** The peer's certificate chain does not lead to a certificate of our trust store. */
@@ -147,7 +149,13 @@ public enum ErrorCode {
     /** The study does not say which order it belongs to (no Accession Number, or no Patient ID): nothing is sent. */
     HL7_NO_ORDER(803, "study names no RIS order"),
     /** The order message could not be built from the stored result (a mapping defect): nothing is sent. */
-    HL7_MESSAGE_INVALID(804, "HL7 order message could not be built");
+    HL7_MESSAGE_INVALID(804, "HL7 order message could not be built"),
+
+    /**
+     * Multi-node mode: the message broker could not be reached or refused a send; the messages wait in the
+     * database's outbox and are sent when it is back.
+     */
+    BROKER_UNAVAILABLE(901, "message broker unreachable; messages kept in the outbox");
 
     private final int number;
     private final String summary;

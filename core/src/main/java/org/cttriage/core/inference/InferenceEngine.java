@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
 import org.cttriage.core.domain.Priority;
 import org.cttriage.core.domain.TriageResult;
@@ -59,8 +60,11 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
-    /** A triage result with the organ label grid it came from (for evaluation and key images). */
-    public record Analysis(TriageResult result, ImageOutput image) {
+    /**
+     * A triage result with what it came from: the image encoder's output and the organ
+     * segmentation placed in the patient (for evaluation, key images and the DICOM SEG).
+     */
+    public record Analysis(TriageResult result, ImageOutput image, OrganSegmentation segmentation) {
     }
 
     /** Prompts embedded on demand, with the words the vocabulary lacked. */
@@ -289,13 +293,17 @@ public final class InferenceEngine implements AutoCloseable {
         Priority priority = Priority.ROUTINE;
         List<AbnormalityDictionary.Finding> all = new ArrayList<>(pkg.dictionary().findings());
         all.addAll(extra);
+        int[] grid = pkg.preprocessing().gridSize();
+        OrganSegmentation segmentation = new OrganSegmentation(image.organLabels(), grid,
+                preprocessor.gridOrigin(volume.geometry()), pkg.preprocessing().spacingMm());
         for (AbnormalityDictionary.Finding f : all) {
             double p = probability(image, f, f.positive(), f.negative());
             boolean present = f.reportable() && p >= f.threshold();
             AbnormalityDictionary.Organ organ = pkg.dictionary().organs().get(f.organ());
             Priority severity = options.severity(f.id(), f.severity());
+            FindingLocation location = present ? organLocation(volume, segmentation, organ.label()) : null;
             findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), f.reportable(),
-                    present, severity));
+                    present, severity, location));
             if (present) {
                 priority = priority.max(severity);
             }
@@ -315,7 +323,21 @@ public final class InferenceEngine implements AutoCloseable {
         timings.put("scoring", (t3 - t2) / 1_000_000);
         timings.put("total", (System.nanoTime() - t0) / 1_000_000);
         return new Analysis(new TriageResult(volume.studyInstanceUid(), volume.seriesInstanceUid(), volume.sourceInstances(),
-                findings, volumes, priority, pkg.identity(), timings), image);
+                findings, volumes, priority, pkg.identity(), timings), image, segmentation);
+    }
+
+    /**
+     * Where a finding is when the model gives no finding location: the centre of its organ in the
+     * segmentation and the received slice nearest to it. Null when the volume's slices are not
+     * known or the organ was not segmented.
+     */
+    static FindingLocation organLocation(Volume volume, OrganSegmentation segmentation, int organLabel) {
+        return segmentation.organCentre(organLabel).flatMap(point -> {
+            int k = (int) Math.round(volume.geometry().indexOf(point)[2]);
+            return volume.nearestReceivedSlice(k).map(s -> new FindingLocation(
+                    List.of(point[0], point[1], point[2]), s.sopClassUid(), s.sopInstanceUid(), s.frameNumber(),
+                    FindingLocation.ORGAN_CENTRE));
+        }).orElse(null);
     }
 
     /** The zero-shot score of one finding with the given prompts (the manifest's scoring rule). */

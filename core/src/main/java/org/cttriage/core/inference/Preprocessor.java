@@ -124,6 +124,23 @@ public final class Preprocessor {
         });
     }
 
+    /**
+     * Patient position (LPS, mm) of grid voxel (0, 0, 0) for a volume: the grid is axis-aligned
+     * in patient coordinates and centred on the centre of the volume's bounding box (the mean of
+     * two opposite corner voxel centres), so grid voxel (i, j, k) lies at this origin plus
+     * (i, j, k) times the spec's spacing.
+     */
+    public double[] gridOrigin(VolumeGeometry g) {
+        int[] s = g.size();
+        double[] near = g.origin();
+        double[] far = g.positionOf(s[0] - 1, s[1] - 1, s[2] - 1);
+        double[] out = new double[3];
+        for (int r = 0; r < 3; r++) {
+            out[r] = (near[r] + far[r]) / 2 - (spec.gridSize()[r] - 1) / 2.0 * spec.spacingMm()[r];
+        }
+        return out;
+    }
+
     /** Volume of one grid voxel, mm³. */
     public double voxelVolumeMm3() {
         return spec.spacingMm()[0] * spec.spacingMm()[1] * spec.spacingMm()[2];
@@ -161,21 +178,9 @@ public final class Preprocessor {
         private final double[] gridOrigin = new double[3];
 
         Mapping(VolumeGeometry g) {
-            double[][] a = new double[3][3];
-            for (int r = 0; r < 3; r++) {
-                a[r][0] = g.rowDirection()[r] * g.spacing()[0];
-                a[r][1] = g.columnDirection()[r] * g.spacing()[1];
-                a[r][2] = g.sliceDirection()[r] * g.spacing()[2];
-            }
-            inverse = invert(a);
+            inverse = g.inverseAffine();
             origin = g.origin();
-            // Centre of the volume's bounding box: the mean of two opposite corner voxel centres.
-            int[] s = g.size();
-            double[] far = g.positionOf(s[0] - 1, s[1] - 1, s[2] - 1);
-            for (int r = 0; r < 3; r++) {
-                double centre = (origin[r] + far[r]) / 2;
-                gridOrigin[r] = centre - (spec.gridSize()[r] - 1) / 2.0 * spec.spacingMm()[r];
-            }
+            System.arraycopy(gridOrigin(g), 0, gridOrigin, 0, 3);
         }
 
         /**
@@ -209,25 +214,5 @@ public final class Preprocessor {
                 out[r] = inverse[r][0] * px + inverse[r][1] * py + inverse[r][2] * pz;
             }
         }
-    }
-
-    private static double[][] invert(double[][] m) {
-        double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-                - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-        if (Math.abs(det) < 1e-12) {
-            throw new IllegalArgumentException("volume geometry is singular (directions do not span 3D)");
-        }
-        double[][] r = new double[3][3];
-        r[0][0] = (m[1][1] * m[2][2] - m[1][2] * m[2][1]) / det;
-        r[0][1] = (m[0][2] * m[2][1] - m[0][1] * m[2][2]) / det;
-        r[0][2] = (m[0][1] * m[1][2] - m[0][2] * m[1][1]) / det;
-        r[1][0] = (m[1][2] * m[2][0] - m[1][0] * m[2][2]) / det;
-        r[1][1] = (m[0][0] * m[2][2] - m[0][2] * m[2][0]) / det;
-        r[1][2] = (m[0][2] * m[1][0] - m[0][0] * m[1][2]) / det;
-        r[2][0] = (m[1][0] * m[2][1] - m[1][1] * m[2][0]) / det;
-        r[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / det;
-        r[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / det;
-        return r;
     }
 }

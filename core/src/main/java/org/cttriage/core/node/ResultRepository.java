@@ -264,18 +264,18 @@ public final class ResultRepository {
      * @param sourceJson the source study's attributes recorded with it (patient ID, accession number…)
      */
     public record CurrentDetail(long id, String seriesInstanceUid, String srSopInstanceUid, String resultJson,
-            String sourceJson, java.time.Instant created) {
+            String sourceJson, java.time.Instant created, String srPath) {
     }
 
     /** The study's current (not superseded) result, if it has one. */
     public java.util.Optional<CurrentDetail> currentDetail(String studyInstanceUid) throws TriageException {
         return java.util.Optional.ofNullable(database.transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT id, series_uid, sr_sop_uid, result_json, source_json, "
-                    + "created FROM node_result WHERE study_uid = ? AND superseded_by IS NULL")) {
+                    + "created, sr_path FROM node_result WHERE study_uid = ? AND superseded_by IS NULL")) {
                 s.setString(1, studyInstanceUid);
                 try (ResultSet r = s.executeQuery()) {
                     return r.next() ? new CurrentDetail(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
-                            r.getString(5), r.getTimestamp(6).toInstant()) : null;
+                            r.getString(5), r.getTimestamp(6).toInstant(), r.getString(7)) : null;
                 }
             }
         }));

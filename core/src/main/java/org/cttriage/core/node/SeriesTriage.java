@@ -281,12 +281,14 @@ public final class SeriesTriage {
     }
 
     /** Step 3: inference. */
-    public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
+    public InferenceEngine.Analysis infer(StudyVolumeBuilder.Built built) throws TriageException {
         return pipeline.infer(built);
     }
 
     /** Step 4: the SR written, the result and the deliveries it owes recorded in one transaction. */
-    public Triaged record(Input input, StudyVolumeBuilder.Built volume, TriageResult result) throws TriageException {
+    public Triaged record(Input input, StudyVolumeBuilder.Built volume, InferenceEngine.Analysis analysis)
+            throws TriageException {
+        TriageResult result = analysis.result();
         SeriesKey series = input.series();
         String inputHash = input.inputHash();
         Path srFile;
@@ -307,6 +309,7 @@ public final class SeriesTriage {
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
             srFile = pipeline.writeSr(source, result, predecessor(series), seriesSelection(series, volume), folder);
+            pipeline.writeKeyImages(volume.volume(), analysis, srFile);
             String name = srFile.getFileName().toString();
             srUid = name.substring(0, name.length() - ".dcm".length());
         } catch (Exception e) {

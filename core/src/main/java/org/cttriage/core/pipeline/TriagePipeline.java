@@ -16,6 +16,9 @@ import org.cttriage.core.inference.InferenceEngine;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.core.volume.StudyVolumeBuilder;
+import org.cttriage.core.volume.Volume;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The triage pipeline as DESIGN.md draws it, once, for every caller: DICOM files → series selection and volume
@@ -25,6 +28,7 @@ import org.cttriage.core.volume.StudyVolumeBuilder;
  * a study gives does not depend on which of them looked at it.
  */
 public final class TriagePipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(TriagePipeline.class);
     private final InferenceEngine engine;
     private final SelectionPolicy selection;
     private final AssemblyPolicy assembly;
@@ -74,8 +78,8 @@ public final class TriagePipeline {
     }
 
     /** Inference with the model's findings. */
-    public TriageResult infer(StudyVolumeBuilder.Built built) throws TriageException {
-        return engine.analyze(built.volume());
+    public InferenceEngine.Analysis infer(StudyVolumeBuilder.Built built) throws TriageException {
+        return engine.analyzeWithImage(built.volume(), List.of());
     }
 
     /** The attributes of the source study the SR and the exporters copy (patient, study, accession…). */
@@ -101,6 +105,23 @@ public final class TriagePipeline {
             return srWriter.writeInto(source, result, predecessor, seriesSelection, folder);
         } catch (Exception e) {
             throw srFailed(result, e);
+        }
+    }
+
+    /**
+     * The key images of an analysis beside its SR ({@link KeyImages#file}). A failure is logged
+     * (TRIAGE-0623) and costs only the images: the SR and the result stand without them.
+     *
+     * @return the files written
+     */
+    public List<Path> writeKeyImages(Volume volume, InferenceEngine.Analysis analysis, Path srFile) {
+        try {
+            return new KeyImages(engine.modelPackage().dictionary()).write(volume, analysis.segmentation(),
+                    analysis.result(), srFile);
+        } catch (Exception e) {
+            LOG.warn("{} key images of series {} not written: {}", ErrorCode.KEY_IMAGES_NOT_WRITTEN.code(),
+                    analysis.result().seriesInstanceUid(), e.toString());
+            return List.of();
         }
     }
 

@@ -2,6 +2,7 @@ package org.cttriage.core.volume;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -78,15 +79,19 @@ public final class VolumeAssembler {
             interpolate(hu, sliceVoxels, gap.afterSlice(), gap.afterSlice() + gap.missingSlices() + 1);
         }
         String[] names = new String[g.size()[2]];
+        SliceSource[] slices = new SliceSource[g.size()[2]];
         for (int s = 0; s < plan.slices().size(); s++) {
-            names[plan.indices()[s]] = plan.slices().get(s).frameId();
+            SliceHeader h = plan.slices().get(s);
+            names[plan.indices()[s]] = h.frameId();
+            slices[plan.indices()[s]] = new SliceSource(h.sopClassUid(), h.sopInstanceUid(),
+                    h.numberOfFrames() > 1 ? h.frameIndex() + 1 : 0);
         }
         HuPlausibility.check(hu, sliceVoxels, k -> names[k] == null ? "(interpolated, index " + k + ")" : names[k], pool);
         SliceHeader first = plan.slices().get(0);
         LinkedHashSet<String> sources = new LinkedHashSet<>();
         plan.slices().forEach(s -> sources.add(s.sopInstanceUid()));
         return new Volume(first.studyInstanceUid(), first.seriesInstanceUid(), phase, g, hu, plan.gaps(),
-                List.copyOf(sources));
+                List.copyOf(sources), Arrays.asList(slices));
     }
 
     /** Fills slices strictly between {@code below} and {@code above} linearly. */

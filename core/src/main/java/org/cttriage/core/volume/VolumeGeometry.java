@@ -43,6 +43,49 @@ public record VolumeGeometry(int[] size, double[] spacing, double[] origin, doub
         return p;
     }
 
+    /** Continuous voxel index (i, j, k) of a patient position: the inverse of {@link #positionOf}. */
+    public double[] indexOf(double[] lps) {
+        double[][] inv = inverseAffine();
+        double[] d = {lps[0] - origin[0], lps[1] - origin[1], lps[2] - origin[2]};
+        double[] out = new double[3];
+        for (int r = 0; r < 3; r++) {
+            out[r] = inv[r][0] * d[0] + inv[r][1] * d[1] + inv[r][2] * d[2];
+        }
+        return out;
+    }
+
+    /**
+     * The inverse of the voxel-to-patient matrix (columns: row, column and slice direction times
+     * their spacing): patient offset from the origin → voxel index offset.
+     *
+     * @throws IllegalArgumentException when the directions do not span 3D
+     */
+    public double[][] inverseAffine() {
+        double[][] m = new double[3][3];
+        for (int r = 0; r < 3; r++) {
+            m[r][0] = rowDirection[r] * spacing[0];
+            m[r][1] = columnDirection[r] * spacing[1];
+            m[r][2] = sliceDirection[r] * spacing[2];
+        }
+        double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+                - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+        if (Math.abs(det) < 1e-12) {
+            throw new IllegalArgumentException("volume geometry is singular (directions do not span 3D)");
+        }
+        double[][] r = new double[3][3];
+        r[0][0] = (m[1][1] * m[2][2] - m[1][2] * m[2][1]) / det;
+        r[0][1] = (m[0][2] * m[2][1] - m[0][1] * m[2][2]) / det;
+        r[0][2] = (m[0][1] * m[1][2] - m[0][2] * m[1][1]) / det;
+        r[1][0] = (m[1][2] * m[2][0] - m[1][0] * m[2][2]) / det;
+        r[1][1] = (m[0][0] * m[2][2] - m[0][2] * m[2][0]) / det;
+        r[1][2] = (m[0][2] * m[1][0] - m[0][0] * m[1][2]) / det;
+        r[2][0] = (m[1][0] * m[2][1] - m[1][1] * m[2][0]) / det;
+        r[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / det;
+        r[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / det;
+        return r;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof VolumeGeometry g && Arrays.equals(size, g.size) && Arrays.equals(spacing, g.spacing)

@@ -63,14 +63,16 @@ class NodeDatabaseMigrationTest {
     void newDatabaseGetsEveryVersionOnceAndMigratingAgainChangesNothing(Kind kind) throws Exception {
         NodeDatabase database = new NodeDatabase(dataSource(kind));
         database.migrate();
-        assertThat(database.schemaVersion()).isEqualTo("3");
-        assertThat(history(database.dataSource())).containsExactly("1 node tables", "2 delivery schedule", "3 worklist");
+        assertThat(database.schemaVersion()).isEqualTo("4");
+        assertThat(history(database.dataSource())).containsExactly("1 node tables", "2 delivery schedule", "3 worklist",
+                "4 cluster outbox");
         database.migrate();
-        assertThat(history(database.dataSource())).hasSize(3);
+        assertThat(history(database.dataSource())).hasSize(4);
         assertThat(columns(database.dataSource(), "node_study")).contains("priority", "priority_findings", "state");
         assertThat(columns(database.dataSource(), "node_user")).contains("password_hash", "locked_until");
         assertThat(columns(database.dataSource(), "node_delivery")).contains("next_attempt", "claimed_until");
         assertThat(columns(database.dataSource(), "node_result")).contains("source_json");
+        assertThat(columns(database.dataSource(), "node_outbox")).contains("queue", "message", "created");
     }
 
     @ParameterizedTest
@@ -83,9 +85,9 @@ class NodeDatabaseMigrationTest {
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
 
-        assertThat(database.schemaVersion()).isEqualTo("3");
+        assertThat(database.schemaVersion()).isEqualTo("4");
         assertThat(history(dataSource)).containsExactly("0 tables created before versioned migrations",
-                "1 node tables", "2 delivery schedule", "3 worklist");
+                "1 node tables", "2 delivery schedule", "3 worklist", "4 cluster outbox");
         assertThat(columns(dataSource, "node_delivery")).contains("next_attempt", "claimed_until");
         // The delivery the old version owed is still owed, due at once, and goes through the new ledger.
         DeliveryLedger ledger = new DeliveryLedger(database, Clock.fixed(NOW, ZoneOffset.UTC));
@@ -127,8 +129,9 @@ class NodeDatabaseMigrationTest {
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
 
-        assertThat(database.schemaVersion()).isEqualTo("3");
-        assertThat(history(dataSource)).containsExactly("1 node tables", "2 delivery schedule", "3 worklist");
+        assertThat(database.schemaVersion()).isEqualTo("4");
+        assertThat(history(dataSource)).containsExactly("1 node tables", "2 delivery schedule", "3 worklist",
+                "4 cluster outbox");
         assertThat(new DeliveryLedger(database, Clock.fixed(NOW, ZoneOffset.UTC)).due(NOW, 10)).hasSize(1);
         // Version 3: the study with a result enters the worklist with its result's priority, not yet reviewed.
         assertThat(count(dataSource, "SELECT COUNT(*) FROM node_study WHERE state = 'NEW' AND priority_source = 'model'"))

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import org.cttriage.core.domain.FindingResult;
@@ -85,10 +86,12 @@ final class AnalyzeCommand implements Callable<Integer> {
             for (String spec : addFindings) {
                 extra.add(parseFinding(engine, spec));
             }
-            TriageResult result = pipeline.infer(built, extra).result();
+            InferenceEngine.Analysis analysis = pipeline.infer(built, extra);
+            TriageResult result = analysis.result();
             Files.createDirectories(out);
             SourceStudy source = pipeline.source(built);
             pipeline.writeSr(source, result, out.resolve("sr.dcm"));
+            List<Path> keyImages = pipeline.writeKeyImages(built.volume(), analysis, out.resolve("sr.dcm"));
             ObjectNode json = JSON.valueToTree(result);
             json.put("device", engine.device());
             Path part = out.resolve("result.json.part");
@@ -118,6 +121,9 @@ final class AnalyzeCommand implements Callable<Integer> {
             stdout.printf("wrote %s, %s and %s (inference %d ms)%n", out.resolve("sr.dcm"), out.resolve("result.json"),
                     out.resolve("fhir-bundle.json"),
                     result.timingsMillis().get("total"));
+            for (Path k : keyImages) {
+                stdout.printf("wrote key image %s%n", k);
+            }
             stdout.flush();
             return 0;
         } catch (TriageException e) {

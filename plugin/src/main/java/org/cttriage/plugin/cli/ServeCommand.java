@@ -73,6 +73,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Stop once the demo studies' SRs exist (for scripted checks); otherwise run until stopped.")
     boolean exitAfterDemo;
 
+    @Option(names = "--role", paramLabel = "ROLE",
+            description = "all (default: the single node), receiver or worker: the multi-node mode (node.role;"
+                    + " docs/architecture.md, Scaling out).")
+    String role;
+
     @Mixin
     ThreadsOption threads;
 
@@ -89,8 +94,10 @@ final class ServeCommand implements Callable<Integer> {
         java.util.Map<org.cttriage.core.domain.Priority, Duration> overdue;
         Duration sessionIdle;
         java.util.Map<String, org.cttriage.core.domain.Priority> severity;
+        org.cttriage.plugin.node.ClusterConfig cluster;
         try {
             settings = NodeSettings.load(config, home);
+            cluster = settings.cluster(Optional.ofNullable(role));
             nodeConfig = settings.nodeConfig(settings.otherDestinations());
             if (settings.hl7Configured()) {
                 Hl7Wiring.options(settings);
@@ -139,8 +146,9 @@ final class ServeCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        try (InferenceEngine engine = new InferenceEngine(model,
-                EngineOptions.defaults().withDevice(settings.device()).withSeverities(severity))) {
+        // A receiver does not triage: it never opens the model's sessions (null: try-with-resources skips it).
+        try (InferenceEngine engine = cluster.role().triages() ? new InferenceEngine(model,
+                EngineOptions.defaults().withDevice(settings.device()).withSeverities(severity)) : null) {
             List<DeliveryScheduler.Lane> otherLanes = new java.util.ArrayList<>();
             if (settings.fhirConfigured()) {
                 otherLanes.add(FhirWiring.lane(settings));
@@ -173,7 +181,7 @@ final class ServeCommand implements Callable<Integer> {
             audit.record(audit.events().applicationStarted());
             try {
                 node = TriageNode.start(nodeConfig, dataSource, engine, SelectionPolicy.defaults(),
-                        AssemblyPolicy.defaults(), pool, otherLanes, Clock.systemUTC(), observers);
+                        AssemblyPolicy.defaults(), pool, otherLanes, Clock.systemUTC(), observers, cluster);
             } catch (Exception e) {
                 closeExporters(otherLanes);
                 // Camel wraps the listener's failure (port in use, bad TLS key store…): say what it was.
@@ -214,8 +222,18 @@ final class ServeCommand implements Callable<Integer> {
                 stopped.countDown();
             }, "ct-triage-shutdown"));
             Path data = nodeConfig.dataDirectory().toAbsolutePath();
-            out.printf("ct-triage node %s listening on %s:%d (model %s on %s)%n", nodeConfig.aeTitle(),
-                    nodeConfig.bindAddress(), node.port(), engine.modelPackage().identity().version(), engine.device());
+            if (cluster.role().receives()) {
+                out.printf("ct-triage node %s listening on %s:%d (%s)%n", nodeConfig.aeTitle(), nodeConfig.bindAddress(),
+                        node.port(), engine == null ? "receiver: triage on the workers"
+                                : "model " + engine.modelPackage().identity().version() + " on " + engine.device());
+            } else {
+                out.printf("ct-triage worker %s (model %s on %s)%n", cluster.nodeName(),
+                        engine.modelPackage().identity().version(), engine.device());
+            }
+            if (cluster.clustered()) {
+                out.printf("cluster: %s as %s, broker %s%n", cluster.nodeName(),
+                        cluster.role().name().toLowerCase(java.util.Locale.ROOT), cluster.brokerUrl());
+            }
             out.printf("data: %s (received instances in spool/, SRs in results/)%n", data);
             out.printf("database: %s%n", database.description());
             String scheme = http.https() ? "https" : "http";
@@ -231,7 +249,7 @@ final class ServeCommand implements Callable<Integer> {
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
                             : d.isHl7() ? "HL7 " + describeHl7(settings) : d.dicom().toString()).toList());
             out.flush();
-            if (nodeConfig.destinations().isEmpty() && demoStudies > 0) {
+            if (nodeConfig.destinations().isEmpty() && demoStudies > 0 && !cluster.clustered()) {
                 demo(out, node, data);
                 if (exitAfterDemo) {
                     http.close();
@@ -285,12 +303,20 @@ final class ServeCommand implements Callable<Integer> {
         byte[] bytes = new byte[18];
         new java.security.SecureRandom().nextBytes(bytes);
         char[] password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes).toCharArray();
+        try {
+            new Users(node.database(), Clock.systemUTC()).add("admin", password, Users.Role.ADMIN);
+        } catch (TriageException e) {
+            if (!new UserRepository(node.database()).list().isEmpty()) {
+                return Optional.empty(); // another node of the cluster, starting at the same time, made it
+            }
+            throw e;
+        }
+        // Written once the user exists, by the node that created it: two nodes never race on the file.
         Path file = data.resolve("initial-admin-password");
         Files.deleteIfExists(file);
         Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                 java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         Files.writeString(file, new String(password) + "\n");
-        new Users(node.database(), Clock.systemUTC()).add("admin", password, Users.Role.ADMIN);
         LOG.info("no worklist user: created admin, its password in {} (owner-only)", file.toAbsolutePath());
         return Optional.of(file);
     }

@@ -47,7 +47,14 @@ public final class NodeHealth {
 
     /** Runs every check now. */
     public Report ready() {
-        List<Check> checks = List.of(database(), listener(), model(), disk(), deliveries());
+        List<Check> checks = new java.util.ArrayList<>(List.of(database()));
+        if (node.cluster().role().receives()) {
+            checks.add(listener());
+        }
+        if (engine != null) {
+            checks.add(model());
+        }
+        checks.addAll(List.of(disk(), deliveries()));
         boolean up = checks.stream().allMatch(c -> c.status() == Status.UP);
         return new Report(up ? Status.UP : Status.DOWN, checks);
     }

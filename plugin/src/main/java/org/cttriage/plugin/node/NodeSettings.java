@@ -97,7 +97,15 @@ public final class NodeSettings {
         AUDIT_FILE("audit.file", "", "File every audit message is also appended to, one XML document per line (relative to the working directory); empty: none. The audit trail is on when this or audit.syslog.host is set."),
         AUDIT_SPOOL_MAX_MB("audit.spool-max-mb", "256", "Size limit (MiB, 1-65536) of the audit spool (node.data-dir/audit-spool) where messages wait for the collector; when full, new messages are dropped and that is audited (TRIAGE-0702)."),
         AUDIT_SOURCE_ID("audit.source-id", "", "AuditSourceID of every audit message; empty: the AE title."),
-        AUDIT_ENTERPRISE_SITE_ID("audit.enterprise-site-id", "", "AuditEnterpriseSiteID of every audit message (the hospital or site); empty: not written.");
+        AUDIT_ENTERPRISE_SITE_ID("audit.enterprise-site-id", "", "AuditEnterpriseSiteID of every audit message (the hospital or site); empty: not written."),
+        NODE_ROLE("node.role", "all", "all (the single node), receiver (DICOM listener and HTTP API) or worker (triage and deliveries): the multi-node mode, which needs database.url (PostgreSQL), cluster.broker-url and a node.data-dir every node of the cluster shares (docs/architecture.md, Scaling out). serve --role overrides it."),
+        CLUSTER_BROKER_URL("cluster.broker-url", "", "The Artemis broker of the multi-node mode, a CORE protocol URL such as tcp://broker:61616 (Artemis URL syntax: a primary/backup pair as (tcp://a:61616,tcp://b:61616)?ha=true&reconnectAttempts=-1)."),
+        CLUSTER_BROKER_USER("cluster.broker-user", "", "The broker user the node logs in as."),
+        CLUSTER_BROKER_PASSWORD("cluster.broker-password", "", "Its password (keep this file readable by the node's user only)."),
+        CLUSTER_NODE_NAME("cluster.node-name", "", "This node's name in the log; empty: the host name and the process id."),
+        CLUSTER_LEADER_CHECK("cluster.leader-check", "PT5S", "How often each node tries to become the leader of the singleton duties (and the leader checks it still holds its database session): a dead leader is replaced within about this long (PT1S-PT1M)."),
+        CLUSTER_REQUEUE_AFTER("cluster.requeue-after", "PT30M", "A study queued for triage and still not triaged this long after is queued again (its message or its worker was lost); PT1M-PT24H."),
+        CLUSTER_TRIAGE_CONSUMERS("cluster.triage-consumers", "1", "Studies a worker triages at once (1-16); one per GPU or per two cores is a start.");
 
         private final String name;
         private final String defaultValue;
@@ -562,6 +570,44 @@ public final class NodeSettings {
         }
         return new Database(url, get(Key.DATABASE_USER), get(Key.DATABASE_PASSWORD),
                 integer(Key.DATABASE_POOL_SIZE, 1, 200));
+    }
+
+    /** The validated multi-node settings; {@code roleOverride} (serve --role) wins over {@code node.role}. */
+    public ClusterConfig cluster(Optional<String> roleOverride) throws TriageException {
+        String roleName = roleOverride.orElse(get(Key.NODE_ROLE));
+        org.cttriage.core.node.NodeRole role;
+        try {
+            role = org.cttriage.core.node.NodeRole.of(roleName);
+        } catch (IllegalArgumentException e) {
+            throw invalid(Key.NODE_ROLE, "all, receiver or worker");
+        }
+        if (role == org.cttriage.core.node.NodeRole.ALL) {
+            return ClusterConfig.SINGLE;
+        }
+        if (database().url().isEmpty()) {
+            throw new TriageException(ErrorCode.CONFIGURATION_INVALID, "node.role " + roleName
+                    + " needs database.url: every node of a cluster shares one PostgreSQL database (the embedded H2"
+                    + " belongs to one process)");
+        }
+        String broker = get(Key.CLUSTER_BROKER_URL);
+        if (!broker.startsWith("tcp://") && !broker.startsWith("(tcp://")) {
+            throw invalid(Key.CLUSTER_BROKER_URL, "an Artemis CORE URL, tcp://host:port (node.role " + roleName
+                    + " needs the broker)");
+        }
+        String name = get(Key.CLUSTER_NODE_NAME);
+        if (name.isEmpty()) {
+            String host;
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = "localhost";
+            }
+            name = host + "-" + ProcessHandle.current().pid();
+        }
+        return new ClusterConfig(role, broker, get(Key.CLUSTER_BROKER_USER), get(Key.CLUSTER_BROKER_PASSWORD), name,
+                duration(Key.CLUSTER_LEADER_CHECK, Duration.ofSeconds(1), Duration.ofMinutes(1)),
+                duration(Key.CLUSTER_REQUEUE_AFTER, Duration.ofMinutes(1), Duration.ofHours(24)),
+                integer(Key.CLUSTER_TRIAGE_CONSUMERS, 1, 16));
     }
 
     /** The validated node configuration; {@code extraDestinations} are appended (FHIR). */

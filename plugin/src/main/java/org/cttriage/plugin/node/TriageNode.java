@@ -29,7 +29,11 @@ import org.cttriage.core.node.DuplicatePolicy;
 import org.cttriage.core.node.InstanceIngest;
 import org.cttriage.core.node.NodeDatabase;
 import org.cttriage.core.node.NodeObserver;
+import org.cttriage.core.node.Leadership;
 import org.cttriage.core.node.NodeRecovery;
+import org.cttriage.core.node.NodeRole;
+import org.cttriage.core.node.Outbox;
+import org.cttriage.core.node.StudyCompletion;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesTriage;
 import org.cttriage.core.node.SpoolRetention;
@@ -38,6 +42,7 @@ import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
 import org.cttriage.routes.NodeRoutes;
+import org.cttriage.routes.cluster.BrokerLink;
 import org.cttriage.routes.dicom.DicomComponent;
 import org.cttriage.routes.dicom.DicomConfiguration;
 import org.cttriage.routes.dicom.DicomConsumer;
@@ -55,6 +60,10 @@ public final class TriageNode implements AutoCloseable {
     public static final Duration DEFAULT_SPOOL_RETENTION = Duration.ofHours(72);
     /** How often finished series are checked against the spool retention. */
     static final Duration RETENTION_SWEEP = Duration.ofMinutes(10);
+    /** How often a clustered node sends its outbox to the broker. */
+    static final Duration RELAY_EVERY = Duration.ofMillis(200);
+    /** How often the cluster's leader looks for complete studies. */
+    static final Duration COMPLETION_SWEEP = Duration.ofMillis(500);
     /**
      * Everything the node needs to know (validated by the caller's configuration).
      *
@@ -136,9 +145,14 @@ public final class TriageNode implements AutoCloseable {
     private final InstanceIngest ingest;
     private final DeliveryScheduler deliveries;
     private final NodeObserver.Observers observers;
+    private final ClusterConfig cluster;
+    private final List<AutoCloseable> clusterParts;
 
     private TriageNode(CamelContext camel, Config config, DeliveryLedger ledger, NodeDatabase database,
-            InstanceIngest ingest, DeliveryScheduler deliveries, NodeObserver.Observers observers) {
+            InstanceIngest ingest, DeliveryScheduler deliveries, NodeObserver.Observers observers,
+            ClusterConfig cluster, List<AutoCloseable> clusterParts) {
+        this.cluster = cluster;
+        this.clusterParts = clusterParts;
         this.observers = observers;
         this.deliveries = deliveries;
         this.camel = camel;
@@ -199,6 +213,21 @@ public final class TriageNode implements AutoCloseable {
     public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
             SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool,
             List<DeliveryScheduler.Lane> otherLanes, Clock clock, Observers observers) throws Exception {
+        return start(config, dataSource, engine, selection, assembly, pool, otherLanes, clock, observers,
+                ClusterConfig.SINGLE);
+    }
+
+    /**
+     * Starts the node in a role of the multi-node mode ({@code cluster}; docs/architecture.md, "Scaling out"):
+     * a receiver runs the listener and ingest only ({@code engine} may be null), a worker the triage route fed by
+     * the broker's triage queue and the deliveries; every clustered node relays the database's outbox to the
+     * broker and competes for the leadership, whose holder runs study-complete detection and spool retention.
+     */
+    public static TriageNode start(Config config, DataSource dataSource, InferenceEngine engine,
+            SelectionPolicy selection, AssemblyPolicy assembly, ExecutorService pool,
+            List<DeliveryScheduler.Lane> otherLanes, Clock clock, Observers observers, ClusterConfig cluster)
+            throws Exception {
+        NodeRole role = cluster.role();
         NodeObserver.Observers nodeObservers = new NodeObserver.Observers(observers.node());
         Path data = config.dataDirectory();
         Path incoming = Files.createDirectories(data.resolve("incoming"));
@@ -218,8 +247,9 @@ public final class TriageNode implements AutoCloseable {
         // recorded again, so that the recovery below triages their series.
         ingest.recordUnrecordedSpoolFiles();
         // The pipeline object ct-triage analyze runs too; the node adds the database, supersession and deliveries.
-        SeriesTriage triage = new SeriesTriage(database, new TriagePipeline(engine, selection, assembly, pool, config.sr()),
-                results, config.destinations().stream().map(Destination::name).toList(), clock, nodeObservers);
+        SeriesTriage triage = role.triages() ? new SeriesTriage(database, new TriagePipeline(engine, selection, assembly,
+                pool, config.sr()), results, config.destinations().stream().map(Destination::name).toList(), clock,
+                nodeObservers) : null;
         // Also on PostgreSQL: Camel 4.17's PostgresAggregationRepository inserts with two columns but
         // binds three parameters (version), which PostgreSQL refuses; a duplicate-key race on the
         // plain insert is retried by the aggregator's optimistic locking in a new transaction.
@@ -230,6 +260,104 @@ public final class TriageNode implements AutoCloseable {
         DefaultCamelContext camel = new DefaultCamelContext();
         camel.getCamelContextExtension().setName("ct-triage");
         observers.routePolicies().forEach(camel::addRoutePolicyFactory);
+        DicomEndpoint listenerEndpoint = role.receives() ? listener(camel, config, incoming, observers) : null;
+        NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), listenerEndpoint, config.quietPeriod(),
+                role);
+        // One lane per destination: the DICOM peers' under the delivery.* policy, FHIR's and HL7's under their keys.
+        RetryPolicy dicomPolicy = new RetryPolicy(config.maxAttempts(), config.initialBackoff(),
+                config.backoffMultiplier(), config.maxBackoff());
+        List<DeliveryScheduler.Lane> lanes = new ArrayList<>();
+        for (Destination d : config.destinations()) {
+            if (!d.isDicom()) {
+                lanes.add(otherLanes.stream().filter(l -> l.destination().equals(d.name())).findFirst()
+                        .orElseThrow(() -> new TriageException(ErrorCode.CONFIGURATION_INVALID, "a " + d.name()
+                                + " destination is configured but no " + d.name() + " delivery was given")));
+            } else {
+                lanes.add(new DeliveryScheduler.Lane(d.name(), new DicomExporter(config.aeTitle(), d.dicom(), d.tls()),
+                        dicomPolicy));
+            }
+        }
+        if (role == NodeRole.ALL) {
+            // Alone on its database: no other dispatcher's claim can be live. In a cluster, claims run out by themselves.
+            int released = ledger.releaseClaims();
+            if (released > 0) {
+                LOG.info("{} delivery attempt(s) interrupted by the last stop will be made again", released);
+            }
+        }
+        DeliveryScheduler deliveries = role.triages() ? new DeliveryScheduler(ledger, lanes, clock, nodeObservers) : null;
+
+        camel.addRoutes(new NodeRoutes(settings, ingest, triage, deliveries, aggregation, clock));
+        SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);
+        List<AutoCloseable> clusterParts = new ArrayList<>();
+        Leadership leadership = cluster.clustered() ? new Leadership(dataSource, cluster.nodeName(),
+                cluster.leaderCheck(), leader -> { }) : null;
+        if (leadership != null) {
+            clusterParts.add(leadership);
+        }
+        camel.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                // First run a minute after start-up, when recovery has re-enqueued what was unfinished.
+                from("timer:spool-retention?delay=60000&period=" + RETENTION_SWEEP.toMillis()).routeId("spool-retention")
+                        .filter(e -> leadership == null || leadership.isLeader())
+                        .process(e -> retention.removeExpired());
+            }
+        });
+        if (cluster.clustered()) {
+            clusterParts.addAll(0, startCluster(camel, database, config, cluster, leadership, clock));
+        }
+        camel.start();
+        if (role == NodeRole.ALL) {
+            NodeRoutes.recover(new NodeRecovery(database), camel.createProducerTemplate());
+        }
+        if (cluster.clustered() && role.triages()) {
+            BrokerLink link = (BrokerLink) clusterParts.stream().filter(p -> p instanceof BrokerLink).findFirst()
+                    .orElseThrow();
+            org.apache.camel.ProducerTemplate template = camel.createProducerTemplate();
+            clusterParts.add(0, link.consume(StudyCompletion.TRIAGE_QUEUE, cluster.triageConsumers(),
+                    study -> NodeRoutes.triageOnWorker(template, study)));
+        }
+        LOG.info("node {} started as {}", cluster.nodeName(), role.name().toLowerCase(java.util.Locale.ROOT));
+        return new TriageNode(camel, config, ledger, database, ingest, deliveries, nodeObservers, cluster, clusterParts);
+    }
+
+    /**
+     * The clustered node's routes: the outbox relay (every node, {@link #RELAY_EVERY}) and, while this node leads,
+     * study-complete detection ({@link #COMPLETION_SWEEP}).
+     *
+     * @return what to close at stop, the broker link first
+     */
+    private static List<AutoCloseable> startCluster(DefaultCamelContext camel, NodeDatabase database, Config config,
+            ClusterConfig cluster, Leadership leadership, Clock clock) throws Exception {
+        BrokerLink link = new BrokerLink(cluster.brokerUrl(), cluster.brokerUser(), cluster.brokerPassword());
+        Outbox outbox = new Outbox(database, true);
+        StudyCompletion completion = new StudyCompletion(database, config.quietPeriod(), cluster.requeueAfter(), clock);
+        camel.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from("timer:outbox-relay?delay=0&period=" + RELAY_EVERY.toMillis()).routeId("outbox-relay")
+                        .process(e -> {
+                            while (outbox.relay(link, 100) == 100) {
+                                // a full batch: more may wait
+                            }
+                        });
+                from("timer:study-completion?delay=0&period=" + COMPLETION_SWEEP.toMillis()).routeId("study-completion")
+                        .filter(e -> leadership.isLeader())
+                        .process(e -> {
+                            List<String> queued = completion.sweep();
+                            if (!queued.isEmpty()) {
+                                LOG.info("leader {}: {} complete stud{} queued for triage", cluster.nodeName(),
+                                        queued.size(), queued.size() == 1 ? "y" : "ies");
+                            }
+                        });
+            }
+        });
+        return List.of(link);
+    }
+
+    /** The DICOM listener's endpoint, configured from {@code config}. */
+    private static DicomEndpoint listener(DefaultCamelContext camel, Config config, Path incoming, Observers observers)
+            throws Exception {
         DicomComponent dicom = new DicomComponent();
         camel.addComponent("dicom", dicom);
         DicomConfiguration listen = new DicomConfiguration();
@@ -254,60 +382,46 @@ public final class TriageNode implements AutoCloseable {
         }
         DicomEndpoint listenerEndpoint = dicom.endpoint(config.aeTitle(), listen);
         observers.associations().forEach(listenerEndpoint::addObserver);
-        NodeRoutes.Settings settings = new NodeRoutes.Settings(config.aeTitle(), listenerEndpoint, config.quietPeriod());
-        // One lane per destination: the DICOM peers' under the delivery.* policy, FHIR's and HL7's under their keys.
-        RetryPolicy dicomPolicy = new RetryPolicy(config.maxAttempts(), config.initialBackoff(),
-                config.backoffMultiplier(), config.maxBackoff());
-        List<DeliveryScheduler.Lane> lanes = new ArrayList<>();
-        for (Destination d : config.destinations()) {
-            if (!d.isDicom()) {
-                lanes.add(otherLanes.stream().filter(l -> l.destination().equals(d.name())).findFirst()
-                        .orElseThrow(() -> new TriageException(ErrorCode.CONFIGURATION_INVALID, "a " + d.name()
-                                + " destination is configured but no " + d.name() + " delivery was given")));
-            } else {
-                lanes.add(new DeliveryScheduler.Lane(d.name(), new DicomExporter(config.aeTitle(), d.dicom(), d.tls()),
-                        dicomPolicy));
-            }
-        }
-        int released = ledger.releaseClaims();
-        if (released > 0) {
-            LOG.info("{} delivery attempt(s) interrupted by the last stop will be made again", released);
-        }
-        DeliveryScheduler deliveries = new DeliveryScheduler(ledger, lanes, clock, nodeObservers);
-
-        camel.addRoutes(new NodeRoutes(settings, ingest, triage, deliveries, aggregation, clock));
-        SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);
-        camel.addRoutes(new RouteBuilder() {
-            @Override
-            public void configure() {
-                // First run a minute after start-up, when recovery has re-enqueued what was unfinished.
-                from("timer:spool-retention?delay=60000&period=" + RETENTION_SWEEP.toMillis()).routeId("spool-retention")
-                        .process(e -> retention.removeExpired());
-            }
-        });
-        camel.start();
-        NodeRoutes.recover(new NodeRecovery(database), camel.createProducerTemplate());
-        return new TriageNode(camel, config, ledger, database, ingest, deliveries, nodeObservers);
+        return listenerEndpoint;
     }
 
-    /** The listening port (the bound one when configured with 0). */
+    private static void closeQuietly(AutoCloseable part) {
+        try {
+            part.close();
+        } catch (Exception e) {
+            LOG.warn("closing {}: {}", part.getClass().getSimpleName(), e.toString());
+        }
+    }
+
+    /** The listening port (the bound one when configured with 0); -1 for a worker, which does not listen. */
     public int port() {
-        return ((DicomConsumer) camel.getRoute("dicom-ingest").getConsumer()).port();
+        return cluster.role().receives() ? ((DicomConsumer) camel.getRoute("dicom-ingest").getConsumer()).port() : -1;
     }
 
     /** Associations accepted and not yet ended. */
     public int activeAssociations() {
-        return ((DicomConsumer) camel.getRoute("dicom-ingest").getConsumer()).activeAssociations();
+        return cluster.role().receives()
+                ? ((DicomConsumer) camel.getRoute("dicom-ingest").getConsumer()).activeAssociations() : 0;
     }
 
-    /** Studies whose quiet period has passed, waiting for the triage route (in memory; the database keeps them too). */
+    /**
+     * Studies whose quiet period has passed, waiting for the triage route (in memory; the database keeps them too).
+     * Clustered, the queue is the broker's: 0 here.
+     */
     public int triageQueueDepth() {
-        return ((org.apache.camel.component.seda.SedaEndpoint) camel.getEndpoint("seda:triage")).getCurrentQueueSize();
+        return cluster.role() == NodeRole.ALL
+                ? ((org.apache.camel.component.seda.SedaEndpoint) camel.getEndpoint("seda:triage")).getCurrentQueueSize()
+                : 0;
     }
 
-    /** Attempts claimed and queued on each destination's lane, not yet finished. */
+    /** Attempts claimed and queued on each destination's lane, not yet finished (none on a receiver). */
     public java.util.Map<String, Integer> deliveryLaneDepths() {
-        return deliveries.laneDepths();
+        return deliveries == null ? java.util.Map.of() : deliveries.laneDepths();
+    }
+
+    /** The node's role and cluster settings ({@link ClusterConfig#SINGLE} alone). */
+    public ClusterConfig cluster() {
+        return cluster;
     }
 
     /** Adds an observer of node events while the node runs (events before it are not replayed). */
@@ -333,9 +447,16 @@ public final class TriageNode implements AutoCloseable {
 
     @Override
     public void close() {
+        // Consumers first: a message being handled finishes (and is acknowledged) before the routes stop.
+        for (AutoCloseable part : clusterParts.stream().filter(p -> !(p instanceof BrokerLink)).toList()) {
+            closeQuietly(part);
+        }
         camel.stop();
+        clusterParts.stream().filter(p -> p instanceof BrokerLink).forEach(TriageNode::closeQuietly);
         // After the routes: no dispatch is running; an attempt under way ends within its timeouts.
-        deliveries.close();
+        if (deliveries != null) {
+            deliveries.close();
+        }
         // After the listener has stopped: no batch is running, the committer's connection goes back.
         ingest.close();
     }

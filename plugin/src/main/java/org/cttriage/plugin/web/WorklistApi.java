@@ -34,6 +34,7 @@ import org.cttriage.core.node.ResultRepository;
 import org.cttriage.core.node.SeriesRepository;
 import org.cttriage.core.node.StudyOverview;
 import org.cttriage.core.node.WorklistRepository;
+import org.cttriage.core.pipeline.KeyImages;
 import org.eclipse.jetty.http.HttpCookie;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,7 @@ public final class WorklistApi implements WebHandler, NodeObserver {
     private static final Logger AUDIT = LoggerFactory.getLogger("org.cttriage.audit");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern STUDY = Pattern.compile("^/api/v1/studies/([0-9.]{1,64})(/review)?$");
+    private static final Pattern KEY_IMAGE = Pattern.compile("^/api/v1/studies/([0-9.]{1,64})/key-images/([1-9][0-9]{0,2})\\.png$");
     private static final Map<String, String> STATIC = Map.of(
             "/worklist/", "index.html", "/worklist/index.html", "index.html", "/worklist/app.js", "app.js",
             "/worklist/app.css", "app.css", "/worklist/study.html", "study.html");
@@ -258,6 +260,12 @@ public final class WorklistApi implements WebHandler, NodeObserver {
                 e.json(200, deadLetters());
             }
             default -> {
+                Matcher keyImage = KEY_IMAGE.matcher(path);
+                if (keyImage.matches()) {
+                    requireMethod(e, "GET");
+                    keyImage(e, keyImage.group(1), Integer.parseInt(keyImage.group(2)));
+                    return true;
+                }
                 if (!study.matches()) {
                     e.error(404, "no such resource: " + path);
                     return true;
@@ -432,9 +440,10 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             n.put("patientId", source.path("PatientID").asText(""));
             n.put("accessionNumber", source.path("AccessionNumber").asText(""));
             n.put("studyDate", source.path("StudyDate").asText(""));
+            int key = 0;
             for (JsonNode f : JSON.readTree(current.get().resultJson()).path("findings")) {
                 if (f.path("present").asBoolean(false)) {
-                    findings.add(finding(f, false));
+                    findings.add(finding(f, false, keyImageHref(entry.studyInstanceUid(), current.get(), ++key)));
                 }
             }
         }
@@ -442,7 +451,38 @@ public final class WorklistApi implements WebHandler, NodeObserver {
         return n;
     }
 
-    private static ObjectNode finding(JsonNode f, boolean all) {
+    /**
+     * Key image {@code n} of the study's current result: a file the node wrote beside the result's SR
+     * ({@link KeyImages#file}); its name is built from the database and a number, never from the URL's text.
+     */
+    private void keyImage(WebExchange e, String uid, int n) throws Exception {
+        Optional<ResultRepository.CurrentDetail> current = results.currentDetail(uid);
+        if (current.isEmpty() || current.get().srPath() == null) {
+            e.error(404, "no result for study " + uid);
+            return;
+        }
+        java.nio.file.Path file = KeyImages.file(java.nio.file.Path.of(current.get().srPath()), n);
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            e.error(404, "study " + uid + " has no key image " + n);
+            return;
+        }
+        String etag = "\"" + current.get().srSopInstanceUid() + "-" + n + "\"";
+        e.setHeader("ETag", etag);
+        e.setHeader("Cache-Control", "private, no-cache");
+        if (e.header("If-None-Match").map(etag::equals).orElse(false)) {
+            e.send(304, "image/png", new byte[0]);
+            return;
+        }
+        e.send(200, "image/png", java.nio.file.Files.readAllBytes(file));
+    }
+
+    /** The URL of key image {@code n} of the study's current result, or null when the node has none. */
+    private static String keyImageHref(String uid, ResultRepository.CurrentDetail current, int n) {
+        return current.srPath() != null && java.nio.file.Files.isRegularFile(KeyImages.file(
+                java.nio.file.Path.of(current.srPath()), n)) ? "/api/v1/studies/" + uid + "/key-images/" + n + ".png" : null;
+    }
+
+    private static ObjectNode finding(JsonNode f, boolean all, String keyImage) {
         ObjectNode o = JSON.createObjectNode();
         o.put("id", f.path("id").asText());
         o.put("name", f.path("finding").path("meaning").asText(f.path("id").asText()));
@@ -454,8 +494,21 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             o.put("present", f.path("present").asBoolean(false));
             o.put("reportable", f.path("reportable").asBoolean(true));
         }
-        // Where the finding is: the model does not locate findings yet (model issue); null until it does.
-        o.putNull("location");
+        JsonNode location = f.path("location");
+        if (location.isObject()) {
+            ObjectNode l = o.putObject("location");
+            l.set("pointLps", location.path("pointLps"));
+            l.put("sopInstanceUid", location.path("sopInstanceUid").asText());
+            l.put("frameNumber", location.path("frameNumber").asInt());
+            l.put("method", location.path("method").asText());
+        } else {
+            o.putNull("location");
+        }
+        if (keyImage == null) {
+            o.putNull("keyImage");
+        } else {
+            o.put("keyImage", keyImage);
+        }
         return o;
     }
 
@@ -507,8 +560,10 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             r.put("srSopInstanceUid", current.get().srSopInstanceUid());
             r.set("model", result.path("model"));
             ArrayNode all = r.putArray("findings");
+            int key = 0;
             for (JsonNode f : result.path("findings")) {
-                all.add(finding(f, true));
+                boolean present = f.path("present").asBoolean(false);
+                all.add(finding(f, true, present ? keyImageHref(uid, current.get(), ++key) : null));
             }
             r.set("organVolumesMl", result.path("organVolumesMl"));
         }

@@ -30,7 +30,10 @@ final class NodeProcess implements AutoCloseable {
         this.wait = wait;
     }
 
-    /** Starts {@code serve --config config} (no demo studies), listening on {@code port}. */
+    /**
+     * Starts {@code serve --config config} (no demo studies), listening on {@code port}; a port below 0 for a
+     * worker (node.role=worker), which is ready when its log says it started.
+     */
     static NodeProcess start(Path config, Path log, int port, Duration wait) throws Exception {
         NodeProcess node = new NodeProcess(config, log, port, wait);
         node.start();
@@ -43,9 +46,12 @@ final class NodeProcess implements AutoCloseable {
                 "-Dct-triage.home=" + HOME, "org.cttriage.plugin.cli.CtTriageCommand", "serve", "--config",
                 config.toString(), "--demo-studies", "0")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        Eventually.await(wait, () -> "node listening; log:\n" + tail(), () -> {
+        Eventually.await(wait, () -> "node ready; log:\n" + tail(), () -> {
             if (!process.isAlive()) {
                 throw new IllegalStateException("node exited " + process.exitValue() + ":\n" + tail());
+            }
+            if (port < 0) { // a worker does not listen: ready once it says it started
+                return Files.readString(log).contains("started as worker");
             }
             return ExternalCommand.run(Duration.ofSeconds(10), "echoscu", "-aec", "CTTRIAGE", "127.0.0.1",
                     Integer.toString(port)).exitCode() == 0;
@@ -77,6 +83,11 @@ final class NodeProcess implements AutoCloseable {
             }
         }
         throw new IOException("no VmHWM in /proc/" + process.pid() + "/status");
+    }
+
+    /** The node's log so far. */
+    String log() throws IOException {
+        return Files.readString(log);
     }
 
     /** The last 40 lines of the log. */

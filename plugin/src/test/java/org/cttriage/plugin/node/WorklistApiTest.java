@@ -17,6 +17,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,13 +52,14 @@ class WorklistApiTest {
 
     private static WorklistNode node;
     private static String study;
+    private static org.cttriage.testdata.dicom.CtSeriesWriter.WrittenSeries series;
     private static OpenAPI api;
     private final HttpClient client = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
         node = new WorklistNode(dir, Optional.empty(), Map.of());
-        var series = PhantomSeries.write(21, 64, 20, 10, dir.resolve("ct"));
+        series = PhantomSeries.write(21, 64, 20, 10, dir.resolve("ct"));
         study = series.studyInstanceUid();
         node.send(series);
         Eventually.await(WAIT, "the study on the worklist", () -> node.worklist != null
@@ -106,6 +108,7 @@ class WorklistApiTest {
         assertThat(detail.get("result").get("findings")).hasSize(16);
         assertThat(detail.get("series")).hasSize(1);
         conforms("/api/v1/studies/{studyUid}", "get", get("/api/v1/studies/1.2.3.999", reader));
+        keyImagesAreTheSlicesThroughThePresentFindings(reader, detail);
 
         // A review through the session needs its CSRF token: without it, a cross-site POST is refused.
         HttpResponse<String> forged = post("/api/v1/studies/" + study + "/review", reader.cookieValue(), null,
@@ -132,6 +135,57 @@ class WorklistApiTest {
         conforms("/api/v1/logout", "post", post("/api/v1/logout", reader.cookieValue(), null, "", Map.of()));
         conforms("/api/v1/logout", "post", post("/api/v1/logout", reader.cookieValue(), reader.csrf, "", Map.of()));
         assertThat(get("/api/v1/worklist", reader).statusCode()).as("logged out").isEqualTo(401);
+    }
+
+    /**
+     * Each finding called present has a location (its organ's centre on a received slice) and a key image: a PNG
+     * of that slice at the series' size with the organ's outline drawn, cached by ETag, behind the login.
+     */
+    private void keyImagesAreTheSlicesThroughThePresentFindings(Login reader, JsonNode detail) throws Exception {
+        List<JsonNode> present = new java.util.ArrayList<>();
+        detail.get("result").get("findings").forEach(f -> {
+            if (f.get("present").asBoolean()) {
+                present.add(f);
+            }
+        });
+        assertThat(present).as("the reference model calls a finding on this phantom").isNotEmpty();
+        java.util.Set<String> instances = new java.util.HashSet<>();
+        for (Path f : series.files()) {
+            com.pixelmed.dicom.AttributeList list = new com.pixelmed.dicom.AttributeList();
+            list.read(f.toFile());
+            instances.add(com.pixelmed.dicom.Attribute.getSingleStringValueOrEmptyString(list,
+                    com.pixelmed.dicom.TagFromName.SOPInstanceUID));
+        }
+        for (int n = 1; n <= present.size(); n++) {
+            JsonNode f = present.get(n - 1);
+            JsonNode location = f.get("location");
+            assertThat(location.get("method").asText()).isEqualTo("organ-centre");
+            assertThat(location.get("pointLps")).hasSize(3);
+            assertThat(instances).contains(location.get("sopInstanceUid").asText());
+            String href = "/api/v1/studies/" + study + "/key-images/" + n + ".png";
+            assertThat(f.get("keyImage").asText()).isEqualTo(href);
+            HttpResponse<byte[]> png = client.send(request(href).header("Cookie", reader.cookieValue()).GET().build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(png.statusCode()).isEqualTo(200);
+            assertThat(png.headers().firstValue("Content-Type")).hasValue("image/png");
+            java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png.body()));
+            assertThat(image.getWidth()).as("the series' columns").isEqualTo(64);
+            assertThat(image.getHeight()).isEqualTo(64);
+            int outline = 0;
+            for (int y = 0; y < 64; y++) {
+                for (int x = 0; x < 64; x++) {
+                    outline += (image.getRGB(x, y) & 0xFFFFFF) == 0xFFD400 ? 1 : 0;
+                }
+            }
+            assertThat(outline).as("the organ's outline is drawn").isPositive();
+            String etag = png.headers().firstValue("ETag").orElseThrow();
+            assertThat(client.send(request(href).header("Cookie", reader.cookieValue()).header("If-None-Match", etag)
+                    .GET().build(), HttpResponse.BodyHandlers.ofByteArray()).statusCode()).isEqualTo(304);
+            assertThat(get(href, null).statusCode()).as("no login, no image").isEqualTo(401);
+        }
+        assertThat(get("/api/v1/studies/" + study + "/key-images/" + (present.size() + 1) + ".png", reader).statusCode())
+                .isEqualTo(404);
+        assertThat(get("/api/v1/studies/1.2.3.999/key-images/1.png", reader).statusCode()).isEqualTo(404);
     }
 
     @Test
@@ -179,7 +233,10 @@ class WorklistApiTest {
         Login reader = login("reader");
         for (String path : List.of("/worklist/../../../../etc/passwd", "/worklist/%2e%2e/%2e%2e/etc/passwd",
                 "/worklist/..%2f..%2fetc%2fpasswd", "/api/v1/studies/..%2f..%2fetc%2fpasswd",
-                "/worklist/app.js%00.html", "/worklist/WEB-INF/web.xml")) {
+                "/worklist/app.js%00.html", "/worklist/WEB-INF/web.xml",
+                "/api/v1/studies/" + study + "/key-images/..%2f..%2f..%2fetc%2fpasswd",
+                "/api/v1/studies/" + study + "/key-images/1.png%2f..%2f..%2fnode.mv.db",
+                "/api/v1/studies/" + study + "/key-images/0.png", "/api/v1/studies/" + study + "/key-images/-1.png")) {
             HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(node.base() + path))
                     .header("Cookie", reader.cookieValue()).GET().build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as(path).isBetween(400, 404);

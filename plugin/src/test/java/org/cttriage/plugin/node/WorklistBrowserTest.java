@@ -55,7 +55,14 @@ class WorklistBrowserTest {
         }
     }
 
-    @Test
+    /** Whether an image element holds a decoded image. */
+    private boolean loaded(WebElement img) {
+        Object width = ((org.openqa.selenium.JavascriptExecutor) browser).executeScript(
+                "return arguments[0].complete ? arguments[0].naturalWidth : 0;", img);
+        return width instanceof Number n && n.intValue() > 0;
+    }
+
+        @Test
     void aStatStudyArrivesAtTheTopAndIsReviewed() throws Exception {
         // Emphysema is what the reference model calls on this phantom; this site rates it STAT.
         node = new WorklistNode(dir, Optional.empty(), Map.of("emphysema", Priority.STAT));
@@ -94,6 +101,8 @@ class WorklistBrowserTest {
         List<WebElement> rows = browser.findElements(By.cssSelector("#worklist tbody tr"));
         assertThat(rows.get(1).getAttribute("data-priority")).isEqualTo("routine");
         assertThat(rows.get(1).getAttribute("class")).as("waited past routine's overdue time").contains("overdue");
+        // The row's key-image thumbnail has loaded (an image the browser decoded, fetched with the session).
+        wait.until(d -> loaded(top.findElement(By.cssSelector("img.thumb"))));
         Path shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath();
         Files.createDirectories(Path.of("target"));
         Files.copy(shot, Path.of("target", "worklist.png"), StandardCopyOption.REPLACE_EXISTING);
@@ -105,6 +114,10 @@ class WorklistBrowserTest {
         List<WebElement> findings = browser.findElements(By.cssSelector("#findings tbody tr"));
         assertThat(findings).hasSize(16);
         assertThat(findings.get(0).getText()).containsIgnoringCase("emphysema");
+        WebElement key = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#key-images img.key")));
+        wait.until(d -> loaded(key));
+        assertThat(browser.findElement(By.cssSelector("#key-images figcaption")).getText()).containsIgnoringCase("emphysema")
+                .contains("organ centre");
         browser.findElement(By.id("review-comment")).sendKeys("seen");
         browser.findElement(By.id("review-confirm")).click();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("review-done")));

@@ -73,6 +73,8 @@
       cell(row, text(when(item.arrived)));
       cell(row, text(item.findings.length === 0 ? 'none called present'
         : item.findings.map((f) => f.name + ' ' + Math.round(f.probability * 100) + '%').join(', ')));
+      const first = item.findings.find((f) => f.keyImage);
+      cell(row, first ? keyImage(first, 'thumb') : text(''));
       cell(row, text(item.state));
       row.addEventListener('click', () => { window.location.href = '/worklist/study.html?uid=' + encodeURIComponent(item.studyInstanceUid); });
       body.appendChild(row);
@@ -117,6 +119,24 @@
     await start();
   }
 
+  // A finding's key image (served to the logged-in session like the API).
+  function keyImage(f, kind) {
+    const img = document.createElement('img');
+    img.src = f.keyImage;
+    img.alt = 'key image: ' + f.name;
+    img.className = kind;
+    img.loading = 'lazy';
+    return img;
+  }
+
+  // Where a finding is, in words.
+  function place(location) {
+    if (!location) { return 'not located'; }
+    const p = location.pointLps.map((v) => v.toFixed(0)).join(', ');
+    return (location.method === 'model' ? 'at ' : 'organ centre (the model does not locate findings yet), ')
+      + 'LPS (' + p + ') mm';
+  }
+
   // The study page.
   async function loadStudy(uid) {
     const r = await api('/api/v1/studies/' + encodeURIComponent(uid));
@@ -139,9 +159,20 @@
       cell(row, text(Math.round(f.probability * 100) + '%'));
       cell(row, text(Math.round(f.threshold * 100) + '%'));
       cell(row, f.present ? badge(f.severity || 'routine') : text('no'));
-      cell(row, text(f.location ? JSON.stringify(f.location) : 'not located'));
+      cell(row, text(place(f.location)));
       findings.appendChild(row);
     });
+    const keyImages = $('key-images');
+    keyImages.replaceChildren();
+    all.filter((f) => f.keyImage).forEach((f) => {
+      const figure = document.createElement('figure');
+      figure.appendChild(keyImage(f, 'key'));
+      const caption = document.createElement('figcaption');
+      caption.textContent = f.name + ' (' + f.organ + '): ' + place(f.location);
+      figure.appendChild(caption);
+      keyImages.appendChild(figure);
+    });
+    show('no-key-images', keyImages.childElementCount === 0);
     const reviews = $('reviews');
     reviews.replaceChildren();
     s.reviews.forEach((rv) => {

@@ -1,0 +1,176 @@
+package org.cttriage.core.inference;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Optional;
+import org.cttriage.core.volume.VolumeGeometry;
+
+/**
+ * The model's organ label map on its grid, with where that grid lies in the patient. The grid
+ * is axis-aligned in patient coordinates (LPS): voxel (i, j, k) is at
+ * {@code originLps + (i, j, k) · spacingMm}; labels are stored x fastest, then y, then z, as the
+ * model's input is (label 0 is background, 1.. the dictionary's organ labels).
+ *
+ * @param labels    one label per grid voxel
+ * @param gridSize  voxels along x, y, z
+ * @param originLps patient position of voxel (0, 0, 0), mm
+ * @param spacingMm voxel size along x, y, z, mm
+ */
+public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLps, double[] spacingMm) {
+    public OrganSegmentation {
+        gridSize = gridSize.clone();
+        originLps = originLps.clone();
+        spacingMm = spacingMm.clone();
+        if (labels.length != gridSize[0] * gridSize[1] * gridSize[2]) {
+            throw new IllegalArgumentException(labels.length + " labels for a grid of " + gridSize[0] + "x"
+                    + gridSize[1] + "x" + gridSize[2]);
+        }
+    }
+
+    /** Patient position of the centre of grid voxel (i, j, k). */
+    public double[] positionOf(double i, double j, double k) {
+        return new double[] {originLps[0] + i * spacingMm[0], originLps[1] + j * spacingMm[1],
+            originLps[2] + k * spacingMm[2]};
+    }
+
+    /** Label of the grid voxel nearest to a patient position; 0 outside the grid. */
+    public int labelAt(double[] lps) {
+        long i = Math.round((lps[0] - originLps[0]) / spacingMm[0]);
+        long j = Math.round((lps[1] - originLps[1]) / spacingMm[1]);
+        long k = Math.round((lps[2] - originLps[2]) / spacingMm[2]);
+        if (i < 0 || j < 0 || k < 0 || i >= gridSize[0] || j >= gridSize[1] || k >= gridSize[2]) {
+            return 0;
+        }
+        return labels[(int) ((k * gridSize[1] + j) * gridSize[0] + i)];
+    }
+
+    /**
+     * The labels on another voxel grid (a source series' full-resolution grid), nearest
+     * neighbour: voxel (i, j, k) of {@code target} takes the label at its centre. Stored as that
+     * grid's voxels are (x fastest).
+     */
+    public byte[] onGrid(VolumeGeometry target) {
+        int[] s = target.size();
+        byte[] out = new byte[Math.toIntExact(target.voxelCount())];
+        double[] o0 = target.positionOf(0, 0, 0);
+        double[] di = target.positionOf(1, 0, 0);
+        double[] dj = target.positionOf(0, 1, 0);
+        double[] dk = target.positionOf(0, 0, 1);
+        for (int a = 0; a < 3; a++) {
+            di[a] -= o0[a];
+            dj[a] -= o0[a];
+            dk[a] -= o0[a];
+        }
+        double[] p = new double[3];
+        int o = 0;
+        for (int k = 0; k < s[2]; k++) {
+            for (int j = 0; j < s[1]; j++) {
+                for (int i = 0; i < s[0]; i++, o++) {
+                    for (int a = 0; a < 3; a++) {
+                        p[a] = o0[a] + i * di[a] + j * dj[a] + k * dk[a];
+                    }
+                    out[o] = (byte) labelAt(p);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A point that represents the organ: the centroid of its largest 6-connected part (so that the
+     * point of a paired organ lies in one lung or one kidney, not between them), moved to the
+     * nearest voxel of that part when the centroid falls outside it (a curved organ). Empty when the
+     * segmentation has no voxel of the organ.
+     */
+    public Optional<double[]> organCentre(int label) {
+        int[] component = largestComponent(label);
+        if (component.length == 0) {
+            return Optional.empty();
+        }
+        double si = 0;
+        double sj = 0;
+        double sk = 0;
+        for (int v : component) {
+            si += v % gridSize[0];
+            sj += (v / gridSize[0]) % gridSize[1];
+            sk += v / (gridSize[0] * gridSize[1]);
+        }
+        double ci = si / component.length;
+        double cj = sj / component.length;
+        double ck = sk / component.length;
+        double[] centre = positionOf(ci, cj, ck);
+        if (labelAt(centre) == label) {
+            return Optional.of(centre);
+        }
+        int best = component[0];
+        double bestD = Double.MAX_VALUE;
+        for (int v : component) {
+            double di = (v % gridSize[0] - ci) * spacingMm[0];
+            double dj = ((v / gridSize[0]) % gridSize[1] - cj) * spacingMm[1];
+            double dk = (v / (gridSize[0] * gridSize[1]) - ck) * spacingMm[2];
+            double d = di * di + dj * dj + dk * dk;
+            if (d < bestD) {
+                bestD = d;
+                best = v;
+            }
+        }
+        return Optional.of(positionOf(best % gridSize[0], (best / gridSize[0]) % gridSize[1],
+                best / (gridSize[0] * gridSize[1])));
+    }
+
+    /** Voxel indices of the largest 6-connected part with {@code label}; empty when there is none. */
+    int[] largestComponent(int label) {
+        int nx = gridSize[0];
+        int ny = gridSize[1];
+        int nz = gridSize[2];
+        int[] component = new int[labels.length]; // 0 = not visited, else component number
+        int[] best = new int[0];
+        int number = 0;
+        ArrayDeque<Integer> queue = new ArrayDeque<>();
+        int[] members = new int[labels.length];
+        for (int start = 0; start < labels.length; start++) {
+            if (labels[start] != label || component[start] != 0) {
+                continue;
+            }
+            number++;
+            int count = 0;
+            component[start] = number;
+            queue.add(start);
+            while (!queue.isEmpty()) {
+                int v = queue.poll();
+                members[count++] = v;
+                int i = v % nx;
+                int j = (v / nx) % ny;
+                int k = v / (nx * ny);
+                visit(queue, component, number, label, i > 0 ? v - 1 : -1);
+                visit(queue, component, number, label, i < nx - 1 ? v + 1 : -1);
+                visit(queue, component, number, label, j > 0 ? v - nx : -1);
+                visit(queue, component, number, label, j < ny - 1 ? v + nx : -1);
+                visit(queue, component, number, label, k > 0 ? v - nx * ny : -1);
+                visit(queue, component, number, label, k < nz - 1 ? v + nx * ny : -1);
+            }
+            if (count > best.length) {
+                best = Arrays.copyOf(members, count);
+            }
+        }
+        return best;
+    }
+
+    private void visit(ArrayDeque<Integer> queue, int[] component, int number, int label, int v) {
+        if (v >= 0 && labels[v] == label && component[v] == 0) {
+            component[v] = number;
+            queue.add(v);
+        }
+    }
+
+    /** Voxels of {@code label}. */
+    public int count(int label) {
+        int n = 0;
+        for (byte b : labels) {
+            if (b == label) {
+                n++;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,103 @@
+package org.cttriage.core.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.cttriage.core.domain.FindingLocation;
+import org.cttriage.core.volume.SliceSource;
+import org.cttriage.core.volume.Volume;
+import org.cttriage.core.volume.VolumeGeometry;
+import org.junit.jupiter.api.Test;
+
+class OrganSegmentationTest {
+    private static final double[] X = {1, 0, 0};
+    private static final double[] Y = {0, 1, 0};
+    private static final double[] Z = {0, 0, 1};
+
+    /** A 10x10x10 grid of 2 mm at (-10, -10, 100) with a box of label 3 at i 6..8, j 2..3, k 4..5. */
+    private static OrganSegmentation grid() {
+        byte[] labels = new byte[1000];
+        for (int k = 4; k <= 5; k++) {
+            for (int j = 2; j <= 3; j++) {
+                for (int i = 6; i <= 8; i++) {
+                    labels[(k * 10 + j) * 10 + i] = 3;
+                }
+            }
+        }
+        labels[0] = 3; // a stray voxel, a part of its own
+        return new OrganSegmentation(labels, new int[] {10, 10, 10}, new double[] {-10, -10, 100}, new double[] {2, 2, 2});
+    }
+
+    @Test
+    void theCentreIsTheCentroidOfTheLargestPartInPatientCoordinates() {
+        double[] c = grid().organCentre(3).orElseThrow();
+        assertThat(c).containsExactly(-10 + 7 * 2, -10 + 2.5 * 2, 100 + 4.5 * 2);
+        assertThat(grid().organCentre(5)).isEmpty();
+    }
+
+    @Test
+    void aPairedOrgansCentreLiesInOneOfItsParts() {
+        byte[] labels = new byte[1000];
+        for (int k = 3; k <= 6; k++) {
+            for (int j = 3; j <= 6; j++) {
+                labels[(k * 10 + j) * 10 + 1] = 1; // left part, 16 voxels
+                labels[(k * 10 + j) * 10 + 8] = 1;
+                labels[(k * 10 + j) * 10 + 9] = 1; // right part, 32 voxels
+            }
+        }
+        OrganSegmentation s = new OrganSegmentation(labels, new int[] {10, 10, 10}, new double[] {0, 0, 0},
+                new double[] {1, 1, 1});
+        double[] c = s.organCentre(1).orElseThrow();
+        assertThat(s.labelAt(c)).isEqualTo(1);
+        assertThat(c[0]).isEqualTo(8.5);
+    }
+
+    @Test
+    void aCurvedOrgansCentreIsMovedIntoIt() {
+        byte[] labels = new byte[1000];
+        for (int i = 0; i < 10; i++) { // an L: the centroid falls in the empty corner
+            labels[(5 * 10 + 0) * 10 + i] = 2;
+            labels[(5 * 10 + i) * 10 + 0] = 2;
+        }
+        OrganSegmentation s = new OrganSegmentation(labels, new int[] {10, 10, 10}, new double[] {0, 0, 0},
+                new double[] {1, 1, 1});
+        assertThat(s.labelAt(s.organCentre(2).orElseThrow())).isEqualTo(2);
+    }
+
+    @Test
+    void labelsGoOntoAnotherGridByNearestNeighbour() {
+        // A 20x20x20 grid of 1 mm over the same box, rotated 180 degrees about z (row -x, column -y).
+        VolumeGeometry target = new VolumeGeometry(new int[] {20, 20, 20}, new double[] {1, 1, 1},
+                new double[] {9.4, 9.4, 99.4}, new double[] {-1, 0, 0}, new double[] {0, -1, 0}, Z, 0);
+        byte[] on = grid().onGrid(target);
+        int inside = 0;
+        for (int k = 0; k < 20; k++) {
+            for (int j = 0; j < 20; j++) {
+                for (int i = 0; i < 20; i++) {
+                    double[] p = target.positionOf(i, j, k);
+                    assertThat(on[(k * 20 + j) * 20 + i]).as("voxel %d %d %d", i, j, k)
+                            .isEqualTo((byte) grid().labelAt(p));
+                    inside += on[(k * 20 + j) * 20 + i] == 3 ? 1 : 0;
+                }
+            }
+        }
+        assertThat(inside).isPositive();
+    }
+
+    @Test
+    void aFindingIsPlacedOnTheReceivedSliceNearestItsOrgansCentre() {
+        // 4 slices of 2 mm from z = 105: slice 2 (z = 109, the centre's) was interpolated, 1 and 3 received.
+        VolumeGeometry g = new VolumeGeometry(new int[] {2, 2, 4}, new double[] {2, 2, 2}, new double[] {0, 0, 105}, X,
+                Y, Z, 0);
+        SliceSource s1 = new SliceSource("1.2.840.10008.5.1.4.1.1.2", "1.2.3.1", 0);
+        SliceSource s3 = new SliceSource("1.2.840.10008.5.1.4.1.1.2", "1.2.3.3", 0);
+        Volume v = new Volume("1.2", "1.2.3", "", g, new short[16], List.of(), List.of("1.2.3.1", "1.2.3.3"),
+                java.util.Arrays.asList(s3, s1, null, s3));
+        FindingLocation l = InferenceEngine.organLocation(v, grid(), 3);
+        assertThat(l.pointLps()).containsExactly(4.0, -5.0, 109.0);
+        assertThat(l.sopInstanceUid()).isEqualTo("1.2.3.1"); // slice 1 (z 107) wins the tie with slice 3 (z 111)
+        assertThat(l.method()).isEqualTo(FindingLocation.ORGAN_CENTRE);
+        assertThat(InferenceEngine.organLocation(new Volume("1.2", "1.2.3", "", g, new short[16], List.of(), List.of()),
+                grid(), 3)).as("slices unknown").isNull();
+    }
+}
