@@ -173,7 +173,7 @@ public final class OrganCrops {
 
     /** Crop slices in parallel; each visitor writes only its own output index. */
     private static void forEachCropVoxel(VolumeGeometry g, CropGrid grid, CropVoxel visitor) {
-        double[][] inverse = inverseAffine(g);
+        double[][] inverse = g.inverseAffine();
         double[] origin = g.origin();
         int[] n = grid.organ().gridSize();
         double[] s = grid.organ().spacingMm();
@@ -195,7 +195,7 @@ public final class OrganCrops {
 
     /** Footprint samples of a crop voxel as offsets in volume index space, each at the centre of its share. */
     private double[][] footprintOffsets(VolumeGeometry g, OrganCropSpec.OrganGrid organ) {
-        double[][] inverse = inverseAffine(g);
+        double[][] inverse = g.inverseAffine();
         int[] fs = spec.footprintSamples();
         double[] sp = organ.spacingMm();
         double[][] out = new double[fs[0] * fs[1] * fs[2]][3];
@@ -262,32 +262,5 @@ public final class OrganCrops {
         double c0 = c00 * (1 - fy) + c01 * fy;
         double c1 = c10 * (1 - fy) + c11 * fy;
         return (float) (c0 * (1 - fz) + c1 * fz);
-    }
-
-    /** Inverse of the volume's affine (voxel index → LPS offset from the origin). */
-    private static double[][] inverseAffine(VolumeGeometry g) {
-        double[][] m = new double[3][3];
-        for (int r = 0; r < 3; r++) {
-            m[r][0] = g.rowDirection()[r] * g.spacing()[0];
-            m[r][1] = g.columnDirection()[r] * g.spacing()[1];
-            m[r][2] = g.sliceDirection()[r] * g.spacing()[2];
-        }
-        double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-                - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-        if (Math.abs(det) < 1e-12) {
-            throw new IllegalArgumentException("volume geometry is singular (directions do not span 3D)");
-        }
-        double[][] r = new double[3][3];
-        r[0][0] = (m[1][1] * m[2][2] - m[1][2] * m[2][1]) / det;
-        r[0][1] = (m[0][2] * m[2][1] - m[0][1] * m[2][2]) / det;
-        r[0][2] = (m[0][1] * m[1][2] - m[0][2] * m[1][1]) / det;
-        r[1][0] = (m[1][2] * m[2][0] - m[1][0] * m[2][2]) / det;
-        r[1][1] = (m[0][0] * m[2][2] - m[0][2] * m[2][0]) / det;
-        r[1][2] = (m[0][2] * m[1][0] - m[0][0] * m[1][2]) / det;
-        r[2][0] = (m[1][0] * m[2][1] - m[1][1] * m[2][0]) / det;
-        r[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / det;
-        r[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / det;
-        return r;
     }
 }
