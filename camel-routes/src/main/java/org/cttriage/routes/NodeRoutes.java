@@ -152,8 +152,9 @@ public final class NodeRoutes extends RouteBuilder {
                             .end()
                     .end()
                 .end()
-                // The result's deliveries are due now: hand them to their lanes without waiting for the sweep.
-                .filter(e -> !e.getMessage().getBody(List.class).isEmpty())
+                // The result's deliveries are due now: hand them to their lanes without waiting for the sweep
+                // (a worker leaves them to the broker's delivery queue, which any worker consumes).
+                .filter(e -> role == NodeRole.ALL && !e.getMessage().getBody(List.class).isEmpty())
                     .process(e -> deliveries.dispatchDue()).id("dispatch-deliveries");
 
         // Deliveries whose next attempt has come (retries), pending ones recovered at start, and dead

@@ -85,7 +85,7 @@ class ComposeFileTest {
     }
 
     /** The host side of the service's volume mounted at {@code target}. */
-    private static String mount(JsonNode service, String target) {
+    static String mount(JsonNode service, String target) {
         for (JsonNode v : service.get("volumes")) {
             String[] parts = v.asText().split(":");
             if (parts[1].equals(target)) {
@@ -96,7 +96,7 @@ class ComposeFileTest {
     }
 
     /** The container side of the service's volume whose host side is {@code source}. */
-    private static String mountedAt(JsonNode service, String source) {
+    static String mountedAt(JsonNode service, String source) {
         for (JsonNode v : service.get("volumes")) {
             String[] parts = v.asText().split(":");
             if (parts[0].equals(source)) {
@@ -106,7 +106,7 @@ class ComposeFileTest {
         throw new AssertionError("no volume " + source + " in " + service);
     }
 
-    private static List<String> fieldNames(JsonNode object) {
+    static List<String> fieldNames(JsonNode object) {
         List<String> out = new ArrayList<>();
         object.fieldNames().forEachRemaining(out::add);
         return out;

@@ -51,6 +51,11 @@ class ArchitectureTest {
     void modulesDependOneWay() {
         noClasses().that().resideInAPackage("org.cttriage.core..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.hl7..",
+                        "org.cttriage.ups..", "org.cttriage.routes..", "org.cttriage.plugin..")
+                .check(shipped);
+        // ups sits beside hl7: core ← ups ← plugin.
+        noClasses().that().resideInAPackage("org.cttriage.ups..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.cttriage.fhir..", "org.cttriage.hl7..",
                         "org.cttriage.routes..", "org.cttriage.plugin..")
                 .check(shipped);
         noClasses().that().resideInAPackage("org.cttriage.fhir..")
@@ -81,11 +86,12 @@ class ArchitectureTest {
         // Nested and synthetic classes ($…) of the repositories count as theirs.
         noClasses().that().resideInAPackage("org.cttriage..")
                 .and().haveNameNotMatching(
-                        "org\\.cttriage\\.core\\.node\\.(\\w+Repository|DeliveryLedger|NodeDatabase)(\\$.*)?")
+                        "org\\.cttriage\\.core\\.node\\.(\\w+Repository|DeliveryLedger|Outbox|Leadership|NodeDatabase)(\\$.*)?")
                 .should().callMethodWhere(target(owner(assignableTo(Connection.class)))
                         .and(target(nameMatching("prepareStatement|prepareCall|createStatement"))))
                 .because("each table's SQL lives in its repository (SeriesRepository, InstanceRepository,"
-                        + " ResultRepository, DeliveryLedger; NodeDatabase runs the schema); services call them")
+                        + " ResultRepository, DeliveryLedger, ClusterRepository, Outbox for node_outbox; NodeDatabase"
+                        + " runs the schema, Leadership its advisory lock, which is no table); services call them")
                 .check(shipped);
     }
 }

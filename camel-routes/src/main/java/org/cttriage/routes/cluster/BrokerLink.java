@@ -94,7 +94,7 @@ public final class BrokerLink implements Outbox.Publisher, AutoCloseable {
      * dies with its process leaves its message unacknowledged, and the broker gives it to another
      * consumer once the connection is gone; a handler that throws rolls back, so the broker delivers
      * it again (and, after its redelivery limit, to its dead-letter address). A consumer whose
-     * connection fails reconnects with back-off (1 s doubling to 30 s) and logs it once per outage.
+     * connection fails reconnects with back-off (1 s doubling to 5 s) and logs it once per outage.
      */
     public Consumers consume(String queue, int concurrency, Handler handler) {
         Consumers consumers = new Consumers();
@@ -148,7 +148,7 @@ public final class BrokerLink implements Outbox.Publisher, AutoCloseable {
                     Thread.currentThread().interrupt();
                     return;
                 }
-                backoff = Math.min(30_000, backoff * 2);
+                backoff = Math.min(5_000, backoff * 2);
             }
         }
     }

@@ -89,6 +89,11 @@ public enum ErrorCode {
     FHIR_DEAD_LETTERED(506, "FHIR bundle dead-lettered"),
     /** The dead-letter directory could not be written or read, or holds an unreadable entry. */
     FHIR_DEAD_LETTER_IO(507, "FHIR dead-letter store failed"),
+    /**
+     * The study's order cannot be raised on the FHIR server: the study has no Accession Number, or not exactly one
+     * ServiceRequest carries it (none, or several), or the server keeps no versions to update it safely.
+     */
+    FHIR_NO_ORDER(508, "no single FHIR ServiceRequest for the study"),
     RECEIVE_WRITE_FAILED(601, "cannot write a received instance"),
     STORE_HANDLER_FAILED(602, "received instance could not be recorded"),
     ACCEPT_FAILED(603, "accepting a connection failed"),
@@ -150,6 +155,16 @@ public enum ErrorCode {
     HL7_NO_ORDER(803, "study names no RIS order"),
     /** The order message could not be built from the stored result (a mapping defect): nothing is sent. */
     HL7_MESSAGE_INVALID(804, "HL7 order message could not be built"),
+
+    /**
+     * The UPS-RS server (DICOM Worklist Service) could not be reached, timed out, or answered 5xx, 408 or 429, or the
+     * workitem changed state while it was being updated: retried.
+     */
+    UPS_SERVER_UNAVAILABLE(821, "UPS-RS server unavailable"),
+    /** The UPS-RS server refused the workitem or its update (4xx other than 408/409/429): retrying cannot change it. */
+    UPS_REJECTED(822, "UPS-RS server refused the workitem"),
+    /** The UPS-RS server's answer could not be read as the DICOM JSON the Worklist Service defines: retried. */
+    UPS_MALFORMED_RESPONSE(823, "UPS-RS server response malformed"),
 
     /**
      * Multi-node mode: the message broker could not be reached or refused a send; the messages wait in the

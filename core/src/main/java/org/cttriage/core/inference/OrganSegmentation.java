@@ -50,8 +50,58 @@ public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLp
      * grid's voxels are (x fastest).
      */
     public byte[] onGrid(VolumeGeometry target) {
+        double[][] steps = steps(target);
+        double[] o0 = steps[0];
+        double[] di = steps[1];
+        double[] dj = steps[2];
+        double[] dk = steps[3];
+        if (di[1] == 0 && di[2] == 0 && dj[0] == 0 && dk[0] == 0) {
+            return onAxialGrid(target, o0, di, dj, dk);
+        }
+        return onGridGeneral(target, o0, di, dj, dk);
+    }
+
+    /**
+     * {@link #onGrid} for a target whose rows run along x and whose columns and slices do not move in x (an axial
+     * series, by far the usual case): the same positions and roundings, but the x index of each column is worked out
+     * once, and the y and z indices once per row, instead of three roundings per voxel (a 512² × 300 series took
+     * 1.5 s the general way). Exactly the labels the general way gives: the terms left out are exact zeros.
+     */
+    private byte[] onAxialGrid(VolumeGeometry target, double[] o0, double[] di, double[] dj, double[] dk) {
         int[] s = target.size();
         byte[] out = new byte[Math.toIntExact(target.voxelCount())];
+        int[] gx = new int[s[0]];
+        for (int i = 0; i < s[0]; i++) {
+            long x = Math.round((o0[0] + i * di[0] - originLps[0]) / spacingMm[0]);
+            gx[i] = x < 0 || x >= gridSize[0] ? -1 : (int) x;
+        }
+        int o = 0;
+        for (int k = 0; k < s[2]; k++) {
+            for (int j = 0; j < s[1]; j++, o += s[0]) {
+                long y = Math.round((o0[1] + j * dj[1] + k * dk[1] - originLps[1]) / spacingMm[1]);
+                long z = Math.round((o0[2] + j * dj[2] + k * dk[2] - originLps[2]) / spacingMm[2]);
+                if (y < 0 || z < 0 || y >= gridSize[1] || z >= gridSize[2]) {
+                    continue;
+                }
+                int row = (int) ((z * gridSize[1] + y) * gridSize[0]);
+                for (int i = 0; i < s[0]; i++) {
+                    if (gx[i] >= 0) {
+                        out[o + i] = labels[row + gx[i]];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@link #onGrid} for any target orientation: the label at each voxel's centre. */
+    byte[] onGridGeneral(VolumeGeometry target) {
+        double[][] steps = steps(target);
+        return onGridGeneral(target, steps[0], steps[1], steps[2], steps[3]);
+    }
+
+    /** Voxel (0, 0, 0)'s position and the patient-space step of one voxel along i, j and k. */
+    private static double[][] steps(VolumeGeometry target) {
         double[] o0 = target.positionOf(0, 0, 0);
         double[] di = target.positionOf(1, 0, 0);
         double[] dj = target.positionOf(0, 1, 0);
@@ -61,6 +111,12 @@ public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLp
             dj[a] -= o0[a];
             dk[a] -= o0[a];
         }
+        return new double[][] {o0, di, dj, dk};
+    }
+
+    private byte[] onGridGeneral(VolumeGeometry target, double[] o0, double[] di, double[] dj, double[] dk) {
+        int[] s = target.size();
+        byte[] out = new byte[Math.toIntExact(target.voxelCount())];
         double[] p = new double[3];
         int o = 0;
         for (int k = 0; k < s[2]; k++) {

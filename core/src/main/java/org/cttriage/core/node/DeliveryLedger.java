@@ -49,10 +49,23 @@ public final class DeliveryLedger {
      *     before they were
      * @param nextAttempt when it is due (pending deliveries), or null: due now
      * @param supersededBy the result that superseded this delivery's result, or null while it is current
+     * @param files every DICOM object of the result, SR first, then its SEG and KOS when it has them: a DICOM
+     *     destination gets them all or the delivery is not done
      */
     public record Delivery(long id, long resultId, String destination, DeliveryState state, int attempts,
             String lastError, SeriesKey series, Path srFile, String resultJson, Instant updated, String sourceJson,
-            Instant nextAttempt, Long supersededBy) {
+            Instant nextAttempt, Long supersededBy, List<Path> files) {
+        public Delivery {
+            files = files == null || files.isEmpty() ? List.of(srFile) : List.copyOf(files);
+        }
+
+        /** A delivery of a result that has its SR alone. */
+        public Delivery(long id, long resultId, String destination, DeliveryState state, int attempts,
+                String lastError, SeriesKey series, Path srFile, String resultJson, Instant updated, String sourceJson,
+                Instant nextAttempt, Long supersededBy) {
+            this(id, resultId, destination, state, attempts, lastError, series, srFile, resultJson, updated, sourceJson,
+                    nextAttempt, supersededBy, List.of(srFile));
+        }
     }
 
     /**
@@ -71,7 +84,7 @@ public final class DeliveryLedger {
             + " FROM node_delivery WHERE result_id = ? ORDER BY id";
     private static final String SELECT = "SELECT d.id, d.result_id, d.destination, d.state, d.attempts, d.last_error, "
             + "r.study_uid, r.series_uid, r.sr_path, r.result_json, d.updated, r.source_json, d.next_attempt, "
-            + "r.superseded_by FROM node_delivery d JOIN node_result r ON r.id = d.result_id ";
+            + "r.superseded_by, r.objects_json FROM node_delivery d JOIN node_result r ON r.id = d.result_id ";
     private static final int MAX_ERROR = 1000;
 
     private final NodeDatabase database;
@@ -382,7 +395,8 @@ public final class DeliveryLedger {
                         DeliveryState.valueOf(r.getString(4)), r.getInt(5), r.getString(6),
                         new SeriesKey(r.getString(7), r.getString(8)), Path.of(r.getString(9)), r.getString(10),
                         r.getTimestamp(11).toInstant(), r.getString(12), next == null ? null : next.toInstant(),
-                        supersededBy));
+                        supersededBy, ResultRepository.objects(r.getString(15)).stream()
+                                .map(org.cttriage.core.domain.ResultObject::file).toList()));
             }
         }
         return list;

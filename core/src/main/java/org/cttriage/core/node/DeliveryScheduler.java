@@ -48,6 +48,7 @@ public final class DeliveryScheduler implements AutoCloseable {
     private final Clock clock;
     private final Map<String, Worker> lanes = new LinkedHashMap<>();
     private final NodeObserver observer;
+    private final Duration claim;
     private volatile boolean closed;
 
     public DeliveryScheduler(DeliveryLedger ledger, List<Lane> lanes, Clock clock) {
@@ -56,6 +57,17 @@ public final class DeliveryScheduler implements AutoCloseable {
 
     /** @param observer told of every attempt's outcome once the ledger has recorded it */
     public DeliveryScheduler(DeliveryLedger ledger, List<Lane> lanes, Clock clock, NodeObserver observer) {
+        this(ledger, lanes, clock, observer, DeliveryLedger.CLAIM);
+    }
+
+    /**
+     * @param observer told of every attempt's outcome once the ledger has recorded it
+     * @param claim how long a claim lasts: longer than any one attempt; it is how long a delivery claimed by a node
+     *     that died waits before another node of a cluster attempts it
+     */
+    public DeliveryScheduler(DeliveryLedger ledger, List<Lane> lanes, Clock clock, NodeObserver observer,
+            Duration claim) {
+        this.claim = claim;
         this.ledger = ledger;
         this.clock = clock;
         this.observer = observer;
@@ -85,7 +97,7 @@ public final class DeliveryScheduler implements AutoCloseable {
                 LOG.error("{} delivery {} moved to the dead letters: {}", ErrorCode.DICOM_DEAD_LETTER.code(), d.id(), why);
                 continue;
             }
-            if (lane.queued.get() >= LANE_DEPTH || !ledger.claim(d.id(), clock.instant().plus(DeliveryLedger.CLAIM))) {
+            if (lane.queued.get() >= LANE_DEPTH || !ledger.claim(d.id(), clock.instant().plus(claim))) {
                 continue;
             }
             lane.queued.incrementAndGet();
@@ -93,6 +105,29 @@ public final class DeliveryScheduler implements AutoCloseable {
             queued++;
         }
         return queued;
+    }
+
+    /**
+     * Claims one delivery, if it is pending, due and unclaimed, and queues it on its lane: a clustered worker's
+     * answer to the broker's delivery queue. False when it is not this node's to attempt now (done, not due,
+     * claimed by another node, its lane full or unknown): the ledger's sweep takes it when its time comes.
+     */
+    public synchronized boolean dispatch(long id) throws TriageException {
+        if (closed) {
+            return false;
+        }
+        DeliveryLedger.Delivery d = ledger.find(id);
+        java.time.Instant now = clock.instant();
+        if (d == null || d.state() != DeliveryState.PENDING || d.nextAttempt() != null && d.nextAttempt().isAfter(now)) {
+            return false;
+        }
+        Worker lane = lanes.get(d.destination());
+        if (lane == null || lane.queued.get() >= LANE_DEPTH || !ledger.claim(id, now.plus(claim))) {
+            return false;
+        }
+        lane.queued.incrementAndGet();
+        lane.thread.execute(() -> lane.attempt(id));
+        return true;
     }
 
     /** Attempts queued on each destination's lane and not yet started or finished (claimed, in memory). */

@@ -1,7 +1,6 @@
 package org.cttriage.core.node;
 
 import java.nio.file.Files;
-import java.util.List;
 import java.util.Optional;
 import org.cttriage.core.dicom.net.DicomSender;
 import org.cttriage.core.dicom.net.RemoteAe;
@@ -10,7 +9,8 @@ import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 
 /**
- * The SR to a DICOM peer by C-STORE, one association per attempt (over TLS when configured); the
+ * The result's DICOM objects (the SR, and its SEG and KOS when it has them) to a DICOM peer by C-STORE, all on one
+ * association per attempt (over TLS when configured): the delivery is done only when the peer stored every one; the
  * connection and each answer time out ({@link DicomSender#CONNECT_TIMEOUT}, {@link DicomSender#ANSWER_TIMEOUT}).
  * A failed connection, association or C-STORE is retried: PixelMed's SCU does not tell a refusal
  * status from an out-of-resources one, and a PACS that refuses an SR today usually takes it once its
@@ -37,13 +37,16 @@ public final class DicomExporter implements Exporter {
 
     @Override
     public Attempt attempt(DeliveryLedger.Delivery delivery) {
-        if (!Files.isReadable(delivery.srFile())) {
-            return new Attempt.Rejected(ErrorCode.DICOM_DELIVERY_FAILED.code() + " the SR file " + delivery.srFile()
-                    + " is gone; the result cannot be sent to " + peer);
+        for (java.nio.file.Path file : delivery.files()) {
+            if (!Files.isReadable(file)) {
+                return new Attempt.Rejected(ErrorCode.DICOM_DELIVERY_FAILED.code() + " the result file " + file
+                        + " is gone; the result cannot be sent to " + peer);
+            }
         }
         try {
-            sender.store(peer, List.of(delivery.srFile()));
-            return new Attempt.Delivered("SR stored at " + peer);
+            sender.store(peer, delivery.files());
+            return new Attempt.Delivered(delivery.files().size() == 1 ? "SR stored at " + peer
+                    : "the SR and " + (delivery.files().size() - 1) + " objects it references stored at " + peer);
         } catch (TriageException e) {
             return new Attempt.Retry(e.getMessage(), null);
         }

@@ -37,6 +37,8 @@ public final class Outbox {
 
     private final NodeDatabase database;
     private final boolean skipLocked;
+    /** Whether the last relay failed: an outage is logged when it starts and when it ends, not at every try. */
+    private volatile boolean failing;
 
     /**
      * @param skipLocked whether the database supports {@code FOR UPDATE SKIP LOCKED} (PostgreSQL); without it
@@ -60,6 +62,21 @@ public final class Outbox {
         }
     }
 
+    /** How many messages wait and since when the oldest does (empty: none). */
+    public record Backlog(int messages, java.util.Optional<Instant> oldest) {
+    }
+
+    /** The messages waiting for the broker (metrics: a backlog that grows means the broker is unreachable). */
+    public Backlog backlog() throws TriageException {
+        return database.transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*), MIN(created) FROM node_outbox");
+                 ResultSet r = s.executeQuery()) {
+                r.next();
+                return new Backlog(r.getInt(1), java.util.Optional.ofNullable(r.getTimestamp(2)).map(Timestamp::toInstant));
+            }
+        });
+    }
+
     /** Messages not yet sent, oldest first (for status and tests). */
     public List<Message> waiting(int limit) throws TriageException {
         return database.transaction(c -> read(c, limit, false));
@@ -81,9 +98,19 @@ public final class Outbox {
                     publisher.publish(m.queue(), m.body());
                     sent.add(m.id());
                 }
+                if (failing) {
+                    failing = false;
+                    LOG.info("outbox: the broker takes messages again");
+                }
             } catch (Exception e) {
-                LOG.warn("{} outbox: sending to the broker failed after {} of {} messages (kept for the next try): {}",
-                        ErrorCode.BROKER_UNAVAILABLE.code(), sent.size(), batch.size(), e.toString());
+                if (!failing) {
+                    failing = true;
+                    LOG.warn("{} outbox: sending to the broker failed after {} of {} messages; they wait in the outbox"
+                            + " and are sent when it is back: {}", ErrorCode.BROKER_UNAVAILABLE.code(), sent.size(),
+                            batch.size(), e.toString());
+                } else {
+                    LOG.debug("outbox: the broker is still unavailable: {}", e.toString());
+                }
             }
             try (PreparedStatement s = c.prepareStatement("DELETE FROM node_outbox WHERE id = ?")) {
                 for (long id : sent) {

@@ -1,5 +1,10 @@
 package org.cttriage.core.node;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,6 +15,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.error.TriageException;
 
 /**
@@ -25,6 +31,7 @@ import org.cttriage.core.error.TriageException;
  * recorded together).
  */
 public final class ResultRepository {
+    private static final ObjectMapper JSON = new ObjectMapper();
     /**
      * A result to record.
      *
@@ -36,9 +43,19 @@ public final class ResultRepository {
      * @param priority the suggested priority (FHIR RequestPriority code)
      * @param created when it was recorded
      * @param sourceJson the source study's attributes the exporters need, as JSON
+     * @param objects every DICOM object of the result, SR first, then its SEG and KOS (empty: the SR alone)
      */
     public record NewResult(SeriesKey series, String inputHash, String srSopInstanceUid, Path srFile,
-            String resultJson, String priority, Instant created, String sourceJson) {
+            String resultJson, String priority, Instant created, String sourceJson, List<ResultObject> objects) {
+        public NewResult {
+            objects = List.copyOf(objects);
+        }
+
+        /** A result with its SR alone. */
+        public NewResult(SeriesKey series, String inputHash, String srSopInstanceUid, Path srFile,
+                String resultJson, String priority, Instant created, String sourceJson) {
+            this(series, inputHash, srSopInstanceUid, srFile, resultJson, priority, created, sourceJson, List.of());
+        }
     }
 
     /**
@@ -68,8 +85,8 @@ public final class ResultRepository {
     private static final String CURRENT_OF_STUDY = "SELECT id FROM node_result WHERE study_uid = ? AND "
             + "superseded_by IS NULL";
     private static final String INSERT = "INSERT INTO node_result (study_uid, series_uid, "
-            + "input_hash, sr_sop_uid, sr_path, result_json, priority, created, source_json)"
-            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            + "input_hash, sr_sop_uid, sr_path, result_json, priority, created, source_json, objects_json)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String SUPERSEDE = "UPDATE node_result SET superseded_by = ? WHERE id = ?";
     private static final String CURRENT_SR_OF_STUDY = "SELECT sr_path FROM node_result WHERE study_uid = ? AND "
             + "superseded_by IS NULL";
@@ -84,6 +101,38 @@ public final class ResultRepository {
 
     public ResultRepository(NodeDatabase database) {
         this.database = database;
+    }
+
+    /** {@code objects} as the JSON of {@code objects_json}. */
+    static String objectsJson(List<ResultObject> objects) {
+        ArrayNode array = JSON.createArrayNode();
+        for (ResultObject o : objects) {
+            ObjectNode n = array.addObject();
+            n.put("modality", o.modality());
+            n.put("sopClassUid", o.sopClassUid());
+            n.put("sopInstanceUid", o.sopInstanceUid());
+            n.put("seriesInstanceUid", o.seriesInstanceUid());
+            n.put("path", o.file().toString());
+        }
+        return array.toString();
+    }
+
+    /** The objects recorded in {@code objects_json}; empty for null (a result recorded before version 4). */
+    static List<ResultObject> objects(String json) throws SQLException {
+        if (json == null || json.isBlank()) {
+            return List.of();
+        }
+        try {
+            List<ResultObject> objects = new ArrayList<>();
+            for (JsonNode n : JSON.readTree(json)) {
+                objects.add(new ResultObject(n.path("modality").asText(), n.path("sopClassUid").asText(),
+                        n.path("sopInstanceUid").asText(), n.path("seriesInstanceUid").asText(),
+                        Path.of(n.path("path").asText())));
+            }
+            return List.copyOf(objects);
+        } catch (JsonProcessingException e) {
+            throw new SQLException("node_result.objects_json is not the JSON this node writes: " + e.getOriginalMessage(), e);
+        }
     }
 
     /** The study's current result, or null when it has none. */
@@ -113,6 +162,7 @@ public final class ResultRepository {
             s.setString(7, result.priority());
             s.setTimestamp(8, Timestamp.from(result.created()));
             s.setString(9, result.sourceJson());
+            s.setString(10, result.objects().isEmpty() ? null : objectsJson(result.objects()));
             s.executeUpdate();
             try (ResultSet keys = s.getGeneratedKeys()) {
                 keys.next();
@@ -264,18 +314,21 @@ public final class ResultRepository {
      * @param sourceJson the source study's attributes recorded with it (patient ID, accession number…)
      */
     public record CurrentDetail(long id, String seriesInstanceUid, String srSopInstanceUid, String resultJson,
-            String sourceJson, java.time.Instant created, String srPath) {
+            String sourceJson, java.time.Instant created, String srPath, List<ResultObject> objects) {
+        public CurrentDetail {
+            objects = List.copyOf(objects);
+        }
     }
 
     /** The study's current (not superseded) result, if it has one. */
     public java.util.Optional<CurrentDetail> currentDetail(String studyInstanceUid) throws TriageException {
         return java.util.Optional.ofNullable(database.transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT id, series_uid, sr_sop_uid, result_json, source_json, "
-                    + "created, sr_path FROM node_result WHERE study_uid = ? AND superseded_by IS NULL")) {
+                    + "created, sr_path, objects_json FROM node_result WHERE study_uid = ? AND superseded_by IS NULL")) {
                 s.setString(1, studyInstanceUid);
                 try (ResultSet r = s.executeQuery()) {
                     return r.next() ? new CurrentDetail(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
-                            r.getString(5), r.getTimestamp(6).toInstant(), r.getString(7)) : null;
+                            r.getString(5), r.getTimestamp(6).toInstant(), r.getString(7), objects(r.getString(8))) : null;
                 }
             }
         }));

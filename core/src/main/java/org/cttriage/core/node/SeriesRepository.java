@@ -153,6 +153,26 @@ public final class SeriesRepository {
     }
 
     /** The Series Instance UIDs of the study's series, in no particular order. */
+    /**
+     * Studies with a series still receiving whose last instance (of any of their series) was recorded at or before
+     * {@code cutoff}, with that time: the studies whose quiet period has passed.
+     */
+    public static java.util.Map<String, Instant> quietStudies(Connection c, Instant cutoff) throws SQLException {
+        java.util.Map<String, Instant> out = new java.util.LinkedHashMap<>();
+        try (PreparedStatement s = c.prepareStatement("SELECT s.study_uid, MAX(s.last_received) FROM node_series s"
+                + " WHERE s.study_uid IN (SELECT study_uid FROM node_series WHERE state = ?) GROUP BY s.study_uid"
+                + " HAVING MAX(s.last_received) <= ? ORDER BY MAX(s.last_received)")) {
+            s.setString(1, SeriesState.RECEIVING.name());
+            s.setTimestamp(2, java.sql.Timestamp.from(cutoff));
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.put(r.getString(1), r.getTimestamp(2).toInstant());
+                }
+            }
+        }
+        return out;
+    }
+
     public static List<String> ofStudy(Connection c, String studyInstanceUid) throws SQLException {
         List<String> series = new ArrayList<>();
         try (PreparedStatement s = c.prepareStatement(OF_STUDY)) {

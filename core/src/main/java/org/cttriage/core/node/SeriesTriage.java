@@ -82,6 +82,7 @@ public final class SeriesTriage {
     private final List<String> destinations;
     private final Clock clock;
     private final NodeObserver observer;
+    private volatile boolean announceDeliveries;
 
     /**
      * @param destinations names of the delivery destinations each new result is owed to
@@ -210,6 +211,14 @@ public final class SeriesTriage {
         return outcome;
     }
 
+    /**
+     * In a cluster: each new result's deliveries are also written to the outbox for the broker's delivery queue
+     * ({@link StudyCompletion#DELIVERY_QUEUE}), so that any worker may attempt them at once.
+     */
+    public void announceDeliveries(boolean on) {
+        this.announceDeliveries = on;
+    }
+
     /** Step 1: the current input of the series. */
     public Input input(SeriesKey series) throws TriageException {
         List<Instance> instances = instanceRepository.ofSeries(series);
@@ -293,6 +302,7 @@ public final class SeriesTriage {
         String inputHash = input.inputHash();
         Path srFile;
         String srUid;
+        TriagePipeline.ResultObjects objects;
         String sourceJson;
         java.util.Map<String, String> exported;
         try {
@@ -308,10 +318,12 @@ public final class SeriesTriage {
             }
             Path folder = results.resolve(series.studyInstanceUid()).resolve(series.seriesInstanceUid());
             Files.createDirectories(folder);
-            srFile = pipeline.writeSr(source, result, predecessor(series), seriesSelection(series, volume), folder);
+            // The SR with the organ SEG and the key-image KOS it references, all three sent and superseded together.
+            objects = pipeline.writeResultObjects(source, volume, analysis, predecessor(series),
+                    seriesSelection(series, volume), folder, TriagePipeline.FileNames.SOP_INSTANCE_UID);
+            srFile = objects.sr().file();
+            srUid = objects.sr().sopInstanceUid();
             pipeline.writeKeyImages(volume.volume(), analysis, srFile);
-            String name = srFile.getFileName().toString();
-            srUid = name.substring(0, name.length() - ".dcm".length());
         } catch (Exception e) {
             throw new TriageException(ErrorCode.TRIAGE_FAILED, "writing the SR of series " + series.key() + " failed: "
                     + e.getMessage(), e);
@@ -325,7 +337,7 @@ public final class SeriesTriage {
         java.time.Instant now = clock.instant();
         try {
             ResultRepository.NewResult row = new ResultRepository.NewResult(series, inputHash, srUid, srFile, json,
-                    result.suggestedPriority().fhirCode(), now, sourceJson);
+                    result.suggestedPriority().fhirCode(), now, sourceJson, objects.all());
             Triaged triaged = database.transaction(c -> {
                 // One current result per study: a new one supersedes the study's, whichever series it came from.
                 Long previous = ResultRepository.currentOfStudy(c, series.studyInstanceUid());
@@ -334,6 +346,12 @@ public final class SeriesTriage {
                     ResultRepository.supersede(c, previous, id);
                 }
                 List<Long> deliveries = DeliveryLedger.owe(c, id, destinations, now);
+                if (announceDeliveries) {
+                    // Clustered: each delivery also goes to the broker's delivery queue, in this transaction.
+                    for (long delivery : deliveries) {
+                        Outbox.add(c, StudyCompletion.DELIVERY_QUEUE, Long.toString(delivery), now);
+                    }
+                }
                 // The worklist's priority policy, atomically with the result: raised, never lowered.
                 WorklistRepository.resultRecorded(c, series.studyInstanceUid(), result.suggestedPriority(),
                         priorityCauses(result), now);
@@ -341,8 +359,13 @@ public final class SeriesTriage {
                         .map(d -> "selected: " + d.reason()).orElse(null));
                 return new Triaged(id, true, deliveries);
             });
-            LOG.info("series {} triaged: priority {}, SR {}{}", series.key(), result.suggestedPriority().fhirCode(),
-                    srUid, triaged.pendingDeliveries().isEmpty() ? "" : ", " + triaged.pendingDeliveries().size()
+            for (String note : objects.notes()) {
+                LOG.info("series {}: {}", series.key(), note);
+            }
+            LOG.info("series {} triaged: priority {}, SR {}{}{}{}", series.key(), result.suggestedPriority().fhirCode(),
+                    srUid, objects.seg().map(o -> ", SEG " + o.sopInstanceUid()).orElse(""),
+                    objects.kos().map(o -> ", KOS " + o.sopInstanceUid()).orElse(""),
+                    triaged.pendingDeliveries().isEmpty() ? "" : ", " + triaged.pendingDeliveries().size()
                             + " deliveries queued");
             observe(series, triaged.resultId(), srUid, result, exported, input.instances().size(), now);
             return triaged;

@@ -1,13 +1,17 @@
 package org.cttriage.core.pipeline;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import org.cttriage.core.dicom.DicomScanner;
+import org.cttriage.core.dicom.sr.KosWriter;
+import org.cttriage.core.dicom.sr.SegWriter;
 import org.cttriage.core.dicom.sr.SourceStudy;
 import org.cttriage.core.dicom.sr.SrOptions;
 import org.cttriage.core.dicom.sr.TriageSrWriter;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
@@ -34,6 +38,8 @@ public final class TriagePipeline {
     private final AssemblyPolicy assembly;
     private final ExecutorService pool;
     private final TriageSrWriter srWriter;
+    private final SegWriter segWriter;
+    private final KosWriter kosWriter;
 
     /**
      * @param engine the model (may be null for a pipeline used only for selection and volumes)
@@ -47,6 +53,8 @@ public final class TriagePipeline {
         this.assembly = assembly;
         this.pool = pool;
         this.srWriter = new TriageSrWriter(sr);
+        this.segWriter = new SegWriter(sr);
+        this.kosWriter = new KosWriter(sr);
     }
 
     public SelectionPolicy selection() {
@@ -132,6 +140,107 @@ public final class TriagePipeline {
         } catch (Exception e) {
             throw srFailed(result, e);
         }
+    }
+
+    /** How the objects of a result are named in their folder. */
+    public enum FileNames {
+        /** {@code <SOP Instance UID>.dcm}: the node's result folders, where several results of a study lie side by side. */
+        SOP_INSTANCE_UID,
+        /** {@code sr.dcm}, {@code seg.dcm}, {@code kos.dcm}: {@code ct-triage analyze --out}, one result per folder. */
+        KIND
+    }
+
+    /**
+     * What a result sends back to the study: the SR, and with it the organ SEG (when the volume's slices are known
+     * and an organ was segmented) and the KOS of the key images (when a finding is present); the SR measures and
+     * references both.
+     *
+     * @param sr the SR
+     * @param seg the segmentation, if one was written
+     * @param kos the key object selection, if one was written
+     * @param notes why a SEG or KOS was not written (each line starts with its TRIAGE code where it is a fault of
+     *     the input), for the log and the operator
+     */
+    public record ResultObjects(ResultObject sr, Optional<ResultObject> seg, Optional<ResultObject> kos,
+            List<String> notes) {
+        public ResultObjects {
+            notes = List.copyOf(notes);
+        }
+
+        /** SR, SEG and KOS, those that exist, in the order they are sent. */
+        public List<ResultObject> all() {
+            List<ResultObject> all = new ArrayList<>();
+            all.add(sr);
+            seg.ifPresent(all::add);
+            kos.ifPresent(all::add);
+            return List.copyOf(all);
+        }
+    }
+
+    /**
+     * Writes the SR of the analysis with its SEG and KOS into {@code folder}: the SEG (organs on the source series'
+     * grid) first and the KOS, because the SR references them. A SEG that the input does not allow (no Frame of
+     * Reference) is left out with its reason in {@link ResultObjects#notes()}; the SR and KOS are written all the same.
+     */
+    public ResultObjects writeResultObjects(SourceStudy source, StudyVolumeBuilder.Built built,
+            InferenceEngine.Analysis analysis, Optional<TriageSrWriter.Predecessor> predecessor,
+            List<String> seriesSelection, Path folder, FileNames names) throws TriageException {
+        TriageResult result = analysis.result();
+        List<String> notes = new ArrayList<>();
+        try {
+            Optional<SegWriter.Seg> seg = segmentation(source, built, analysis, notes);
+            Optional<KosWriter.Kos> kos = kosWriter.build(source, result);
+            if (kos.isEmpty()) {
+                notes.add("no KOS: no finding called present has a location");
+            }
+            Optional<ResultObject> segObject = Optional.empty();
+            if (seg.isPresent()) {
+                segObject = Optional.of(segWriter.write(seg.get(), file(folder, names, "seg.dcm", seg.get().sopInstanceUid())));
+            }
+            Optional<ResultObject> kosObject = Optional.empty();
+            if (kos.isPresent()) {
+                kosObject = Optional.of(kosWriter.write(kos.get(), file(folder, names, "kos.dcm", kos.get().sopInstanceUid())));
+            }
+            ResultObject sr = srWriter.writeObject(source, result, predecessor, seriesSelection,
+                    new TriageSrWriter.Companions(seg, kos), uid -> file(folder, names, "sr.dcm", uid));
+            return new ResultObjects(sr, segObject, kosObject, notes);
+        } catch (TriageException e) {
+            throw e;
+        } catch (Exception e) {
+            throw srFailed(result, e);
+        }
+    }
+
+    /** The SEG of the analysis' organs on the source grid, or why there is none (added to {@code notes}). */
+    private Optional<SegWriter.Seg> segmentation(SourceStudy source, StudyVolumeBuilder.Built built,
+            InferenceEngine.Analysis analysis, List<String> notes) throws Exception {
+        if (analysis.segmentation() == null || engine == null) {
+            notes.add("no SEG: the analysis has no organ segmentation");
+            return Optional.empty();
+        }
+        if (built.volume().slices().isEmpty()) {
+            notes.add("no SEG: the volume's source images are not known");
+            return Optional.empty();
+        }
+        List<SegWriter.Organ> organs = engine.modelPackage().dictionary().organs().values().stream()
+                .map(o -> new SegWriter.Organ(o.id(), o.label(), o.code())).toList();
+        byte[] labels = analysis.segmentation().onGrid(built.volume().geometry());
+        try {
+            Optional<SegWriter.Seg> seg = segWriter.build(source, built.volume().geometry(), built.volume().slices(),
+                    labels, organs, analysis.result().model());
+            if (seg.isEmpty()) {
+                notes.add("no SEG: the model segmented no organ voxel in this series");
+            }
+            return seg;
+        } catch (TriageException e) {
+            // The input does not allow a SEG; the SR and the KOS do not depend on it.
+            notes.add(e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private static Path file(Path folder, FileNames names, String kind, String sopInstanceUid) {
+        return folder.resolve(names == FileNames.KIND ? kind : sopInstanceUid + ".dcm");
     }
 
     private static TriageException srFailed(TriageResult result, Exception e) {

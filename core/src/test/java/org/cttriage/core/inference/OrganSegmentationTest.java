@@ -100,4 +100,25 @@ class OrganSegmentationTest {
         assertThat(InferenceEngine.organLocation(new Volume("1.2", "1.2.3", "", g, new short[16], List.of(), List.of()),
                 grid(), 3)).as("slices unknown").isNull();
     }
+
+    /** The axial fast path gives exactly the labels of the general way, for a fine grid offset from the model's. */
+    @Test
+    void onAnAxialGridTheFastPathGivesTheGeneralLabelsVoxelForVoxel() {
+        java.util.Random random = new java.util.Random(3);
+        byte[] labels = new byte[10 * 9 * 8];
+        for (int v = 0; v < labels.length; v++) {
+            labels[v] = (byte) random.nextInt(8);
+        }
+        OrganSegmentation coarse = new OrganSegmentation(labels, new int[] {10, 9, 8}, new double[] {-31.5, 12.25, -7},
+                new double[] {6.25, 6.25, 6.25});
+        VolumeGeometry axial = new VolumeGeometry(new int[] {97, 83, 61}, new double[] {0.7, 0.65, 0.9},
+                new double[] {-40.1, 3.3, -12.7}, new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
+        byte[] fast = coarse.onGrid(axial);
+        assertThat(fast).isEqualTo(coarse.onGridGeneral(axial));
+        assertThat(new String(fast, java.nio.charset.StandardCharsets.ISO_8859_1).chars().distinct().count())
+                .as("labels and background outside the model's grid").isGreaterThan(2);
+        VolumeGeometry oblique = new VolumeGeometry(new int[] {20, 20, 10}, new double[] {2, 2, 3},
+                new double[] {-20, 10, 0}, new double[] {0.8, 0.6, 0}, new double[] {-0.6, 0.8, 0}, new double[] {0, 0, 1}, 0);
+        assertThat(coarse.onGrid(oblique)).isEqualTo(coarse.onGridGeneral(oblique));
+    }
 }

@@ -210,6 +210,23 @@ class DeliverySchedulerTest {
     }
 
     @Test
+    void aDeliveryFromTheBrokersQueueIsAttemptedOnceAndOnlyWhenItIsThisNodesToAttemptNow() throws Exception {
+        Scripted pacs = new Scripted(() -> new Exporter.Attempt.Delivered("stored"));
+        start(lane("pacs", pacs));
+        long id = result("1.2.3", "pacs").get(0);
+        long claimedElsewhere = result("1.2.4", "pacs").get(0);
+        assertThat(ledger.claim(claimedElsewhere, clock.instant().plus(DeliveryLedger.CLAIM))).isTrue();
+
+        assertThat(scheduler.dispatch(id)).isTrue();
+        pacs.awaitCalls(1);
+        awaitState(id, DeliveryState.DELIVERED);
+        assertThat(scheduler.dispatch(id)).as("a redelivered message: already done").isFalse();
+        assertThat(scheduler.dispatch(claimedElsewhere)).as("another worker's claim").isFalse();
+        assertThat(scheduler.dispatch(987654)).as("no such delivery").isFalse();
+        assertThat(pacs.sent).containsExactly(id);
+    }
+
+    @Test
     void anExporterThatThrowsIsRetriedAndADeliveryToAnUnknownDestinationIsDead() throws Exception {
         Scripted pacs = new Scripted(() -> {
             throw new IllegalStateException("boom");
@@ -264,7 +281,17 @@ class DeliverySchedulerTest {
             }
             Thread.sleep(10);
         }
-        throw new AssertionError("a delivery stayed claimed");
+        throw new AssertionError("a delivery stayed claimed: " + database.transaction(c -> {
+            StringBuilder b = new StringBuilder();
+            try (Statement s = c.createStatement();
+                    ResultSet r = s.executeQuery("SELECT id, state, attempts, next_attempt, claimed_until FROM node_delivery")) {
+                while (r.next()) {
+                    b.append(r.getLong(1)).append(' ').append(r.getString(2)).append(' ').append(r.getInt(3)).append(' ')
+                            .append(r.getTimestamp(4)).append(' ').append(r.getTimestamp(5)).append("; ");
+                }
+            }
+            return b.toString();
+        }));
     }
 
     private void awaitState(long id, DeliveryState state) throws Exception {

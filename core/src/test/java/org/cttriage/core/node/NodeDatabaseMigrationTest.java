@@ -63,16 +63,34 @@ class NodeDatabaseMigrationTest {
     void newDatabaseGetsEveryVersionOnceAndMigratingAgainChangesNothing(Kind kind) throws Exception {
         NodeDatabase database = new NodeDatabase(dataSource(kind));
         database.migrate();
-        assertThat(database.schemaVersion()).isEqualTo("4");
+        assertThat(database.schemaVersion()).isEqualTo("5");
         assertThat(history(database.dataSource())).containsExactly("1 node tables", "2 delivery schedule", "3 worklist",
-                "4 cluster outbox");
+                "4 cluster outbox", "5 result objects");
         database.migrate();
-        assertThat(history(database.dataSource())).hasSize(4);
+        assertThat(history(database.dataSource())).hasSize(5);
         assertThat(columns(database.dataSource(), "node_study")).contains("priority", "priority_findings", "state");
         assertThat(columns(database.dataSource(), "node_user")).contains("password_hash", "locked_until");
         assertThat(columns(database.dataSource(), "node_delivery")).contains("next_attempt", "claimed_until");
-        assertThat(columns(database.dataSource(), "node_result")).contains("source_json");
+        assertThat(columns(database.dataSource(), "node_result")).contains("source_json", "objects_json");
         assertThat(columns(database.dataSource(), "node_outbox")).contains("queue", "message", "created");
+        assertThat(columns(database.dataSource(), "node_triage_queue")).contains("queued_for", "queued_at");
+        assertThat(columns(database.dataSource(), "node_cluster")).contains("cluster_id");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void aResultFromBeforeVersionFiveIsDeliveredAsItsSrAlone(Kind kind) throws Exception {
+        DataSource dataSource = dataSource(kind);
+        NodeDatabase.flyway(dataSource, kind == Kind.POSTGRESQL, "4").migrate();
+        assertThat(columns(dataSource, "node_result")).doesNotContain("objects_json");
+        insertOwedDelivery(dataSource);
+
+        NodeDatabase database = new NodeDatabase(dataSource);
+        database.migrate();
+
+        assertThat(database.schemaVersion()).isEqualTo("5");
+        assertThat(new DeliveryLedger(database, Clock.fixed(NOW, ZoneOffset.UTC)).due(NOW, 10)).singleElement()
+                .satisfies(d -> assertThat(d.files()).containsExactly(d.srFile()));
     }
 
     @ParameterizedTest
@@ -85,9 +103,9 @@ class NodeDatabaseMigrationTest {
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
 
-        assertThat(database.schemaVersion()).isEqualTo("4");
+        assertThat(database.schemaVersion()).isEqualTo("5");
         assertThat(history(dataSource)).containsExactly("0 tables created before versioned migrations",
-                "1 node tables", "2 delivery schedule", "3 worklist", "4 cluster outbox");
+                "1 node tables", "2 delivery schedule", "3 worklist", "4 cluster outbox", "5 result objects");
         assertThat(columns(dataSource, "node_delivery")).contains("next_attempt", "claimed_until");
         // The delivery the old version owed is still owed, due at once, and goes through the new ledger.
         DeliveryLedger ledger = new DeliveryLedger(database, Clock.fixed(NOW, ZoneOffset.UTC));
@@ -129,9 +147,9 @@ class NodeDatabaseMigrationTest {
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
 
-        assertThat(database.schemaVersion()).isEqualTo("4");
+        assertThat(database.schemaVersion()).isEqualTo("5");
         assertThat(history(dataSource)).containsExactly("1 node tables", "2 delivery schedule", "3 worklist",
-                "4 cluster outbox");
+                "4 cluster outbox", "5 result objects");
         assertThat(new DeliveryLedger(database, Clock.fixed(NOW, ZoneOffset.UTC)).due(NOW, 10)).hasSize(1);
         // Version 3: the study with a result enters the worklist with its result's priority, not yet reviewed.
         assertThat(count(dataSource, "SELECT COUNT(*) FROM node_study WHERE state = 'NEW' AND priority_source = 'model'"))

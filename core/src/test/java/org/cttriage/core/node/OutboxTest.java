@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.testdata.junit.PostgresServer;
 import org.cttriage.testdata.junit.RequiresTools;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -47,12 +46,7 @@ class OutboxTest {
     }
 
     private NodeDatabase h2() throws Exception {
-        JdbcDataSource h2 = new JdbcDataSource();
-        h2.setURL("jdbc:h2:" + dir.resolve("outbox" + DATABASES.incrementAndGet()));
-        h2.setUser("sa");
-        NodeDatabase database = new NodeDatabase(h2);
-        database.migrate();
-        return database;
+        return TestDatabases.migratedH2(dir.resolve("outbox" + DATABASES.incrementAndGet()));
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.node.ResultRepository.CurrentResult;
 import org.cttriage.core.node.ResultRepository.NewResult;
@@ -93,6 +94,31 @@ class ResultRepositoryTest {
         assertThat(results.recent(10)).extracting(ResultRepository.RecentResult::superseded)
                 .containsExactly(false, false, true);
         assertThat(results.recent(10).get(2).resultJson()).isEqualTo("{\"h\":\"h1\"}");
+    }
+
+    @Test
+    void aResultsSegAndKosAreRecordedWithItForTheStudyPageAndEveryDeliveryOfIt() throws Exception {
+        List<ResultObject> objects = List.of(
+                new ResultObject(ResultObject.SR, "1.2.840.10008.5.1.4.1.1.88.34", "2.25.h1", "2.25.1", sr("h1")),
+                new ResultObject(ResultObject.SEG, "1.2.840.10008.5.1.4.1.1.66.4", "2.25.11", "2.25.2",
+                        dir.resolve("results").resolve("seg.dcm")),
+                new ResultObject(ResultObject.KO, "1.2.840.10008.5.1.4.1.1.88.59", "2.25.12", "2.25.3",
+                        dir.resolve("results").resolve("kos.dcm")));
+        NewResult plain = result(THIN, "h1", "urgent", T0);
+        database.transaction(c -> {
+            long id = ResultRepository.insert(c, new NewResult(plain.series(), plain.inputHash(),
+                    plain.srSopInstanceUid(), plain.srFile(), plain.resultJson(), plain.priority(), plain.created(),
+                    plain.sourceJson(), objects));
+            return DeliveryLedger.owe(c, id, List.of("pacs"), T0);
+        });
+
+        assertThat(results.currentDetail("1.2.3")).hasValueSatisfying(d -> assertThat(d.objects()).isEqualTo(objects));
+        assertThat(new DeliveryLedger(database, java.time.Clock.fixed(T0, java.time.ZoneOffset.UTC)).due(T0, 10))
+                .singleElement().satisfies(d -> assertThat(d.files()).containsExactly(sr("h1"),
+                        dir.resolve("results").resolve("seg.dcm"), dir.resolve("results").resolve("kos.dcm")));
+        // A result recorded with its SR alone is delivered and shown as that SR.
+        record(OTHER, "h9", "routine", T0);
+        assertThat(results.currentDetail("1.2.4")).hasValueSatisfying(d -> assertThat(d.objects()).isEmpty());
     }
 
     private List<ResultSummary> ofStudy(String study) throws Exception {

@@ -5,12 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.sql.PreparedStatement;
 import java.sql.Timestamp;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.util.concurrent.atomic.AtomicReference;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,31 +19,16 @@ class StudyCompletionTest {
     @TempDir
     Path dir;
 
-    private final AtomicReference<Instant> now = new AtomicReference<>(T0);
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
+    private final DeliverySchedulerTest.ManualClock clock = new DeliverySchedulerTest.ManualClock(T0);
 
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    };
+    /** Moves the clock to {@code T0 + seconds}. */
+    private void at(Instant t) {
+        clock.advance(Duration.between(clock.instant(), t));
+    }
 
     @Test
     void aQuietStudyIsQueuedOncePerInputAndAgainWhenItChangesOrItsMessageWasLost() throws Exception {
-        JdbcDataSource h2 = new JdbcDataSource();
-        h2.setURL("jdbc:h2:" + dir.resolve("node"));
-        h2.setUser("sa");
-        NodeDatabase database = new NodeDatabase(h2);
-        database.migrate();
+        NodeDatabase database = TestDatabases.migratedH2(dir);
         StudyCompletion completion = new StudyCompletion(database, QUIET, REQUEUE, clock);
         Outbox outbox = new Outbox(database, false);
 
@@ -56,25 +37,25 @@ class StudyCompletionTest {
         series(database, "1.2", "1.2.2", SeriesState.TRIAGED, T0.plusSeconds(8)); // the study's last instance
         series(database, "1.3", "1.3.1", SeriesState.TRIAGED, T0);
 
-        now.set(T0.plusSeconds(5));
+        at(T0.plusSeconds(5));
         assertThat(completion.sweep()).as("not quiet yet").isEmpty();
-        now.set(T0.plusSeconds(11));
+        at(T0.plusSeconds(11));
         assertThat(completion.sweep()).as("1.2's other series received 8 s in").containsExactly("1.1");
         assertThat(completion.sweep()).as("queued once").isEmpty();
-        now.set(T0.plusSeconds(19));
+        at(T0.plusSeconds(19));
         assertThat(completion.sweep()).containsExactly("1.2");
         assertThat(outbox.waiting(10)).extracting(Outbox.Message::queue).containsOnly(StudyCompletion.TRIAGE_QUEUE);
         assertThat(outbox.waiting(10)).extracting(Outbox.Message::body).containsExactly("1.1", "1.2");
 
         // 1.1 receives again: queued again once quiet.
         series(database, "1.1", "1.1.1", SeriesState.RECEIVING, T0.plusSeconds(20));
-        now.set(T0.plusSeconds(25));
+        at(T0.plusSeconds(25));
         assertThat(completion.sweep()).isEmpty();
-        now.set(T0.plusSeconds(31));
+        at(T0.plusSeconds(31));
         assertThat(completion.sweep()).containsExactly("1.1");
 
         // Nobody triaged 1.2 (its message or its worker was lost): queued again after requeueAfter.
-        now.set(T0.plusSeconds(19).plus(REQUEUE).plusSeconds(1));
+        at(T0.plusSeconds(19).plus(REQUEUE).plusSeconds(1));
         assertThat(completion.sweep()).contains("1.2");
     }
 

@@ -168,17 +168,57 @@ public final class FhirDelivery implements AutoCloseable {
                         + " not sent: " + errors.size() + " error(s), at " + where);
             }
         }
-        Try t = send(bundle);
-        if (t instanceof Ok ok) {
+        Try<Bundle> t = execute(client -> client.transaction().withBundle(bundle).execute());
+        if (t instanceof Ok<Bundle> ok) {
+            String problem = problem(bundle, ok.value());
+            if (problem != null) {
+                return new Exporter.Attempt.Retry(ErrorCode.FHIR_MALFORMED_RESPONSE.code() + " HTTP " + ok.status() + " "
+                        + problem, null);
+            }
             return new Exporter.Attempt.Delivered("FHIR transaction to " + options.baseUrl() + ": "
-                    + summary(ok.response()));
+                    + summary(ok.value()));
         }
-        if (t instanceof Refused r) {
+        return failure(t, corr, "the bundle");
+    }
+
+    /**
+     * What one REST interaction other than a transaction (a search, a read, an update) gave: its answer, or the attempt
+     * it fails with, already classified as every answer of {@link #send} is (5xx, 408, 429, timeouts: retry; other 4xx:
+     * rejected; 401 with OAuth2: a new token, once). The status is kept for callers that act on one themselves (412).
+     */
+    public sealed interface Call<T> permits Call.Answered, Call.Failed {
+        /** The server answered 2xx with a readable body. */
+        record Answered<T>(T value, int status) implements Call<T> {
+        }
+
+        /** The interaction failed; {@code attempt} is the delivery model's Retry or Rejected for it. */
+        record Failed<T>(int status, Exporter.Attempt attempt) implements Call<T> {
+        }
+    }
+
+    /**
+     * One REST interaction, with this delivery's server, authentication and timeouts: {@code request} is given a generic
+     * client (JSON, no /metadata fetch) and makes one call with it.
+     *
+     * @param what what the interaction is, for errors: "the ServiceRequest search"; never patient data
+     * @param correlationId as for {@link #send}
+     */
+    public <T> Call<T> call(String what, String correlationId, java.util.function.Function<IGenericClient, T> request) {
+        Try<T> t = execute(request);
+        if (t instanceof Ok<T> ok) {
+            return new Call.Answered<>(ok.value(), ok.status());
+        }
+        int status = t instanceof Refused<T> r ? r.status() : ((Failed<T>) t).status();
+        return new Call.Failed<>(status, failure(t, correlation(correlationId), what));
+    }
+
+    private Exporter.Attempt failure(Try<?> t, String corr, String what) {
+        if (t instanceof Refused<?> r) {
             LOG.debug("[{}] OperationOutcome: {}", corr, r.outcome());
-            return new Exporter.Attempt.Rejected(r.code().code() + " the FHIR server refused the bundle: HTTP "
+            return new Exporter.Attempt.Rejected(r.code().code() + " the FHIR server refused " + what + ": HTTP "
                     + r.status() + (r.issues().isEmpty() ? "" : ", issues: " + r.issues()));
         }
-        Failed f = (Failed) t;
+        Failed<?> f = (Failed<?>) t;
         if (!f.retryable()) {
             return new Exporter.Attempt.Rejected(f.error());
         }
@@ -194,26 +234,26 @@ public final class FhirDelivery implements AutoCloseable {
         }
     }
 
-    private sealed interface Try permits Ok, Refused, Failed {
+    private sealed interface Try<T> permits Ok, Refused, Failed {
     }
 
-    private record Ok(Bundle response) implements Try {
+    private record Ok<T>(T value, int status) implements Try<T> {
     }
 
-    private record Refused(int status, ErrorCode code, String outcome, String issues) implements Try {
+    private record Refused<T>(int status, ErrorCode code, String outcome, String issues) implements Try<T> {
     }
 
-    private record Failed(int status, ErrorCode code, String error, boolean retryable, Duration retryAfter)
-            implements Try {
+    private record Failed<T>(int status, ErrorCode code, String error, boolean retryable, Duration retryAfter)
+            implements Try<T> {
     }
 
-    /** One attempt: at most one request, or two when a 401 makes the OAuth2 token be fetched anew. */
-    private Try send(Bundle bundle) {
+    /** One interaction: at most one request, or two when a 401 makes the OAuth2 token be fetched anew. */
+    private <T> Try<T> execute(java.util.function.Function<IGenericClient, T> request) {
         String token;
         try {
             token = tokens.current();
         } catch (TokenUnavailableException e) {
-            return new Failed(e.status(), ErrorCode.FHIR_AUTH_FAILED, e.getMessage(), e.retryable(), null);
+            return new Failed<>(e.status(), ErrorCode.FHIR_AUTH_FAILED, e.getMessage(), e.retryable(), null);
         }
         IGenericClient client = clients.newGenericClient(options.baseUrl().toString());
         client.setEncoding(EncodingEnum.JSON);
@@ -225,16 +265,10 @@ public final class FhirDelivery implements AutoCloseable {
         client.registerInterceptor(auth);
         client.registerInterceptor(answer);
         try {
-            Bundle response = client.transaction().withBundle(bundle).execute();
-            String problem = problem(bundle, response);
-            if (problem == null) {
-                return new Ok(response);
-            }
-            return new Failed(answer.status, ErrorCode.FHIR_MALFORMED_RESPONSE,
-                    ErrorCode.FHIR_MALFORMED_RESPONSE.code() + " HTTP " + answer.status + " " + problem, true, null);
+            return new Ok<>(request.apply(client), answer.status);
         } catch (RuntimeException e) {
             if (answer.status == 0) {
-                return new Failed(0, ErrorCode.FHIR_SERVER_UNAVAILABLE, ErrorCode.FHIR_SERVER_UNAVAILABLE.code()
+                return new Failed<>(0, ErrorCode.FHIR_SERVER_UNAVAILABLE, ErrorCode.FHIR_SERVER_UNAVAILABLE.code()
                         + " no answer from " + options.baseUrl() + ": " + describe(e), true, null);
             }
             int status = answer.status;
@@ -243,19 +277,19 @@ public final class FhirDelivery implements AutoCloseable {
                 // bug. We cannot tell whether the transaction was committed, so the only way to learn the outcome
                 // is to send it again; the conditional creates make that harmless if it was. Giving up instead
                 // would dead-letter results that are probably stored, and trusting it would lose those that are not.
-                return new Failed(status, ErrorCode.FHIR_MALFORMED_RESPONSE, ErrorCode.FHIR_MALFORMED_RESPONSE.code()
+                return new Failed<>(status, ErrorCode.FHIR_MALFORMED_RESPONSE, ErrorCode.FHIR_MALFORMED_RESPONSE.code()
                         + " HTTP " + status + " answer is not a readable FHIR Bundle: " + describe(e), true, null);
             }
             if (status == 401 && auth.refreshFailure() != null) {
                 TokenUnavailableException t = auth.refreshFailure();
-                return new Failed(t.status(), ErrorCode.FHIR_AUTH_FAILED, t.getMessage(), t.retryable(), null);
+                return new Failed<>(t.status(), ErrorCode.FHIR_AUTH_FAILED, t.getMessage(), t.retryable(), null);
             }
             if (status >= 500 || status == 429 || status == 408) {
-                return new Failed(status, ErrorCode.FHIR_SERVER_UNAVAILABLE, ErrorCode.FHIR_SERVER_UNAVAILABLE.code()
+                return new Failed<>(status, ErrorCode.FHIR_SERVER_UNAVAILABLE, ErrorCode.FHIR_SERVER_UNAVAILABLE.code()
                         + " HTTP " + status + " from " + options.baseUrl(), true, retryAfter(answer.retryAfter));
             }
             ErrorCode code = status == 401 || status == 403 ? ErrorCode.FHIR_AUTH_FAILED : ErrorCode.FHIR_REJECTED;
-            return new Refused(status, code, outcomeText(e), issues(e));
+            return new Refused<>(status, code, outcomeText(e), issues(e));
         }
     }
 

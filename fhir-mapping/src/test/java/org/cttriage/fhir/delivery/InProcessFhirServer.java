@@ -87,7 +87,7 @@ public final class InProcessFhirServer implements AutoCloseable {
         fhir.setDefaultResponseEncoding(EncodingEnum.JSON);
         fhir.registerProviders(List.of(new DeviceProvider(store), new ObservationProvider(store),
                 new DiagnosticReportProvider(store), new ProvenanceProvider(store), new TaskProvider(store),
-                new TransactionProvider(store, context, transactions)));
+                new ServiceRequestProvider(store), new TransactionProvider(store, context, transactions)));
         jetty = new Server();
         connector = new ServerConnector(jetty);
         connector.setHost("127.0.0.1");
@@ -141,6 +141,22 @@ public final class InProcessFhirServer implements AutoCloseable {
     /** The DiagnosticReports stored, each in its current version, in the order they were created. */
     public List<org.hl7.fhir.r4.model.Task> tasks() {
         return store.search("Task", null, null).stream().map(org.hl7.fhir.r4.model.Task.class::cast).toList();
+    }
+
+    /** The ServiceRequests stored, each in its current version, in the order they were created. */
+    public List<org.hl7.fhir.r4.model.ServiceRequest> serviceRequests() {
+        return store.search("ServiceRequest", null, null).stream().map(org.hl7.fhir.r4.model.ServiceRequest.class::cast)
+                .toList();
+    }
+
+    /** Stores {@code order} as a new ServiceRequest (version 1), as the RIS or the EHR would have; its id. */
+    public String addServiceRequest(org.hl7.fhir.r4.model.ServiceRequest order) {
+        org.hl7.fhir.r4.model.ServiceRequest copy = order.copy();
+        String id = store.nextId();
+        copy.setId(new IdType("ServiceRequest", id, "1"));
+        copy.getMeta().setVersionId("1").setLastUpdated(new Date());
+        store.put(copy);
+        return id;
     }
 
     public List<DiagnosticReport> reports() {
@@ -233,6 +249,9 @@ public final class InProcessFhirServer implements AutoCloseable {
             }
             if (r instanceof org.hl7.fhir.r4.model.Task t) {
                 return t.getIdentifier();
+            }
+            if (r instanceof org.hl7.fhir.r4.model.ServiceRequest sr) {
+                return sr.getIdentifier();
             }
             return List.of();
         }
@@ -338,6 +357,72 @@ public final class InProcessFhirServer implements AutoCloseable {
         @Search
         public List<Resource> search(@OptionalParam(name = "identifier") TokenParam identifier) {
             return store.search("Task", "identifier", identifier);
+        }
+    }
+
+    /**
+     * ServiceRequest as an order placer's server keeps it: read; search by {@code identifier=system|value} or by
+     * {@code identifier:of-type=typeSystem|typeCode|value} (R4 token search); update only with {@code If-Match} naming
+     * the current version (412 otherwise, as R4's "managing resource contention" describes), storing the next version.
+     */
+    public static final class ServiceRequestProvider extends TypeProvider implements IResourceProvider {
+        ServiceRequestProvider(MemoryStore store) {
+            super(store);
+        }
+
+        @Override
+        public Class<org.hl7.fhir.r4.model.ServiceRequest> getResourceType() {
+            return org.hl7.fhir.r4.model.ServiceRequest.class;
+        }
+
+        @Read
+        public org.hl7.fhir.r4.model.ServiceRequest read(@IdParam IdType id) {
+            return (org.hl7.fhir.r4.model.ServiceRequest) store.read("ServiceRequest", id.getIdPart());
+        }
+
+        @Search
+        public List<Resource> search(@OptionalParam(name = "identifier") TokenParam identifier) {
+            if (identifier == null) {
+                return store.search("ServiceRequest", null, null);
+            }
+            if (identifier.getModifier() == ca.uhn.fhir.rest.param.TokenParamModifier.OF_TYPE) {
+                // system|code|value, which HAPI hands over split at the first '|'
+                String[] parts = (identifier.getSystem() + "|" + identifier.getValue()).split("\\|", 3);
+                if (parts.length != 3) {
+                    throw new InvalidRequestException("identifier:of-type needs system|code|value");
+                }
+                List<Resource> out = new ArrayList<>();
+                for (Resource r : store.search("ServiceRequest", null, null)) {
+                    for (Identifier i : MemoryStore.identifiers(r)) {
+                        if (parts[2].equals(i.getValue()) && i.getType().getCoding().stream().anyMatch(c ->
+                                parts[0].equals(c.getSystem()) && parts[1].equals(c.getCode()))) {
+                            out.add(r);
+                            break;
+                        }
+                    }
+                }
+                return out;
+            }
+            return store.search("ServiceRequest", "identifier", identifier);
+        }
+
+        @ca.uhn.fhir.rest.annotation.Update
+        public ca.uhn.fhir.rest.api.MethodOutcome update(@IdParam IdType id,
+                @ca.uhn.fhir.rest.annotation.ResourceParam org.hl7.fhir.r4.model.ServiceRequest order) {
+            synchronized (store) {
+                Resource current = store.read("ServiceRequest", id.getIdPart());
+                String version = current.getMeta().getVersionId();
+                if (!id.hasVersionIdPart() || !id.getVersionIdPart().equals(version)) {
+                    throw new PreconditionFailedException("If-Match " + (id.hasVersionIdPart() ? "W/\"" + id.getVersionIdPart()
+                            + "\"" : "missing") + " does not name the current version " + version);
+                }
+                String next = String.valueOf(Integer.parseInt(version) + 1);
+                org.hl7.fhir.r4.model.ServiceRequest copy = order.copy();
+                copy.setId(new IdType("ServiceRequest", id.getIdPart(), next));
+                copy.getMeta().setVersionId(next).setLastUpdated(new Date());
+                store.put(copy);
+                return new ca.uhn.fhir.rest.api.MethodOutcome(copy.getIdElement(), false).setResource(copy);
+            }
         }
     }
 

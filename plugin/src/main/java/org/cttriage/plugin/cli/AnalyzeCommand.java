@@ -24,11 +24,13 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code ct-triage analyze}: triage a folder of CT instances offline and write the SR and result.json. */
+/** {@code ct-triage analyze}: triage a folder of CT instances offline and write the SR, SEG, KOS and result.json. */
 @Command(name = "analyze", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Selects the series to triage in FOLDER, builds its volume, runs the model and writes, with no network,",
-            "OUT/sr.dcm (Comprehensive 3D SR, TID 1500), OUT/result.json (every finding's probability and decision,",
+            "OUT/sr.dcm (Comprehensive 3D SR, TID 1500), OUT/seg.dcm (the organs as a DICOM Segmentation on the",
+            "series' grid), OUT/kos.dcm (key images of the findings called present; none when none is),",
+            "OUT/result.json (every finding's probability and decision,",
             "organ volumes, suggested priority, model identity, timings) and OUT/fhir-bundle.json (FHIR R4 transaction,",
             "validated). Exit 1 with a TRIAGE code when no series qualifies."})
 final class AnalyzeCommand implements Callable<Integer> {
@@ -90,8 +92,16 @@ final class AnalyzeCommand implements Callable<Integer> {
             TriageResult result = analysis.result();
             Files.createDirectories(out);
             SourceStudy source = pipeline.source(built);
-            pipeline.writeSr(source, result, out.resolve("sr.dcm"));
-            List<Path> keyImages = pipeline.writeKeyImages(built.volume(), analysis, out.resolve("sr.dcm"));
+            TriagePipeline.ResultObjects objects = pipeline.writeResultObjects(source, built, analysis,
+                    java.util.Optional.empty(), java.util.List.of(), out, TriagePipeline.FileNames.KIND);
+            // A folder analysed before may hold a SEG or KOS this result does not have: it is not this result's.
+            if (objects.seg().isEmpty()) {
+                Files.deleteIfExists(out.resolve("seg.dcm"));
+            }
+            if (objects.kos().isEmpty()) {
+                Files.deleteIfExists(out.resolve("kos.dcm"));
+            }
+            List<Path> keyImages = pipeline.writeKeyImages(built.volume(), analysis, objects.sr().file());
             ObjectNode json = JSON.valueToTree(result);
             json.put("device", engine.device());
             Path part = out.resolve("result.json.part");
@@ -118,7 +128,12 @@ final class AnalyzeCommand implements Callable<Integer> {
                 stdout.printf(java.util.Locale.ROOT, "  %-22s %-11s p=%.3f %s%n", f.id(), f.organ(), f.probability(),
                         f.present() ? "PRESENT" : "absent");
             }
-            stdout.printf("wrote %s, %s and %s (inference %d ms)%n", out.resolve("sr.dcm"), out.resolve("result.json"),
+            for (String note : objects.notes()) {
+                stdout.printf("%s%n", note);
+            }
+            StringBuilder dicom = new StringBuilder();
+            objects.all().forEach(written -> dicom.append(written.file()).append(", "));
+            stdout.printf("wrote %s%s and %s (inference %d ms)%n", dicom, out.resolve("result.json"),
                     out.resolve("fhir-bundle.json"),
                     result.timingsMillis().get("total"));
             for (Path k : keyImages) {

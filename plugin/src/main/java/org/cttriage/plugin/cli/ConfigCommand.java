@@ -95,11 +95,13 @@ final class ConfigCommand implements Runnable {
             if (settings.fhirConfigured()) {
                 check(out, "fhir", () -> {
                     try {
-                        return FhirDeliveryOptions.fromConfig(settings.fhirLookup());
+                        FhirDeliveryOptions.fromConfig(settings.fhirLookup());
                     } catch (IllegalArgumentException e) {
                         throw new TriageException(ErrorCode.CONFIGURATION_INVALID, e.getMessage(), e);
                     }
-                }, o -> "server " + settings.get("fhir.url"));
+                    settings.fhirAccessionSystem();
+                    return settings.fhirPriorityTarget();
+                }, t -> "server " + settings.get("fhir.url") + ", priority to " + t.value());
             } else {
                 out.printf("ok    fhir: none configured%n");
             }
@@ -114,6 +116,15 @@ final class ConfigCommand implements Runnable {
                         .anyMatch(k -> settings.hl7Lookup().apply(k.key()) != null)) {
                     out.printf("note  hl7.* keys are set but hl7.host is not: nothing is sent to the RIS%n");
                 }
+            }
+            if (settings.upsConfigured()) {
+                check(out, "ups", () -> UpsWiring.options(settings), o -> o.describe() + ", priorities "
+                        + o.priorities().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                                .map(e -> e.getKey().fhirCode() + "=" + e.getValue())
+                                .collect(java.util.stream.Collectors.joining(",")) + ", SR retrieved from "
+                        + o.retrieveAeTitle() + " (not connected to)");
+            } else {
+                out.printf("ok    ups: none configured%n");
             }
             check(out, "http", () -> {
                 settings.stuckDelivery();

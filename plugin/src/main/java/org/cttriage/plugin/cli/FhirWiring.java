@@ -30,7 +30,7 @@ final class FhirWiring {
     }
 
     /**
-     * The lane of the study's priority as a FHIR Task ({@code fhir.priority-task}): the same server and retry keys as
+     * The lane of the study's priority as a FHIR Task ({@code fhir.priority-target=task}): the same server and retry keys as
      * the bundle's, the priority read from the worklist at each attempt.
      */
     static DeliveryScheduler.Lane taskLane(NodeSettings settings, javax.sql.DataSource dataSource) throws TriageException {
@@ -53,5 +53,33 @@ final class FhirWiring {
                     }
                 });
         return new DeliveryScheduler.Lane(Destination.FHIR_TASK, exporter, exporter.retryPolicy());
+    }
+
+    /**
+     * The lane that raises the order's ServiceRequest.priority ({@code fhir.priority-target=service-request}): the same
+     * server and retry keys as the bundle's, the priority read from the worklist at each attempt.
+     */
+    static DeliveryScheduler.Lane serviceRequestLane(NodeSettings settings, javax.sql.DataSource dataSource)
+            throws TriageException {
+        FhirDeliveryOptions options;
+        try {
+            options = FhirDeliveryOptions.fromConfig(settings.fhirLookup());
+        } catch (IllegalArgumentException e) {
+            throw new TriageException(ErrorCode.CONFIGURATION_INVALID, e.getMessage(), e);
+        }
+        String accessionSystem = settings.fhirAccessionSystem();
+        FhirDelivery delivery = new FhirDelivery(options, FhirExporter.context(), Clock.systemUTC());
+        org.cttriage.core.node.WorklistRepository worklist = new org.cttriage.core.node.WorklistRepository(
+                new org.cttriage.core.node.NodeDatabase(dataSource));
+        org.cttriage.fhir.delivery.FhirServiceRequestExporter exporter =
+                new org.cttriage.fhir.delivery.FhirServiceRequestExporter(delivery, accessionSystem, study -> {
+                    try {
+                        return worklist.find(study);
+                    } catch (TriageException e) {
+                        // The attempt fails and is retried under the lane's policy, with this reason.
+                        throw new IllegalStateException(e.getMessage(), e);
+                    }
+                });
+        return new DeliveryScheduler.Lane(Destination.FHIR_SERVICE_REQUEST, exporter, exporter.retryPolicy());
     }
 }

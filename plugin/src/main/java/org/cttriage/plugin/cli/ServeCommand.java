@@ -102,6 +102,9 @@ final class ServeCommand implements Callable<Integer> {
             if (settings.hl7Configured()) {
                 Hl7Wiring.options(settings);
             }
+            if (settings.upsConfigured()) {
+                UpsWiring.options(settings);
+            }
             httpAddress = settings.httpAddress();
             stuckDelivery = settings.stuckDelivery();
             logPatientData = settings.logPatientData();
@@ -156,8 +159,14 @@ final class ServeCommand implements Callable<Integer> {
             if (nodeConfig.destinations().stream().anyMatch(org.cttriage.plugin.node.Destination::isFhirTask)) {
                 otherLanes.add(FhirWiring.taskLane(settings, dataSource));
             }
+            if (nodeConfig.destinations().stream().anyMatch(org.cttriage.plugin.node.Destination::isFhirServiceRequest)) {
+                otherLanes.add(FhirWiring.serviceRequestLane(settings, dataSource));
+            }
             if (settings.hl7Configured()) {
                 otherLanes.add(Hl7Wiring.lane(settings, dataSource));
+            }
+            if (settings.upsConfigured()) {
+                otherLanes.add(UpsWiring.lane(settings, dataSource));
             }
             TriageNode node;
             // Observing from the start: every association, result and delivery attempt is counted.
@@ -176,7 +185,7 @@ final class ServeCommand implements Callable<Integer> {
                     ? Optional.of(settings.get("fhir.url")) : Optional.empty(), settings.hl7Configured()
                     ? Optional.of("mllp://" + settings.get("hl7.host") + ":" + Optional.ofNullable(settings.get("hl7.port"))
                             .orElse(String.valueOf(org.cttriage.hl7.delivery.Hl7Options.DEFAULT_PORT)))
-                    : Optional.empty()));
+                    : Optional.empty(), settings.upsConfigured() ? Optional.of(settings.get("ups.url")) : Optional.empty()));
             // Before the listener is bound: no association may be audited ahead of Application Start.
             audit.record(audit.events().applicationStarted());
             try {
@@ -247,7 +256,10 @@ final class ServeCommand implements Callable<Integer> {
             settings.notes().forEach(n -> out.printf("configuration: %s%n", n));
             out.printf("destinations: %s%n", nodeConfig.destinations().isEmpty() ? "none (demo mode)"
                     : nodeConfig.destinations().stream().map(d -> d.isFhir() ? "FHIR " + settings.get("fhir.url")
-                            : d.isHl7() ? "HL7 " + describeHl7(settings) : d.dicom().toString()).toList());
+                            : d.isFhirTask() ? "FHIR Task priority"
+                            : d.isFhirServiceRequest() ? "FHIR ServiceRequest priority"
+                            : d.isHl7() ? "HL7 " + describeHl7(settings)
+                            : d.isUps() ? "UPS-RS " + settings.get("ups.url") : d.dicom().toString()).toList());
             out.flush();
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0 && !cluster.clustered()) {
                 demo(out, node, data);

@@ -72,6 +72,12 @@ public final class NodeAudit implements AutoCloseable {
      * the RIS: {@code mllp://host:port}).
      */
     public TriageNode.Observers observers(TriageNode.Config config, Optional<String> fhirUrl, Optional<String> risUri) {
+        return observers(config, fhirUrl, risUri, Optional.empty());
+    }
+
+    /** As {@link #observers(TriageNode.Config, Optional, Optional)}, {@code upsUrl} naming the UPS-RS server. */
+    public TriageNode.Observers observers(TriageNode.Config config, Optional<String> fhirUrl, Optional<String> risUri,
+            Optional<String> upsUrl) {
         if (!trail.enabled()) {
             return TriageNode.Observers.none();
         }
@@ -79,6 +85,11 @@ public final class NodeAudit implements AutoCloseable {
         for (Destination d : config.destinations()) {
             if (d.isHl7()) {
                 targets.put(d.name(), new DeliveryAuditor.OrderTarget(risUri.orElse(d.name())));
+            } else if (d.isUps()) {
+                targets.put(d.name(), new DeliveryAuditor.UriTarget(upsUrl.orElse(d.name())));
+            } else if (d.isFhirServiceRequest()) {
+                // It changes the order itself, as the HL7 message does: an Order Record, not an Export.
+                targets.put(d.name(), new DeliveryAuditor.OrderTarget(fhirUrl.orElse(d.name())));
             } else if (d.isFhir() || d.isFhirTask()) {
                 targets.put(d.name(), new DeliveryAuditor.UriTarget(fhirUrl.orElse(d.name())));
             } else {

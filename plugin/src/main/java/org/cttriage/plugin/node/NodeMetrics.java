@@ -35,6 +35,7 @@ import org.cttriage.core.node.DeliveryLedger;
 import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.node.InstanceRepository;
 import org.cttriage.core.node.NodeObserver;
+import org.cttriage.core.node.Outbox;
 import org.cttriage.core.node.ResultRepository;
 import org.cttriage.core.node.SeriesRepository;
 import org.cttriage.core.node.SeriesState;
@@ -205,6 +206,27 @@ public final class NodeMetrics implements NodeObserver, AssociationListener {
         Gauge.builder("cttriage_data_free_min", this, m -> m.node.config().minFreeDiskBytes())
                 .description("The watermark below which associations are refused").baseUnit("bytes")
                 .register(registry);
+        if (running.cluster().clustered()) {
+            Outbox outbox = new Outbox(running.database(), true);
+            Gauge.builder("cttriage_cluster_leader", this, m -> m.node.isLeader() ? 1 : 0)
+                    .description("1 while this node of a cluster holds the leadership (study completion, retention)")
+                    .register(registry);
+            Gauge.builder("cttriage_outbox_messages", this, m -> backlog(outbox).messages())
+                    .description("Messages in the database's outbox waiting for the broker (the whole cluster's)")
+                    .register(registry);
+            Gauge.builder("cttriage_outbox_oldest_age", this, m -> backlog(outbox).oldest()
+                            .map(t -> Duration.between(t, m.clock.instant()).toMillis() / 1000.0).orElse(0.0))
+                    .description("Seconds the oldest outbox message has waited for the broker (0: none)")
+                    .baseUnit("seconds").register(registry);
+        }
+    }
+
+    private static Outbox.Backlog backlog(Outbox outbox) {
+        try {
+            return outbox.backlog();
+        } catch (TriageException | RuntimeException e) {
+            return new Outbox.Backlog(-1, java.util.Optional.empty());
+        }
     }
 
     /**
@@ -292,7 +314,8 @@ public final class NodeMetrics implements NodeObserver, AssociationListener {
     }
 
     static String kind(Destination d) {
-        return d.isFhir() ? "fhir" : d.isFhirTask() ? "fhir-task" : d.isHl7() ? "hl7" : "dicom-sr";
+        return d.isFhir() ? "fhir" : d.isFhirTask() ? "fhir-task" : d.isFhirServiceRequest() ? "fhir-service-request"
+                : d.isHl7() ? "hl7" : d.isUps() ? "ups" : "dicom-sr";
     }
 
     static String reason(AssociationDecision.Reject r) {

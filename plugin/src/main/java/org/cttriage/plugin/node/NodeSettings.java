@@ -81,7 +81,8 @@ public final class NodeSettings {
         HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live, /health/ready, /metrics and /status (0: any free port, printed at start)."),
         HTTP_TLS_KEY_STORE("http.tls.key-store", "", "PKCS#12 key store with the HTTP server's key and certificate: set to serve HTTPS only (TLS 1.2/1.3), which the worklist needs beyond the node's own machine (its session cookie is then Secure). Empty: plain HTTP."),
         HTTP_TLS_KEY_STORE_PASSWORD("http.tls.key-store-password", "", "Password of that key store (and of its key)."),
-        FHIR_PRIORITY_TASK("fhir.priority-task", "false", "true: also write the study's reading priority to the FHIR server as a Task (one per study, replaced when the priority rises; docs/fhir-mapping.md). Needs fhir.url."),
+        FHIR_PRIORITY_TARGET("fhir.priority-target", "none", "Where the study's reading priority also goes on the FHIR server: none; task (one Task per study, replaced when the priority changes); or service-request (raise ServiceRequest.priority of the order that carries the study's accession number, never lowering it). docs/fhir-mapping.md. Needs fhir.url. Replaces fhir.priority-task (true reads as task)."),
+        FHIR_ACCESSION_SYSTEM("fhir.accession-system", "", "fhir.priority-target=service-request: the identifier system of the accession numbers on the FHIR server (e.g. urn:oid:<issuer>); the order is searched as identifier=<system>|<accession>. Empty: by the identifier's type, identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|ACSN|<accession>."),
         WORKLIST_SEVERITY("worklist.severity", "", "The site's severity of a finding over the model dictionary's (FINDING=PRIORITY, comma-separated, e.g. aortic_aneurysm=stat): a finding called present raises the study's priority to its severity (routine, urgent, asap, stat)."),
         WORKLIST_OVERDUE("worklist.overdue", "stat=15m,asap=1h,urgent=4h,routine=24h", "How long a study may wait unreviewed at each priority before the worklist marks it overdue (PRIORITY=DURATION, comma-separated; a priority left out is never overdue)."),
         WORKLIST_SESSION_IDLE("worklist.session-idle", "12h", "A worklist session unused this long is logged out (5m to 7d)."),
@@ -105,7 +106,8 @@ public final class NodeSettings {
         CLUSTER_NODE_NAME("cluster.node-name", "", "This node's name in the log; empty: the host name and the process id."),
         CLUSTER_LEADER_CHECK("cluster.leader-check", "PT5S", "How often each node tries to become the leader of the singleton duties (and the leader checks it still holds its database session): a dead leader is replaced within about this long (PT1S-PT1M)."),
         CLUSTER_REQUEUE_AFTER("cluster.requeue-after", "PT30M", "A study queued for triage and still not triaged this long after is queued again (its message or its worker was lost); PT1M-PT24H."),
-        CLUSTER_TRIAGE_CONSUMERS("cluster.triage-consumers", "1", "Studies a worker triages at once (1-16); one per GPU or per two cores is a start.");
+        CLUSTER_TRIAGE_CONSUMERS("cluster.triage-consumers", "1", "Studies a worker triages at once (1-16); one per GPU or per two cores is a start."),
+        CLUSTER_DELIVERY_CLAIM("cluster.delivery-claim", "PT5M", "How long a worker's claim on a delivery attempt lasts: it must exceed the longest attempt (DICOM: 10 s to connect and up to 60 s per answer; FHIR and HL7: their timeouts), and it is how long a delivery claimed by a worker that died waits for another (PT10S-PT1H).");
 
         private final String name;
         private final String defaultValue;
@@ -140,6 +142,30 @@ public final class NodeSettings {
             "spool.retention-hours", Key.SPOOL_RETENTION,
             "delivery.initial-backoff-seconds", Key.INITIAL_BACKOFF,
             "delivery.max-backoff-seconds", Key.MAX_BACKOFF);
+
+    /** The earlier {@code fhir.priority-task=true|false}, read as {@code fhir.priority-target=task|none}. */
+    private static final String DEPRECATED_PRIORITY_TASK = "fhir.priority-task";
+
+    /** Where the study's reading priority goes on the FHIR server ({@code fhir.priority-target}). */
+    public enum FhirPriorityTarget {
+        /** Nowhere: only the DiagnosticReport bundle is sent. */
+        NONE("none"),
+        /** A Task per study (docs/fhir-mapping.md). */
+        TASK("task"),
+        /** The order's ServiceRequest.priority, raised and never lowered. */
+        SERVICE_REQUEST("service-request");
+
+        private final String value;
+
+        FhirPriorityTarget(String value) {
+            this.value = value;
+        }
+
+        /** As written in the configuration. */
+        public String value() {
+            return value;
+        }
+    }
 
     private final Map<String, String> values;
     private final Path home;
@@ -179,6 +205,8 @@ public final class NodeSettings {
             FhirDeliveryOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             // Likewise the hl7.* keys, Hl7Options' (docs/hl7-mapping.md).
             Hl7Options.CONFIG_KEYS.forEach(k -> known.add(k.key()));
+            // And the ups.* keys, UpsOptions' (docs/ups-mapping.md).
+            org.cttriage.ups.UpsOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
             for (String name : p.stringPropertyNames()) {
                 Key renamed = RENAMED.get(name);
                 if (renamed != null) {
@@ -194,6 +222,22 @@ public final class NodeSettings {
                     String unit = name.endsWith("-hours") ? "h" : "s";
                     values.put(renamed.key(), v + unit);
                     notes.add(name + " is the key of an earlier version: write " + renamed.key() + "=" + v + unit);
+                    continue;
+                }
+                if (DEPRECATED_PRIORITY_TASK.equals(name)) {
+                    String v = p.getProperty(name).trim().toLowerCase(Locale.ROOT);
+                    if (p.getProperty(Key.FHIR_PRIORITY_TARGET.key()) != null) {
+                        throw new TriageException(ErrorCode.CONFIGURATION_INVALID, file + " sets both " + name + " and "
+                                + Key.FHIR_PRIORITY_TARGET.key() + "; keep " + Key.FHIR_PRIORITY_TARGET.key());
+                    }
+                    if (!v.equals("true") && !v.equals("false")) {
+                        throw new TriageException(ErrorCode.CONFIGURATION_INVALID, name + " = '" + v + "' is not allowed:"
+                                + " true or false (better: " + Key.FHIR_PRIORITY_TARGET.key() + "=task or none)");
+                    }
+                    String target = v.equals("true") ? "task" : "none";
+                    values.put(Key.FHIR_PRIORITY_TARGET.key(), target);
+                    notes.add(name + " is the key of an earlier version: write " + Key.FHIR_PRIORITY_TARGET.key() + "="
+                            + target);
                     continue;
                 }
                 if (!known.contains(name)) {
@@ -230,23 +274,67 @@ public final class NodeSettings {
         return values::get;
     }
 
+    /** The ups.* lookup for the UPS-RS options. */
+    public Function<String, String> upsLookup() {
+        return values::get;
+    }
+
+    /** True when a UPS-RS server is configured (ups.url). */
+    public boolean upsConfigured() {
+        String url = values.get("ups.url");
+        return url != null && !url.isBlank();
+    }
+
     /** True when a RIS is configured (hl7.host). */
     public boolean hl7Configured() {
         String host = values.get("hl7.host");
         return host != null && !host.isBlank();
     }
 
-    /** The destinations that are not DICOM peers, as configured: FHIR (and its priority Task), then HL7. */
-    public List<Destination> otherDestinations() {
+    /** Where the study's priority goes on the FHIR server; needs fhir.url unless none. */
+    public FhirPriorityTarget fhirPriorityTarget() throws TriageException {
+        String v = get(Key.FHIR_PRIORITY_TARGET).toLowerCase(Locale.ROOT);
+        for (FhirPriorityTarget t : FhirPriorityTarget.values()) {
+            if (t.value().equals(v)) {
+                if (t != FhirPriorityTarget.NONE && !fhirConfigured()) {
+                    throw invalid(Key.FHIR_PRIORITY_TARGET, "none: fhir.url is not set, so there is no FHIR server");
+                }
+                if (t != FhirPriorityTarget.SERVICE_REQUEST && !get(Key.FHIR_ACCESSION_SYSTEM).isEmpty()) {
+                    throw invalid(Key.FHIR_ACCESSION_SYSTEM, "empty: it is read with fhir.priority-target=service-request only");
+                }
+                return t;
+            }
+        }
+        throw invalid(Key.FHIR_PRIORITY_TARGET, "none, task or service-request");
+    }
+
+    /** The accession numbers' identifier system on the FHIR server, "" to search by identifier type. */
+    public String fhirAccessionSystem() throws TriageException {
+        String v = get(Key.FHIR_ACCESSION_SYSTEM);
+        if (!v.isEmpty() && (v.contains("|") || !v.matches("^(urn:|https?://)\\S+"))) {
+            throw invalid(Key.FHIR_ACCESSION_SYSTEM, "empty or a URI (urn:…, http://…, https://…) without '|'");
+        }
+        return v;
+    }
+
+    /** The destinations that are not DICOM peers, as configured: FHIR (and its priority output), HL7, then UPS-RS. */
+    public List<Destination> otherDestinations() throws TriageException {
         List<Destination> others = new ArrayList<>();
+        FhirPriorityTarget target = fhirPriorityTarget();
         if (fhirConfigured()) {
             others.add(Destination.fhir());
-            if ("true".equalsIgnoreCase(get(Key.FHIR_PRIORITY_TASK))) {
+            if (target == FhirPriorityTarget.TASK) {
                 others.add(Destination.fhirTask());
+            } else if (target == FhirPriorityTarget.SERVICE_REQUEST) {
+                fhirAccessionSystem();
+                others.add(Destination.fhirServiceRequest());
             }
         }
         if (hl7Configured()) {
             others.add(Destination.hl7());
+        }
+        if (upsConfigured()) {
+            others.add(Destination.ups());
         }
         return others;
     }
@@ -607,7 +695,8 @@ public final class NodeSettings {
         return new ClusterConfig(role, broker, get(Key.CLUSTER_BROKER_USER), get(Key.CLUSTER_BROKER_PASSWORD), name,
                 duration(Key.CLUSTER_LEADER_CHECK, Duration.ofSeconds(1), Duration.ofMinutes(1)),
                 duration(Key.CLUSTER_REQUEUE_AFTER, Duration.ofMinutes(1), Duration.ofHours(24)),
-                integer(Key.CLUSTER_TRIAGE_CONSUMERS, 1, 16));
+                integer(Key.CLUSTER_TRIAGE_CONSUMERS, 1, 16),
+                duration(Key.CLUSTER_DELIVERY_CLAIM, Duration.ofSeconds(10), Duration.ofHours(1)));
     }
 
     /** The validated node configuration; {@code extraDestinations} are appended (FHIR). */

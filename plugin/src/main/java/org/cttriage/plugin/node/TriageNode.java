@@ -36,6 +36,7 @@ import org.cttriage.core.node.Outbox;
 import org.cttriage.core.node.StudyCompletion;
 import org.cttriage.core.node.NonCtPolicy;
 import org.cttriage.core.node.SeriesTriage;
+import org.cttriage.core.node.SharedDataCheck;
 import org.cttriage.core.node.SpoolRetention;
 import org.cttriage.core.pipeline.TriagePipeline;
 import org.cttriage.core.dicom.sr.SrOptions;
@@ -241,6 +242,9 @@ public final class TriageNode implements AutoCloseable {
         }
         NodeDatabase database = new NodeDatabase(dataSource);
         database.migrate();
+        if (cluster.clustered()) {
+            SharedDataCheck.verify(database, data, clock.instant());
+        }
         DeliveryLedger ledger = new DeliveryLedger(database, clock);
         InstanceIngest ingest = new InstanceIngest(database, spool, config.nonCt(), config.duplicates(), clock);
         // Before the listener starts: acknowledged instances whose rows a power loss took are
@@ -250,6 +254,9 @@ public final class TriageNode implements AutoCloseable {
         SeriesTriage triage = role.triages() ? new SeriesTriage(database, new TriagePipeline(engine, selection, assembly,
                 pool, config.sr()), results, config.destinations().stream().map(Destination::name).toList(), clock,
                 nodeObservers) : null;
+        if (triage != null) {
+            triage.announceDeliveries(cluster.clustered());
+        }
         // Also on PostgreSQL: Camel 4.17's PostgresAggregationRepository inserts with two columns but
         // binds three parameters (version), which PostgreSQL refuses; a duplicate-key race on the
         // plain insert is retried by the aggregator's optimistic locking in a new transaction.
@@ -284,7 +291,8 @@ public final class TriageNode implements AutoCloseable {
                 LOG.info("{} delivery attempt(s) interrupted by the last stop will be made again", released);
             }
         }
-        DeliveryScheduler deliveries = role.triages() ? new DeliveryScheduler(ledger, lanes, clock, nodeObservers) : null;
+        DeliveryScheduler deliveries = role.triages() ? new DeliveryScheduler(ledger, lanes, clock, nodeObservers,
+                cluster.deliveryClaim()) : null;
 
         camel.addRoutes(new NodeRoutes(settings, ingest, triage, deliveries, aggregation, clock));
         SpoolRetention retention = new SpoolRetention(database, ingest, spool, config.spoolRetention(), clock);
@@ -316,6 +324,10 @@ public final class TriageNode implements AutoCloseable {
             org.apache.camel.ProducerTemplate template = camel.createProducerTemplate();
             clusterParts.add(0, link.consume(StudyCompletion.TRIAGE_QUEUE, cluster.triageConsumers(),
                     study -> NodeRoutes.triageOnWorker(template, study)));
+            // A delivery is claimed in the ledger and queued on its lane, then acknowledged: the claim is what holds
+            // it from then on (a worker that dies leaves a claim that runs out, and the ledger's sweep retries).
+            clusterParts.add(0, link.consume(StudyCompletion.DELIVERY_QUEUE, 1,
+                    id -> deliveries.dispatch(Long.parseLong(id))));
         }
         LOG.info("node {} started as {}", cluster.nodeName(), role.name().toLowerCase(java.util.Locale.ROOT));
         return new TriageNode(camel, config, ledger, database, ingest, deliveries, nodeObservers, cluster, clusterParts);
@@ -417,6 +429,11 @@ public final class TriageNode implements AutoCloseable {
     /** Attempts claimed and queued on each destination's lane, not yet finished (none on a receiver). */
     public java.util.Map<String, Integer> deliveryLaneDepths() {
         return deliveries == null ? java.util.Map.of() : deliveries.laneDepths();
+    }
+
+    /** Whether this clustered node holds the leadership now (false for a single node, which has none). */
+    public boolean isLeader() {
+        return clusterParts.stream().anyMatch(p -> p instanceof Leadership l && l.isLeader());
     }
 
     /** The node's role and cluster settings ({@link ClusterConfig#SINGLE} alone). */

@@ -558,6 +558,15 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             r.put("id", current.get().id());
             r.put("seriesInstanceUid", current.get().seriesInstanceUid());
             r.put("srSopInstanceUid", current.get().srSopInstanceUid());
+            // What the PACS received for the study: the SR, the organ SEG and the key-image KOS (no file paths).
+            ArrayNode objects = r.putArray("objects");
+            for (org.cttriage.core.domain.ResultObject o : current.get().objects()) {
+                ObjectNode on = objects.addObject();
+                on.put("modality", o.modality());
+                on.put("sopClassUid", o.sopClassUid());
+                on.put("sopInstanceUid", o.sopInstanceUid());
+                on.put("seriesInstanceUid", o.seriesInstanceUid());
+            }
             r.set("model", result.path("model"));
             ArrayNode all = r.putArray("findings");
             int key = 0;

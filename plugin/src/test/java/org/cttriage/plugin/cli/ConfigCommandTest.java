@@ -35,7 +35,9 @@ class ConfigCommandTest {
                 "delivery.dicom-destinations=PACS@127.0.0.1:104",
                 "delivery.tls.trust-store=" + keys.serverTrustStore(),
                 "delivery.tls.trust-store-password=" + TlsKeys.PASSWORD,
-                "fhir.url=http://127.0.0.1:8080/fhir", "hl7.host=127.0.0.1", "hl7.message-type=OMI_O23");
+                "fhir.url=http://127.0.0.1:8080/fhir", "hl7.host=127.0.0.1", "hl7.message-type=OMI_O23",
+                "fhir.priority-target=service-request", "ups.url=http://127.0.0.1:8080/dcm4chee-arc/aets/DCM4CHEE/rs",
+                "ups.auth=bearer", "ups.token=s3cret-token");
 
         CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
 
@@ -50,7 +52,10 @@ class ConfigCommandTest {
                 .contains("ok    destination pacs tls: delivery.tls.trust-store servers.p12 (2 entries); no client"
                         + " certificate")
                 .contains("ok    data folder: " + data + " (will be created)")
-                .contains("ok    fhir: server http://127.0.0.1:8080/fhir")
+                .contains("ok    fhir: server http://127.0.0.1:8080/fhir, priority to service-request")
+                .contains("ok    ups: http://127.0.0.1:8080/dcm4chee-arc/aets/DCM4CHEE/rs (bearer token), priorities"
+                        + " routine=MEDIUM,urgent=HIGH,asap=HIGH,stat=HIGH, SR retrieved from PACS (not connected to)")
+                .doesNotContain("s3cret-token")
                 .contains("ok    hl7: OMI^O23 v2.5.1 to 127.0.0.1:2575, priorities routine=R,urgent=A,asap=A,stat=S,"
                         + " at least urgent (not connected to)")
                 .contains("ok    http: health, metrics and status on 127.0.0.1:8080")
@@ -68,13 +73,14 @@ class ConfigCommandTest {
         Path file = config("node.data-dir=" + dir.resolve("var"), "model.path=" + dir.resolve("no-model"),
                 "dicom.tls.key-store=" + keys.serverKeyStore(), "dicom.tls.key-store-password=wrong",
                 "fhir.url=ftp://fhir.example", "database.pool-size=0", "log.patient-data=yes",
-                "hl7.host=ris.example", "hl7.ack-timeout=5m");
+                "hl7.host=ris.example", "hl7.ack-timeout=5m", "ups.url=http://pacs/rs", "ups.retrieve-ae-title=PACS",
+                "ups.priority-map=routine=HIGH,urgent=MEDIUM,asap=HIGH,stat=HIGH");
 
         CommandLineTest.Run run = CommandLineTest.run("config", "check", file.toString());
 
         assertThat(run.exitCode()).isEqualTo(2);
         List<String> failed = run.out().lines().filter(l -> l.startsWith("FAIL")).toList();
-        assertThat(failed).hasSize(6).allSatisfy(l -> assertThat(l).contains("TRIAGE-"));
+        assertThat(failed).hasSize(7).allSatisfy(l -> assertThat(l).contains("TRIAGE-"));
         assertThat(run.out()).contains("FAIL  log: TRIAGE-0612 log.patient-data");
         assertThat(run.out())
                 .contains("FAIL  dicom tls: TRIAGE-0612 dicom.tls.key-store " + keys.serverKeyStore()
@@ -84,7 +90,9 @@ class ConfigCommandTest {
                 .contains("FAIL  hl7: TRIAGE-0612 hl7.ack-timeout: '5m' is not allowed; allowed: more than 0 up to 2m")
                 .contains("FAIL  model: TRIAGE-0401 no manifest.json in " + dir.resolve("no-model"))
                 .contains("ok    node: ")
-                .contains(file + ": 6 check(s) failed");
+                .contains("FAIL  ups: TRIAGE-0612 ups.priority-map: 'routine=HIGH,urgent=MEDIUM,asap=HIGH,stat=HIGH' is"
+                        + " not allowed: urgent would map below routine")
+                .contains(file + ": 7 check(s) failed");
     }
 
     @Test

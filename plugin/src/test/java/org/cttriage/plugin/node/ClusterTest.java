@@ -15,6 +15,8 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.cttriage.fhir.delivery.FhirExporter;
+import org.cttriage.fhir.delivery.InProcessFhirServer;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.dicom.SeriesWriteOptions;
 import org.cttriage.testdata.junit.ArtemisServer;
@@ -36,7 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The multi-node mode with real processes on 127.0.0.1: PostgreSQL, an Artemis broker, two receivers and two
  * workers ({@code ct-triage serve} processes sharing one data folder), and a storescp as the PACS. Studies sent to
  * both receivers, concurrently, one of them split over both, get exactly one SR each at the PACS; a worker killed
- * with SIGKILL while studies wait loses none of them, and the leader's duties move when the leader is killed.
+ * with SIGKILL while studies wait loses none of them, nor do both workers killed during a delivery, the broker
+ * killed and restarted while studies arrive, or a receiver killed during an association (the sender sends again); the
+ * leader's duties move when the leader is killed; the FHIR server gets one DiagnosticReport per study.
  */
 @Tag("interop")
 @RequiresTools({"storescu", "storescp", "echoscu", PostgresServer.BIN + "/pg_ctl"})
@@ -47,11 +51,15 @@ class ClusterTest {
     Path dir;
 
     private final List<AutoCloseable> running = new ArrayList<>();
+    private StoreScp pacs;
 
     @AfterEach
     void stop() throws Exception {
         for (int i = running.size() - 1; i >= 0; i--) {
             running.get(i).close();
+        }
+        if (pacs != null) {
+            pacs.close();
         }
     }
 
@@ -61,11 +69,14 @@ class ClusterTest {
         running.add(postgres);
         ArtemisServer broker = ArtemisServer.create(dir);
         running.add(broker);
-        StoreScp pacs = StoreScp.start("PACS", dir.resolve("pacs"), LoopbackPorts.free(), true);
-        running.add(pacs);
+        int pacsPort = LoopbackPorts.free();
+        pacs = StoreScp.start("PACS", dir.resolve("pacs"), pacsPort, true);
+        InProcessFhirServer fhir = new InProcessFhirServer(FhirExporter.context());
+        running.add(fhir);
         Path shared = dir.resolve("shared");
         List<String> common = List.of("node.data-dir=" + shared, "http.port=0", "assembly.quiet-period=2s",
-                "dicom.min-free-disk-mb=1", "delivery.dicom-destinations=PACS@127.0.0.1:" + pacs.port(),
+                "dicom.min-free-disk-mb=1", "delivery.dicom-destinations=PACS@127.0.0.1:" + pacsPort,
+                "fhir.url=" + fhir.base(), "cluster.delivery-claim=PT20S",
                 "database.url=" + postgres.jdbcUrl(), "database.user=" + PostgresServer.USER,
                 "cluster.broker-url=" + broker.url(), "cluster.broker-user=" + broker.user(),
                 "cluster.broker-password=" + broker.password(), "cluster.leader-check=PT1S");
@@ -75,6 +86,11 @@ class ClusterTest {
         NodeProcess r2 = node("r2", "receiver", r2Port, common);
         NodeProcess w1 = node("w1", "worker", -1, common);
         NodeProcess w2 = node("w2", "worker", -1, common);
+        // A worker whose data folder is not the shared one (a missing mount) refuses to start, saying why.
+        List<String> ownFolder = new ArrayList<>(common);
+        ownFolder.set(0, "node.data-dir=" + dir.resolve("not-shared"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> node("w9", "worker", -1, ownFolder))
+                .hasMessageContaining("TRIAGE-0612").hasMessageContaining("not this cluster's shared data folder");
 
         // 20 studies, half to each receiver, two associations at a time; one more split over both receivers.
         List<CtSeriesWriter.WrittenSeries> studies = new ArrayList<>();
@@ -123,16 +139,150 @@ class ClusterTest {
         awaitOneSrEach(pacs, all);
         assertThat(countStarted(w2.log())).as("w2 triaged what w1 left").isGreaterThan(w2Before);
 
+        // Both workers die with SIGKILL while a delivery is being attempted (a PACS that accepts and never answers):
+        // once the dead worker's claim runs out (cluster.delivery-claim), a restarted worker delivers it.
+        w1.restart();
+        pacs.close();
+        try (HungPeer hung = new HungPeer(pacsPort)) {
+            CtSeriesWriter.WrittenSeries during = study(5500);
+            send(during.files(), r2Port);
+            Eventually.awaitTrue(WAIT, "the SR's delivery under way", () -> hung.accepted() > 0
+                    && claimedDeliveries(postgres, during.studyInstanceUid()) > 0);
+            w1.kill();
+            w2.kill();
+            all.add(during);
+        }
+        pacs = StoreScp.start("PACS", dir.resolve("pacs"), pacsPort, true);
+        w1.restart();
+        w2.restart();
+        awaitOneSrEach(pacs, all);
+
+        // The broker is killed (SIGKILL) while studies arrive: the receivers keep receiving, the outbox keeps the
+        // completions, and once the broker is back the workers' consumers reconnect and triage them.
+        broker.kill();
+        List<CtSeriesWriter.WrittenSeries> whileDown = List.of(study(5600), study(5601), study(5602));
+        for (int i = 0; i < whileDown.size(); i++) {
+            send(whileDown.get(i).files(), i % 2 == 0 ? r1Port : r2Port);
+        }
+        Thread.sleep(5000); // quiet periods pass: the leader queues them into the outbox, which cannot drain
+        broker.start();
+        all.addAll(whileDown);
+        awaitOneSrEach(pacs, all);
+
+        // A receiver dies with SIGKILL in the middle of an association: the sender's failed association is sent
+        // again, to the other receiver, as a PACS would; the instances the dead one had acknowledged count once.
+        CtSeriesWriter.WrittenSeries interrupted = study(5700, 256, 100);
+        Process storescu = new ProcessBuilder(storescu(interrupted.files(), r2Port)).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("storescu-interrupted.log").toFile()).start();
+        Eventually.awaitTrue(WAIT, "r2 receiving the study", () -> spooled(postgres, interrupted.studyInstanceUid()) >= 5);
+        r2.kill();
+        assertThat(storescu.waitFor()).as("the association broke off (storescu failed)").isNotZero();
+        send(interrupted.files(), r1Port);
+        r2.restart();
+        all.add(interrupted);
+        awaitOneSrEach(pacs, all);
+
         // The leader dies: another node takes the singleton duties, and a new study is still found complete.
-        NodeProcess leader = Eventually.await(WAIT, "a leader among the living", () -> List.of(r1, r2, w2).stream()
+        NodeProcess leader = Eventually.await(WAIT, "a leader among the living", () -> List.of(r1, r2, w1, w2).stream()
                 .filter(ClusterTest::isLeader).findFirst(), java.util.Optional::isPresent).orElseThrow();
         leader.kill();
-        CtSeriesWriter.WrittenSeries last = study(5400);
+        CtSeriesWriter.WrittenSeries last = study(5800);
         send(last.files(), leader == r1 ? r2Port : r1Port);
         all.add(last);
         awaitOneSrEach(pacs, all);
-        assertThat(List.of(r1, r2, w2).stream().filter(n -> n != leader).anyMatch(ClusterTest::isLeader))
-                .as("a surviving node leads").isTrue();
+        List<NodeProcess> living = List.of(r1, r2, w1, w2).stream().filter(n -> n != leader).toList();
+        assertThat(living.stream().anyMatch(ClusterTest::isLeader)).as("a surviving node leads").isTrue();
+        // Their metrics say the same: one leader, and an outbox the broker has emptied.
+        Eventually.await(WAIT, "one leader and an empty outbox in the metrics", () -> {
+            double leaders = 0;
+            double outbox = 0;
+            for (NodeProcess n : living) {
+                String scrape = scrape(n);
+                leaders += metric(scrape, "cttriage_cluster_leader");
+                outbox = metric(scrape, "cttriage_outbox_messages");
+            }
+            return List.of(leaders, outbox);
+        }, v -> v.equals(List.of(1.0, 0.0)));
+
+        // The FHIR server has one DiagnosticReport per study (conditional updates by the study's identifier).
+        Eventually.await(WAIT, "a DiagnosticReport for each of " + all.size() + " studies", () -> fhir.reports().size(),
+                n -> n >= all.size());
+        assertThat(fhir.reports()).hasSize(all.size());
+    }
+
+    /** The node's /metrics (its HTTP port, 0 in the configuration, is in its log). */
+    private static String scrape(NodeProcess n) throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("health: http://127\\.0\\.0\\.1:(\\d+)/")
+                .matcher(n.log());
+        String port = null;
+        while (m.find()) {
+            port = m.group(1); // the last start's
+        }
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static double metric(String scrape, String name) {
+        return scrape.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(
+                l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElseThrow(() -> new AssertionError(name
+                + " not in the scrape"));
+    }
+
+    /** A peer that accepts TCP connections and never answers: an attempt to it hangs until its timeouts. */
+    private static final class HungPeer implements AutoCloseable {
+        private final java.net.ServerSocket server;
+        private final List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        HungPeer(int port) throws java.io.IOException {
+            server = new java.net.ServerSocket();
+            server.setReuseAddress(true);
+            server.bind(new java.net.InetSocketAddress(LoopbackPorts.HOST, port));
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(server.accept());
+                    }
+                } catch (java.io.IOException closed) {
+                    // closed
+                }
+            }, "hung-peer");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int accepted() {
+            return held.size();
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            server.close();
+            for (java.net.Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    private static int claimedDeliveries(PostgresServer postgres, String study) throws Exception {
+        return count(postgres, "SELECT COUNT(*) FROM node_delivery d JOIN node_result r ON d.result_id = r.id"
+                + " WHERE r.study_uid = ? AND d.destination <> 'fhir' AND d.state = 'PENDING'"
+                + " AND d.claimed_until IS NOT NULL", study);
+    }
+
+    private static int spooled(PostgresServer postgres, String study) throws Exception {
+        return count(postgres, "SELECT COUNT(*) FROM node_instance WHERE study_uid = ?", study);
+    }
+
+    private static int count(PostgresServer postgres, String sql, String study) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(postgres.jdbcUrl(), PostgresServer.USER, "");
+             java.sql.PreparedStatement s = c.prepareStatement(sql)) {
+            s.setString(1, study);
+            try (java.sql.ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getInt(1);
+            }
+        }
     }
 
     private static long countStarted(String log) {
@@ -163,16 +313,26 @@ class ClusterTest {
     }
 
     private CtSeriesWriter.WrittenSeries study(long seed) throws Exception {
-        PhantomSpec spec = new PhantomSpec(seed, 64, 64, 20, 400.0 / 64, 10, 10, ContrastPhase.NONE, Set.of(), false);
+        return study(seed, 64, 20);
+    }
+
+    private CtSeriesWriter.WrittenSeries study(long seed, int matrix, int slices) throws Exception {
+        PhantomSpec spec = new PhantomSpec(seed, matrix, matrix, slices, 400.0 / matrix, 200.0 / slices,
+                200.0 / slices, ContrastPhase.NONE, Set.of(), false);
         return new CtSeriesWriter().write(new PhantomGenerator().generate(spec), SeriesWriteOptions.defaults(),
                 dir.resolve("studies").resolve(Long.toString(seed)));
     }
 
-    private static Void send(List<Path> files, int port) throws Exception {
+    private static List<String> storescu(List<Path> files, int port) {
         List<String> command = new ArrayList<>(List.of("storescu", "-aec", "CTTRIAGE", "127.0.0.1",
                 Integer.toString(port)));
         files.forEach(f -> command.add(f.toString()));
-        ExternalCommand.Result r = ExternalCommand.run(Duration.ofSeconds(60), command.toArray(String[]::new));
+        return command;
+    }
+
+    private static Void send(List<Path> files, int port) throws Exception {
+        ExternalCommand.Result r = ExternalCommand.run(Duration.ofSeconds(60), storescu(files, port)
+                .toArray(String[]::new));
         assertThat(r.exitCode()).as(r.output()).isZero();
         return null;
     }

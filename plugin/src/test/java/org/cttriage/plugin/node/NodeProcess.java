@@ -48,14 +48,18 @@ final class NodeProcess implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         Eventually.await(wait, () -> "node ready; log:\n" + tail(), () -> {
             if (!process.isAlive()) {
-                throw new IllegalStateException("node exited " + process.exitValue() + ":\n" + tail());
+                return false;
             }
-            if (port < 0) { // a worker does not listen: ready once it says it started
-                return Files.readString(log).contains("started as worker");
+            if (port < 0) { // a worker does not listen: ready once it says it started (since its last restart)
+                String text = Files.readString(log);
+                return text.substring(Math.max(0, text.lastIndexOf("---- restart"))).contains("started as worker");
             }
             return ExternalCommand.run(Duration.ofSeconds(10), "echoscu", "-aec", "CTTRIAGE", "127.0.0.1",
                     Integer.toString(port)).exitCode() == 0;
-        }, ok -> ok);
+        }, ok -> ok || !process.isAlive());
+        if (!process.isAlive()) { // at once, not after the whole wait
+            throw new IllegalStateException("node exited " + process.exitValue() + ":\n" + tail());
+        }
     }
 
     /** SIGKILL (destroyForcibly on Linux): no shutdown hook, no graceful stop. */

@@ -34,6 +34,10 @@ class NodeSettingsTest {
             String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
             assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
         }
+        for (org.cttriage.ups.UpsOptions.ConfigKey k : org.cttriage.ups.UpsOptions.CONFIG_KEYS) {
+            String value = k.defaultValue().isEmpty() ? "(empty)" : "`" + k.defaultValue() + "`";
+            assertThat(doc).as(k.key()).contains("| `" + k.key() + "` | " + value + " |");
+        }
     }
 
     @Test
@@ -66,6 +70,77 @@ class NodeSettingsTest {
             assertThatThrownBy(() -> Hl7Options.fromConfig(s.hl7Lookup())).as(bad[0])
                     .hasMessageContaining(bad[0].substring(0, bad[0].indexOf('='))).hasMessageContaining(bad[1]);
         }
+    }
+
+    @Test
+    void theFhirPriorityTargetChoosesTheTaskOrTheOrderAndTheEarlierKeyStillWorks() throws Exception {
+        String fhir = "fhir.url=https://fhir.example/r4\n";
+        assertThat(NodeSettings.load(write(fhir), dir).otherDestinations()).extracting(Destination::name)
+                .containsExactly("fhir");
+        assertThat(NodeSettings.load(write(fhir + "fhir.priority-target=task\n"), dir).otherDestinations())
+                .extracting(Destination::name).containsExactly("fhir", "fhir-task");
+        NodeSettings order = NodeSettings.load(write(fhir + "fhir.priority-target=service-request\n"
+                + "fhir.accession-system=urn:oid:1.2.3.4\n"), dir);
+        assertThat(order.otherDestinations()).extracting(Destination::name).containsExactly("fhir", "fhir-service-request");
+        assertThat(order.nodeConfig(order.otherDestinations()).destinations()).extracting(NodeMetrics::kind)
+                .containsExactly("fhir", "fhir-service-request");
+        assertThat(order.fhirAccessionSystem()).isEqualTo("urn:oid:1.2.3.4");
+
+        NodeSettings old = NodeSettings.load(write(fhir + "fhir.priority-task=true\n"), dir);
+        assertThat(old.fhirPriorityTarget()).isEqualTo(NodeSettings.FhirPriorityTarget.TASK);
+        assertThat(old.otherDestinations()).extracting(Destination::name).containsExactly("fhir", "fhir-task");
+        assertThat(old.notes()).singleElement().satisfies(n -> assertThat(n).contains("fhir.priority-task")
+                .contains("fhir.priority-target=task"));
+        assertThat(NodeSettings.load(write(fhir + "fhir.priority-task=false\n"), dir).fhirPriorityTarget())
+                .isEqualTo(NodeSettings.FhirPriorityTarget.NONE);
+        assertThatThrownBy(() -> NodeSettings.load(write(fhir + "fhir.priority-task=true\nfhir.priority-target=task\n"),
+                dir)).hasMessageContaining("TRIAGE-0612").hasMessageContaining("both");
+        assertThatThrownBy(() -> NodeSettings.load(write(fhir + "fhir.priority-task=yes\n"), dir))
+                .hasMessageContaining("fhir.priority-task").hasMessageContaining("true or false");
+
+        for (String[] bad : new String[][] {{"fhir.priority-target=order", "none, task or service-request"},
+                {"fhir.priority-target=service-request\nfhir.accession-system=1.2.3", "a URI"},
+                {"fhir.priority-target=task\nfhir.accession-system=urn:oid:1.2", "service-request only"}}) {
+            NodeSettings s = NodeSettings.load(write(fhir + bad[0] + "\n"), dir);
+            assertThatThrownBy(s::otherDestinations).as(bad[0]).hasMessageContaining("TRIAGE-0612")
+                    .hasMessageContaining(bad[1]);
+        }
+        assertThatThrownBy(() -> NodeSettings.load(write("fhir.priority-target=task\n"), dir).otherDestinations())
+                .hasMessageContaining("fhir.priority-target").hasMessageContaining("fhir.url is not set");
+    }
+
+    @Test
+    void theUpsKeysMakeAUpsDestinationAndBadValuesNameTheKey() throws Exception {
+        NodeSettings ups = NodeSettings.load(write("delivery.dicom-destinations=PACS@127.0.0.1:104\n"
+                + "ups.url=http://pacs:8080/dcm4chee-arc/aets/DCM4CHEE/rs/\nups.auth=basic\nups.user=node\n"), dir);
+        assertThat(ups.otherDestinations()).extracting(Destination::name).containsExactly("ups");
+        assertThat(ups.nodeConfig(ups.otherDestinations()).destinations()).extracting(NodeMetrics::kind)
+                .containsExactly("dicom-sr", "ups");
+        org.cttriage.ups.UpsOptions o = org.cttriage.ups.UpsOptions.fromConfig(ups.upsLookup(), "PACS");
+        assertThat(o.baseUrl()).hasToString("http://pacs:8080/dcm4chee-arc/aets/DCM4CHEE/rs");
+        assertThat(o.authorization()).startsWith("Basic ");
+        assertThat(o.describe()).doesNotContain(o.authorization().substring(6));
+        assertThat(o.priorities().get(org.cttriage.core.domain.Priority.ROUTINE))
+                .isEqualTo(org.cttriage.ups.ProcedureStepPriority.MEDIUM);
+        assertThat(o.retrieveAeTitle()).isEqualTo("PACS");
+        assertThat(o.retry().maxAttempts()).isEqualTo(20);
+
+        assertThatThrownBy(() -> NodeSettings.load(write("ups.url=http://x/rs\nups.urll=y\n"), dir))
+                .hasMessageContaining("unknown key 'ups.urll'");
+        for (String[] bad : new String[][] {{"ups.url=ftp://pacs/rs", "http:// or https://"},
+                {"ups.auth=digest", "none, bearer, basic"}, {"ups.auth=bearer", "ups.token"},
+                {"ups.priority-map=routine=HIGH,urgent=LOW,asap=HIGH,stat=HIGH", "the order must be kept"},
+                {"ups.priority-map=routine=MEDIUM,stat=HIGH", "HIGH, MEDIUM, LOW"},
+                {"ups.read-timeout=10m", "2m"},
+                {"ups.max-attempts=0", "1..100"}}) {
+            NodeSettings s = NodeSettings.load(write((bad[0].startsWith("ups.url") ? "" : "ups.url=http://pacs/rs\n")
+                    + bad[0] + "\n"), dir);
+            assertThatThrownBy(() -> org.cttriage.ups.UpsOptions.fromConfig(s.upsLookup(), "PACS")).as(bad[0])
+                    .hasMessageContaining(bad[0].substring(0, bad[0].indexOf('='))).hasMessageContaining(bad[1]);
+        }
+        NodeSettings noPacs = NodeSettings.load(write("ups.url=http://pacs/rs\n"), dir);
+        assertThatThrownBy(() -> org.cttriage.ups.UpsOptions.fromConfig(noPacs.upsLookup(), ""))
+                .hasMessageContaining("ups.retrieve-ae-title");
     }
 
     @Test

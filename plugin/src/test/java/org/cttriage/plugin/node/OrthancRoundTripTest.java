@@ -22,7 +22,11 @@ import org.cttriage.core.node.DeliveryState;
 import org.cttriage.core.node.NodeRecovery;
 import org.cttriage.core.volume.AssemblyPolicy;
 import org.cttriage.core.volume.SelectionPolicy;
-import org.cttriage.testdata.dicom.PhantomSeries;
+import org.cttriage.testdata.dicom.SeriesWriteOptions;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.PhantomFinding;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
 import org.cttriage.testdata.dicom.CtSeriesWriter;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
@@ -38,8 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The deployment in deploy/orthanc/, end to end: a real Orthanc running the shipped Lua script
- * routes a stable CT series to the node, and the node's DICOM SR comes back into the same study
- * in Orthanc, once. Sending the same CT again produces no second SR.
+ * routes a stable CT series to the node, and the node's DICOM SR, organ SEG and key-image KOS come
+ * back into the same study in Orthanc, once, each as a series of that study. Sending the same CT
+ * again produces no second SR, SEG or KOS.
  */
 @RequiresTools({"Orthanc", "storescu"})
 class OrthancRoundTripTest {
@@ -50,7 +55,8 @@ class OrthancRoundTripTest {
     private static final String NODE_AET = "CTTRIAGE";
     /** A calling AE title the harness lets store into Orthanc (OrthancOptions.defaults()). */
     private static final String MODALITY_AET = "STORESCU";
-    private static final int SLICES = 30;
+    /** 128² × 96 slices of 3.75 mm with an effusion and an enlarged liver, which the reference model calls present. */
+    private static final int SLICES = 96;
     private static final Path PACKAGE = Path.of(System.getProperty("ctglip.package", "../models/ctglip-ref"));
     private static final Set<String> UNFINISHED_JOB_STATES = Set.of("Pending", "Running", "Retry");
 
@@ -108,6 +114,17 @@ class OrthancRoundTripTest {
         assertThat(tags.path("SOPClassUID").asText()).isEqualTo(SOPClass.Comprehensive3DSRStorage);
         List<DeliveryLedger.Delivery> delivered = node.ledger().inState(DeliveryState.DELIVERED);
         assertThat(delivered).hasSize(1);
+        // The SEG and the KOS went on the same delivery: delivered means Orthanc stored all three.
+        assertThat(delivered.get(0).files()).hasSize(3);
+        OrthancClient.Series seg = onlySeries(client, studyId, "SEG");
+        JsonNode segTags = client.simplifiedTags(client.series(seg.id()).instances().get(0));
+        assertThat(segTags.path("StudyInstanceUID").asText()).isEqualTo(ct.studyInstanceUid());
+        assertThat(segTags.path("SOPClassUID").asText()).isEqualTo(SOPClass.SegmentationStorage);
+        assertThat(segTags.path("FrameOfReferenceUID").asText()).isNotEmpty();
+        OrthancClient.Series kos = onlySeries(client, studyId, "KO");
+        JsonNode kosTags = client.simplifiedTags(client.series(kos.id()).instances().get(0));
+        assertThat(kosTags.path("StudyInstanceUID").asText()).isEqualTo(ct.studyInstanceUid());
+        assertThat(kosTags.path("SOPClassUID").asText()).isEqualTo(SOPClass.KeyObjectSelectionDocumentStorage);
         assertThat(delivered.get(0).destination()).isEqualTo("orthanc");
         assertThat(delivered.get(0).series().seriesInstanceUid()).isEqualTo(ct.seriesInstanceUid());
         // The script routes CT only: once the SR series is stable too, the CT has been sent exactly once.
@@ -129,7 +146,9 @@ class OrthancRoundTripTest {
                     assertThat(j.remoteAet()).isEqualTo(NODE_AET);
                     assertThat(j.state()).as("%s%nOrthanc log:%n%s", j, orthanc.logTail()).isEqualTo("Success");
                 });
-        assertThat(client.jobs()).as("no job sent the SR series").noneMatch(j -> j.parentResources().contains(sr.id()));
+        assertThat(client.jobs()).as("no job sent the SR, SEG or KOS series").noneMatch(j ->
+                j.parentResources().contains(sr.id()) || j.parentResources().contains(seg.id())
+                        || j.parentResources().contains(kos.id()));
         // Orthanc's store job succeeds only once the node has answered every C-STORE, and the node records an
         // instance before answering: had the resend changed the series' input, it would be receiving again.
         assertThat(new NodeRecovery(node.database()).seriesAwaitingTriage()).as("series awaiting triage").isEmpty();
@@ -137,6 +156,17 @@ class OrthancRoundTripTest {
         assertThat(node.ledger().inState(DeliveryState.DELIVERED)).as("delivered SRs").hasSize(1);
         assertThat(seriesOf(client, studyId, "SR")).as("SR series in the study").hasSize(1);
         assertThat(client.series(sr.id()).instanceCount()).as("SR instances").isEqualTo(1);
+        assertThat(onlySeries(client, studyId, "SEG").instanceCount()).as("SEG instances").isEqualTo(1);
+        assertThat(onlySeries(client, studyId, "KO").instanceCount()).as("KOS instances").isEqualTo(1);
+    }
+
+    /** The study's one series of {@code modality}, waited for: the node stored it with the SR, on one association. */
+    private OrthancClient.Series onlySeries(OrthancClient client, String studyId, String modality) throws Exception {
+        List<OrthancClient.Series> series = Eventually.await(WAIT, () -> "a " + modality
+                + " series in the CT's study in Orthanc; Orthanc log:\n" + orthanc.logTail(),
+                () -> seriesOf(client, studyId, modality), l -> !l.isEmpty());
+        assertThat(series).as(modality + " series in the study").hasSize(1);
+        return client.series(series.get(0).id());
     }
 
     private void startNode() throws Exception {
@@ -188,6 +218,8 @@ class OrthancRoundTripTest {
     }
 
     private static CtSeriesWriter.WrittenSeries series(Path out) throws Exception {
-        return PhantomSeries.write(11, 64, SLICES, 10, out);
+        PhantomSpec spec = new PhantomSpec(11, 128, 128, SLICES, 400.0 / 128, 3.75, 3.75, ContrastPhase.NONE,
+                Set.of(PhantomFinding.PLEURAL_EFFUSION, PhantomFinding.SPLENOMEGALY, PhantomFinding.HEPATOMEGALY), false);
+        return new CtSeriesWriter().write(new PhantomGenerator().generate(spec), SeriesWriteOptions.defaults(), out);
     }
 }

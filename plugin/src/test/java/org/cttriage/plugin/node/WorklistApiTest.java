@@ -106,6 +106,12 @@ class WorklistApiTest {
         conforms("/api/v1/studies/{studyUid}", "get", one);
         JsonNode detail = JSON.readTree(one.body());
         assertThat(detail.get("result").get("findings")).hasSize(16);
+        JsonNode objects = detail.get("result").get("objects");
+        assertThat(objects.get(0).get("modality").asText()).isEqualTo("SR");
+        assertThat(objects.get(0).get("sopInstanceUid").asText())
+                .isEqualTo(detail.get("result").get("srSopInstanceUid").asText());
+        assertThat(objects.get(1).get("modality").asText()).isEqualTo("SEG");
+        assertThat(objects.get(1).get("sopClassUid").asText()).isEqualTo("1.2.840.10008.5.1.4.1.1.66.4");
         assertThat(detail.get("series")).hasSize(1);
         conforms("/api/v1/studies/{studyUid}", "get", get("/api/v1/studies/1.2.3.999", reader));
         keyImagesAreTheSlicesThroughThePresentFindings(reader, detail);

@@ -114,6 +114,8 @@ class WorklistBrowserTest {
         List<WebElement> findings = browser.findElements(By.cssSelector("#findings tbody tr"));
         assertThat(findings).hasSize(16);
         assertThat(findings.get(0).getText()).containsIgnoringCase("emphysema");
+        assertThat(browser.findElement(By.id("objects")).getText()).as("what the PACS got")
+                .contains("Structured report (SR)").contains("Organ segmentation (SEG)").contains("Key images (KOS)");
         WebElement key = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#key-images img.key")));
         wait.until(d -> loaded(key));
         assertThat(browser.findElement(By.cssSelector("#key-images figcaption")).getText()).containsIgnoringCase("emphysema")

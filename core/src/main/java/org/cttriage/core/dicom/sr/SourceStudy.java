@@ -47,6 +47,10 @@ public record SourceStudy(java.util.Map<String, String> attributes, String serie
             DicomDictionary.StandardDictionary.getTagFromName("ScheduledProcedureStepID"),
             TagFromName.PlacerOrderNumberImagingServiceRequest, TagFromName.FillerOrderNumberImagingServiceRequest);
 
+    /** The source series' Frame of Reference module, which the SEG shares. */
+    static final List<AttributeTag> FRAME_OF_REFERENCE = List.of(TagFromName.FrameOfReferenceUID,
+            DicomDictionary.StandardDictionary.getTagFromName("PositionReferenceIndicator"));
+
     public SourceStudy {
         attributes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(attributes));
         instances = instances.stream().distinct()
@@ -63,6 +67,11 @@ public record SourceStudy(java.util.Map<String, String> attributes, String serie
                     Attribute.getDelimitedStringValuesOrEmptyString(list, t));
         }
         values.putAll(request(list));
+        // Where the series lies (never copied into the SR, which has no Frame of Reference module): the SEG's frame of
+        // reference and the SR's SCOORD3D points are on it.
+        for (AttributeTag t : FRAME_OF_REFERENCE) {
+            values.put(AttributeList.getDictionary().getNameFromTag(t), Attribute.getSingleStringValueOrEmptyString(list, t));
+        }
         return new SourceStudy(values, slices.get(0).seriesInstanceUid(), slices.stream()
                 .map(s -> new ReferencedInstance(s.sopClassUid(), s.sopInstanceUid())).toList());
     }

@@ -69,6 +69,29 @@ final class SrCodes {
     static final CodedConcept SERIES_SELECTION = new CodedConcept("99CTTRIAGE", "series-selection", "Series selection");
     static final CodedConcept PROCESSING_EQUIPMENT = dcm("109102", "Processing Equipment");
 
+    // SEG, KOS and the SR's references to them (issue 16); each confirmed in pydicom's sr/_concepts_dict.py.
+    /** CID 7162 Surface Processing Algorithm Families: the SEG's algorithm family. */
+    static final CodedConcept ARTIFICIAL_INTELLIGENCE = dcm("123110", "Artificial Intelligence");
+    /** CID 7150 Segmentation Property Categories: the category of every organ segment. */
+    static final CodedConcept ANATOMICAL_STRUCTURE = new CodedConcept("SCT", "123037004", "Anatomical Structure");
+    /** CID 7203 Image Derivation: what made each SEG frame from its source image. */
+    static final CodedConcept SEGMENTATION = dcm("113076", "Segmentation");
+    /** CID 7202 Source Image Purposes of Reference. */
+    static final CodedConcept SOURCE_FOR_PROCESSING = dcm("121322", "Source image for image processing operation");
+    /** CID 7010 Key Object Selection Document Title: the KOS title. */
+    static final CodedConcept OF_INTEREST = dcm("113000", "Of Interest");
+    static final CodedConcept KEY_OBJECT_DESCRIPTION = dcm("113012", "Key Object Description");
+    /** TID 1411: the SEG segment a volumetric measurement group measures. */
+    static final CodedConcept REFERENCED_SEGMENT = dcm("121191", "Referenced Segment");
+    static final CodedConcept SOURCE_SERIES_FOR_SEGMENTATION = dcm("121232", "Source series for segmentation");
+    static final CodedConcept VOLUME = new CodedConcept("SCT", "118565006", "Volume");
+    /** UCUM millilitre, as CID 7181 writes it. */
+    static final CodedConcept MILLILITER = new CodedConcept("UCUM", "ml", "milliliter");
+    /** The key slice of a finding called present (CID 7003). */
+    static final CodedConcept SOURCE_OF_MEASUREMENT = dcm("121112", "Source of Measurement");
+    /** The finding's point on the frame of reference (SCOORD3D POINT). */
+    static final CodedConcept IMAGE_REGION = dcm("111030", "Image Region");
+
     private static CodedConcept dcm(String value, String meaning) {
         return new CodedConcept("DCM", value, meaning);
     }

@@ -27,7 +27,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Locale;
 import org.cttriage.core.domain.CodedConcept;
+import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.domain.TriageResult;
 
 /**
@@ -69,6 +71,19 @@ public final class TriageSrWriter {
     }
 
     /**
+     * The SEG and the KOS written with the SR, which it references: the SEG's segments measured by TID 1411
+     * volumetric groups, both in the Current Requested Procedure Evidence Sequence (they are made for the same
+     * requested procedure as the SR, in its study).
+     *
+     * @param seg the organ segmentation, if one was made
+     * @param kos the key images, if any finding is present
+     */
+    public record Companions(java.util.Optional<SegWriter.Seg> seg, java.util.Optional<KosWriter.Kos> kos) {
+        /** An SR on its own. */
+        public static final Companions NONE = new Companions(java.util.Optional.empty(), java.util.Optional.empty());
+    }
+
+    /**
      * Builds the SR and writes it into {@code folder} as {@code <SOP Instance UID>.dcm} (via a
      * temporary file and a rename); returns that file. The UID derives from the input, so the same
      * input writes the same file again.
@@ -85,11 +100,33 @@ public final class TriageSrWriter {
      */
     public Path writeInto(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
                           List<String> seriesSelection, Path folder) throws DicomException, IOException {
-        AttributeList list = build(source, result, predecessor, seriesSelection);
+        return writeInto(source, result, predecessor, seriesSelection, Companions.NONE, folder);
+    }
+
+    /** As above, the SR also measuring and referencing the SEG and referencing the KOS written with it. */
+    public Path writeInto(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
+                          List<String> seriesSelection, Companions companions, Path folder)
+            throws DicomException, IOException {
+        AttributeList list = build(source, result, predecessor, seriesSelection, companions);
         Path file = folder.resolve(Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SOPInstanceUID)
                 + ".dcm");
         write(list, file);
         return file;
+    }
+
+    /**
+     * Builds the SR with its companions and writes it as {@code fileForUid.apply(<SOP Instance UID>)} (via a temporary
+     * file and a rename).
+     */
+    public ResultObject writeObject(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
+            List<String> seriesSelection, Companions companions, java.util.function.Function<String, Path> fileForUid)
+            throws DicomException, IOException {
+        AttributeList list = build(source, result, predecessor, seriesSelection, companions);
+        String uid = Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SOPInstanceUID);
+        Path file = fileForUid.apply(uid);
+        write(list, file);
+        return new ResultObject(ResultObject.SR, SOPClass.Comprehensive3DSRStorage, uid,
+                Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SeriesInstanceUID), file);
     }
 
     /** The SR data set (with file meta information). */
@@ -106,6 +143,12 @@ public final class TriageSrWriter {
     /** The SR data set, superseding {@code predecessor} when present, with the study's series selection. */
     public AttributeList build(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
             List<String> seriesSelection) throws DicomException {
+        return build(source, result, predecessor, seriesSelection, Companions.NONE);
+    }
+
+    /** The SR data set with the SEG and KOS written with it. */
+    public AttributeList build(SourceStudy source, TriageResult result, java.util.Optional<Predecessor> predecessor,
+            List<String> seriesSelection, Companions companions) throws DicomException {
         String study = source.get("StudyInstanceUID");
         String series = source.seriesInstanceUid();
         String model = result.model().name() + " " + result.model().version();
@@ -118,7 +161,7 @@ public final class TriageSrWriter {
             put(list, TagFromName.SpecificCharacterSet, charset.split("\\\\"));
         }
         // StructuredReport gathers the whole tree; the root item alone holds no ContentSequence.
-        list.putAll(new StructuredReport(content(source, result, model, seriesSelection)).getAttributeList());
+        list.putAll(new StructuredReport(content(source, result, model, seriesSelection, companions)).getAttributeList());
 
         put(list, TagFromName.SOPClassUID, SOPClass.Comprehensive3DSRStorage);
         put(list, TagFromName.SOPInstanceUID, uid("sr-instance", study, series, result.model().packageSha256(),
@@ -151,7 +194,7 @@ public final class TriageSrWriter {
         put(list, TagFromName.ContentDate, source.get("StudyDate").isEmpty() ? "19000101" : source.get("StudyDate"));
         put(list, TagFromName.ContentTime, source.get("StudyTime").isEmpty() ? "000000" : source.get("StudyTime"));
         list.put(new SequenceAttribute(TagFromName.PerformedProcedureCodeSequence));
-        list.put(evidence(study, series, source));
+        list.put(evidence(study, series, source, companions));
         if (predecessor.isPresent()) {
             list.put(predecessors(predecessor.get()));
         }
@@ -172,8 +215,8 @@ public final class TriageSrWriter {
         Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private ContentItem content(SourceStudy source, TriageResult result, String model, List<String> seriesSelection)
-            throws DicomException {
+    private ContentItem content(SourceStudy source, TriageResult result, String model, List<String> seriesSelection,
+            Companions companions) throws DicomException {
         String study = source.get("StudyInstanceUID");
         String series = source.seriesInstanceUid();
         ContentItem root = factory.makeContainerContentItem(null, null, item(SrCodes.IMAGING_MEASUREMENT_REPORT), true,
@@ -197,12 +240,20 @@ public final class TriageSrWriter {
 
         ContentItem measurements = factory.makeContainerContentItem(root, "CONTAINS", item(SrCodes.IMAGING_MEASUREMENTS),
                 true);
+        java.util.Map<String, SegWriter.Segment> segmentOf = new java.util.HashMap<>();
+        companions.seg().ifPresent(seg -> seg.segments().forEach(s -> segmentOf.put(s.organ().id(), s)));
         for (FindingResult f : result.findings()) {
             ContentItem g = factory.makeContainerContentItem(measurements, "CONTAINS", item(SrCodes.MEASUREMENT_GROUP), true);
             factory.makeTextContentItem(g, "HAS OBS CONTEXT", item(SrCodes.TRACKING_IDENTIFIER), f.id());
             factory.makeUIDContentItem(g, "HAS OBS CONTEXT", item(SrCodes.TRACKING_UID),
                     uid("tracking", study, series, f.id(), model));
             factory.makeCodeContentItem(g, "CONTAINS", item(SrCodes.FINDING), item(f.finding()));
+            SegWriter.Segment organ = segmentOf.get(f.organ());
+            if (organ != null) {
+                // The model scores a finding on the embedding pooled inside its organ's mask: that segment is the
+                // region the evaluation was made over, so with a SEG each finding group is a TID 1411 group of it.
+                segmentReference(g, companions.seg().get(), organ);
+            }
             factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_NAME), result.model().name());
             factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_VERSION), result.model().version());
             factory.makeCodeContentItem(g, "HAS CONCEPT MOD", item(SrCodes.FINDING_SITE), item(f.organCode()));
@@ -213,6 +264,15 @@ public final class TriageSrWriter {
             }
             factory.makeNumericContentItem(g, "CONTAINS", item(SrCodes.PROBABILITY),
                     String.format(Locale.ROOT, "%.4f", f.probability()), item(SrCodes.NO_UNITS));
+            if (f.present() && f.location() != null) {
+                location(g, f.location(), source.get("FrameOfReferenceUID"));
+            }
+        }
+        if (companions.seg().isPresent()) {
+            SegWriter.Seg seg = companions.seg().get();
+            for (SegWriter.Segment s : seg.segments()) {
+                organVolume(measurements, seg, s, result);
+            }
         }
 
         ContentItem qualitative = factory.makeContainerContentItem(root, "CONTAINS", item(SrCodes.QUALITATIVE_EVALUATIONS),
@@ -225,6 +285,46 @@ public final class TriageSrWriter {
             factory.makeTextContentItem(qualitative, "CONTAINS", item(SrCodes.SERIES_SELECTION), line);
         }
         return root;
+    }
+
+    /**
+     * Where a finding called present is (TID 1501 is extensible): the key slice as an IMAGE reference, and the point
+     * as a SCOORD3D POINT on the source's frame of reference (when it has one; a point needs a frame to lie on).
+     */
+    private void location(ContentItem group, FindingLocation l, String frameOfReference) throws DicomException {
+        factory.makeImageContentItem(group, "CONTAINS", item(SrCodes.SOURCE_OF_MEASUREMENT), l.sopClassUid(),
+                l.sopInstanceUid(), l.frameNumber(), 0, null, null, null, null);
+        if (!frameOfReference.isEmpty()) {
+            float[] point = {l.pointLps().get(0).floatValue(), l.pointLps().get(1).floatValue(),
+                l.pointLps().get(2).floatValue()};
+            factory.makeSpatialCoordinates3DContentItem(group, "CONTAINS", item(SrCodes.IMAGE_REGION), "POINT", point,
+                    frameOfReference);
+        }
+    }
+
+    /**
+     * TID 1411 Volumetric ROI Measurements: one group per SEG segment (an organ), referencing the segment and
+     * the series it was made on, with the organ's volume on the source grid as the SEG has it, so the two agree.
+     */
+    private void organVolume(ContentItem measurements, SegWriter.Seg seg, SegWriter.Segment s, TriageResult result)
+            throws DicomException {
+        ContentItem g = factory.makeContainerContentItem(measurements, "CONTAINS", item(SrCodes.MEASUREMENT_GROUP), true);
+        factory.makeTextContentItem(g, "HAS OBS CONTEXT", item(SrCodes.TRACKING_IDENTIFIER), s.trackingIdentifier());
+        factory.makeUIDContentItem(g, "HAS OBS CONTEXT", item(SrCodes.TRACKING_UID), s.trackingUid());
+        segmentReference(g, seg, s);
+        factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_NAME), result.model().name());
+        factory.makeTextContentItem(g, "HAS CONCEPT MOD", item(SrCodes.ALGORITHM_VERSION), result.model().version());
+        factory.makeCodeContentItem(g, "HAS CONCEPT MOD", item(SrCodes.FINDING_SITE), item(s.organ().code()));
+        factory.makeNumericContentItem(g, "CONTAINS", item(SrCodes.VOLUME),
+                String.format(Locale.ROOT, "%.1f", s.volumeMl()), item(SrCodes.MILLILITER));
+    }
+
+    /** TID 1411 rows 7 and 11: the SEG segment of the group and the series it was made on. */
+    private void segmentReference(ContentItem g, SegWriter.Seg seg, SegWriter.Segment s) throws DicomException {
+        factory.makeImageContentItem(g, "CONTAINS", item(SrCodes.REFERENCED_SEGMENT), SOPClass.SegmentationStorage,
+                seg.sopInstanceUid(), 0, s.number(), null, null, null, null);
+        factory.makeUIDContentItem(g, "CONTAINS", item(SrCodes.SOURCE_SERIES_FOR_SEGMENTATION),
+                seg.sourceSeriesInstanceUid());
     }
 
     private static SequenceAttribute predecessors(Predecessor p) throws DicomException {
@@ -246,7 +346,8 @@ public final class TriageSrWriter {
         return predecessors;
     }
 
-    private SequenceAttribute evidence(String study, String series, SourceStudy source) throws DicomException {
+    private SequenceAttribute evidence(String study, String series, SourceStudy source, Companions companions)
+            throws DicomException {
         AttributeList seriesItem = new AttributeList();
         put(seriesItem, TagFromName.SeriesInstanceUID, series);
         SequenceAttribute sops = new SequenceAttribute(TagFromName.ReferencedSOPSequence);
@@ -261,10 +362,31 @@ public final class TriageSrWriter {
         put(studyItem, TagFromName.StudyInstanceUID, study);
         SequenceAttribute seriesSeq = new SequenceAttribute(TagFromName.ReferencedSeriesSequence);
         seriesSeq.addItem(seriesItem);
+        if (companions.seg().isPresent()) {
+            seriesSeq.addItem(referencedSeries(companions.seg().get().seriesInstanceUid(), SOPClass.SegmentationStorage,
+                    companions.seg().get().sopInstanceUid()));
+        }
+        if (companions.kos().isPresent()) {
+            seriesSeq.addItem(referencedSeries(companions.kos().get().seriesInstanceUid(),
+                    SOPClass.KeyObjectSelectionDocumentStorage, companions.kos().get().sopInstanceUid()));
+        }
         studyItem.put(seriesSeq);
         SequenceAttribute evidence = new SequenceAttribute(TagFromName.CurrentRequestedProcedureEvidenceSequence);
         evidence.addItem(studyItem);
         return evidence;
+    }
+
+    private static AttributeList referencedSeries(String seriesUid, String sopClass, String sopInstance)
+            throws DicomException {
+        AttributeList sop = new AttributeList();
+        put(sop, TagFromName.ReferencedSOPClassUID, sopClass);
+        put(sop, TagFromName.ReferencedSOPInstanceUID, sopInstance);
+        SequenceAttribute sops = new SequenceAttribute(TagFromName.ReferencedSOPSequence);
+        sops.addItem(sop);
+        AttributeList item = new AttributeList();
+        put(item, TagFromName.SeriesInstanceUID, seriesUid);
+        item.put(sops);
+        return item;
     }
 
     /** IHE AIR: the algorithm as contributing equipment, with a Device UID that changes with the package. */
@@ -282,7 +404,7 @@ public final class TriageSrWriter {
         return s;
     }
 
-    private static String deviceUid(TriageResult result) {
+    static String deviceUid(TriageResult result) {
         return uid("device", result.model().name(), result.model().version(), result.model().packageSha256());
     }
 

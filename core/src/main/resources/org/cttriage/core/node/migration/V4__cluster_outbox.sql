@@ -16,3 +16,9 @@ CREATE TABLE IF NOT EXISTS node_triage_queue (
     queued_for TIMESTAMP NOT NULL,
     queued_at TIMESTAMP NOT NULL
 );
+-- The cluster's identity, also written to node.data-dir/cluster-id: a node whose data folder does not
+-- hold the same id is not on the shared folder and refuses to start (SharedDataCheck).
+CREATE TABLE IF NOT EXISTS node_cluster (
+    cluster_id VARCHAR(36) NOT NULL PRIMARY KEY,
+    created TIMESTAMP NOT NULL
+);

@@ -63,6 +63,17 @@ final class SrFixtures {
     }
 
     static TriageResult result(List<SliceHeader> slices, Set<String> present) {
+        return result(slices.get(0).studyInstanceUid(), slices.get(0).seriesInstanceUid(),
+                slices.stream().map(SliceHeader::sopInstanceUid).toList(), present);
+    }
+
+    /** A result of the series {@code source} describes. */
+    static TriageResult result(SourceStudy source, Set<String> present) {
+        return result(source.get("StudyInstanceUID"), source.seriesInstanceUid(),
+                source.instances().stream().map(SourceStudy.ReferencedInstance::sopInstanceUid).toList(), present);
+    }
+
+    private static TriageResult result(String study, String series, List<String> instances, Set<String> present) {
         List<FindingResult> findings = new ArrayList<>();
         Priority priority = Priority.ROUTINE;
         for (String[] c : CATALOG) {
@@ -76,8 +87,7 @@ final class SrFixtures {
         }
         Map<String, Double> volumes = new LinkedHashMap<>();
         ORGANS.keySet().stream().sorted().forEach(o -> volumes.put(o, 100.0));
-        return new TriageResult(slices.get(0).studyInstanceUid(), slices.get(0).seriesInstanceUid(),
-                slices.stream().map(SliceHeader::sopInstanceUid).toList(), findings, volumes, priority, MODEL,
+        return new TriageResult(study, series, instances, findings, volumes, priority, MODEL,
                 Map.of("total", 1L));
     }
 }

@@ -125,7 +125,7 @@ class TriageSrWriterTest {
     private static DicomSRValidator validator;
 
     /** Compiling PixelMed's validation stylesheets takes seconds, so one validator serves every test. */
-    private static synchronized DicomSRValidator validator() throws Exception {
+    static synchronized DicomSRValidator validator() throws Exception {
         if (validator == null) {
             validator = new DicomSRValidator();
         }

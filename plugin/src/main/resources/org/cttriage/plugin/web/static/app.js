@@ -199,6 +199,16 @@
         + ': ' + x.deliveries.map((d) => d.destination + ' ' + d.state).join(', ');
       results.appendChild(li);
     });
+    const objects = $('objects').querySelector('tbody');
+    objects.replaceChildren();
+    const names = { SR: 'Structured report (SR)', SEG: 'Organ segmentation (SEG)', KO: 'Key images (KOS)' };
+    (s.result ? s.result.objects : []).forEach((o) => {
+      const row = document.createElement('tr');
+      cell(row, text(names[o.modality] || o.modality));
+      cell(row, text(o.sopInstanceUid));
+      cell(row, text(o.seriesInstanceUid));
+      objects.appendChild(row);
+    });
     show('study', true);
   }
 

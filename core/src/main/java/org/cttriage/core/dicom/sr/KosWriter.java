@@ -1,0 +1,166 @@
+package org.cttriage.core.dicom.sr;
+
+import static org.cttriage.core.dicom.sr.DerivedObjects.put;
+import static org.cttriage.core.dicom.sr.SrCodes.item;
+
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.ContentItem;
+import com.pixelmed.dicom.ContentItemFactory;
+import com.pixelmed.dicom.DicomException;
+import com.pixelmed.dicom.FileMetaInformation;
+import com.pixelmed.dicom.SOPClass;
+import com.pixelmed.dicom.SequenceAttribute;
+import com.pixelmed.dicom.StructuredReport;
+import com.pixelmed.dicom.TagFromName;
+import com.pixelmed.dicom.TransferSyntax;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.cttriage.core.domain.FindingLocation;
+import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.ResultObject;
+import org.cttriage.core.domain.TriageResult;
+
+/**
+ * The Key Object Selection document (TID 2010, title (113000, DCM, "Of Interest")) that makes a PACS show
+ * "key images" for the study: the slice of each finding called present, with every such finding named
+ * in its Key Object Description. None when no finding is present: a KOS selects images for a reason,
+ * and "nothing found" is the SR's to say, not a selection of arbitrary slices. Same study as the source,
+ * a series of its own; UIDs derive from the input as the SR's do.
+ */
+public final class KosWriter {
+    private static final String SOURCE_AE = "CTTRIAGE";
+    private final SrOptions options;
+    private final ContentItemFactory factory = new ContentItemFactory();
+
+    public KosWriter(SrOptions options) {
+        this.options = options;
+    }
+
+    /**
+     * A KOS built.
+     *
+     * @param list the data set, with file meta information
+     * @param sopInstanceUid its SOP Instance UID
+     * @param seriesInstanceUid its series
+     * @param images the images it selects, each once
+     */
+    public record Kos(AttributeList list, String sopInstanceUid, String seriesInstanceUid, List<KeyImage> images) {
+    }
+
+    /**
+     * One selected image and the findings that chose it.
+     *
+     * @param sopClassUid the image's SOP Class UID
+     * @param sopInstanceUid the image's SOP Instance UID
+     * @param frameNumber its frame (0: single-frame)
+     * @param findings ids of the findings whose slice it is
+     */
+    public record KeyImage(String sopClassUid, String sopInstanceUid, int frameNumber, List<String> findings) {
+    }
+
+    /** The KOS of {@code result}'s present findings that have a location; empty when none has. */
+    public Optional<Kos> build(SourceStudy source, TriageResult result) throws DicomException {
+        Map<String, List<String>> findingsOf = new LinkedHashMap<>();
+        Map<String, FindingLocation> locationOf = new LinkedHashMap<>();
+        List<String> lines = new ArrayList<>();
+        for (FindingResult f : result.presentFindings()) {
+            FindingLocation l = f.location();
+            if (l == null) {
+                continue;
+            }
+            String key = l.sopInstanceUid() + "#" + l.frameNumber();
+            locationOf.putIfAbsent(key, l);
+            findingsOf.computeIfAbsent(key, k -> new ArrayList<>()).add(f.id());
+            lines.add(f.finding().meaning() + " (" + f.organCode().meaning() + ", " + f.id() + ", p="
+                    + String.format(java.util.Locale.ROOT, "%.2f", f.probability()) + "): image " + l.sopInstanceUid()
+                    + (l.frameNumber() > 0 ? " frame " + l.frameNumber() : "")
+                    + (FindingLocation.ORGAN_CENTRE.equals(l.method()) ? " (slice through the organ's centre)" : ""));
+        }
+        if (lines.isEmpty()) {
+            return Optional.empty();
+        }
+        String study = source.get("StudyInstanceUID");
+        String series = source.seriesInstanceUid();
+        StringBuilder inputs = new StringBuilder();
+        source.instances().forEach(i -> inputs.append(i.sopInstanceUid()).append('\\'));
+        String sopInstanceUid = TriageSrWriter.uid("kos-instance", study, series, result.model().packageSha256(),
+                inputs.toString());
+        String seriesInstanceUid = TriageSrWriter.uid("kos-series", study, series, result.model().name());
+        String model = result.model().name() + " " + result.model().version();
+
+        ContentItem root = factory.makeContainerContentItem(null, null, item(SrCodes.OF_INTEREST), true, "DCMR", "2010");
+        factory.makeCodeContentItem(root, "HAS CONCEPT MOD", item(SrCodes.LANGUAGE_OF_CONTENT), item(SrCodes.ENGLISH_US));
+        factory.makeCodeContentItem(root, "HAS OBS CONTEXT", item(SrCodes.OBSERVER_TYPE), item(SrCodes.DEVICE));
+        factory.makeUIDContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_UID),
+                TriageSrWriter.deviceUid(result));
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_NAME), result.model().name());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MANUFACTURER),
+                options.manufacturer());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MODEL_NAME), model);
+        factory.makeTextContentItem(root, "CONTAINS", item(SrCodes.KEY_OBJECT_DESCRIPTION),
+                "Findings called present by " + model + " (AI triage, not verified by a physician): "
+                        + String.join("; ", lines));
+        List<KeyImage> images = new ArrayList<>();
+        for (Map.Entry<String, FindingLocation> e : locationOf.entrySet()) {
+            FindingLocation l = e.getValue();
+            factory.makeImageContentItem(root, "CONTAINS", null, l.sopClassUid(), l.sopInstanceUid(), l.frameNumber(), 0,
+                    null, null, null, null);
+            images.add(new KeyImage(l.sopClassUid(), l.sopInstanceUid(), l.frameNumber(),
+                    List.copyOf(findingsOf.get(e.getKey()))));
+        }
+
+        AttributeList list = new AttributeList();
+        DerivedObjects.copyPatientAndStudy(list, source);
+        list.putAll(new StructuredReport(root).getAttributeList());
+        put(list, TagFromName.SOPClassUID, SOPClass.KeyObjectSelectionDocumentStorage);
+        put(list, TagFromName.SOPInstanceUID, sopInstanceUid);
+        put(list, TagFromName.Modality, "KO");
+        put(list, TagFromName.SeriesInstanceUID, seriesInstanceUid);
+        put(list, TagFromName.SeriesNumber, Integer.toString(options.seriesNumber() + 2));
+        put(list, TagFromName.SeriesDescription, "AI key images (" + model + ")");
+        list.put(new SequenceAttribute(TagFromName.ReferencedPerformedProcedureStepSequence));
+        put(list, TagFromName.Manufacturer, options.manufacturer());
+        put(list, TagFromName.InstanceNumber, "1");
+        DerivedObjects.contentDateTime(list, source);
+        list.put(evidence(study, series, images));
+        FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, SOURCE_AE);
+        return Optional.of(new Kos(list, sopInstanceUid, seriesInstanceUid, List.copyOf(images)));
+    }
+
+    /** Writes a KOS built by {@link #build} into {@code folder} as {@code <SOP Instance UID>.dcm}; returns the file. */
+    public Path writeInto(Kos kos, Path folder) throws DicomException, IOException {
+        return write(kos, folder.resolve(kos.sopInstanceUid() + ".dcm")).file();
+    }
+
+    /** Writes a KOS built by {@link #build} as {@code file} (via a temporary file and a rename). */
+    public ResultObject write(Kos kos, Path file) throws DicomException, IOException {
+        DerivedObjects.write(kos.list(), file);
+        return new ResultObject(ResultObject.KO, SOPClass.KeyObjectSelectionDocumentStorage, kos.sopInstanceUid(),
+                kos.seriesInstanceUid(), file);
+    }
+
+    private static SequenceAttribute evidence(String study, String series, List<KeyImage> images) throws DicomException {
+        SequenceAttribute sops = new SequenceAttribute(TagFromName.ReferencedSOPSequence);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (KeyImage i : images) {
+            if (seen.add(i.sopInstanceUid())) {
+                AttributeList sop = new AttributeList();
+                put(sop, TagFromName.ReferencedSOPClassUID, i.sopClassUid());
+                put(sop, TagFromName.ReferencedSOPInstanceUID, i.sopInstanceUid());
+                sops.addItem(sop);
+            }
+        }
+        AttributeList seriesItem = new AttributeList();
+        put(seriesItem, TagFromName.SeriesInstanceUID, series);
+        seriesItem.put(sops);
+        AttributeList studyItem = new AttributeList();
+        put(studyItem, TagFromName.StudyInstanceUID, study);
+        studyItem.put(DerivedObjects.sequence(TagFromName.ReferencedSeriesSequence, seriesItem));
+        return DerivedObjects.sequence(TagFromName.CurrentRequestedProcedureEvidenceSequence, studyItem);
+    }
+}
