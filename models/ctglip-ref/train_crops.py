@@ -103,7 +103,7 @@ class ResOBN(nn.Module):
 
 
 class OrganEncoder(nn.Module):
-    def __init__(self, in_ch=6, c1=16, c2=32, cd=24, hidden=128, organ_dim=8, norm='group'):
+    def __init__(self, in_ch=6, c1=16, c2=32, cd=24, hidden=128, organ_dim=8, norm='group', heads='shared'):
         super().__init__()
         self.current = [0]
         if norm == 'organ':
@@ -120,8 +120,11 @@ class OrganEncoder(nn.Module):
         self.top = conv(c2, cd, k=1)
         self.head = nn.Conv3d(cd, N_FINDINGS, 1)
         self.organ_vec = nn.Embedding(len(ORGANS), organ_dim)
-        self.mlp = nn.Sequential(nn.Linear(2 * c2 + N_FINDINGS + 1 + 3 + organ_dim, hidden), nn.ReLU(inplace=True),
+        def mlp():
+            return nn.Sequential(nn.Linear(2 * c2 + N_FINDINGS + 1 + 3 + organ_dim, hidden), nn.ReLU(inplace=True),
                                  nn.Linear(hidden, EMB))
+        # 'shared': one projection for all organs (with the organ vector); 'organ': one per organ
+        self.mlps = nn.ModuleList([mlp() for _ in (ORGANS if heads == 'organ' else [0])])
 
     def forward(self, x, organ_mask, organ_index, extent):
         """x [B,6,z,y,x]; organ_mask [B,1,z,y,x] in 0..1; organ_index [B] (one organ per batch); extent [B,3]
@@ -143,7 +146,8 @@ class OrganEncoder(nn.Module):
         # finding logits inside the (dilated) organ; outside pushed far down
         lmax = (voxel_logits + (m2 - 1) * 20).amax((2, 3, 4))
         vol = torch.log(organ_mask.sum((2, 3, 4)) + 1)
-        e = self.mlp(torch.cat([avg, mx, lmax, vol, extent, self.organ_vec(organ_index)], 1))
+        proj = self.mlps[self.current[0] if len(self.mlps) > 1 else 0]
+        e = proj(torch.cat([avg, mx, lmax, vol, extent, self.organ_vec(organ_index)], 1))
         e = e / torch.sqrt((e * e).sum(-1, keepdim=True) + 1e-12)
         return e, voxel_logits, lmax
 
@@ -198,6 +202,9 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--w-voxel', type=float, default=1.0)
+    ap.add_argument('--w-anat', type=float, default=0.5)
+    ap.add_argument('--heads', choices=['shared', 'organ'], default='shared',
+                    help='organ embedding projection: one shared MLP or one per organ (encoder shared either way)')
     ap.add_argument('--time-budget-min', type=float, default=0, help='stop (cosine schedule by wall time) after this')
     ap.add_argument('--organs', nargs='*', default=ORGANS)
     ap.add_argument('--checkpoint', default='')
@@ -242,7 +249,7 @@ def main():
     pos_weight = torch.tensor(np.clip(np.sqrt((1 - prev) / np.maximum(prev, 1e-3)), 1, 5), dtype=torch.float32)
     print('crop prevalence: ' + ', '.join(f'{f}={p:.3f}' for f, p in zip(fids, prev)), flush=True)
 
-    enc = OrganEncoder(norm=args.norm)
+    enc = OrganEncoder(norm=args.norm, heads=args.heads)
     txt = TextEncoder(len(vocab))
     log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
     f_bias = nn.Parameter(torch.zeros(len(fids)))
@@ -305,7 +312,7 @@ def main():
             la = F.binary_cross_entropy_with_logits((e @ aux_w.T) * 10.0 + aux_b, y, pos_weight=pos_weight,
                                                     reduction='none')
             l_aux = (la * fmask).sum() / fmask.sum()
-            loss = l_diag + 0.5 * l_anat + args.w_voxel * l_vox + args.w_aux * l_aux
+            loss = l_diag + args.w_anat * l_anat + args.w_voxel * l_vox + args.w_aux * l_aux
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
