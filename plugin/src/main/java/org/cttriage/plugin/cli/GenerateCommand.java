@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
+import org.cttriage.core.inference.OrganCropSpec;
 import org.cttriage.core.inference.PreprocessingSpec;
 import org.cttriage.core.inference.Preprocessor;
 import org.cttriage.core.volume.Volume;
@@ -26,6 +27,7 @@ import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.Phantom;
 import org.cttriage.testdata.phantom.PhantomFinding;
 import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomScene;
 import org.cttriage.testdata.phantom.PhantomSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -102,7 +104,15 @@ final class GenerateCommand implements Callable<Integer> {
             description = "With --training-arrays: write model inputs preprocessed by this spec (e.g. models/ctglip-ref/preprocessing.json) - input.npy float32 [channel,z,y,x], labels.npy uint8 [z,y,x] on the model grid, truth.json - using the same Java code as inference.")
     Path preprocessing;
 
-    @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--training-crops", paramLabel = "CROPS.json",
+            description = "Write organ crops for training the second stage (no DICOM, no whole volume): per case folder "
+                    + "OUT/case-NNNNN, per organ (and side) NAME.input.npy, NAME.organ.npy, NAME.findings.npy, NAME.hu.npy "
+                    + "and one truth.json, rendered from the phantom at each organ's spacing in CROPS.json (e.g. "
+                    + "models/ctglip-ref/experiments/organ-crops.json) with jittered boxes, through the same Java crop "
+                    + "code as inference. --matrix, --slices, --slice-spacing plan the phantom (coverage, lesion edges).")
+    Path trainingCrops;
+
+    @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays or --training-crops: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
     int cases;
 
     @picocli.CommandLine.Mixin
@@ -148,9 +158,20 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--preprocessing " + preprocessing + ": " + e.getMessage());
             }
         }
+        TrainingCrops crops = null;
+        if (trainingCrops != null) {
+            if (trainingArrays || preprocessing != null) {
+                throw new ParameterException(spec.commandLine(), "--training-crops excludes --training-arrays and --preprocessing");
+            }
+            try {
+                crops = new TrainingCrops(OrganCropSpec.fromJson(new ObjectMapper().readTree(trainingCrops.toFile())), true);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--training-crops " + trainingCrops + ": " + e.getMessage());
+            }
+        }
         try {
             PhantomGenerator generator = new PhantomGenerator();
-            int count = trainingArrays ? cases : 1;
+            int count = trainingArrays || crops != null ? cases : 1;
             for (int c = 0; c < count; c++) {
                 PhantomSpec phantomSpec;
                 try {
@@ -158,6 +179,15 @@ final class GenerateCommand implements Callable<Integer> {
                             sliceThickness == null ? sliceSpacing : sliceThickness, contrast, requested, random);
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
+                }
+                if (crops != null) {
+                    Path folder = out.resolve(String.format("case-%05d", c));
+                    PhantomScene scene = PhantomScene.plan(phantomSpec);
+                    int n = crops.write(scene, folder);
+                    stdout.printf("%s: seed %d, %d crops, findings %s%n", folder, seed + c, n,
+                            scene.truth().isEmpty() ? "none" : String.join(", ",
+                                    scene.truth().stream().map(t -> t.finding().id()).distinct().toList()));
+                    continue;
                 }
                 Phantom phantom = generator.generate(phantomSpec, pool);
                 if (trainingArrays) {

@@ -77,16 +77,28 @@ public final class PhantomGenerator {
 
     private static void renderSlice(PhantomSpec spec, FindingPlanner.Plan plan, int zi,
                                     short[] hu, byte[] labels, short[] mask) {
-        int nx = spec.columns(), ny = spec.rows(), plane = nx * ny;
+        int nx = spec.columns(), ny = spec.rows();
         double zc = plan.zTop - zi * spec.sliceSpacingMm();
         Canvas c = new Canvas(nx, ny, plan.x0Model, plan.y0Model, spec.pixelSpacingMm(), plan.maskPad);
-        int n = subsamples(spec.sliceThicknessMm());
+        renderPlane(plan.elements, c, zc, spec.sliceThicknessMm(), plan.noiseSigma,
+                Rng.mix(spec.seed() ^ 0x5DEECE66DL, 100_000L + zi), hu, labels, mask, zi * nx * ny);
+    }
+
+    /**
+     * Renders one axial plane at height {@code zc} into the canvas's lattice: HU averaged over a slab
+     * of {@code thicknessMm} (sub-sampled every ~1 mm) plus blurred noise of {@code sigma} from
+     * {@code noiseSeed}; labels and mask at the plane's centre. Writes at {@code off} in the arrays.
+     * The one renderer of whole phantoms and of regions ({@link PhantomScene#render}).
+     */
+    static void renderPlane(List<Element> elements, Canvas c, double zc, double thicknessMm, double sigma,
+                            long noiseSeed, short[] hu, byte[] labels, short[] mask, int off) {
+        int nx = c.nx, ny = c.ny, plane = nx * ny;
+        int n = subsamples(thicknessMm);
         float[] acc = new float[plane];
-        int off = zi * plane;
         boolean haveCentre = false;
         for (int s = 0; s < n; s++) {
-            double z = n == 1 ? zc : zc + spec.sliceThicknessMm() * ((s + 0.5) / n - 0.5);
-            render(plan.elements, c, z);
+            double z = n == 1 ? zc : zc + thicknessMm * ((s + 0.5) / n - 0.5);
+            render(elements, c, z);
             for (int i = 0; i < plane; i++) {
                 acc[i] += c.hu[i];
             }
@@ -98,7 +110,7 @@ public final class PhantomGenerator {
         }
         if (!haveCentre) {
             // Labels and masks describe the voxel centre, which an even sub-sample count misses.
-            render(plan.elements, c, zc);
+            render(elements, c, zc);
             System.arraycopy(c.lab, 0, labels, off, plane);
             System.arraycopy(c.mask, 0, mask, off, plane);
         }
@@ -106,7 +118,9 @@ public final class PhantomGenerator {
         for (int i = 0; i < plane; i++) {
             acc[i] *= inv;
         }
-        addNoise(acc, nx, ny, plan.noiseSigma, Rng.mix(spec.seed() ^ 0x5DEECE66DL, 100_000L + zi));
+        if (sigma > 0) {
+            addNoise(acc, nx, ny, sigma, noiseSeed);
+        }
         for (int i = 0; i < plane; i++) {
             float v = acc[i];
             v = v < -1024 ? -1024 : (v > 3071 ? 3071 : v);
