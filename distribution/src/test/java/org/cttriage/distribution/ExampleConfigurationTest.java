@@ -12,7 +12,8 @@ import org.cttriage.plugin.node.NodeSettings;
 import org.junit.jupiter.api.Test;
 
 /**
- * The example configuration shipped in the archive names every key the node reads (NodeSettings and the fhir.* and hl7.* keys),
+ * The example configuration shipped in the archive names every key the node reads (NodeSettings and the fhir.*, hl7.*
+ * and ups.* keys),
  * each commented-out line with its default, so that an operator finds every setting in the file they edit; and it is
  * valid as shipped. The installed {@code config check} of it runs in {@link InstalledNodeTest}.
  */
@@ -34,6 +35,9 @@ class ExampleConfigurationTest {
         for (Hl7Options.ConfigKey key : Hl7Options.CONFIG_KEYS) {
             assertThat(lines).as(key.key()).contains("#" + key.key() + "=" + key.defaultValue());
         }
+        for (org.cttriage.ups.UpsOptions.ConfigKey key : org.cttriage.ups.UpsOptions.CONFIG_KEYS) {
+            assertThat(lines).as(key.key()).contains("#" + key.key() + "=" + key.defaultValue());
+        }
         // Nothing but the known keys, commented out or not.
         List<String> known = new java.util.ArrayList<>();
         for (NodeSettings.Key key : NodeSettings.Key.values()) {
@@ -41,6 +45,7 @@ class ExampleConfigurationTest {
         }
         FhirDeliveryOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
         Hl7Options.CONFIG_KEYS.forEach(k -> known.add(k.key()));
+        org.cttriage.ups.UpsOptions.CONFIG_KEYS.forEach(k -> known.add(k.key()));
         for (String line : lines) {
             if (line.matches("#?[a-z][a-z0-9-]*(\\.[a-z0-9-]+)+=.*")) {
                 assertThat(known).as(line).contains(line.replaceFirst("^#", "").substring(0, line.replaceFirst("^#", "").indexOf('=')));

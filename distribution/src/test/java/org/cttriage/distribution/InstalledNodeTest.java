@@ -114,8 +114,9 @@ class InstalledNodeTest {
                 ExternalCommand.Result stored = ExternalCommand.run(Duration.ofMinutes(1), store);
                 assertThat(stored.exitCode()).as(stored.output()).isZero();
 
+                // With the SR come its SEG (and a KOS when a finding is present): wait for the SR.
                 Eventually.await(WAIT, () -> "the SR at the PACS; node log:\n" + tail(log), pacs::receivedFiles,
-                        received -> received.size() == 1);
+                        received -> received.stream().anyMatch(p -> p.getFileName().toString().startsWith("SR")));
                 String metrics = Eventually.await(WAIT, () -> "the delivery in /metrics; log:\n" + tail(log),
                         () -> get(base + "/metrics").body(),
                         body -> body.contains(PACS_DELIVERIES + ",state=\"delivered\"} 1.0"));
