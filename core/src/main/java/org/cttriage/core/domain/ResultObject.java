@@ -4,16 +4,18 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * One DICOM object a triage result sends back to the study: the SR, the organ SEG or the key-image KOS.
+ * One DICOM object a triage result sends back to the study: the SR, the organ SEG, the key-image KOS, or the
+ * rejection note (a KOS too, IHE IOCM) that withdraws the objects of the result it supersedes.
  *
  * @param modality          "SR", "SEG" or "KO" (the object's Modality)
  * @param sopClassUid       its SOP Class UID
  * @param sopInstanceUid    its SOP Instance UID
  * @param seriesInstanceUid its series (in the source study)
  * @param file              where it was written
+ * @param rejects           for a rejection note, the SOP Instance UIDs it rejects; empty for every other object
  */
 public record ResultObject(String modality, String sopClassUid, String sopInstanceUid, String seriesInstanceUid,
-                           Path file) {
+                           Path file, java.util.List<String> rejects) {
     /** The SR's modality. */
     public static final String SR = "SR";
     /** The segmentation's modality. */
@@ -25,5 +27,17 @@ public record ResultObject(String modality, String sopClassUid, String sopInstan
         Objects.requireNonNull(modality, "modality");
         Objects.requireNonNull(sopInstanceUid, "sopInstanceUid");
         Objects.requireNonNull(file, "file");
+        rejects = rejects == null ? java.util.List.of() : java.util.List.copyOf(rejects);
+    }
+
+    /** An SR, SEG or KOS of the result itself (rejects nothing). */
+    public ResultObject(String modality, String sopClassUid, String sopInstanceUid, String seriesInstanceUid,
+            Path file) {
+        this(modality, sopClassUid, sopInstanceUid, seriesInstanceUid, file, java.util.List.of());
+    }
+
+    /** Whether this is a rejection note. */
+    public boolean isRejectionNote() {
+        return !rejects.isEmpty();
     }
 }

@@ -113,6 +113,10 @@ public final class ResultRepository {
             n.put("sopInstanceUid", o.sopInstanceUid());
             n.put("seriesInstanceUid", o.seriesInstanceUid());
             n.put("path", o.file().toString());
+            if (o.isRejectionNote()) {
+                ArrayNode rejects = n.putArray("rejects");
+                o.rejects().forEach(rejects::add);
+            }
         }
         return array.toString();
     }
@@ -125,9 +129,11 @@ public final class ResultRepository {
         try {
             List<ResultObject> objects = new ArrayList<>();
             for (JsonNode n : JSON.readTree(json)) {
+                List<String> rejects = new ArrayList<>();
+                n.path("rejects").forEach(r -> rejects.add(r.asText()));
                 objects.add(new ResultObject(n.path("modality").asText(), n.path("sopClassUid").asText(),
                         n.path("sopInstanceUid").asText(), n.path("seriesInstanceUid").asText(),
-                        Path.of(n.path("path").asText())));
+                        Path.of(n.path("path").asText()), rejects));
             }
             return List.copyOf(objects);
         } catch (JsonProcessingException e) {

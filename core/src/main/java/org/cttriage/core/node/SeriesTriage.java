@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import org.cttriage.core.dicom.DicomScanner;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
@@ -320,7 +321,8 @@ public final class SeriesTriage {
             Files.createDirectories(folder);
             // The SR with the organ SEG and the key-image KOS it references, all three sent and superseded together.
             objects = pipeline.writeResultObjects(source, volume, analysis, predecessor(series),
-                    seriesSelection(series, volume), folder, TriagePipeline.FileNames.SOP_INSTANCE_UID);
+                    supersededObjects(series), seriesSelection(series, volume), folder,
+                    TriagePipeline.FileNames.SOP_INSTANCE_UID);
             srFile = objects.sr().file();
             srUid = objects.sr().sopInstanceUid();
             pipeline.writeKeyImages(volume.volume(), analysis, srFile);
@@ -362,9 +364,12 @@ public final class SeriesTriage {
             for (String note : objects.notes()) {
                 LOG.info("series {}: {}", series.key(), note);
             }
-            LOG.info("series {} triaged: priority {}, SR {}{}{}{}", series.key(), result.suggestedPriority().fhirCode(),
-                    srUid, objects.seg().map(o -> ", SEG " + o.sopInstanceUid()).orElse(""),
+            LOG.info("series {} triaged: priority {}, SR {}{}{}{}{}", series.key(),
+                    result.suggestedPriority().fhirCode(), srUid,
+                    objects.seg().map(o -> ", SEG " + o.sopInstanceUid()).orElse(""),
                     objects.kos().map(o -> ", KOS " + o.sopInstanceUid()).orElse(""),
+                    objects.rejection().map(o -> ", rejection note " + o.sopInstanceUid() + " withdrawing "
+                            + o.rejects().size() + " superseded objects").orElse(""),
                     triaged.pendingDeliveries().isEmpty() ? "" : ", " + triaged.pendingDeliveries().size()
                             + " deliveries queued");
             observe(series, triaged.resultId(), srUid, result, exported, input.instances().size(), now);
@@ -427,6 +432,24 @@ public final class SeriesTriage {
             return java.util.Optional.empty();
         }
         return java.util.Optional.of(TriageSrWriter.Predecessor.of(Path.of(previousSr)));
+    }
+
+    /**
+     * The objects of the study's current result, which a new result supersedes and its rejection note withdraws:
+     * those recorded with it, or for a result recorded before the objects were (migration V5) its SR alone.
+     */
+    private List<ResultObject> supersededObjects(SeriesKey series) throws Exception {
+        java.util.Optional<ResultRepository.CurrentDetail> current = resultRepository.currentDetail(
+                series.studyInstanceUid());
+        if (current.isEmpty()) {
+            return List.of();
+        }
+        if (!current.get().objects().isEmpty()) {
+            return current.get().objects();
+        }
+        java.util.Optional<TriageSrWriter.Predecessor> sr = predecessor(series);
+        return sr.map(p -> List.of(new ResultObject(ResultObject.SR, p.sopClassUid(), p.sopInstanceUid(),
+                p.seriesInstanceUid(), Path.of(current.get().srPath())))).orElse(List.of());
     }
 
     /** When the series' last instance was recorded, or null for an unknown series. */

@@ -40,6 +40,7 @@ public final class TriagePipeline {
     private final TriageSrWriter srWriter;
     private final SegWriter segWriter;
     private final KosWriter kosWriter;
+    private final boolean rejectSuperseded;
 
     /**
      * @param engine the model (may be null for a pipeline used only for selection and volumes)
@@ -55,6 +56,7 @@ public final class TriagePipeline {
         this.srWriter = new TriageSrWriter(sr);
         this.segWriter = new SegWriter(sr);
         this.kosWriter = new KosWriter(sr);
+        this.rejectSuperseded = sr.rejectSuperseded();
     }
 
     public SelectionPolicy selection() {
@@ -158,21 +160,24 @@ public final class TriagePipeline {
      * @param sr the SR
      * @param seg the segmentation, if one was written
      * @param kos the key object selection, if one was written
+     * @param rejection the rejection note that withdraws the superseded result's objects, if this result
+     *     supersedes one (sent last, once the PACS holds the new objects)
      * @param notes why a SEG or KOS was not written (each line starts with its TRIAGE code where it is a fault of
      *     the input), for the log and the operator
      */
     public record ResultObjects(ResultObject sr, Optional<ResultObject> seg, Optional<ResultObject> kos,
-            List<String> notes) {
+            Optional<ResultObject> rejection, List<String> notes) {
         public ResultObjects {
             notes = List.copyOf(notes);
         }
 
-        /** SR, SEG and KOS, those that exist, in the order they are sent. */
+        /** SR, SEG, KOS and the rejection note, those that exist, in the order they are sent. */
         public List<ResultObject> all() {
             List<ResultObject> all = new ArrayList<>();
             all.add(sr);
             seg.ifPresent(all::add);
             kos.ifPresent(all::add);
+            rejection.ifPresent(all::add);
             return List.copyOf(all);
         }
     }
@@ -181,10 +186,13 @@ public final class TriagePipeline {
      * Writes the SR of the analysis with its SEG and KOS into {@code folder}: the SEG (organs on the source series'
      * grid) first and the KOS, because the SR references them. A SEG that the input does not allow (no Frame of
      * Reference) is left out with its reason in {@link ResultObjects#notes()}; the SR and KOS are written all the same.
+     * When {@code superseded} names the objects of the result this one replaces, a rejection note withdraws those
+     * of them that the new result does not write again (same UID: the PACS replaces it anyway).
      */
     public ResultObjects writeResultObjects(SourceStudy source, StudyVolumeBuilder.Built built,
             InferenceEngine.Analysis analysis, Optional<TriageSrWriter.Predecessor> predecessor,
-            List<String> seriesSelection, Path folder, FileNames names) throws TriageException {
+            List<ResultObject> superseded, List<String> seriesSelection, Path folder, FileNames names)
+            throws TriageException {
         TriageResult result = analysis.result();
         List<String> notes = new ArrayList<>();
         try {
@@ -203,7 +211,20 @@ public final class TriagePipeline {
             }
             ResultObject sr = srWriter.writeObject(source, result, predecessor, seriesSelection,
                     new TriageSrWriter.Companions(seg, kos), uid -> file(folder, names, "sr.dcm", uid));
-            return new ResultObjects(sr, segObject, kosObject, notes);
+            java.util.Set<String> written = new java.util.HashSet<>();
+            written.add(sr.sopInstanceUid());
+            segObject.ifPresent(o -> written.add(o.sopInstanceUid()));
+            kosObject.ifPresent(o -> written.add(o.sopInstanceUid()));
+            // A rejection note is never itself rejected (IHE IOCM), nor is an object the new result sends again.
+            List<ResultObject> withdrawn = !rejectSuperseded ? List.of() : superseded.stream()
+                    .filter(o -> !o.isRejectionNote() && !written.contains(o.sopInstanceUid())).toList();
+            Optional<ResultObject> rejection = Optional.empty();
+            Optional<KosWriter.Rejection> note = kosWriter.buildRejection(source, result, withdrawn);
+            if (note.isPresent()) {
+                rejection = Optional.of(kosWriter.write(note.get(),
+                        file(folder, names, "rejection.dcm", note.get().sopInstanceUid())));
+            }
+            return new ResultObjects(sr, segObject, kosObject, rejection, notes);
         } catch (TriageException e) {
             throw e;
         } catch (Exception e) {

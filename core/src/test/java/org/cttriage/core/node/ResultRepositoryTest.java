@@ -97,13 +97,17 @@ class ResultRepositoryTest {
     }
 
     @Test
-    void aResultsSegAndKosAreRecordedWithItForTheStudyPageAndEveryDeliveryOfIt() throws Exception {
+    void aResultsSegKosAndRejectionNoteAreRecordedWithItForTheStudyPageAndEveryDeliveryOfIt() throws Exception {
         List<ResultObject> objects = List.of(
                 new ResultObject(ResultObject.SR, "1.2.840.10008.5.1.4.1.1.88.34", "2.25.h1", "2.25.1", sr("h1")),
                 new ResultObject(ResultObject.SEG, "1.2.840.10008.5.1.4.1.1.66.4", "2.25.11", "2.25.2",
                         dir.resolve("results").resolve("seg.dcm")),
                 new ResultObject(ResultObject.KO, "1.2.840.10008.5.1.4.1.1.88.59", "2.25.12", "2.25.3",
-                        dir.resolve("results").resolve("kos.dcm")));
+                        dir.resolve("results").resolve("kos.dcm")),
+                new ResultObject(ResultObject.KO, "1.2.840.10008.5.1.4.1.1.88.59", "2.25.13", "2.25.4",
+                        dir.resolve("results").resolve("rejection.dcm"), List.of("2.25.h0", "2.25.10", "2.25.9")));
+        assertThat(objects.get(3).isRejectionNote()).isTrue();
+        assertThat(objects.get(2).isRejectionNote()).isFalse();
         NewResult plain = result(THIN, "h1", "urgent", T0);
         database.transaction(c -> {
             long id = ResultRepository.insert(c, new NewResult(plain.series(), plain.inputHash(),
@@ -115,7 +119,8 @@ class ResultRepositoryTest {
         assertThat(results.currentDetail("1.2.3")).hasValueSatisfying(d -> assertThat(d.objects()).isEqualTo(objects));
         assertThat(new DeliveryLedger(database, java.time.Clock.fixed(T0, java.time.ZoneOffset.UTC)).due(T0, 10))
                 .singleElement().satisfies(d -> assertThat(d.files()).containsExactly(sr("h1"),
-                        dir.resolve("results").resolve("seg.dcm"), dir.resolve("results").resolve("kos.dcm")));
+                        dir.resolve("results").resolve("seg.dcm"), dir.resolve("results").resolve("kos.dcm"),
+                        dir.resolve("results").resolve("rejection.dcm")));
         // A result recorded with its SR alone is delivered and shown as that SR.
         record(OTHER, "h9", "routine", T0);
         assertThat(results.currentDetail("1.2.4")).hasValueSatisfying(d -> assertThat(d.objects()).isEmpty());

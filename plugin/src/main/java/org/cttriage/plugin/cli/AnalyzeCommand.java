@@ -93,7 +93,8 @@ final class AnalyzeCommand implements Callable<Integer> {
             Files.createDirectories(out);
             SourceStudy source = pipeline.source(built);
             TriagePipeline.ResultObjects objects = pipeline.writeResultObjects(source, built, analysis,
-                    java.util.Optional.empty(), java.util.List.of(), out, TriagePipeline.FileNames.KIND);
+                    java.util.Optional.empty(), java.util.List.of(), java.util.List.of(), out,
+                    TriagePipeline.FileNames.KIND);
             // A folder analysed before may hold a SEG or KOS this result does not have: it is not this result's.
             if (objects.seg().isEmpty()) {
                 Files.deleteIfExists(out.resolve("seg.dcm"));

@@ -77,6 +77,7 @@ public final class NodeSettings {
         DEVICE("model.device", "AUTO", "Inference device: AUTO, CPU or CUDA."),
         SR_SERIES_NUMBER("sr.series-number", "9901", "Series Number of the SR series."),
         INSTITUTION("sr.institution", "", "Institution Name written in the SR (empty: none)."),
+        REJECT_SUPERSEDED("sr.reject-superseded", "true", "true: a result that supersedes another also sends an IHE IOCM rejection note (KOS titled (113001, DCM, \"Rejected for Quality Reasons\")) withdrawing the superseded result's SR, SEG and KOS, after the new ones; false: the superseded objects stay, and only the new SR names its predecessor."),
         HTTP_BIND_ADDRESS("http.bind-address", "127.0.0.1", "Address the node's HTTP server (health checks) binds; the host's address to let a monitoring system reach it."),
         HTTP_PORT("http.port", "8080", "TCP port of the node's HTTP server: GET /health/live, /health/ready, /metrics and /status (0: any free port, printed at start)."),
         HTTP_TLS_KEY_STORE("http.tls.key-store", "", "PKCS#12 key store with the HTTP server's key and certificate: set to serve HTTPS only (TLS 1.2/1.3), which the worklist needs beyond the node's own machine (its session cookie is then Secure). Empty: plain HTTP."),
@@ -462,10 +463,14 @@ public final class NodeSettings {
 
     /** Whether the troubleshooting switch puts patient data in the operational log ({@link PatientDataLog}). */
     public boolean logPatientData() throws TriageException {
-        return switch (get(Key.LOG_PATIENT_DATA).toLowerCase(Locale.ROOT)) {
+        return flag(Key.LOG_PATIENT_DATA);
+    }
+
+    private boolean flag(Key key) throws TriageException {
+        return switch (get(key).toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw invalid(Key.LOG_PATIENT_DATA, "true or false");
+            default -> throw invalid(key, "true or false");
         };
     }
 
@@ -730,7 +735,7 @@ public final class NodeSettings {
                 integer(Key.MAX_ATTEMPTS, 1, 100), duration(Key.INITIAL_BACKOFF, Duration.ZERO, Duration.ofHours(24)),
                 decimal(Key.BACKOFF_MULTIPLIER, 1, 10), duration(Key.MAX_BACKOFF, Duration.ofSeconds(1), Duration.ofHours(24)),
                 choice(Key.NON_CT, NonCtPolicy.class), choice(Key.DUPLICATES, DuplicatePolicy.class),
-                new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0"), tls(),
+                new SrOptions("ct-triage", get(Key.INSTITUTION), seriesNumber, "0", flag(Key.REJECT_SUPERSEDED)), tls(),
                 duration(Key.SPOOL_RETENTION, Duration.ZERO, Duration.ofHours(87600)),
                 duration(Key.ARTIM_TIMEOUT, Duration.ofSeconds(1), Duration.ofMinutes(10)),
                 integer(Key.MAX_ASSOCIATIONS_PER_HOST, 1, 1000));

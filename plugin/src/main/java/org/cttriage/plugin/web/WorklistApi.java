@@ -558,7 +558,8 @@ public final class WorklistApi implements WebHandler, NodeObserver {
             r.put("id", current.get().id());
             r.put("seriesInstanceUid", current.get().seriesInstanceUid());
             r.put("srSopInstanceUid", current.get().srSopInstanceUid());
-            // What the PACS received for the study: the SR, the organ SEG and the key-image KOS (no file paths).
+            // What the PACS received for the study: the SR, the organ SEG, the key-image KOS and the rejection note of the
+            // superseded result's objects (no file paths).
             ArrayNode objects = r.putArray("objects");
             for (org.cttriage.core.domain.ResultObject o : current.get().objects()) {
                 ObjectNode on = objects.addObject();
@@ -566,6 +567,10 @@ public final class WorklistApi implements WebHandler, NodeObserver {
                 on.put("sopClassUid", o.sopClassUid());
                 on.put("sopInstanceUid", o.sopInstanceUid());
                 on.put("seriesInstanceUid", o.seriesInstanceUid());
+                if (o.isRejectionNote()) {
+                    ArrayNode rejects = on.putArray("rejects");
+                    o.rejects().forEach(rejects::add);
+                }
             }
             r.set("model", result.path("model"));
             ArrayNode all = r.putArray("findings");

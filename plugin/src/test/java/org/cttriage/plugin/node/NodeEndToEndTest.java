@@ -2,6 +2,7 @@ package org.cttriage.plugin.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.TagFromName;
 import java.nio.file.Files;
@@ -165,6 +166,50 @@ class NodeEndToEndTest {
         assertThat(predecessors.toString()).contains(firstUid);
         ExternalCommand.Result secondValid = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", second.toString());
         assertThat(secondValid.output()).doesNotContain("Error");
+
+        // The first result's SR, SEG and KOS are withdrawn by one IHE IOCM rejection note, sent with the new ones.
+        List<Path> notes = new java.util.ArrayList<>();
+        java.util.Set<String> atPacs = new java.util.HashSet<>();
+        for (Path p : pacs.receivedFiles()) {
+            AttributeList object = read(p);
+            atPacs.add(object.get(TagFromName.SOPInstanceUID).getSingleStringValueOrEmptyString());
+            com.pixelmed.dicom.CodedSequenceItem title = com.pixelmed.dicom.CodedSequenceItem.getSingleCodedSequenceItemOrNull(
+                    object, TagFromName.ConceptNameCodeSequence);
+            if ("KO".equals(Attribute.getSingleStringValueOrEmptyString(object, TagFromName.Modality)) && title != null
+                    && "113001".equals(title.getCodeValue())) {
+                notes.add(p);
+            }
+        }
+        assertThat(notes).as("rejection notes at the PACS").hasSize(1);
+        ExternalCommand.Result noteValid = ExternalCommand.run(Duration.ofSeconds(60), "dciodvfy", notes.get(0).toString());
+        assertThat(noteValid.output()).doesNotContain("Error");
+        java.util.Set<String> current = evidence(read(second));
+        current.add(uid(second));
+        java.util.Set<String> expected = new java.util.HashSet<>(atPacs);
+        expected.removeAll(current);
+        expected.remove(uid(notes.get(0)));
+        assertThat(evidence(read(notes.get(0)))).as("withdrawn").contains(firstUid).isEqualTo(expected)
+                .doesNotContainAnyElementsOf(current);
+    }
+
+    /** The SOP Instance UIDs listed in an SR's or KOS's Current Requested Procedure Evidence Sequence. */
+    private static java.util.Set<String> evidence(AttributeList object) {
+        java.util.Set<String> uids = new java.util.HashSet<>();
+        com.pixelmed.dicom.SequenceAttribute studies = (com.pixelmed.dicom.SequenceAttribute) object.get(
+                TagFromName.CurrentRequestedProcedureEvidenceSequence);
+        for (int i = 0; i < studies.getNumberOfItems(); i++) {
+            com.pixelmed.dicom.SequenceAttribute series = (com.pixelmed.dicom.SequenceAttribute) studies.getItem(i)
+                    .getAttributeList().get(TagFromName.ReferencedSeriesSequence);
+            for (int j = 0; j < series.getNumberOfItems(); j++) {
+                com.pixelmed.dicom.SequenceAttribute sops = (com.pixelmed.dicom.SequenceAttribute) series.getItem(j)
+                        .getAttributeList().get(TagFromName.ReferencedSOPSequence);
+                for (int k = 0; k < sops.getNumberOfItems(); k++) {
+                    uids.add(Attribute.getSingleStringValueOrEmptyString(sops.getItem(k).getAttributeList(),
+                            TagFromName.ReferencedSOPInstanceUID));
+                }
+            }
+        }
+        return uids;
     }
 
     /**

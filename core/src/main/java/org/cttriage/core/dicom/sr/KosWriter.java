@@ -132,6 +132,96 @@ public final class KosWriter {
         return Optional.of(new Kos(list, sopInstanceUid, seriesInstanceUid, List.copyOf(images)));
     }
 
+    /**
+     * The rejection note (IHE IOCM; a KOS titled (113001, DCM, "Rejected for Quality Reasons"), CID 7010) that
+     * withdraws the objects of the result {@code result} supersedes: a PACS that implements IOCM (dcm4chee-arc, for
+     * one) hides them, so a reader sees the current SR, SEG and KOS only; one that does not stores it as a KOS
+     * whose title says what it is. The SR's own Predecessor Documents Sequence still names the SR it replaces.
+     * Empty when {@code rejected} is. The SEG is referenced as an IMAGE, the SR and the KOS as COMPOSITE. Its UIDs
+     * derive from the objects it rejects and the result's input, so a recomputed result writes the same note.
+     *
+     * @param rejected the superseded result's objects, all of this study; never one of the new result's own
+     */
+    public Optional<Rejection> buildRejection(SourceStudy source, TriageResult result, List<ResultObject> rejected)
+            throws DicomException {
+        if (rejected.isEmpty()) {
+            return Optional.empty();
+        }
+        String study = source.get("StudyInstanceUID");
+        StringBuilder inputs = new StringBuilder();
+        source.instances().forEach(i -> inputs.append(i.sopInstanceUid()).append('\\'));
+        StringBuilder withdrawn = new StringBuilder();
+        rejected.forEach(o -> withdrawn.append(o.sopInstanceUid()).append('\\'));
+        String sopInstanceUid = TriageSrWriter.uid("rejection-instance", study, source.seriesInstanceUid(),
+                result.model().packageSha256(), inputs.toString(), withdrawn.toString());
+        String seriesInstanceUid = TriageSrWriter.uid("rejection-series", study, result.model().name());
+        String model = result.model().name() + " " + result.model().version();
+
+        ContentItem root = factory.makeContainerContentItem(null, null, item(SrCodes.REJECTED_FOR_QUALITY_REASONS),
+                true, "DCMR", "2010");
+        factory.makeCodeContentItem(root, "HAS CONCEPT MOD", item(SrCodes.LANGUAGE_OF_CONTENT), item(SrCodes.ENGLISH_US));
+        factory.makeCodeContentItem(root, "HAS OBS CONTEXT", item(SrCodes.OBSERVER_TYPE), item(SrCodes.DEVICE));
+        factory.makeUIDContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_UID),
+                TriageSrWriter.deviceUid(result));
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_NAME), result.model().name());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MANUFACTURER),
+                options.manufacturer());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MODEL_NAME), model);
+        factory.makeTextContentItem(root, "CONTAINS", item(SrCodes.KEY_OBJECT_DESCRIPTION),
+                "Superseded AI triage result of " + model + ", withdrawn: a newer result of this study (more images"
+                        + " received, or another model) replaces its SR, segmentation and key images.");
+        Map<String, List<String[]>> bySeries = new LinkedHashMap<>();
+        for (ResultObject o : rejected) {
+            if (ResultObject.SEG.equals(o.modality())) {
+                factory.makeImageContentItem(root, "CONTAINS", null, o.sopClassUid(), o.sopInstanceUid(), 0, 0,
+                        null, null, null, null);
+            } else {
+                factory.makeCompositeContentItem(root, "CONTAINS", null, o.sopClassUid(), o.sopInstanceUid());
+            }
+            bySeries.computeIfAbsent(o.seriesInstanceUid(), k -> new ArrayList<>())
+                    .add(new String[] {o.sopClassUid(), o.sopInstanceUid()});
+        }
+
+        AttributeList list = new AttributeList();
+        DerivedObjects.copyPatientAndStudy(list, source);
+        list.putAll(new StructuredReport(root).getAttributeList());
+        put(list, TagFromName.SOPClassUID, SOPClass.KeyObjectSelectionDocumentStorage);
+        put(list, TagFromName.SOPInstanceUID, sopInstanceUid);
+        put(list, TagFromName.Modality, "KO");
+        put(list, TagFromName.SeriesInstanceUID, seriesInstanceUid);
+        put(list, TagFromName.SeriesNumber, Integer.toString(options.seriesNumber() + 3));
+        put(list, TagFromName.SeriesDescription, "AI results withdrawn (" + model + ")");
+        list.put(new SequenceAttribute(TagFromName.ReferencedPerformedProcedureStepSequence));
+        put(list, TagFromName.Manufacturer, options.manufacturer());
+        put(list, TagFromName.InstanceNumber, "1");
+        DerivedObjects.contentDateTime(list, source);
+        list.put(evidence(study, bySeries));
+        FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, SOURCE_AE);
+        return Optional.of(new Rejection(list, sopInstanceUid, seriesInstanceUid,
+                rejected.stream().map(ResultObject::sopInstanceUid).toList()));
+    }
+
+    /**
+     * A rejection note built.
+     *
+     * @param list the data set, with file meta information
+     * @param sopInstanceUid its SOP Instance UID
+     * @param seriesInstanceUid its series
+     * @param rejects the SOP Instance UIDs it rejects
+     */
+    public record Rejection(AttributeList list, String sopInstanceUid, String seriesInstanceUid, List<String> rejects) {
+        public Rejection {
+            rejects = List.copyOf(rejects);
+        }
+    }
+
+    /** Writes a rejection note built by {@link #buildRejection} as {@code file} (via a temporary file and a rename). */
+    public ResultObject write(Rejection note, Path file) throws DicomException, IOException {
+        DerivedObjects.write(note.list(), file);
+        return new ResultObject(ResultObject.KO, SOPClass.KeyObjectSelectionDocumentStorage, note.sopInstanceUid(),
+                note.seriesInstanceUid(), file, note.rejects());
+    }
+
     /** Writes a KOS built by {@link #build} into {@code folder} as {@code <SOP Instance UID>.dcm}; returns the file. */
     public Path writeInto(Kos kos, Path folder) throws DicomException, IOException {
         return write(kos, folder.resolve(kos.sopInstanceUid() + ".dcm")).file();
@@ -145,22 +235,36 @@ public final class KosWriter {
     }
 
     private static SequenceAttribute evidence(String study, String series, List<KeyImage> images) throws DicomException {
-        SequenceAttribute sops = new SequenceAttribute(TagFromName.ReferencedSOPSequence);
+        List<String[]> sops = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (KeyImage i : images) {
             if (seen.add(i.sopInstanceUid())) {
-                AttributeList sop = new AttributeList();
-                put(sop, TagFromName.ReferencedSOPClassUID, i.sopClassUid());
-                put(sop, TagFromName.ReferencedSOPInstanceUID, i.sopInstanceUid());
-                sops.addItem(sop);
+                sops.add(new String[] {i.sopClassUid(), i.sopInstanceUid()});
             }
         }
-        AttributeList seriesItem = new AttributeList();
-        put(seriesItem, TagFromName.SeriesInstanceUID, series);
-        seriesItem.put(sops);
+        return evidence(study, Map.of(series, sops));
+    }
+
+    /** The Current Requested Procedure Evidence Sequence: {SOP Class UID, SOP Instance UID} pairs per series. */
+    private static SequenceAttribute evidence(String study, Map<String, List<String[]>> bySeries)
+            throws DicomException {
+        SequenceAttribute seriesSequence = new SequenceAttribute(TagFromName.ReferencedSeriesSequence);
+        for (Map.Entry<String, List<String[]>> e : bySeries.entrySet()) {
+            SequenceAttribute sops = new SequenceAttribute(TagFromName.ReferencedSOPSequence);
+            for (String[] sop : e.getValue()) {
+                AttributeList item = new AttributeList();
+                put(item, TagFromName.ReferencedSOPClassUID, sop[0]);
+                put(item, TagFromName.ReferencedSOPInstanceUID, sop[1]);
+                sops.addItem(item);
+            }
+            AttributeList seriesItem = new AttributeList();
+            put(seriesItem, TagFromName.SeriesInstanceUID, e.getKey());
+            seriesItem.put(sops);
+            seriesSequence.addItem(seriesItem);
+        }
         AttributeList studyItem = new AttributeList();
         put(studyItem, TagFromName.StudyInstanceUID, study);
-        studyItem.put(DerivedObjects.sequence(TagFromName.ReferencedSeriesSequence, seriesItem));
+        studyItem.put(seriesSequence);
         return DerivedObjects.sequence(TagFromName.CurrentRequestedProcedureEvidenceSequence, studyItem);
     }
 }

@@ -80,6 +80,8 @@ final class SrCodes {
     static final CodedConcept SOURCE_FOR_PROCESSING = dcm("121322", "Source image for image processing operation");
     /** CID 7010 Key Object Selection Document Title: the KOS title. */
     static final CodedConcept OF_INTEREST = dcm("113000", "Of Interest");
+    /** CID 7010 too, and IHE IOCM's rejection note title: the objects of a superseded result are withdrawn. */
+    static final CodedConcept REJECTED_FOR_QUALITY_REASONS = dcm("113001", "Rejected for Quality Reasons");
     static final CodedConcept KEY_OBJECT_DESCRIPTION = dcm("113012", "Key Object Description");
     /** TID 1411: the SEG segment a volumetric measurement group measures. */
     static final CodedConcept REFERENCED_SEGMENT = dcm("121191", "Referenced Segment");

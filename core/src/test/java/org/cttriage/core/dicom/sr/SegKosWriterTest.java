@@ -3,6 +3,7 @@ package org.cttriage.core.dicom.sr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.domain.ResultObject;
 import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.OrganSegmentation;
@@ -208,6 +210,56 @@ class SegKosWriterTest {
             assertThat(dump.output()).contains(i.sopInstanceUid());
         }
         assertThat(new KosWriter(SrOptions.defaults()).build(f.source(), located(f, Set.of()))).isEmpty();
+    }
+
+    @Test
+    void rejectionNoteWithdrawsTheSupersededResultsSrSegAndKos() throws Exception {
+        Fixture f = fixture(SeriesWriteOptions.Layout.SINGLE_FRAME);
+        TriageResult result = located(f, Set.of("liver_cyst"));
+        KosWriter writer = new KosWriter(SrOptions.defaults());
+        SegWriter.Seg seg = seg(f);
+        KosWriter.Kos kos = writer.build(f.source(), result).orElseThrow();
+        Path sr = new TriageSrWriter(SrOptions.defaults()).writeInto(f.source(), result, Optional.empty(), List.of(),
+                new TriageSrWriter.Companions(Optional.of(seg), Optional.of(kos)), dir);
+        TriageSrWriter.Predecessor srId = TriageSrWriter.Predecessor.of(sr);
+        List<ResultObject> superseded = List.of(
+                new ResultObject(ResultObject.SR, srId.sopClassUid(), srId.sopInstanceUid(), srId.seriesInstanceUid(), sr),
+                new SegWriter(SrOptions.defaults()).write(seg, dir.resolve("seg.dcm")),
+                writer.write(kos, dir.resolve("kos.dcm")));
+
+        KosWriter.Rejection note = writer.buildRejection(f.source(), result, superseded).orElseThrow();
+        assertThat(note.rejects()).containsExactly(srId.sopInstanceUid(), seg.sopInstanceUid(), kos.sopInstanceUid());
+        assertThat(note.seriesInstanceUid()).isNotIn(srId.seriesInstanceUid(), seg.seriesInstanceUid(),
+                kos.seriesInstanceUid());
+        ResultObject written = writer.write(note, dir.resolve("rejection.dcm"));
+        assertThat(written.isRejectionNote()).isTrue();
+        assertThat(written.rejects()).isEqualTo(note.rejects());
+        assertNoDciodvfyErrors(written.file());
+        AttributeList read = new AttributeList();
+        read.read(written.file().toFile());
+        String report = TriageSrWriterTest.validator().validate(read);
+        assertThat(report).contains("Found KeyObjectSelectionDocument IOD").contains("TID_2010");
+        assertThat(report.lines().filter(l -> l.contains("Error")).toList()).as(report).isEmpty();
+        ExternalCommand.Result dump = ExternalCommand.run(TOOL, "dsrdump", "+Pl", "+Pu", "+Pc",
+                written.file().toString());
+        assertThat(dump.exitCode()).as(dump.output()).isZero();
+        // The IOCM title, the SEG as an image, the SR and KOS as composite objects.
+        assertThat(dump.output()).contains("(113001,DCM,\"Rejected for Quality Reasons\")")
+                .contains("IMAGE:").contains("COMPOSITE:");
+        for (String uid : note.rejects()) {
+            assertThat(dump.output()).contains(uid);
+        }
+        // The evidence lists each withdrawn object under its own series of the study.
+        String evidence = read.get(com.pixelmed.dicom.TagFromName.CurrentRequestedProcedureEvidenceSequence).toString();
+        for (String uid : List.of(srId.seriesInstanceUid(), seg.seriesInstanceUid(), kos.seriesInstanceUid())) {
+            assertThat(evidence).contains(uid);
+        }
+        assertThat(Attribute.getSingleStringValueOrEmptyString(read, com.pixelmed.dicom.TagFromName.StudyInstanceUID))
+                .isEqualTo(f.source().get("StudyInstanceUID"));
+        // The same input and the same withdrawn objects give the same note; nothing withdrawn gives none.
+        assertThat(writer.buildRejection(f.source(), result, superseded).orElseThrow().sopInstanceUid())
+                .isEqualTo(note.sopInstanceUid());
+        assertThat(writer.buildRejection(f.source(), result, List.of())).isEmpty();
     }
 
     @ParameterizedTest

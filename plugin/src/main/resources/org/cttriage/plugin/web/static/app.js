@@ -204,7 +204,8 @@
     const names = { SR: 'Structured report (SR)', SEG: 'Organ segmentation (SEG)', KO: 'Key images (KOS)' };
     (s.result ? s.result.objects : []).forEach((o) => {
       const row = document.createElement('tr');
-      cell(row, text(names[o.modality] || o.modality));
+      cell(row, text(o.rejects ? 'Rejection note: the previous result\'s ' + o.rejects.length + ' objects withdrawn (KOS)'
+        : (names[o.modality] || o.modality)));
       cell(row, text(o.sopInstanceUid));
       cell(row, text(o.seriesInstanceUid));
       objects.appendChild(row);
