@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.cttriage.core.domain.CodedConcept;
 import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
 import org.cttriage.core.domain.ResultObject;
@@ -93,15 +94,7 @@ public final class KosWriter {
         String seriesInstanceUid = TriageSrWriter.uid("kos-series", study, series, result.model().name());
         String model = result.model().name() + " " + result.model().version();
 
-        ContentItem root = factory.makeContainerContentItem(null, null, item(SrCodes.OF_INTEREST), true, "DCMR", "2010");
-        factory.makeCodeContentItem(root, "HAS CONCEPT MOD", item(SrCodes.LANGUAGE_OF_CONTENT), item(SrCodes.ENGLISH_US));
-        factory.makeCodeContentItem(root, "HAS OBS CONTEXT", item(SrCodes.OBSERVER_TYPE), item(SrCodes.DEVICE));
-        factory.makeUIDContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_UID),
-                TriageSrWriter.deviceUid(result));
-        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_NAME), result.model().name());
-        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MANUFACTURER),
-                options.manufacturer());
-        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MODEL_NAME), model);
+        ContentItem root = root(SrCodes.OF_INTEREST, result, model);
         factory.makeTextContentItem(root, "CONTAINS", item(SrCodes.KEY_OBJECT_DESCRIPTION),
                 "Findings called present by " + model + " (AI triage, not verified by a physician): "
                         + String.join("; ", lines));
@@ -114,21 +107,8 @@ public final class KosWriter {
                     List.copyOf(findingsOf.get(e.getKey()))));
         }
 
-        AttributeList list = new AttributeList();
-        DerivedObjects.copyPatientAndStudy(list, source);
-        list.putAll(new StructuredReport(root).getAttributeList());
-        put(list, TagFromName.SOPClassUID, SOPClass.KeyObjectSelectionDocumentStorage);
-        put(list, TagFromName.SOPInstanceUID, sopInstanceUid);
-        put(list, TagFromName.Modality, "KO");
-        put(list, TagFromName.SeriesInstanceUID, seriesInstanceUid);
-        put(list, TagFromName.SeriesNumber, Integer.toString(options.seriesNumber() + 2));
-        put(list, TagFromName.SeriesDescription, "AI key images (" + model + ")");
-        list.put(new SequenceAttribute(TagFromName.ReferencedPerformedProcedureStepSequence));
-        put(list, TagFromName.Manufacturer, options.manufacturer());
-        put(list, TagFromName.InstanceNumber, "1");
-        DerivedObjects.contentDateTime(list, source);
-        list.put(evidence(study, series, images));
-        FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, SOURCE_AE);
+        AttributeList list = dataSet(source, root, sopInstanceUid, seriesInstanceUid, options.seriesNumber() + 2,
+                "AI key images (" + model + ")", evidence(study, series, images));
         return Optional.of(new Kos(list, sopInstanceUid, seriesInstanceUid, List.copyOf(images)));
     }
 
@@ -157,16 +137,7 @@ public final class KosWriter {
         String seriesInstanceUid = TriageSrWriter.uid("rejection-series", study, result.model().name());
         String model = result.model().name() + " " + result.model().version();
 
-        ContentItem root = factory.makeContainerContentItem(null, null, item(SrCodes.REJECTED_FOR_QUALITY_REASONS),
-                true, "DCMR", "2010");
-        factory.makeCodeContentItem(root, "HAS CONCEPT MOD", item(SrCodes.LANGUAGE_OF_CONTENT), item(SrCodes.ENGLISH_US));
-        factory.makeCodeContentItem(root, "HAS OBS CONTEXT", item(SrCodes.OBSERVER_TYPE), item(SrCodes.DEVICE));
-        factory.makeUIDContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_UID),
-                TriageSrWriter.deviceUid(result));
-        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_NAME), result.model().name());
-        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MANUFACTURER),
-                options.manufacturer());
-        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MODEL_NAME), model);
+        ContentItem root = root(SrCodes.REJECTED_FOR_QUALITY_REASONS, result, model);
         factory.makeTextContentItem(root, "CONTAINS", item(SrCodes.KEY_OBJECT_DESCRIPTION),
                 "Superseded AI triage result of " + model + ", withdrawn: a newer result of this study (more images"
                         + " received, or another model) replaces its SR, segmentation and key images.");
@@ -182,21 +153,8 @@ public final class KosWriter {
                     .add(new String[] {o.sopClassUid(), o.sopInstanceUid()});
         }
 
-        AttributeList list = new AttributeList();
-        DerivedObjects.copyPatientAndStudy(list, source);
-        list.putAll(new StructuredReport(root).getAttributeList());
-        put(list, TagFromName.SOPClassUID, SOPClass.KeyObjectSelectionDocumentStorage);
-        put(list, TagFromName.SOPInstanceUID, sopInstanceUid);
-        put(list, TagFromName.Modality, "KO");
-        put(list, TagFromName.SeriesInstanceUID, seriesInstanceUid);
-        put(list, TagFromName.SeriesNumber, Integer.toString(options.seriesNumber() + 3));
-        put(list, TagFromName.SeriesDescription, "AI results withdrawn (" + model + ")");
-        list.put(new SequenceAttribute(TagFromName.ReferencedPerformedProcedureStepSequence));
-        put(list, TagFromName.Manufacturer, options.manufacturer());
-        put(list, TagFromName.InstanceNumber, "1");
-        DerivedObjects.contentDateTime(list, source);
-        list.put(evidence(study, bySeries));
-        FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, SOURCE_AE);
+        AttributeList list = dataSet(source, root, sopInstanceUid, seriesInstanceUid, options.seriesNumber() + 3,
+                "AI results withdrawn (" + model + ")", evidence(study, bySeries));
         return Optional.of(new Rejection(list, sopInstanceUid, seriesInstanceUid,
                 rejected.stream().map(ResultObject::sopInstanceUid).toList()));
     }
@@ -220,6 +178,41 @@ public final class KosWriter {
         DerivedObjects.write(note.list(), file);
         return new ResultObject(ResultObject.KO, SOPClass.KeyObjectSelectionDocumentStorage, note.sopInstanceUid(),
                 note.seriesInstanceUid(), file, note.rejects());
+    }
+
+    /** The TID 2010 root container titled {@code title}, with the language and the device observer context. */
+    private ContentItem root(CodedConcept title, TriageResult result, String model) throws DicomException {
+        ContentItem root = factory.makeContainerContentItem(null, null, item(title), true, "DCMR", "2010");
+        factory.makeCodeContentItem(root, "HAS CONCEPT MOD", item(SrCodes.LANGUAGE_OF_CONTENT), item(SrCodes.ENGLISH_US));
+        factory.makeCodeContentItem(root, "HAS OBS CONTEXT", item(SrCodes.OBSERVER_TYPE), item(SrCodes.DEVICE));
+        factory.makeUIDContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_UID),
+                TriageSrWriter.deviceUid(result));
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_NAME), result.model().name());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MANUFACTURER),
+                options.manufacturer());
+        factory.makeTextContentItem(root, "HAS OBS CONTEXT", item(SrCodes.DEVICE_OBSERVER_MODEL_NAME), model);
+        return root;
+    }
+
+    /** The KO data set around {@code root}: the source's patient and study, a series of its own, the evidence. */
+    private AttributeList dataSet(SourceStudy source, ContentItem root, String sopInstanceUid, String seriesInstanceUid,
+            int seriesNumber, String seriesDescription, SequenceAttribute evidence) throws DicomException {
+        AttributeList list = new AttributeList();
+        DerivedObjects.copyPatientAndStudy(list, source);
+        list.putAll(new StructuredReport(root).getAttributeList());
+        put(list, TagFromName.SOPClassUID, SOPClass.KeyObjectSelectionDocumentStorage);
+        put(list, TagFromName.SOPInstanceUID, sopInstanceUid);
+        put(list, TagFromName.Modality, "KO");
+        put(list, TagFromName.SeriesInstanceUID, seriesInstanceUid);
+        put(list, TagFromName.SeriesNumber, Integer.toString(seriesNumber));
+        put(list, TagFromName.SeriesDescription, seriesDescription);
+        list.put(new SequenceAttribute(TagFromName.ReferencedPerformedProcedureStepSequence));
+        put(list, TagFromName.Manufacturer, options.manufacturer());
+        put(list, TagFromName.InstanceNumber, "1");
+        DerivedObjects.contentDateTime(list, source);
+        list.put(evidence);
+        FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, SOURCE_AE);
+        return list;
     }
 
     /** Writes a KOS built by {@link #build} into {@code folder} as {@code <SOP Instance UID>.dcm}; returns the file. */
