@@ -3,6 +3,7 @@ package org.cttriage.core.inference;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import org.cttriage.core.volume.VolumeGeometry;
 
 /**
@@ -217,6 +218,127 @@ public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLp
             component[v] = number;
             queue.add(v);
         }
+    }
+
+    /** Which part of an organ a box covers: all of it, or the part on the patient's right or left of a sagittal plane. */
+    public enum Side {
+        /** Every voxel of the organ (unpaired organs). */
+        WHOLE,
+        /** Voxels whose centre lies at LPS x below the plane (the patient's right). */
+        RIGHT,
+        /** Voxels whose centre lies at LPS x at or above the plane (the patient's left). */
+        LEFT
+    }
+
+    /**
+     * An axis-aligned box in patient coordinates (LPS mm): the voxels' centres' extremes plus half a
+     * voxel on every face, so that a box covers the voxels it was made of.
+     */
+    public record Box(double[] minLps, double[] maxLps) {
+        public Box {
+            minLps = minLps.clone();
+            maxLps = maxLps.clone();
+        }
+
+        @Override
+        public double[] minLps() {
+            return minLps.clone();
+        }
+
+        @Override
+        public double[] maxLps() {
+            return maxLps.clone();
+        }
+
+        @Override
+        public String toString() {
+            return "Box[" + Arrays.toString(minLps) + " .. " + Arrays.toString(maxLps) + "]";
+        }
+    }
+
+    /**
+     * The box of the organ's voxels on one side of the sagittal plane at LPS x = {@code planeXLps}
+     * (ignored for {@link Side#WHOLE}); empty when that side has no voxel of the organ. This is how
+     * the second stage finds each organ crop's box, in training (from the phantom's labels on a
+     * coarse lattice) and at inference (from the coarse stage's segmentation), so that the two agree.
+     */
+    public Optional<Box> box(int label, Side side, double planeXLps) {
+        int nx = gridSize[0];
+        int ny = gridSize[1];
+        int[] lo = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
+        int[] hi = {Integer.MIN_VALUE, Integer.MIN_VALUE, Integer.MIN_VALUE};
+        for (int v = 0; v < labels.length; v++) {
+            if (labels[v] != label) {
+                continue;
+            }
+            int i = v % nx;
+            if (side != Side.WHOLE) {
+                boolean right = originLps[0] + i * spacingMm[0] < planeXLps;
+                if (right != (side == Side.RIGHT)) {
+                    continue;
+                }
+            }
+            int[] ijk = {i, (v / nx) % ny, v / (nx * ny)};
+            for (int a = 0; a < 3; a++) {
+                lo[a] = Math.min(lo[a], ijk[a]);
+                hi[a] = Math.max(hi[a], ijk[a]);
+            }
+        }
+        if (lo[0] > hi[0]) {
+            return Optional.empty();
+        }
+        double[] min = new double[3];
+        double[] max = new double[3];
+        for (int a = 0; a < 3; a++) {
+            min[a] = originLps[a] + lo[a] * spacingMm[a] - spacingMm[a] / 2;
+            max[a] = originLps[a] + hi[a] * spacingMm[a] + spacingMm[a] / 2;
+        }
+        return Optional.of(new Box(min, max));
+    }
+
+    /**
+     * The sagittal plane that parts a paired organ (lungs, kidneys) into its right and left: LPS x of
+     * the middle of the widest run of grid columns (x) without a voxel of the organ between its
+     * rightmost and leftmost voxels, so that the plane falls in the gap between the two (spine,
+     * mediastinum) whatever the patient's position in the field of view; the middle of the organ's
+     * x extent when its voxels leave no gap. Empty when the segmentation has no voxel of the organ.
+     */
+    public OptionalDouble sidePlaneX(int label) {
+        int nx = gridSize[0];
+        boolean[] occupied = new boolean[nx];
+        for (int v = 0; v < labels.length; v++) {
+            if (labels[v] == label) {
+                occupied[v % nx] = true;
+            }
+        }
+        int first = -1;
+        int last = -1;
+        for (int i = 0; i < nx; i++) {
+            if (occupied[i]) {
+                first = first < 0 ? i : first;
+                last = i;
+            }
+        }
+        if (first < 0) {
+            return OptionalDouble.empty();
+        }
+        int bestStart = -1;
+        int bestLength = 0;
+        for (int i = first; i <= last; i++) {
+            if (occupied[i]) {
+                continue;
+            }
+            int start = i;
+            while (i <= last && !occupied[i]) {
+                i++;
+            }
+            if (i - start > bestLength) {
+                bestLength = i - start;
+                bestStart = start;
+            }
+        }
+        double middle = bestLength > 0 ? bestStart + (bestLength - 1) / 2.0 : (first + last) / 2.0;
+        return OptionalDouble.of(originLps[0] + middle * spacingMm[0]);
     }
 
     /** Voxels of {@code label}. */

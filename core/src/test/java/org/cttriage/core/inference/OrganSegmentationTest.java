@@ -53,6 +53,40 @@ class OrganSegmentationTest {
     }
 
     @Test
+    void aBoxCoversItsVoxelsInPatientCoordinates() {
+        OrganSegmentation.Box b = grid().box(3, OrganSegmentation.Side.WHOLE, Double.NaN).orElseThrow();
+        // the stray voxel (0, 0, 0) counts: a box is of every voxel of the organ
+        assertThat(b.minLps()).containsExactly(-10 - 1, -10 - 1, 100 - 1);
+        assertThat(b.maxLps()).containsExactly(-10 + 8 * 2 + 1, -10 + 3 * 2 + 1, 100 + 5 * 2 + 1);
+        assertThat(grid().box(5, OrganSegmentation.Side.WHOLE, 0)).isEmpty();
+    }
+
+    @Test
+    void aPairedOrganIsPartedInTheGapBetweenItsSides() {
+        byte[] labels = new byte[1000];
+        for (int k = 3; k <= 6; k++) {
+            for (int j = 3; j <= 6; j++) {
+                labels[(k * 10 + j) * 10 + 1] = 4; // the patient's right (smaller x)
+                labels[(k * 10 + j) * 10 + 2] = 4;
+                labels[(k * 10 + j) * 10 + 7] = 4; // the patient's left
+            }
+        }
+        labels[(5 * 10 + 5) * 10 + 3] = 4; // the gap is columns 4..6, not 3..6
+        OrganSegmentation s = new OrganSegmentation(labels, new int[] {10, 10, 10}, new double[] {-5, 0, 0},
+                new double[] {1, 1, 1});
+        double plane = s.sidePlaneX(4).orElseThrow();
+        assertThat(plane).isEqualTo(-5 + 5.0);
+        OrganSegmentation.Box right = s.box(4, OrganSegmentation.Side.RIGHT, plane).orElseThrow();
+        OrganSegmentation.Box left = s.box(4, OrganSegmentation.Side.LEFT, plane).orElseThrow();
+        assertThat(right.minLps()[0]).isEqualTo(-5 + 1 - 0.5);
+        assertThat(right.maxLps()[0]).isEqualTo(-5 + 3 + 0.5);
+        assertThat(left.minLps()[0]).isEqualTo(-5 + 7 - 0.5);
+        assertThat(left.maxLps()[0]).isEqualTo(-5 + 7 + 0.5);
+        assertThat(s.box(4, OrganSegmentation.Side.LEFT, 100)).isEmpty();
+        assertThat(s.sidePlaneX(2)).isEmpty();
+    }
+
+    @Test
     void aCurvedOrgansCentreIsMovedIntoIt() {
         byte[] labels = new byte[1000];
         for (int i = 0; i < 10; i++) { // an L: the centroid falls in the empty corner

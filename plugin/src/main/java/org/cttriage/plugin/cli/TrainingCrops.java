@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import org.cttriage.core.inference.OrganCropSpec;
 import org.cttriage.core.inference.OrganCrops;
+import org.cttriage.core.inference.OrganSegmentation;
 import org.cttriage.core.volume.Volume;
 import org.cttriage.core.volume.VolumeGeometry;
 import org.cttriage.testdata.arrays.NpyWriter;
@@ -55,6 +56,16 @@ final class TrainingCrops {
         this.jitter = jitter;
     }
 
+    /** The side of a paired organ by its name in the files ("" for unpaired organs). */
+    static OrganSegmentation.Side side(String side) {
+        return switch (side) {
+            case "" -> OrganSegmentation.Side.WHOLE;
+            case "right" -> OrganSegmentation.Side.RIGHT;
+            case "left" -> OrganSegmentation.Side.LEFT;
+            default -> throw new IllegalArgumentException("side must be \"\", right or left, was " + side);
+        };
+    }
+
     /** One crop to make: the organ's grid, its side ("" for unpaired organs) and its true box. */
     record Planned(OrganCropSpec.OrganGrid organ, String side, double[] boxMin, double[] boxMax) {
         String name() {
@@ -74,35 +85,17 @@ final class TrainingCrops {
         int nz = (int) Math.ceil(height / COARSE_MM);
         double[] origin = {-(nx - 1) / 2.0 * COARSE_MM, -(ny - 1) / 2.0 * COARSE_MM, zTop - (nz - 1) * COARSE_MM};
         PhantomRegion coarse = scene.render(origin, new double[] {COARSE_MM, COARSE_MM, COARSE_MM}, new int[] {nx, ny, nz}, 0);
+        OrganSegmentation labels = new OrganSegmentation(coarse.organLabels(), new int[] {nx, ny, nz}, origin,
+                new double[] {COARSE_MM, COARSE_MM, COARSE_MM});
         double mid = scene.midlineXLps();
         List<Planned> out = new ArrayList<>();
         for (OrganCropSpec.OrganGrid g : crops.spec().organs()) {
             String[] sides = g.bySide() ? new String[] {"right", "left"} : new String[] {""};
             for (String side : sides) {
-                double[] lo = {Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY};
-                double[] hi = {Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY};
-                byte[] lab = coarse.organLabels();
-                for (int k = 0, v = 0; k < nz; k++) {
-                    for (int j = 0; j < ny; j++) {
-                        for (int i = 0; i < nx; i++, v++) {
-                            if (lab[v] != g.label()) {
-                                continue;
-                            }
-                            double[] p = {origin[0] + i * COARSE_MM, origin[1] + j * COARSE_MM, origin[2] + k * COARSE_MM};
-                            // LPS: the patient's right has the smaller x.
-                            if (side.equals("right") && p[0] >= mid || side.equals("left") && p[0] < mid) {
-                                continue;
-                            }
-                            for (int a = 0; a < 3; a++) {
-                                lo[a] = Math.min(lo[a], p[a] - COARSE_MM / 2);
-                                hi[a] = Math.max(hi[a], p[a] + COARSE_MM / 2);
-                            }
-                        }
-                    }
-                }
-                if (lo[0] <= hi[0]) {
-                    out.add(new Planned(g, side, lo, hi));
-                }
+                // The phantom's own midline parts right from left here (it knows); the serving path
+                // takes the plane from the segmentation (OrganSegmentation#sidePlaneX).
+                labels.box(g.label(), side(side), mid)
+                        .ifPresent(b -> out.add(new Planned(g, side, b.minLps(), b.maxLps())));
             }
         }
         return out;
@@ -166,7 +159,18 @@ final class TrainingCrops {
      * centres, and crops it with {@link OrganCrops}: the serving code path on a smaller volume.
      */
     Made make(PhantomScene scene, OrganCrops.CropGrid grid, long noiseStream) {
-        RegionVolume r = renderUnder(scene, grid, noiseStream);
+        return make(grid, (origin, spacing, size) -> scene.render(origin, spacing, size, noiseStream));
+    }
+
+    /** Renders a region of the phantom on a lattice: origin (LPS mm), spacing (mm) and size (voxels) per axis. */
+    @FunctionalInterface
+    interface RegionRenderer {
+        PhantomRegion render(double[] originLps, double[] spacingMm, int[] size);
+    }
+
+    /** {@link #make(PhantomScene, OrganCrops.CropGrid, long)} with the region rendered by {@code renderer}. */
+    Made make(OrganCrops.CropGrid grid, RegionRenderer renderer) {
+        RegionVolume r = renderUnder(grid, renderer);
         VolumeGeometry g = r.volume().geometry();
         return new Made(crops.channels(r.volume(), grid), crops.labelFraction(r.labels(), g, grid, grid.organ().label()),
                 crops.bitsAny(r.bits(), g, grid), crops.meanHu(r.volume(), grid));
@@ -177,7 +181,7 @@ final class TrainingCrops {
     }
 
     /** The phantom region under a crop grid as a {@link Volume} (slices ordered along +Z). */
-    RegionVolume renderUnder(PhantomScene scene, OrganCrops.CropGrid grid, long noiseStream) {
+    RegionVolume renderUnder(OrganCrops.CropGrid grid, RegionRenderer renderer) {
         int[] n = grid.organ().gridSize();
         double[] s = grid.organ().spacingMm();
         int[] fs = crops.spec().footprintSamples();
@@ -194,7 +198,7 @@ final class TrainingCrops {
             origin[a] = o[a] - s[a] / 2 + rs[a] / 2 - rs[a];
             size[a] = n[a] * fs[a] + 2;
         }
-        PhantomRegion region = scene.render(origin, rs, size, noiseStream);
+        PhantomRegion region = renderer.render(origin, rs, size);
         VolumeGeometry g = new VolumeGeometry(size, rs, origin, new double[] {1, 0, 0}, new double[] {0, 1, 0},
                 new double[] {0, 0, 1}, 0);
         return new RegionVolume(new Volume("", "", "", g, region.hu(), List.of(), List.of()), region.organLabels(),

@@ -79,6 +79,15 @@ public final class PhantomScene {
                 k -> Rng.mix(spec.seed() ^ 0x2545F4914F6CDD1DL, noiseStream * 1_000_003L + k));
     }
 
+    /**
+     * {@link #render(double[], double[], int[], long)} without noise: the phantom's content alone, so
+     * that tests can compare what two lattices make of the same content (train/serve parity of the
+     * organ crops) without the noise of each lattice in the way.
+     */
+    public PhantomRegion renderWithoutNoise(double[] originLps, double[] spacingMm, int[] size) {
+        return render(originLps, spacingMm, size, 0, k -> 0L);
+    }
+
     /** Noise seed of plane k of a region. */
     @FunctionalInterface
     interface PlaneSeed {
