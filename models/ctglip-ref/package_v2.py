@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""Build the two-stage package models/ctglip-ref-v2 (issue 12) from this package and a crop-encoder
+checkpoint of train_crops.py, and calibrate it.
+
+Stage 1 (coarse) is this package as it is: image_encoder.onnx (organ segmentation and the organ
+embeddings that score the findings not listed below), text_encoder.onnx, vocabulary.txt, preprocessing.
+Stage 2 (organ crops) is the checkpoint exported per organ by experiments/export_crops.py; the findings
+of the organs it encodes are scored on the crops' embeddings against text_encoder_crops.onnx, and their
+location is the strongest voxel of the finding's logit map (manifest "organCrops", read by the engine's
+CropStage).
+
+  package_v2.py build --checkpoint target/crops-encoder.pt --val target/crops/val-random
+                      [--out models/ctglip-ref-v2] [--organs ...] [--train-command "..."]
+      writes the package with the crop findings uncalibrated (temperature 1, bias 0, threshold 0.5,
+      not reportable).
+  package_v2.py calibrate --margins margins.json [--out models/ctglip-ref-v2]
+      fits each crop finding's Platt temperature/bias and Youden threshold on the margins that
+      `ct-triage evaluate --model OUT --margins FILE` wrote through the Java serving path (coarse boxes,
+      full-resolution crops), the same rule train.py applies to the coarse findings; reportable when
+      the AUC there is >= train.REPORTABLE_MIN_AUC; rewrites dictionary.json and manifest.json's SHA-256s.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from train import REPORTABLE_MIN_AUC, auc, platt, sha256, sig, youden_threshold  # noqa: E402
+
+ABDOMEN = ['liver', 'gallbladder', 'kidney', 'pancreas', 'spleen', 'aorta']
+COARSE_FILES = ['image_encoder.onnx', 'text_encoder.onnx', 'vocabulary.txt']
+
+
+def tensor(name, dtype, shape):
+    return {'name': name, 'dtype': dtype, 'shape': shape}
+
+
+def write_manifest(out, manifest):
+    files = {}
+    for f in sorted(os.listdir(out)):
+        if f != 'manifest.json' and os.path.isfile(os.path.join(out, f)):
+            files[f] = sha256(os.path.join(out, f))
+    manifest['files'] = files
+    with open(os.path.join(out, 'manifest.json'), 'w') as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write('\n')
+
+
+def build(args):
+    out = args.out
+    tmp = os.path.join(out, '.export')
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(tmp)
+    subprocess.run([sys.executable, os.path.join(HERE, 'experiments', 'export_crops.py'), '--checkpoint',
+                    args.checkpoint, '--val', args.val, '--out', tmp, '--organs'] + args.organs, check=True)
+    with open(os.path.join(HERE, 'vocabulary.txt')) as a, open(os.path.join(tmp, 'vocabulary.txt')) as b:
+        if [w for w in a.read().split('\n') if w] != [w for w in b.read().split('\n') if w]:
+            sys.exit('the checkpoint\'s vocabulary is not vocabulary.txt: the two text encoders must share the tokenizer')
+    for f in COARSE_FILES:
+        shutil.copy(os.path.join(HERE, f), out)
+    export = json.load(open(os.path.join(tmp, 'export.json')))
+    spec = json.load(open(os.path.join(HERE, 'experiments', 'organ-crops.json')))
+    with open(os.path.join(out, 'organ-crops.json'), 'w') as fh:
+        json.dump(spec, fh, indent=2)
+        fh.write('\n')
+    n_channels = len(spec['channels'])
+    dictionary = json.load(open(os.path.join(HERE, 'dictionary.json')))
+    # finding channel = the finding's bit in the generator's masks, as export_crops/train_crops index them
+    case = sorted(glob.glob(os.path.join(args.val, 'case-*')))[0]
+    bits = {}
+    for crop in json.load(open(os.path.join(case, 'truth.json')))['crops']:
+        for f in crop['findings']:
+            bits[f['id']] = f['bit']
+    channels = {}
+    for f in dictionary['findings']:
+        if f['organ'] in args.organs:
+            if f['id'] not in bits:
+                # the bit of a finding absent from the sample case: its index in dictionary order
+                # (the generator numbers finding bits in dictionary order; checked where both are known)
+                bits[f['id']] = [g['id'] for g in dictionary['findings']].index(f['id'])
+            channels[f['id']] = bits[f['id']]
+            f['temperature'], f['bias'], f['threshold'], f['reportable'] = 1.0, 0.0, 0.5, False
+    for fid, b in bits.items():
+        assert [g['id'] for g in dictionary['findings']].index(fid) == b, f'bit of {fid} is not its dictionary index'
+    dictionary['reportableRule'] = (dictionary.get('reportableRule', '') + ' Findings of the organ crops (manifest '
+                                    'organCrops.findingChannels) are calibrated by package_v2.py calibrate on '
+                                    'the Java serving path\'s margins.')
+    with open(os.path.join(out, 'dictionary.json'), 'w') as fh:
+        json.dump(dictionary, fh, indent=2)
+        fh.write('\n')
+    encoders = {}
+    for organ in args.organs:
+        meta = export['organs'][organ]
+        z, y, x = meta['gridSize'][2], meta['gridSize'][1], meta['gridSize'][0]
+        head = meta['tensors']['finding_logits']['shape']
+        shutil.copy(os.path.join(tmp, meta['onnx']), out)
+        encoders[organ] = {
+            'file': meta['onnx'],
+            'inputs': [tensor('crop', 'float32', [1, n_channels, z, y, x]),
+                       tensor('organ_mask', 'float32', [1, 1, z, y, x]), tensor('box_extent', 'float32', [1, 3])],
+            'outputs': [tensor('organ_embedding', 'float32', [1, 64]), tensor('finding_max', 'float32', [1, 16]),
+                        tensor('finding_logits', 'float32', head)]}
+    shutil.copy(os.path.join(tmp, 'text_encoder_crops.onnx'), out)
+    manifest = json.load(open(os.path.join(HERE, 'manifest.json')))
+    manifest['version'] = args.version
+    manifest['description'] = ('Two-stage reference model (issue 12): the ctglip-ref coarse model segments the '
+                               'organs and scores the lung findings; organ crops of the full-resolution volume at '
+                               'each organ\'s own spacing score and locate the findings of '
+                               + ', '.join(args.organs) + '. Synthetic phantoms only.')
+    manifest['organCrops'] = {
+        'spec': 'organ-crops.json',
+        'findingChannels': channels,
+        'textEncoder': {'file': 'text_encoder_crops.onnx',
+                        'inputs': [tensor('token_ids', 'int64', [-1, 16])],
+                        'outputs': [tensor('text_embedding', 'float32', [-1, 64])]},
+        'encoders': encoders,
+        'training': {'checkpoint': os.path.basename(args.checkpoint), 'command': args.train_command,
+                     'checkpointSha256': sha256(args.checkpoint)},
+    }
+    manifest['evaluation'] = {'note': 'see MODEL_CARD.md'}
+    shutil.rmtree(tmp)
+    card = os.path.join(out, 'MODEL_CARD.md')
+    with open(card, 'w') as fh:
+        fh.write(CARD_HEAD.format(organs=', '.join(args.organs), command=args.train_command))
+    write_manifest(out, manifest)
+    print(f'package written to {out}; crop findings uncalibrated: {sorted(channels)}')
+
+
+CARD_HEAD = """# ctglip-ref v2: two-stage reference model card
+
+Issue 12's two-stage package. **Synthetic phantoms only; nothing here transfers to patient CT.**
+
+- **Stage 1 (coarse):** `image_encoder.onnx`, `text_encoder.onnx`, `vocabulary.txt` and the preprocessing are
+  ctglip-ref's, unchanged (its card: `models/ctglip-ref/MODEL_CARD.md`). It segments the seven organs on a
+  6.25 mm grid and scores the findings of the organs that have no crop encoder (the lungs).
+- **Stage 2 (organ crops):** for {organs}, the organ's box in the coarse segmentation (per side for the
+  kidneys) is cropped from the full-resolution HU volume at the organ's own spacing (`organ-crops.json`)
+  and encoded by `crop_encoder_<organ>.onnx`; the organ's findings are scored on that embedding against
+  `text_encoder_crops.onnx` (the larger of the two kidneys' scores), and located at the strongest voxel of
+  the finding's logit map (FindingLocation `model`). Training: `{command}`; the architecture and the
+  experiments behind it are in ctglip-ref's card ("v2 groundwork").
+- **Calibration** (Platt temperature and bias, Youden threshold, reportable when AUC >= 0.80) of the crop
+  findings is fitted on margins computed by the Java serving path (`ct-triage evaluate --margins`), so the
+  coarse boxes, the crops of real DICOM series and the ONNX Runtime outputs are what is calibrated.
+"""
+
+
+def calibrate(args):
+    out = args.out
+    data = json.load(open(args.margins))
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    channels = manifest['organCrops']['findingChannels']
+    dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
+    rows = []
+    for f in dictionary['findings']:
+        if f['id'] not in channels:
+            continue
+        d = data['findings'][f['id']]
+        x = np.array(d['margin'], np.float64)
+        y = np.array(d['truth'], np.float64)
+        a, b = platt(x, y)
+        if not (a > 0):
+            a, b = 1.0, math.log(max(y.mean(), 1e-3) / max(1 - y.mean(), 1e-3))
+        temperature, bias = 1.0 / a, b
+        prob = 1 / (1 + np.exp(-(x / temperature + bias)))
+        thr = youden_threshold(prob, y)
+        a_uc = auc(x, y)
+        hx = np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
+        f['temperature'], f['bias'], f['threshold'] = sig(temperature), sig(bias), sig(thr)
+        f['reportable'] = bool(a_uc >= REPORTABLE_MIN_AUC)
+        pred = prob >= thr
+        pos = y > 0.5
+        rows.append((f['id'], int(pos.sum()), int((~pos).sum()), a_uc, auc(hx, y) if not np.isnan(hx).any() else math.nan,
+                     float((pred & pos).sum() / max(pos.sum(), 1)), float((~pred & ~pos).sum() / max((~pos).sum(), 1)),
+                     f['temperature'], f['bias'], f['threshold'], f['reportable']))
+    with open(os.path.join(out, 'dictionary.json'), 'w') as fh:
+        json.dump(dictionary, fh, indent=2)
+        fh.write('\n')
+    lines = ['', f'## Calibration of the crop findings ({data["cases"]} cases from seed {data["seed"]}, '
+             f'{data["matrix"]} x {data["matrix"]} x {data["slices"]} slices of {data["sliceSpacingMm"]} mm, '
+             'through the Java serving path)', '',
+             f'`bin/ct-triage evaluate --model {out} --seed {data["seed"]} --cases {data["cases"]} --matrix '
+             f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
+             '`models/ctglip-ref/package_v2.py calibrate --margins FILE`. These figures are on the calibration '
+             'set itself (optimistic); the evaluation on unseen seeds is below.', '',
+             '| finding | pos/neg | AUC | AUC held-out prompts | sens @thr | spec @thr | temperature | bias | threshold | reportable |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(f'| {r[0]} | {r[1]}/{r[2]} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.3f} | {r[7]} | {r[8]} | '
+                     f'{r[9]} | {"yes" if r[10] else "no"} |')
+        print(' '.join(str(v) for v in r))
+    with open(os.path.join(out, 'MODEL_CARD.md'), 'a') as fh:
+        fh.write('\n'.join(lines) + '\n')
+    write_manifest(out, manifest)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    b = sub.add_parser('build')
+    b.add_argument('--checkpoint', required=True)
+    b.add_argument('--val', required=True)
+    b.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    b.add_argument('--organs', nargs='+', default=ABDOMEN)
+    b.add_argument('--version', default='2.0.0')
+    b.add_argument('--train-command', default='')
+    c = sub.add_parser('calibrate')
+    c.add_argument('--margins', required=True)
+    c.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    args = ap.parse_args()
+    build(args) if args.cmd == 'build' else calibrate(args)
+
+
+if __name__ == '__main__':
+    main()
