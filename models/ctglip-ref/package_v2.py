@@ -71,7 +71,7 @@ def build(args):
     with open(os.path.join(out, 'organ-crops.json'), 'w') as fh:
         json.dump(spec, fh, indent=2)
         fh.write('\n')
-    n_channels = len(spec['channels'])
+    n_channels = len(spec['channels']) + (1 if export.get('contrastHu') else 0)
     dictionary = json.load(open(os.path.join(HERE, 'dictionary.json')))
     # finding channel = the finding's bit in the generator's masks, as export_crops/train_crops index them
     case = sorted(glob.glob(os.path.join(args.val, 'case-*')))[0]
@@ -122,6 +122,7 @@ def build(args):
                         'inputs': [tensor('token_ids', 'int64', [-1, 16])],
                         'outputs': [tensor('text_embedding', 'float32', [-1, 64])]},
         'encoders': encoders,
+        **({'contrastChannel': {'windowHu': export['contrastHu'], 'dilateVoxels': 2}} if export.get('contrastHu') else {}),
         'training': {'checkpoint': os.path.basename(args.checkpoint), 'command': args.train_command,
                      'checkpointSha256': sha256(args.checkpoint)},
     }

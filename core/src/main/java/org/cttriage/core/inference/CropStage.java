@@ -35,6 +35,10 @@ import org.cttriage.core.volume.VolumeGeometry;
  *   "encoders": {"gallbladder": {"file": "crop_encoder_gallbladder.onnx", "inputs": [...], "outputs": [...]}, ...}
  * }
  * </pre>
+ * With {@code "contrastChannel": {"windowHu": 80, "dilateVoxels": 2}} the crop gets one more channel after
+ * the spec's: the lesion contrast, each voxel's footprint-mean HU minus the organ's median HU (over the
+ * crop voxels more than half in the organ), clipped to ± windowHu and scaled to [-1, 1], times the organ
+ * mask dilated by dilateVoxels (a 3-D maximum filter), as train_crops.py --contrast-channel computes it.
  * Each encoder takes {@code crop} [1, C, z, y, x], {@code organ_mask} [1, 1, z, y, x] and
  * {@code box_extent} [1, 3] (the box's extent in mm / 100) and gives {@code organ_embedding}
  * [1, E], {@code finding_max} [1, F] and {@code finding_logits} [1, F, z', y', x']; z, y, x are the
@@ -86,17 +90,27 @@ public final class CropStage implements AutoCloseable {
         }
     }
 
+    /** The lesion-contrast channel: window (HU) and dilation of the organ mask (voxels). */
+    record Contrast(double windowHu, int dilateVoxels) {
+    }
+
     private final OrganCrops crops;
     private final Map<String, OrtSession> encoders;
     private final OrtSession text;
     private final Map<String, Integer> findingChannels;
+    private final Contrast contrast; // null: the spec's channels only
 
     private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
-                      Map<String, Integer> findingChannels) {
+                      Map<String, Integer> findingChannels, Contrast contrast) {
         this.crops = crops;
         this.encoders = encoders;
         this.text = text;
         this.findingChannels = findingChannels;
+        this.contrast = contrast;
+    }
+
+    private int inputChannels() {
+        return crops.spec().channels().size() + (contrast == null ? 0 : 1);
     }
 
     /**
@@ -114,6 +128,14 @@ public final class CropStage implements AutoCloseable {
             Map.Entry<String, JsonNode> e = it.next();
             channels.put(e.getKey(), e.getValue().asInt());
         }
+        JsonNode c = node.path("contrastChannel");
+        Contrast contrast = c.isMissingNode() ? null
+                : new Contrast(c.path("windowHu").asDouble(80), c.path("dilateVoxels").asInt(2));
+        if (contrast != null && (!(contrast.windowHu() > 0) || contrast.dilateVoxels() < 0)) {
+            throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.contrastChannel needs windowHu > 0"
+                    + " and dilateVoxels >= 0");
+        }
+        int inputChannels = spec.channels().size() + (contrast == null ? 0 : 1);
         Map<String, OrtSession> encoders = new LinkedHashMap<>();
         OrtSession text = null;
         try {
@@ -127,11 +149,11 @@ public final class CropStage implements AutoCloseable {
                 InferenceEngine.checkSignature(s, e.getValue(), "crop encoder " + e.getKey());
                 long[] shape = ((ai.onnxruntime.TensorInfo) s.getInputInfo().get(CROP).getInfo()).getShape();
                 int[] g = grid.gridSize();
-                if (shape.length != 5 || shape[1] != spec.channels().size() || shape[2] != g[2] || shape[3] != g[1]
+                if (shape.length != 5 || shape[1] != inputChannels || shape[2] != g[2] || shape[3] != g[1]
                         || shape[4] != g[0]) {
                     throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, "crop encoder " + e.getKey()
                             + " takes " + java.util.Arrays.toString(shape) + ", the crop spec gives [1, "
-                            + spec.channels().size() + ", " + g[2] + ", " + g[1] + ", " + g[0] + "]");
+                            + inputChannels + ", " + g[2] + ", " + g[1] + ", " + g[0] + "]");
                 }
             }
         } catch (TriageException | OrtException | RuntimeException e) {
@@ -145,7 +167,7 @@ public final class CropStage implements AutoCloseable {
                         + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
             }
         }
-        return new CropStage(new OrganCrops(spec), encoders, text, channels);
+        return new CropStage(new OrganCrops(spec), encoders, text, channels, contrast);
     }
 
     /** Whether this stage scores finding {@code id}. */
@@ -200,13 +222,19 @@ public final class CropStage implements AutoCloseable {
         double[] lo = box.minLps();
         double[] hi = box.maxLps();
         OrganCrops.CropGrid grid = crops.grid(organ, lo, hi);
-        float[] x = crops.channels(volume, grid);
         float[] mask = crops.labelFraction(segmentation.labels(), coarse, grid, label);
+        float[] x = crops.channels(volume, grid);
+        if (contrast != null) {
+            float[] withContrast = java.util.Arrays.copyOf(x, x.length + mask.length);
+            float[] lesion = contrast(crops.meanHu(volume, grid), mask, organ.gridSize(), contrast);
+            System.arraycopy(lesion, 0, withContrast, x.length, lesion.length);
+            x = withContrast;
+        }
         float[] extent = {(float) ((hi[0] - lo[0]) / 100), (float) ((hi[1] - lo[1]) / 100),
             (float) ((hi[2] - lo[2]) / 100)};
         int[] g = organ.gridSize();
         try (OnnxTensor xt = OnnxTensor.createTensor(env, FloatBuffer.wrap(x),
-                new long[] {1, crops.spec().channels().size(), g[2], g[1], g[0]});
+                new long[] {1, inputChannels(), g[2], g[1], g[0]});
              OnnxTensor mt = OnnxTensor.createTensor(env, FloatBuffer.wrap(mask), new long[] {1, 1, g[2], g[1], g[0]});
              OnnxTensor et = OnnxTensor.createTensor(env, FloatBuffer.wrap(extent), new long[] {1, 3});
              OrtSession.Result r = session.run(Map.of(CROP, xt, ORGAN_MASK, mt, BOX_EXTENT, et))) {
@@ -219,6 +247,57 @@ public final class CropStage implements AutoCloseable {
             throw new TriageException(ErrorCode.INFERENCE_FAILED, "crop encoder " + organ.name() + " failed: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The lesion-contrast channel of one crop ([z, y, x]): footprint-mean HU minus the median HU of the
+     * voxels more than half in the organ (numpy's median: the mean of the two middle values of an even
+     * count), clipped to ± window and scaled to [-1, 1], times the organ mask dilated by a maximum filter.
+     */
+    static float[] contrast(float[] hu, float[] mask, int[] size, Contrast c) {
+        int n = hu.length;
+        float[] inside = new float[n];
+        int count = 0;
+        for (int v = 0; v < n; v++) {
+            if (mask[v] > 0.5f) {
+                inside[count++] = hu[v];
+            }
+        }
+        double median = 0;
+        if (count > 0) {
+            float[] sorted = java.util.Arrays.copyOf(inside, count);
+            java.util.Arrays.sort(sorted);
+            median = count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + (double) sorted[count / 2]) / 2;
+        }
+        float[] dilated = maxFilter(mask, size, c.dilateVoxels());
+        float[] out = new float[n];
+        for (int v = 0; v < n; v++) {
+            double d = Math.max(-1, Math.min(1, (hu[v] - median) / c.windowHu()));
+            out[v] = (float) (d * dilated[v]);
+        }
+        return out;
+    }
+
+    /** 3-D maximum filter over a (2r+1)³ cube, separable, voxels outside the grid ignored. */
+    static float[] maxFilter(float[] a, int[] size, int r) {
+        float[] cur = a.clone();
+        int[] stride = {1, size[0], size[0] * size[1]};
+        for (int axis = 0; axis < 3 && r > 0; axis++) {
+            float[] next = new float[cur.length];
+            for (int v = 0; v < cur.length; v++) {
+                int i = (v / stride[axis]) % size[axis];
+                float m = cur[v];
+                for (int d = -r; d <= r; d++) {
+                    int j = i + d;
+                    if (d != 0 && j >= 0 && j < size[axis]) {
+                        m = Math.max(m, cur[v + d * stride[axis]]);
+                    }
+                }
+                next[v] = m;
+            }
+            cur = next;
+        }
+        return cur;
     }
 
     private static float[] floats(FloatBuffer b) {
