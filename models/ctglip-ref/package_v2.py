@@ -18,6 +18,9 @@ CropStage).
       `ct-triage evaluate --model OUT --margins FILE` wrote through the Java serving path (coarse boxes,
       full-resolution crops), the same rule train.py applies to the coarse findings; reportable when
       the AUC there is >= train.REPORTABLE_MIN_AUC; rewrites dictionary.json and manifest.json's SHA-256s.
+  package_v2.py compare --margins unseen.json [--out models/ctglip-ref-v2]
+      per finding, the AUC of ctglip-ref (the coarse stage's margins) and of this package on the same
+      unseen cases (evaluate --margins on seeds below 1000000), appended to the package's card.
 """
 import argparse
 import glob
@@ -203,6 +206,51 @@ def calibrate(args):
     write_manifest(out, manifest)
 
 
+def compare(args):
+    """ctglip-ref (the coarse margins) against the two-stage package on the same unseen cases."""
+    out = args.out
+    data = json.load(open(args.margins))
+    dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
+    channels = json.load(open(os.path.join(out, 'manifest.json')))['organCrops']['findingChannels']
+    lines = ['', f'## Evaluation on unseen seeds: ctglip-ref against this package on the same cases', '',
+             f'`bin/ct-triage evaluate --model {out} --seed {data["seed"]} --cases {data["cases"]} --matrix '
+             f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
+             '`models/ctglip-ref/package_v2.py compare --margins FILE`. "ctglip-ref" is the coarse stage\'s margin of '
+             'every finding (what the single-stage package scores on these volumes); AUC does not depend on calibration. '
+             'Sensitivity and specificity at this package\'s threshold; a finding that is not reportable is never called present.',
+             '', '| finding | stage | pos/neg | AUC ctglip-ref | **AUC v2** | AUC v2 held-out prompts | sens @thr | spec @thr | reportable |',
+             '|---|---|---|---|---|---|---|---|---|']
+    a1, a2, h2, crop1, crop2 = [], [], [], [], []
+    for f in dictionary['findings']:
+        d = data['findings'][f['id']]
+        y = np.array(d['truth'], np.float64)
+        x = np.array(d['margin'], np.float64)
+        c = np.array(d['coarseMargin'], np.float64)
+        hx = np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
+        prob = 1 / (1 + np.exp(-(x / f['temperature'] + f['bias'])))
+        pred = (prob >= f['threshold']) & bool(f['reportable'])
+        pos = y > 0.5
+        sens = float((pred & pos).sum() / max(pos.sum(), 1))
+        spec = float((~pred & ~pos).sum() / max((~pos).sum(), 1))
+        r1, r2 = auc(c, y), auc(x, y)
+        rh = auc(hx, y) if not np.isnan(hx).any() else math.nan
+        stage = 'crops' if f['id'] in channels else 'coarse'
+        a1.append(r1), a2.append(r2), h2.append(rh)
+        if stage == 'crops':
+            crop1.append(r1), crop2.append(r2)
+        lines.append(f'| {f["id"]} | {stage} | {int(pos.sum())}/{int((~pos).sum())} | {r1:.3f} | **{r2:.3f}** | {rh:.3f} | '
+                     f'{sens:.3f} | {spec:.3f} | {"yes" if f["reportable"] else "no"} |')
+        print(f'{f["id"]:22s} {stage:6s} {int(pos.sum()):3d}/{int((~pos).sum()):3d} v1 {r1:.3f} v2 {r2:.3f} held-out {rh:.3f} '
+              f'sens {sens:.3f} spec {spec:.3f} reportable {f["reportable"]}')
+    m = lambda v: float(np.nanmean(v))
+    lines.append(f'| **mean of {len(a1)}** | | | {m(a1):.3f} | **{m(a2):.3f}** | {m(h2):.3f} | | | |')
+    lines.append(f'| **mean of the {len(crop1)} crop findings** | | | {m(crop1):.3f} | **{m(crop2):.3f}** | | | | |')
+    print(f'mean AUC ctglip-ref {m(a1):.3f} v2 {m(a2):.3f} held-out v2 {m(h2):.3f}; crop findings {m(crop1):.3f} -> {m(crop2):.3f}')
+    with open(os.path.join(out, 'MODEL_CARD.md'), 'a') as fh:
+        fh.write('\n'.join(lines) + '\n')
+    write_manifest(out, json.load(open(os.path.join(out, 'manifest.json'))))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -216,8 +264,11 @@ def main():
     c = sub.add_parser('calibrate')
     c.add_argument('--margins', required=True)
     c.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    k = sub.add_parser('compare')
+    k.add_argument('--margins', required=True)
+    k.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     args = ap.parse_args()
-    build(args) if args.cmd == 'build' else calibrate(args)
+    {'build': build, 'calibrate': calibrate, 'compare': compare}[args.cmd](args)
 
 
 if __name__ == '__main__':

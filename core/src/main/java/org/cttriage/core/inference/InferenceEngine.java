@@ -435,11 +435,19 @@ public final class InferenceEngine implements AutoCloseable {
             // lowest margin there is (cosines differ by at most 2).
             return new Score(-2.0, null);
         }
+        return new Score(coarseMargin(image, f, positive, negative), null);
+    }
+
+    /**
+     * A finding's margin on the coarse stage's organ embedding, whichever stage scores it in this
+     * package: with a two-stage package, what the single-stage model makes of the same case (for
+     * comparing the two on the same volumes).
+     */
+    public double coarseMargin(ImageOutput image, AbnormalityDictionary.Finding f, List<String> positive,
+                               List<String> negative) throws TriageException {
         int label = pkg.dictionary().organs().get(f.organ()).label();
         float[] organ = image.organ(label);
-        double pos = meanCosine(organ, embed(positive).embeddings());
-        double neg = meanCosine(organ, embed(negative).embeddings());
-        return new Score(pos - neg, null);
+        return meanCosine(organ, embed(positive).embeddings()) - meanCosine(organ, embed(negative).embeddings());
     }
 
     private static double meanCosine(float[] a, List<float[]> bs) {

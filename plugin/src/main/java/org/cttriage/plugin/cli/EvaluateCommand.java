@@ -63,7 +63,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Option(names = "--margins", paramLabel = "FILE", description = {
         "Also write each case's uncalibrated margin per finding (training and held-out prompts) and its truth",
-        "as JSON to FILE: what models/ctglip-ref/calibrate.py fits a package's calibration on."})
+        "as JSON to FILE, and the coarse stage's margin of every finding (a two-stage package's single-stage",
+        "baseline on the same cases): what models/ctglip-ref/package_v2.py calibrates and compares on."})
     Path margins;
 
     @Option(names = "--matrix", defaultValue = "128", description = "Phantom matrix (default: ${DEFAULT-VALUE}).")
@@ -97,6 +98,7 @@ final class EvaluateCommand implements Callable<Integer> {
             double[][] heldOut = new double[findings.size()][cases];
             double[][] margin = new double[findings.size()][cases];
             double[][] heldOutMargin = new double[findings.size()][cases];
+            double[][] coarseMargin = new double[findings.size()][cases];
             boolean[][] truth = new boolean[findings.size()][cases];
             double[][] dice = new double[dict.organs().size()][cases];
             Preprocessor preprocessor = new Preprocessor(engine.modelPackage().preprocessing());
@@ -118,6 +120,7 @@ final class EvaluateCommand implements Callable<Integer> {
                     truth[f][c] = phantom.truth().stream().map(FindingTruth::finding).anyMatch(x -> x.id().equals(id));
                     scores[f][c] = a.result().findings().get(f).probability();
                     margin[f][c] = engine.score(a, fd, fd.positive(), fd.negative()).margin();
+                    coarseMargin[f][c] = engine.coarseMargin(a.image(), fd, fd.positive(), fd.negative());
                     InferenceEngine.Score h = fd.heldOutPositive().isEmpty() ? null
                             : engine.score(a, fd, fd.heldOutPositive(), fd.heldOutNegative());
                     heldOut[f][c] = h == null ? Double.NaN : h.probability(fd);
@@ -141,7 +144,7 @@ final class EvaluateCommand implements Callable<Integer> {
                 JSON.writeValue(json.toFile(), report);
             }
             if (margins != null) {
-                JSON.writeValue(margins.toFile(), margins(engine, findings, margin, heldOutMargin, truth));
+                JSON.writeValue(margins.toFile(), margins(engine, findings, margin, heldOutMargin, coarseMargin, truth));
             }
             out.flush();
             return 0;
@@ -203,7 +206,7 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     private ObjectNode margins(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] margin,
-                               double[][] heldOutMargin, boolean[][] truth) {
+                               double[][] heldOutMargin, double[][] coarseMargin, boolean[][] truth) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
         root.put("seed", seed).put("cases", cases).put("matrix", matrix).put("slices", slices)
@@ -213,6 +216,7 @@ final class EvaluateCommand implements Callable<Integer> {
             ObjectNode n = fs.putObject(findings.get(f).id());
             ArrayNode m = n.putArray("margin");
             ArrayNode h = n.putArray("heldOutMargin");
+            ArrayNode coarse = n.putArray("coarseMargin");
             ArrayNode t = n.putArray("truth");
             for (int c = 0; c < cases; c++) {
                 m.add(margin[f][c]);
@@ -221,6 +225,7 @@ final class EvaluateCommand implements Callable<Integer> {
                 } else {
                     h.add(heldOutMargin[f][c]);
                 }
+                coarse.add(coarseMargin[f][c]);
                 t.add(truth[f][c]);
             }
         }
