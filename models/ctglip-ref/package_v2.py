@@ -163,13 +163,25 @@ def calibrate(args):
     manifest = json.load(open(os.path.join(out, 'manifest.json')))
     channels = manifest['organCrops']['findingChannels']
     dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
+    single = {f['id']: f for f in json.load(open(os.path.join(HERE, 'dictionary.json')))['findings']}
     rows = []
+    kept_coarse = []
     for f in dictionary['findings']:
         if f['id'] not in channels:
             continue
         d = data['findings'][f['id']]
         x = np.array(d['margin'], np.float64)
         y = np.array(d['truth'], np.float64)
+        a_crop, a_coarse = auc(x, y), auc(np.array(d['coarseMargin'], np.float64), y)
+        if a_coarse > a_crop:
+            # the coarse stage ranks this finding better on the calibration cases: it keeps scoring it, with
+            # ctglip-ref's own calibration (a per-finding choice of stage, made on calibration seeds only)
+            del channels[f['id']]
+            for k in ('temperature', 'bias', 'threshold', 'reportable'):
+                f[k] = single[f['id']][k]
+            kept_coarse.append((f['id'], a_crop, a_coarse))
+            print(f'{f["id"]}: coarse stage kept (AUC {a_coarse:.3f} coarse vs {a_crop:.3f} crops on the calibration cases)')
+            continue
         a, b = platt(x, y)
         if not (a > 0):
             a, b = 1.0, math.log(max(y.mean(), 1e-3) / max(1 - y.mean(), 1e-3))
@@ -188,15 +200,26 @@ def calibrate(args):
     with open(os.path.join(out, 'dictionary.json'), 'w') as fh:
         json.dump(dictionary, fh, indent=2)
         fh.write('\n')
+    organ_of = {f['id']: f['organ'] for f in dictionary['findings']}
+    for organ in list(manifest['organCrops']['encoders']):
+        if not any(organ_of[fid] == organ for fid in channels):
+            # no finding of this organ is scored on its crops any more: the engine need not run its encoder
+            os.remove(os.path.join(out, manifest['organCrops']['encoders'].pop(organ)['file']))
+            print(f'{organ}: no crop finding left; its encoder is dropped from the package')
     lines = ['', f'## Calibration of the crop findings ({data["cases"]} cases from seed {data["seed"]}, '
              f'{data["matrix"]} x {data["matrix"]} x {data["slices"]} slices of {data["sliceSpacingMm"]} mm, '
              'through the Java serving path)', '',
              f'`bin/ct-triage evaluate --model {out} --seed {data["seed"]} --cases {data["cases"]} --matrix '
              f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
              '`models/ctglip-ref/package_v2.py calibrate --margins FILE`. These figures are on the calibration '
-             'set itself (optimistic); the evaluation on unseen seeds is below.', '',
+             'set itself (optimistic); the evaluation on unseen seeds is below. A crop finding that the coarse stage '
+             'ranks better on these cases stays with the coarse stage (manifest organCrops.findingChannels lists '
+             'the findings the crops score).', '',
              '| finding | pos/neg | AUC | AUC held-out prompts | sens @thr | spec @thr | temperature | bias | threshold | reportable |',
              '|---|---|---|---|---|---|---|---|---|---|']
+    for fid, a_crop, a_coarse in kept_coarse:
+        lines.append(f'| {fid} | scored by the coarse stage: AUC {a_coarse:.3f} there against {a_crop:.3f} on the crops, '
+                     'so it keeps ctglip-ref\'s calibration | | | | | | | | |')
     for r in rows:
         lines.append(f'| {r[0]} | {r[1]}/{r[2]} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.3f} | {r[7]} | {r[8]} | '
                      f'{r[9]} | {"yes" if r[10] else "no"} |')

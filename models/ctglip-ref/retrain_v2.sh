@@ -14,7 +14,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${CTGLIP_WORK:-$ROOT/target/crops-v2}"
-TRAIN_MIN="${TRAIN_MIN:-40}"; N_CAL="${N_CAL:-120}"; N_EVAL="${N_EVAL:-150}"
+TRAIN_MIN="${TRAIN_MIN:-40}"; N_CAL="${N_CAL:-120}"; N_EVAL="${N_EVAL:-200}"
 OUT="$ROOT/models/ctglip-ref-v2"
 PY=/usr/bin/python3
 JAR="$ROOT/plugin/target/ct-triage.jar"
