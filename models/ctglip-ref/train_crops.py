@@ -23,6 +23,15 @@ crop model learns the focal findings that the whole-volume 6.25 mm model misses.
   over negative prompts), per case (paired organs: the larger of the two sides' scores), with the
   training prompts and with the held-out prompts; and the AUC of the finding head's maximum alone.
 
+* Run G options (default off, so runs A-F are unchanged): --contrast-channel adds a 7th input channel,
+  the lesion contrast of the crop: HU (NAME.hu.npy, footprint mean) minus the organ's median HU (median
+  over the voxels with soft organ mask > 0.5), clipped to +-CONTRAST_HU and scaled to [-1, 1], multiplied by
+  the organ mask dilated by 2 voxels (0 = "as the organ" outside it), as the oracle's features are
+  organ-median-relative.  --pos-oversample K puts each training crop that holds one of
+  --oversample-findings (default the low-contrast focal lesions) K times into every epoch; the diagnosis
+  pos_weight is then computed on the oversampled epoch, so oversampling adds exposures of the positives,
+  not a larger class weight.
+
 Usage: /usr/bin/python3 train_crops.py --train D1 D2 ... --val V --epochs 3 --threads 2 [--log FILE]
 """
 import argparse
@@ -163,9 +172,28 @@ def crop_list(dirs):
     return out
 
 
+# run G: lesion-contrast channel (None = off, the six channels of runs A-F)
+CONTRAST_HU = None
+CONTRAST_DILATE = 2
+
+
+def contrast_channel(hu, m, window):
+    """HU minus the organ's median HU (voxels with organ fraction > 0.5), clipped to +-window, scaled to
+    [-1, 1], times the organ mask dilated by CONTRAST_DILATE voxels (max filter of the soft mask)."""
+    inside = hu[m > 0.5]
+    med = float(np.median(inside)) if inside.size else 0.0
+    c = np.clip((hu - med) / window, -1.0, 1.0)
+    k = 2 * CONTRAST_DILATE + 1
+    d = F.max_pool3d(torch.from_numpy(m)[None, None], k, 1, CONTRAST_DILATE)[0, 0].numpy()
+    return (c * d).astype(np.float32)
+
+
 def load_crop(case, crop, fid_index):
     x = np.load(os.path.join(case, crop['name'] + '.input.npy')).astype(np.float32) / 32767.0
     m = np.load(os.path.join(case, crop['name'] + '.organ.npy')).astype(np.float32) / 255.0
+    if CONTRAST_HU:
+        hu = np.load(os.path.join(case, crop['name'] + '.hu.npy')).astype(np.float32)
+        x = np.concatenate([x, contrast_channel(hu, m, CONTRAST_HU)[None]], 0)
     bits = np.load(os.path.join(case, crop['name'] + '.findings.npy')).astype(np.int32)
     y = np.zeros(N_FINDINGS, np.float32)
     for f in crop['findings']:
@@ -210,7 +238,18 @@ def main():
     ap.add_argument('--checkpoint', default='')
     ap.add_argument('--norm', choices=['organ', 'group', 'batch'], default='organ')
     ap.add_argument('--w-aux', type=float, default=1.0, help='training-only linear probe per finding on the embedding')
+    ap.add_argument('--contrast-channel', action='store_true',
+                    help='7th input channel: HU minus the organ median HU, +-CONTRAST_HU, times the dilated organ mask')
+    ap.add_argument('--contrast-hu', type=float, default=80.0, help='window of --contrast-channel, HU (default 80)')
+    ap.add_argument('--pos-oversample', type=int, default=1,
+                    help='each training crop holding one of --oversample-findings appears K times per epoch (1 = off)')
+    ap.add_argument('--oversample-findings', nargs='*',
+                    default=['liver_cyst', 'liver_mass', 'renal_cyst', 'pancreatic_mass'])
     args = ap.parse_args()
+    global CONTRAST_HU
+    CONTRAST_HU = args.contrast_hu if args.contrast_channel else None
+    print('options: ' + ' '.join(f'{k}={v}' for k, v in sorted(vars(args).items()) if k not in ('train', 'val')),
+          flush=True)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
@@ -225,6 +264,16 @@ def main():
     train = [c for c in crop_list(args.train) if c[1]['organ'] in args.organs]
     val = [c for c in crop_list(args.val) if c[1]['organ'] in args.organs]
     print(f'{len(train)} training crops, {len(val)} validation crops; organs {args.organs}', flush=True)
+    if args.pos_oversample > 1:
+        wanted = set(args.oversample_findings)
+        unknown = wanted - set(fids)
+        if unknown:
+            raise SystemExit(f'--oversample-findings: unknown {sorted(unknown)}')
+        hit = [c for c in train if any(f['id'] in wanted for f in c[1]['findings'])]
+        per = {f: sum(1 for c in hit if any(g['id'] == f for g in c[1]['findings'])) for f in args.oversample_findings}
+        train = train + hit * (args.pos_oversample - 1)
+        print(f'oversampled x{args.pos_oversample}: {len(hit)} crops with ' + ', '.join(f'{f} {n}' for f, n in per.items())
+              + f' -> {len(train)} crops per epoch', flush=True)
 
     desc = [(ORGANS.index(o['id']), d) for o in dictionary['organs'] for d in o['descriptions']]
     pos = [(fi, p) for fi, f in enumerate(findings) for p in f['positive']]
@@ -249,7 +298,7 @@ def main():
     pos_weight = torch.tensor(np.clip(np.sqrt((1 - prev) / np.maximum(prev, 1e-3)), 1, 5), dtype=torch.float32)
     print('crop prevalence: ' + ', '.join(f'{f}={p:.3f}' for f, p in zip(fids, prev)), flush=True)
 
-    enc = OrganEncoder(norm=args.norm, heads=args.heads)
+    enc = OrganEncoder(in_ch=7 if args.contrast_channel else 6, norm=args.norm, heads=args.heads)
     txt = TextEncoder(len(vocab))
     log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
     f_bias = nn.Parameter(torch.zeros(len(fids)))
@@ -332,7 +381,10 @@ def main():
     print(f'trained {step} steps ({step / max(1, steps_per_epoch):.2f} epochs of {steps_per_epoch} steps) '
           f'in {wall / 60:.1f} min', flush=True)
     if args.checkpoint:
-        torch.save({'encoder': enc.state_dict(), 'text': txt.state_dict(), 'vocab': vocab}, args.checkpoint)
+        ck = {'encoder': enc.state_dict(), 'text': txt.state_dict(), 'vocab': vocab}
+        if args.contrast_channel:
+            ck['contrast_hu'] = args.contrast_hu          # 7-channel encoder; absent = the six channels of A-F
+        torch.save(ck, args.checkpoint)
     evaluate(enc, txt, dictionary, vidx, val, fid_index, f_organ)
     print(f'total {(time.time() - t0) / 60:.1f} min', flush=True)
 

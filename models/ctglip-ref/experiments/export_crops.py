@@ -74,7 +74,11 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     ck = torch.load(args.checkpoint, map_location='cpu')
-    enc = OrganEncoder(norm=args.norm, heads=args.heads)
+    # a run-G checkpoint (train_crops.py --contrast-channel) has a 7th input channel, the lesion contrast
+    import train_crops
+    train_crops.CONTRAST_HU = ck.get('contrast_hu')
+    enc = OrganEncoder(norm=args.norm, heads=args.heads) if 'contrast_hu' not in ck \
+        else OrganEncoder(in_ch=7, norm=args.norm, heads=args.heads)
     enc.load_state_dict(ck['encoder'])
     enc.eval()
     txt = TextEncoder(len(ck['vocab']))
@@ -84,7 +88,8 @@ def main():
     case = sorted(glob.glob(os.path.join(args.val, 'case-*')))[0]
     truth = json.load(open(os.path.join(case, 'truth.json')))
     fid_index = {}
-    meta = {'opset': OPSET, 'checkpoint': os.path.abspath(args.checkpoint), 'case': case, 'organs': {}}
+    meta = {'opset': OPSET, 'checkpoint': os.path.abspath(args.checkpoint), 'case': case, 'organs': {},
+            'contrastHu': ck.get('contrast_hu')}
     for organ in args.organs:
         crop = next(c for c in truth['crops'] if c['organ'] == organ)
         for f in crop['findings']:

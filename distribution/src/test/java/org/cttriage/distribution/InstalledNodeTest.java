@@ -158,7 +158,8 @@ class InstalledNodeTest {
         for (String file : List.of("lib/ct-triage.jar", "etc/ct-triage.conf", "systemd/ct-triage.service", "README.md",
                 "models/ctglip-ref/manifest.json", "models/ctglip-ref/dictionary.json", "models/ctglip-ref/vocabulary.txt",
                 "models/ctglip-ref/image_encoder.onnx", "models/ctglip-ref/text_encoder.onnx",
-                "models/ctglip-ref/MODEL_CARD.md", "docs/configuration.md", "docs/operations.md")) {
+                "models/ctglip-ref/MODEL_CARD.md", "models/ctglip-ref-v2/manifest.json", "models/ctglip-ref-v2/organ-crops.json",
+                "models/ctglip-ref-v2/crop_encoder_gallbladder.onnx", "docs/configuration.md", "docs/operations.md")) {
             assertThat(prefix.resolve(file)).as(file).isRegularFile();
         }
         assertThat(prefix.resolve("models/ctglip-ref/train.py")).doesNotExist();

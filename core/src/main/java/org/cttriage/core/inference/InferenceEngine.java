@@ -50,6 +50,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final String deviceInUse;
     private final Map<String, EmbeddedPrompt> promptCache = new ConcurrentHashMap<>();
+    private final Map<String, EmbeddedPrompt> cropPromptCache = new ConcurrentHashMap<>();
+    private final CropStage crops; // null: a single-stage package
     private final int embeddingSize;
 
     /** What the image encoder produced for one volume. */
@@ -61,10 +63,15 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /**
-     * A triage result with what it came from: the image encoder's output and the organ
-     * segmentation placed in the patient (for evaluation, key images and the DICOM SEG).
+     * A triage result with what it came from: the image encoder's output, the organ segmentation
+     * placed in the patient (for evaluation, key images and the DICOM SEG) and, with a two-stage
+     * package, the organ crops and their encoders' output (empty otherwise).
      */
-    public record Analysis(TriageResult result, ImageOutput image, OrganSegmentation segmentation) {
+    public record Analysis(TriageResult result, ImageOutput image, OrganSegmentation segmentation,
+                           List<CropStage.OrganCrop> crops) {
+        public Analysis {
+            crops = List.copyOf(crops);
+        }
     }
 
     /** Prompts embedded on demand, with the words the vocabulary lacked. */
@@ -92,6 +99,7 @@ public final class InferenceEngine implements AutoCloseable {
         };
         OrtSession image = null;
         OrtSession text = null;
+        CropStage stage = null;
         String device = useCuda ? "cuda:" + options.cudaDeviceId() : "cpu";
         try {
             try {
@@ -112,6 +120,8 @@ public final class InferenceEngine implements AutoCloseable {
             }
             checkSignature(image, pkg.manifest().path("imageEncoder"), "image encoder");
             checkSignature(text, pkg.manifest().path("textEncoder"), "text encoder");
+            boolean cuda = device.startsWith("cuda");
+            stage = CropStage.open(pkg, file -> open(file, options, cuda));
         } catch (OrtException e) {
             closeQuietly(image);
             closeQuietly(text);
@@ -124,6 +134,7 @@ public final class InferenceEngine implements AutoCloseable {
         }
         this.imageSession = image;
         this.textSession = text;
+        this.crops = stage;
         this.deviceInUse = device;
         this.embeddingSize = (int) pkg.manifest().path("imageEncoder").path("outputs").get(1).path("shape").get(2).asLong();
         // Embed every dictionary prompt once, now, so the first study pays nothing for it.
@@ -136,6 +147,9 @@ public final class InferenceEngine implements AutoCloseable {
         }
         try {
             embed(prompts);
+            if (crops != null) {
+                embed(prompts, crops.textSession(), cropPromptCache);
+            }
         } catch (TriageException e) {
             close(); // the sessions are open: do not leak them when start-up fails here
             throw e;
@@ -155,7 +169,7 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /** The manifest's declared inputs/outputs must be exactly the session's (names, types, shapes). */
-    private static void checkSignature(OrtSession s, JsonNode declared, String what) throws TriageException, OrtException {
+    static void checkSignature(OrtSession s, JsonNode declared, String what) throws TriageException, OrtException {
         check(s.getInputInfo(), declared.path("inputs"), what + " input");
         check(s.getOutputInfo(), declared.path("outputs"), what + " output");
     }
@@ -204,7 +218,12 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** Embeds prompts (cached), reporting words outside the vocabulary instead of dropping them silently. */
     public PromptEmbeddings embed(List<String> prompts) throws TriageException {
-        List<String> missing = prompts.stream().filter(p -> !promptCache.containsKey(p)).distinct().toList();
+        return embed(prompts, textSession, promptCache);
+    }
+
+    private PromptEmbeddings embed(List<String> prompts, OrtSession session, Map<String, EmbeddedPrompt> cache)
+            throws TriageException {
+        List<String> missing = prompts.stream().filter(p -> !cache.containsKey(p)).distinct().toList();
         if (!missing.isEmpty()) {
             int n = missing.size();
             int len = tokenizer.maxTokens();
@@ -216,13 +235,13 @@ public final class InferenceEngine implements AutoCloseable {
                 System.arraycopy(t.ids(), 0, ids, i * len, len);
             }
             try (OnnxTensor in = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {n, len});
-                 OrtSession.Result r = textSession.run(Map.of(TOKENS, in))) {
+                 OrtSession.Result r = session.run(Map.of(TOKENS, in))) {
                 FloatBuffer fb = ((OnnxTensor) r.get(TEXT_EMBEDDING).orElseThrow()).getFloatBuffer();
                 int d = fb.remaining() / n;
                 for (int i = 0; i < n; i++) {
                     float[] e = new float[d];
                     fb.get(e);
-                    promptCache.put(missing.get(i), new EmbeddedPrompt(e, tokens.get(i).unknownWords()));
+                    cache.put(missing.get(i), new EmbeddedPrompt(e, tokens.get(i).unknownWords()));
                 }
             } catch (OrtException e) {
                 throw new TriageException(ErrorCode.INFERENCE_FAILED, "text encoder failed: " + e.getMessage(), e);
@@ -231,7 +250,7 @@ public final class InferenceEngine implements AutoCloseable {
         List<float[]> out = new ArrayList<>(prompts.size());
         List<String> unknown = new ArrayList<>();
         for (String p : prompts) {
-            EmbeddedPrompt e = promptCache.get(p);
+            EmbeddedPrompt e = cache.get(p);
             out.add(e.embedding());
             unknown.addAll(e.unknownWords());
         }
@@ -296,12 +315,23 @@ public final class InferenceEngine implements AutoCloseable {
         int[] grid = pkg.preprocessing().gridSize();
         OrganSegmentation segmentation = new OrganSegmentation(image.organLabels(), grid,
                 preprocessor.gridOrigin(volume.geometry()), pkg.preprocessing().spacingMm());
+        List<CropStage.OrganCrop> organCrops = List.of();
+        long tc = System.nanoTime();
+        if (crops != null) {
+            Map<String, Integer> labels = new LinkedHashMap<>();
+            pkg.dictionary().organs().values().forEach(o -> labels.put(o.id(), o.label()));
+            organCrops = crops.run(env, volume, segmentation, labels);
+        }
+        long td = System.nanoTime();
         for (AbnormalityDictionary.Finding f : all) {
-            double p = probability(image, f, f.positive(), f.negative());
+            Score score = score(image, organCrops, f, f.positive(), f.negative());
+            double p = score.probability(f);
             boolean present = f.reportable() && p >= f.threshold();
             AbnormalityDictionary.Organ organ = pkg.dictionary().organs().get(f.organ());
             Priority severity = options.severity(f.id(), f.severity());
-            FindingLocation location = present ? organLocation(volume, segmentation, organ.label()) : null;
+            FindingLocation location = !present ? null : score.crop() != null
+                    ? modelLocation(volume, score.crop().strongest(crops.channel(f.id())))
+                    : organLocation(volume, segmentation, organ.label());
             findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), f.reportable(),
                     present, severity, location));
             if (present) {
@@ -320,10 +350,13 @@ public final class InferenceEngine implements AutoCloseable {
         Map<String, Long> timings = new LinkedHashMap<>();
         timings.put("preprocess", (t1 - t0) / 1_000_000);
         timings.put("imageEncoder", (t2 - t1) / 1_000_000);
-        timings.put("scoring", (t3 - t2) / 1_000_000);
+        if (crops != null) {
+            timings.put("organCrops", (td - tc) / 1_000_000);
+        }
+        timings.put("scoring", (t3 - t2 - (td - tc)) / 1_000_000);
         timings.put("total", (System.nanoTime() - t0) / 1_000_000);
         return new Analysis(new TriageResult(volume.studyInstanceUid(), volume.seriesInstanceUid(), volume.sourceInstances(),
-                findings, volumes, priority, pkg.identity(), timings), image, segmentation);
+                findings, volumes, priority, pkg.identity(), timings), image, segmentation, organCrops);
     }
 
     /**
@@ -340,14 +373,81 @@ public final class InferenceEngine implements AutoCloseable {
         }).orElse(null);
     }
 
-    /** The zero-shot score of one finding with the given prompts (the manifest's scoring rule). */
+    /**
+     * Where a finding is by the model's own finding map: the point, and the received slice nearest
+     * to it; null when the volume's slices are not known.
+     */
+    static FindingLocation modelLocation(Volume volume, double[] point) {
+        int k = (int) Math.round(volume.geometry().indexOf(point)[2]);
+        return volume.nearestReceivedSlice(k).map(s -> new FindingLocation(List.of(point[0], point[1], point[2]),
+                s.sopClassUid(), s.sopInstanceUid(), s.frameNumber(), FindingLocation.MODEL)).orElse(null);
+    }
+
+    /**
+     * A finding's margin (mean cosine with the positive prompts minus the mean with the negative
+     * ones, before calibration) and, when the organ crops scored it, the crop that gave it (the
+     * larger of the two sides' margins for a paired organ).
+     */
+    public record Score(double margin, CropStage.OrganCrop crop) {
+        /** The calibrated probability. */
+        public double probability(AbnormalityDictionary.Finding f) {
+            return 1.0 / (1.0 + Math.exp(-(margin / f.temperature() + f.bias())));
+        }
+    }
+
+    /**
+     * The zero-shot score of one finding with the given prompts (the manifest's scoring rule) on the
+     * coarse organ embedding; for a finding of a two-stage package's organ crops use
+     * {@link #score(Analysis, AbnormalityDictionary.Finding, List, List)}.
+     */
     public double probability(ImageOutput image, AbnormalityDictionary.Finding f, List<String> positive,
                               List<String> negative) throws TriageException {
+        return score(image, List.of(), f, positive, negative).probability(f);
+    }
+
+    /**
+     * The zero-shot score of one finding of an analysis with the given prompts: on the organ crops
+     * when the package's second stage scores the finding, otherwise on the coarse organ embedding.
+     */
+    public Score score(Analysis analysis, AbnormalityDictionary.Finding f, List<String> positive,
+                       List<String> negative) throws TriageException {
+        return score(analysis.image(), analysis.crops(), f, positive, negative);
+    }
+
+    private Score score(ImageOutput image, List<CropStage.OrganCrop> organCrops, AbnormalityDictionary.Finding f,
+                        List<String> positive, List<String> negative) throws TriageException {
+        if (crops != null && crops.scores(f.id())) {
+            List<float[]> pos = embed(positive, crops.textSession(), cropPromptCache).embeddings();
+            List<float[]> neg = embed(negative, crops.textSession(), cropPromptCache).embeddings();
+            Score best = null;
+            for (CropStage.OrganCrop c : organCrops) {
+                if (c.organ().equals(f.organ())) {
+                    double m = meanCosine(c.embedding(), pos) - meanCosine(c.embedding(), neg);
+                    if (best == null || m > best.margin()) {
+                        best = new Score(m, c);
+                    }
+                }
+            }
+            if (best != null) {
+                return best;
+            }
+            // The coarse stage found no box for the organ: no crop, nothing this stage can see; the
+            // lowest margin there is (cosines differ by at most 2).
+            return new Score(-2.0, null);
+        }
+        return new Score(coarseMargin(image, f, positive, negative), null);
+    }
+
+    /**
+     * A finding's margin on the coarse stage's organ embedding, whichever stage scores it in this
+     * package: with a two-stage package, what the single-stage model makes of the same case (for
+     * comparing the two on the same volumes).
+     */
+    public double coarseMargin(ImageOutput image, AbnormalityDictionary.Finding f, List<String> positive,
+                               List<String> negative) throws TriageException {
         int label = pkg.dictionary().organs().get(f.organ()).label();
         float[] organ = image.organ(label);
-        double pos = meanCosine(organ, embed(positive).embeddings());
-        double neg = meanCosine(organ, embed(negative).embeddings());
-        return 1.0 / (1.0 + Math.exp(-((pos - neg) / f.temperature() + f.bias())));
+        return meanCosine(organ, embed(positive).embeddings()) - meanCosine(organ, embed(negative).embeddings());
     }
 
     private static double meanCosine(float[] a, List<float[]> bs) {
@@ -388,9 +488,12 @@ public final class InferenceEngine implements AutoCloseable {
     public void close() {
         closeQuietly(imageSession);
         closeQuietly(textSession);
+        if (crops != null) {
+            crops.close();
+        }
     }
 
-    private static void closeQuietly(OrtSession s) {
+    static void closeQuietly(OrtSession s) {
         if (s != null) {
             try {
                 s.close();

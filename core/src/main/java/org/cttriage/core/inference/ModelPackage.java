@@ -25,9 +25,11 @@ import org.cttriage.core.io.Sha256;
  * @param preprocessing model input preprocessing
  * @param dictionary    organs and findings, calibrated
  * @param vocabulary    tokens by id
+ * @param cropSpec      the organ crops of a two-stage package (manifest {@code "organCrops"}); null for a
+ *                      single-stage package
  */
 public record ModelPackage(Path folder, JsonNode manifest, ModelIdentity identity, PreprocessingSpec preprocessing,
-                           AbnormalityDictionary dictionary, List<String> vocabulary) {
+                           AbnormalityDictionary dictionary, List<String> vocabulary, OrganCropSpec cropSpec) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -60,8 +62,15 @@ public record ModelPackage(Path folder, JsonNode manifest, ModelIdentity identit
                         + actual + ", manifest.json says " + e.getValue().asText());
             }
         }
-        for (String required : List.of(imageEncoderFile(manifest), textEncoderFile(manifest), "dictionary.json",
-                "vocabulary.txt")) {
+        List<String> requiredFiles = new ArrayList<>(List.of(imageEncoderFile(manifest), textEncoderFile(manifest),
+                "dictionary.json", "vocabulary.txt"));
+        JsonNode crops = manifest.path("organCrops");
+        if (!crops.isMissingNode()) {
+            requiredFiles.add(crops.path("spec").asText());
+            requiredFiles.add(crops.path("textEncoder").path("file").asText());
+            crops.path("encoders").forEach(e -> requiredFiles.add(e.path("file").asText()));
+        }
+        for (String required : requiredFiles) {
             if (!files.has(required)) {
                 throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "manifest.json does not list " + required
                         + " with its SHA-256");
@@ -78,7 +87,26 @@ public record ModelPackage(Path folder, JsonNode manifest, ModelIdentity identit
             if (identity.name().isEmpty() || identity.version().isEmpty()) {
                 throw new IllegalArgumentException("manifest.json needs name and version");
             }
-            return new ModelPackage(folder, manifest, identity, pre, dictionary, List.copyOf(vocabulary));
+            OrganCropSpec cropSpec = crops.isMissingNode() ? null
+                    : OrganCropSpec.fromJson(JSON.readTree(folder.resolve(crops.path("spec").asText()).toFile()));
+            if (cropSpec != null) {
+                for (Iterator<String> it = crops.path("findingChannels").fieldNames(); it.hasNext(); ) {
+                    String id = it.next();
+                    if (dictionary.findings().stream().noneMatch(f -> f.id().equals(id))) {
+                        throw new IllegalArgumentException("organCrops.findingChannels names " + id
+                                + ", which dictionary.json does not have");
+                    }
+                }
+                for (Iterator<String> it = crops.path("encoders").fieldNames(); it.hasNext(); ) {
+                    String organ = it.next();
+                    cropSpec.organ(organ); // throws when the spec has no grid for it
+                    if (!dictionary.organs().containsKey(organ)) {
+                        throw new IllegalArgumentException("organCrops.encoders names organ " + organ
+                                + ", which dictionary.json does not have");
+                    }
+                }
+            }
+            return new ModelPackage(folder, manifest, identity, pre, dictionary, List.copyOf(vocabulary), cropSpec);
         } catch (IOException | IllegalArgumentException e) {
             throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "model package " + folder + ": " + e.getMessage(), e);
         }

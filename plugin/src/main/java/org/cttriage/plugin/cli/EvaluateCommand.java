@@ -61,6 +61,12 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON to FILE.")
     Path json;
 
+    @Option(names = "--margins", paramLabel = "FILE", description = {
+        "Also write each case's uncalibrated margin per finding (training and held-out prompts) and its truth",
+        "as JSON to FILE, and the coarse stage's margin of every finding (a two-stage package's single-stage",
+        "baseline on the same cases): what models/ctglip-ref/package_v2.py calibrates and compares on."})
+    Path margins;
+
     @Option(names = "--matrix", defaultValue = "128", description = "Phantom matrix (default: ${DEFAULT-VALUE}).")
     int matrix;
 
@@ -90,6 +96,9 @@ final class EvaluateCommand implements Callable<Integer> {
             List<AbnormalityDictionary.Finding> findings = dict.findings();
             double[][] scores = new double[findings.size()][cases];
             double[][] heldOut = new double[findings.size()][cases];
+            double[][] margin = new double[findings.size()][cases];
+            double[][] heldOutMargin = new double[findings.size()][cases];
+            double[][] coarseMargin = new double[findings.size()][cases];
             boolean[][] truth = new boolean[findings.size()][cases];
             double[][] dice = new double[dict.organs().size()][cases];
             Preprocessor preprocessor = new Preprocessor(engine.modelPackage().preprocessing());
@@ -110,8 +119,12 @@ final class EvaluateCommand implements Callable<Integer> {
                     String id = fd.id();
                     truth[f][c] = phantom.truth().stream().map(FindingTruth::finding).anyMatch(x -> x.id().equals(id));
                     scores[f][c] = a.result().findings().get(f).probability();
-                    heldOut[f][c] = fd.heldOutPositive().isEmpty() ? Double.NaN
-                            : engine.probability(a.image(), fd, fd.heldOutPositive(), fd.heldOutNegative());
+                    margin[f][c] = engine.score(a, fd, fd.positive(), fd.negative()).margin();
+                    coarseMargin[f][c] = engine.coarseMargin(a.image(), fd, fd.positive(), fd.negative());
+                    InferenceEngine.Score h = fd.heldOutPositive().isEmpty() ? null
+                            : engine.score(a, fd, fd.heldOutPositive(), fd.heldOutNegative());
+                    heldOut[f][c] = h == null ? Double.NaN : h.probability(fd);
+                    heldOutMargin[f][c] = h == null ? Double.NaN : h.margin();
                 }
                 byte[] reference = preprocessor.resampleLabels(PhantomVolumes.labelsFromFeet(phantom),
                         built.volume().geometry());
@@ -129,6 +142,9 @@ final class EvaluateCommand implements Callable<Integer> {
             print(out, report);
             if (json != null) {
                 JSON.writeValue(json.toFile(), report);
+            }
+            if (margins != null) {
+                JSON.writeValue(margins.toFile(), margins(engine, findings, margin, heldOutMargin, coarseMargin, truth));
             }
             out.flush();
             return 0;
@@ -186,6 +202,33 @@ final class EvaluateCommand implements Callable<Integer> {
             diceSum += mean;
         }
         number(root, "meanDice", diceSum / engine.modelPackage().dictionary().organs().size());
+        return root;
+    }
+
+    private ObjectNode margins(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] margin,
+                               double[][] heldOutMargin, double[][] coarseMargin, boolean[][] truth) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
+        root.put("seed", seed).put("cases", cases).put("matrix", matrix).put("slices", slices)
+                .put("sliceSpacingMm", sliceSpacing);
+        ObjectNode fs = root.putObject("findings");
+        for (int f = 0; f < findings.size(); f++) {
+            ObjectNode n = fs.putObject(findings.get(f).id());
+            ArrayNode m = n.putArray("margin");
+            ArrayNode h = n.putArray("heldOutMargin");
+            ArrayNode coarse = n.putArray("coarseMargin");
+            ArrayNode t = n.putArray("truth");
+            for (int c = 0; c < cases; c++) {
+                m.add(margin[f][c]);
+                if (Double.isNaN(heldOutMargin[f][c])) {
+                    h.addNull();
+                } else {
+                    h.add(heldOutMargin[f][c]);
+                }
+                coarse.add(coarseMargin[f][c]);
+                t.add(truth[f][c]);
+            }
+        }
         return root;
     }
 

@@ -1,0 +1,320 @@
+package org.cttriage.core.inference;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.volume.Volume;
+import org.cttriage.core.volume.VolumeGeometry;
+
+/**
+ * The second stage of a two-stage package (manifest.json {@code "organCrops"}, issue 12): for each
+ * organ that has a crop encoder, the box of the organ in the coarse stage's segmentation (per side
+ * for paired organs, parted at {@link OrganSegmentation#sidePlaneX}), a crop of the full-resolution
+ * HU volume on the organ's own fine grid ({@link OrganCrops}), and the organ's encoder on it: an
+ * organ embedding in the crop text encoder's space, and per finding a voxel logit map that says
+ * where the finding is. The findings the manifest assigns to this stage are scored on these
+ * embeddings instead of the coarse ones.
+ *
+ * <p>Manifest form:
+ * <pre>
+ * "organCrops": {
+ *   "spec": "organ-crops.json",
+ *   "findingChannels": {"cholelithiasis": 8, ...},      finding id → channel of finding_max / finding_logits
+ *   "textEncoder": {"file": "text_encoder_crops.onnx", "inputs": [...], "outputs": [...]},
+ *   "encoders": {"gallbladder": {"file": "crop_encoder_gallbladder.onnx", "inputs": [...], "outputs": [...]}, ...}
+ * }
+ * </pre>
+ * With {@code "contrastChannel": {"windowHu": 80, "dilateVoxels": 2}} the crop gets one more channel after
+ * the spec's: the lesion contrast, each voxel's footprint-mean HU minus the organ's median HU (over the
+ * crop voxels more than half in the organ), clipped to ± windowHu and scaled to [-1, 1], times the organ
+ * mask dilated by dilateVoxels (a 3-D maximum filter), as train_crops.py --contrast-channel computes it.
+ * Each encoder takes {@code crop} [1, C, z, y, x], {@code organ_mask} [1, 1, z, y, x] and
+ * {@code box_extent} [1, 3] (the box's extent in mm / 100) and gives {@code organ_embedding}
+ * [1, E], {@code finding_max} [1, F] and {@code finding_logits} [1, F, z', y', x']; z, y, x are the
+ * organ's grid of the spec, checked when the sessions open.
+ */
+public final class CropStage implements AutoCloseable {
+    static final String CROP = "crop";
+    static final String ORGAN_MASK = "organ_mask";
+    static final String BOX_EXTENT = "box_extent";
+    static final String EMBEDDING = "organ_embedding";
+    static final String FINDING_MAX = "finding_max";
+    static final String FINDING_LOGITS = "finding_logits";
+
+    /** Opens one ONNX session of the package (the engine's device and options). */
+    @FunctionalInterface
+    interface Opener {
+        OrtSession open(String file) throws OrtException;
+    }
+
+    /**
+     * One organ crop and what its encoder made of it.
+     *
+     * @param organ      organ name
+     * @param side       which part of the organ
+     * @param grid       where the crop lies
+     * @param embedding  the organ embedding (text-aligned)
+     * @param logits     finding logits [finding, z', y', x'] flattened
+     * @param headSize   x', y', z' of the logit maps
+     */
+    public record OrganCrop(String organ, OrganSegmentation.Side side, OrganCrops.CropGrid grid, float[] embedding,
+                     float[] logits, int[] headSize) {
+        /** LPS position of the strongest voxel of {@code channel}'s logit map. */
+        public double[] strongest(int channel) {
+            int n = headSize[0] * headSize[1] * headSize[2];
+            int best = 0;
+            for (int v = 1; v < n; v++) {
+                if (logits[channel * n + v] > logits[channel * n + best]) {
+                    best = v;
+                }
+            }
+            int[] g = grid.organ().gridSize();
+            int[] ijk = {best % headSize[0], (best / headSize[0]) % headSize[1], best / (headSize[0] * headSize[1])};
+            double[] c = new double[3];
+            for (int a = 0; a < 3; a++) {
+                double scale = (double) g[a] / headSize[a];
+                c[a] = (ijk[a] + 0.5) * scale - 0.5; // centre of the head voxel's footprint on the crop grid
+            }
+            return grid.positionOf(c[0], c[1], c[2]);
+        }
+    }
+
+    /** The lesion-contrast channel: window (HU) and dilation of the organ mask (voxels). */
+    record Contrast(double windowHu, int dilateVoxels) {
+    }
+
+    private final OrganCrops crops;
+    private final Map<String, OrtSession> encoders;
+    private final OrtSession text;
+    private final Map<String, Integer> findingChannels;
+    private final Contrast contrast; // null: the spec's channels only
+
+    private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
+                      Map<String, Integer> findingChannels, Contrast contrast) {
+        this.crops = crops;
+        this.encoders = encoders;
+        this.text = text;
+        this.findingChannels = findingChannels;
+        this.contrast = contrast;
+    }
+
+    private int inputChannels() {
+        return crops.spec().channels().size() + (contrast == null ? 0 : 1);
+    }
+
+    /**
+     * Opens the stage's sessions and checks them against the manifest and the crop spec; null when
+     * the package has no second stage.
+     */
+    static CropStage open(ModelPackage pkg, Opener opener) throws TriageException, OrtException {
+        JsonNode node = pkg.manifest().path("organCrops");
+        if (node.isMissingNode()) {
+            return null;
+        }
+        OrganCropSpec spec = pkg.cropSpec();
+        Map<String, Integer> channels = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.path("findingChannels").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            channels.put(e.getKey(), e.getValue().asInt());
+        }
+        JsonNode c = node.path("contrastChannel");
+        Contrast contrast = c.isMissingNode() ? null
+                : new Contrast(c.path("windowHu").asDouble(80), c.path("dilateVoxels").asInt(2));
+        if (contrast != null && (!(contrast.windowHu() > 0) || contrast.dilateVoxels() < 0)) {
+            throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.contrastChannel needs windowHu > 0"
+                    + " and dilateVoxels >= 0");
+        }
+        int inputChannels = spec.channels().size() + (contrast == null ? 0 : 1);
+        Map<String, OrtSession> encoders = new LinkedHashMap<>();
+        OrtSession text = null;
+        try {
+            text = opener.open(node.path("textEncoder").path("file").asText());
+            InferenceEngine.checkSignature(text, node.path("textEncoder"), "crop text encoder");
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.path("encoders").fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                OrganCropSpec.OrganGrid grid = spec.organ(e.getKey());
+                OrtSession s = opener.open(e.getValue().path("file").asText());
+                encoders.put(e.getKey(), s);
+                InferenceEngine.checkSignature(s, e.getValue(), "crop encoder " + e.getKey());
+                long[] shape = ((ai.onnxruntime.TensorInfo) s.getInputInfo().get(CROP).getInfo()).getShape();
+                int[] g = grid.gridSize();
+                if (shape.length != 5 || shape[1] != inputChannels || shape[2] != g[2] || shape[3] != g[1]
+                        || shape[4] != g[0]) {
+                    throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, "crop encoder " + e.getKey()
+                            + " takes " + java.util.Arrays.toString(shape) + ", the crop spec gives [1, "
+                            + inputChannels + ", " + g[2] + ", " + g[1] + ", " + g[0] + "]");
+                }
+            }
+        } catch (TriageException | OrtException | RuntimeException e) {
+            closeAll(encoders.values(), text);
+            throw e;
+        }
+        for (AbnormalityDictionary.Finding f : pkg.dictionary().findings()) {
+            if (channels.containsKey(f.id()) && !encoders.containsKey(f.organ())) {
+                closeAll(encoders.values(), text);
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "finding " + f.id()
+                        + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
+            }
+        }
+        return new CropStage(new OrganCrops(spec), encoders, text, channels, contrast);
+    }
+
+    /** Whether this stage scores finding {@code id}. */
+    boolean scores(String id) {
+        return findingChannels.containsKey(id);
+    }
+
+    /** The logit channel of a finding this stage scores. */
+    int channel(String id) {
+        return findingChannels.get(id);
+    }
+
+    /** The crop text encoder. */
+    OrtSession textSession() {
+        return text;
+    }
+
+    /** Crops and encodes every organ that has an encoder and a box in the segmentation. */
+    List<OrganCrop> run(OrtEnvironment env, Volume volume, OrganSegmentation segmentation,
+                        Map<String, Integer> labels) throws TriageException {
+        VolumeGeometry coarse = new VolumeGeometry(segmentation.gridSize(), segmentation.spacingMm(),
+                segmentation.originLps(), new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
+        List<OrganCrop> out = new ArrayList<>();
+        for (Map.Entry<String, OrtSession> e : encoders.entrySet()) {
+            OrganCropSpec.OrganGrid grid = crops.spec().organ(e.getKey());
+            int label = labels.get(e.getKey());
+            if (grid.bySide()) {
+                OptionalDouble plane = segmentation.sidePlaneX(label);
+                if (plane.isEmpty()) {
+                    continue;
+                }
+                for (OrganSegmentation.Side side : List.of(OrganSegmentation.Side.RIGHT, OrganSegmentation.Side.LEFT)) {
+                    var box = segmentation.box(label, side, plane.getAsDouble());
+                    if (box.isPresent()) {
+                        out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label, side, box.get()));
+                    }
+                }
+            } else {
+                var box = segmentation.box(label, OrganSegmentation.Side.WHOLE, 0);
+                if (box.isPresent()) {
+                    out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label,
+                            OrganSegmentation.Side.WHOLE, box.get()));
+                }
+            }
+        }
+        return out;
+    }
+
+    private OrganCrop encode(OrtEnvironment env, OrtSession session, Volume volume, OrganSegmentation segmentation,
+                             VolumeGeometry coarse, OrganCropSpec.OrganGrid organ, int label,
+                             OrganSegmentation.Side side, OrganSegmentation.Box box) throws TriageException {
+        double[] lo = box.minLps();
+        double[] hi = box.maxLps();
+        OrganCrops.CropGrid grid = crops.grid(organ, lo, hi);
+        float[] mask = crops.labelFraction(segmentation.labels(), coarse, grid, label);
+        float[] x = crops.channels(volume, grid);
+        if (contrast != null) {
+            float[] withContrast = java.util.Arrays.copyOf(x, x.length + mask.length);
+            float[] lesion = contrast(crops.meanHu(volume, grid), mask, organ.gridSize(), contrast);
+            System.arraycopy(lesion, 0, withContrast, x.length, lesion.length);
+            x = withContrast;
+        }
+        float[] extent = {(float) ((hi[0] - lo[0]) / 100), (float) ((hi[1] - lo[1]) / 100),
+            (float) ((hi[2] - lo[2]) / 100)};
+        int[] g = organ.gridSize();
+        try (OnnxTensor xt = OnnxTensor.createTensor(env, FloatBuffer.wrap(x),
+                new long[] {1, inputChannels(), g[2], g[1], g[0]});
+             OnnxTensor mt = OnnxTensor.createTensor(env, FloatBuffer.wrap(mask), new long[] {1, 1, g[2], g[1], g[0]});
+             OnnxTensor et = OnnxTensor.createTensor(env, FloatBuffer.wrap(extent), new long[] {1, 3});
+             OrtSession.Result r = session.run(Map.of(CROP, xt, ORGAN_MASK, mt, BOX_EXTENT, et))) {
+            OnnxTensor emb = (OnnxTensor) r.get(EMBEDDING).orElseThrow();
+            OnnxTensor logits = (OnnxTensor) r.get(FINDING_LOGITS).orElseThrow();
+            long[] ls = logits.getInfo().getShape();
+            return new OrganCrop(organ.name(), side, grid, floats(emb.getFloatBuffer()), floats(logits.getFloatBuffer()),
+                    new int[] {(int) ls[4], (int) ls[3], (int) ls[2]});
+        } catch (OrtException e) {
+            throw new TriageException(ErrorCode.INFERENCE_FAILED, "crop encoder " + organ.name() + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The lesion-contrast channel of one crop ([z, y, x]): footprint-mean HU minus the median HU of the
+     * voxels more than half in the organ (numpy's median: the mean of the two middle values of an even
+     * count), clipped to ± window and scaled to [-1, 1], times the organ mask dilated by a maximum filter.
+     */
+    static float[] contrast(float[] hu, float[] mask, int[] size, Contrast c) {
+        int n = hu.length;
+        float[] inside = new float[n];
+        int count = 0;
+        for (int v = 0; v < n; v++) {
+            if (mask[v] > 0.5f) {
+                inside[count++] = hu[v];
+            }
+        }
+        double median = 0;
+        if (count > 0) {
+            float[] sorted = java.util.Arrays.copyOf(inside, count);
+            java.util.Arrays.sort(sorted);
+            median = count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + (double) sorted[count / 2]) / 2;
+        }
+        float[] dilated = maxFilter(mask, size, c.dilateVoxels());
+        float[] out = new float[n];
+        for (int v = 0; v < n; v++) {
+            double d = Math.max(-1, Math.min(1, (hu[v] - median) / c.windowHu()));
+            out[v] = (float) (d * dilated[v]);
+        }
+        return out;
+    }
+
+    /** 3-D maximum filter over a (2r+1)³ cube, separable, voxels outside the grid ignored. */
+    static float[] maxFilter(float[] a, int[] size, int r) {
+        float[] cur = a.clone();
+        int[] stride = {1, size[0], size[0] * size[1]};
+        for (int axis = 0; axis < 3 && r > 0; axis++) {
+            float[] next = new float[cur.length];
+            for (int v = 0; v < cur.length; v++) {
+                int i = (v / stride[axis]) % size[axis];
+                float m = cur[v];
+                for (int d = -r; d <= r; d++) {
+                    int j = i + d;
+                    if (d != 0 && j >= 0 && j < size[axis]) {
+                        m = Math.max(m, cur[v + d * stride[axis]]);
+                    }
+                }
+                next[v] = m;
+            }
+            cur = next;
+        }
+        return cur;
+    }
+
+    private static float[] floats(FloatBuffer b) {
+        float[] f = new float[b.remaining()];
+        b.get(f);
+        return f;
+    }
+
+    @Override
+    public void close() {
+        closeAll(encoders.values(), text);
+    }
+
+    private static void closeAll(Iterable<OrtSession> sessions, OrtSession text) {
+        for (OrtSession s : sessions) {
+            InferenceEngine.closeQuietly(s);
+        }
+        InferenceEngine.closeQuietly(text);
+    }
+}

@@ -1,0 +1,61 @@
+package org.cttriage.core.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import org.junit.jupiter.api.Test;
+
+/** The lesion-contrast channel as train_crops.py --contrast-channel computes it (numpy median, torch max_pool3d). */
+class CropStageTest {
+
+    @Test
+    void maxFilterIsACubeOfRadiusRClippedAtTheEdges() {
+        int[] size = {7, 5, 3};
+        float[] a = new float[7 * 5 * 3];
+        a[index(size, 3, 2, 1)] = 1f;
+        a[index(size, 0, 0, 0)] = 0.5f;
+        float[] d = CropStage.maxFilter(a, size, 2);
+        for (int k = 0; k < 3; k++) {
+            for (int j = 0; j < 5; j++) {
+                for (int i = 0; i < 7; i++) {
+                    float want = Math.abs(i - 3) <= 2 && Math.abs(j - 2) <= 2 && Math.abs(k - 1) <= 2 ? 1f
+                            : i <= 2 && j <= 2 && k <= 2 ? 0.5f : 0f;
+                    assertThat(d[index(size, i, j, k)]).as("(%d, %d, %d)", i, j, k).isEqualTo(want);
+                }
+            }
+        }
+        assertThat(CropStage.maxFilter(a, size, 0)).containsExactly(a);
+    }
+
+    @Test
+    void contrastIsHuMinusTheOrganMedianInTheWindowTimesTheDilatedMask() {
+        int[] size = {8, 1, 1};
+        float[] hu = {0, 60, 40, 50, 20, 200, -300, 45};
+        float[] mask = {0, 1, 1, 0.6f, 1, 0.5f, 0, 0};
+        // organ voxels (mask > 0.5): 60, 40, 50, 20 -> median (40 + 50) / 2 = 45
+        float[] c = CropStage.contrast(hu, mask, size, new CropStage.Contrast(80, 1));
+        float[] dilated = {1, 1, 1, 1, 1, 1, 0.5f, 0};
+        for (int v = 0; v < 8; v++) {
+            double want = Math.max(-1, Math.min(1, (hu[v] - 45) / 80.0)) * dilated[v];
+            assertThat((double) c[v]).as("voxel %d", v).isCloseTo(want, within(1e-6));
+        }
+        assertThat(c[5]).isEqualTo(1f); // 155 HU above the median: clipped
+        assertThat(c[6]).isEqualTo(-0.5f); // clipped to -1, at the dilated mask's 0.5
+        assertThat(c[7]).isZero(); // outside the dilated organ: "as the organ"
+    }
+
+    @Test
+    void anOddCountTakesTheMiddleValueAndAnEmptyOrganTheMedianZero() {
+        int[] size = {3, 1, 1};
+        float[] c = CropStage.contrast(new float[] {10, 30, 20}, new float[] {1, 1, 1}, size,
+                new CropStage.Contrast(10, 0));
+        assertThat(c).containsExactly(-1f, 1f, 0f);
+        float[] none = CropStage.contrast(new float[] {10, 5, 20}, new float[] {0.5f, 0, 0.2f}, size,
+                new CropStage.Contrast(10, 0));
+        assertThat(none).containsExactly(0.5f, 0f, 0.2f);
+    }
+
+    private static int index(int[] size, int i, int j, int k) {
+        return i + size[0] * (j + size[1] * k);
+    }
+}

@@ -1,0 +1,207 @@
+package org.cttriage.core.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.cttriage.core.domain.FindingLocation;
+import org.cttriage.core.domain.FindingResult;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+import org.cttriage.core.volume.SliceSource;
+import org.cttriage.core.volume.Volume;
+import org.cttriage.core.volume.VolumeGeometry;
+import org.cttriage.testdata.phantom.ContrastPhase;
+import org.cttriage.testdata.phantom.FindingTruth;
+import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomFinding;
+import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomSpec;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The engine on the committed two-stage package (models/ctglip-ref-v2, issue 12): the organ crops
+ * are cut where the coarse stage segmented each organ, the crop findings are scored on them, and a
+ * finding called present is located by the model's own finding map.
+ */
+class TwoStageEngineTest {
+    static final Path PACKAGE = Path.of("..", "models", "ctglip-ref-v2");
+    static final ObjectMapper JSON = new ObjectMapper();
+    static InferenceEngine engine;
+    static Phantom phantom;
+    static Volume volume;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void open() throws Exception {
+        engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
+        // 1.56 mm pixels, 2.5 mm slices: finer than the coarse grid, coarser than the crops.
+        int n = 256;
+        int slices = 144;
+        phantom = new PhantomGenerator().generate(new PhantomSpec(424243, n, n, slices, 400.0 / n, 2.5, 2.5,
+                ContrastPhase.NONE, Set.of(PhantomFinding.CHOLELITHIASIS, PhantomFinding.HEPATIC_STEATOSIS), false));
+        short[] hu = new short[phantom.hu().length];
+        int slice = n * n;
+        for (int z = 0; z < slices; z++) {
+            System.arraycopy(phantom.hu(), z * slice, hu, (slices - 1 - z) * slice, slice);
+        }
+        List<String> instances = Stream.iterate(0, i -> i + 1).limit(slices).map(i -> "1.2.3.4." + (i + 1)).toList();
+        List<SliceSource> received = instances.stream().map(uid -> new SliceSource("1.2.840.10008.5.1.4.1.1.2", uid, 0))
+                .toList();
+        volume = new Volume("1.2.3", "1.2.3.4", "", new VolumeGeometry(new int[] {n, n, slices},
+                new double[] {400.0 / n, 400.0 / n, 2.5}, phantom.sliceOrigin(slices - 1), new double[] {1, 0, 0},
+                new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0), hu, List.of(), instances, received);
+    }
+
+    @AfterAll
+    static void close() {
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    /** The spleen has a crop grid but no encoder: its one finding ranks better on the coarse stage (model card). */
+    @Test
+    void cropsEveryOrganWithAnEncoderWhereTheCoarseStageFoundIt() throws Exception {
+        InferenceEngine.Analysis a = engine.analyzeWithImage(volume, List.of());
+        assertThat(a.crops()).extracting(CropStage.OrganCrop::organ)
+                .containsExactly("liver", "gallbladder", "kidney", "kidney", "pancreas", "aorta");
+        assertThat(a.crops().stream().filter(c -> c.organ().equals("kidney")).map(CropStage.OrganCrop::side))
+                .containsExactly(OrganSegmentation.Side.RIGHT, OrganSegmentation.Side.LEFT);
+        for (CropStage.OrganCrop c : a.crops()) {
+            assertThat(c.embedding()).hasSize(64);
+            int[] g = c.grid().organ().gridSize();
+            assertThat(c.headSize()).containsExactly(g[0] / 2, g[1] / 2, g[2] / 2);
+        }
+        // the crops hold the organs the coarse stage segmented (both kidneys' crops together: the kidneys)
+        for (String organ : List.of("liver", "gallbladder", "kidney", "pancreas", "aorta")) {
+            int label = engine.modelPackage().dictionary().organs().get(organ).label();
+            List<CropStage.OrganCrop> crops = a.crops().stream().filter(c -> c.organ().equals(organ)).toList();
+            assertThat(fractionInside(a.segmentation(), label, crops)).as(organ).isGreaterThan(0.9);
+        }
+        assertThat(a.result().timingsMillis()).containsKeys("preprocess", "imageEncoder", "organCrops", "scoring", "total");
+    }
+
+    @Test
+    void aGallstoneIsCalledAndLocatedByTheModelNotTheOrganCentre() throws Exception {
+        InferenceEngine.Analysis a = engine.analyzeWithImage(volume, List.of());
+        FindingResult stone = a.result().findings().stream().filter(f -> f.id().equals("cholelithiasis")).findFirst()
+                .orElseThrow();
+        assertThat(stone.reportable()).isTrue();
+        assertThat(stone.present()).as("p=%s threshold %s", stone.probability(), stone.threshold()).isTrue();
+        FindingLocation l = stone.location();
+        assertThat(l.method()).isEqualTo(FindingLocation.MODEL);
+        FindingTruth truth = phantom.truth().stream().filter(t -> t.finding() == PhantomFinding.CHOLELITHIASIS)
+                .findFirst().orElseThrow();
+        double[] c = truth.centreLpsMm();
+        double d = Math.sqrt(Math.pow(l.pointLps().get(0) - c[0], 2) + Math.pow(l.pointLps().get(1) - c[1], 2)
+                + Math.pow(l.pointLps().get(2) - c[2], 2));
+        assertThat(d).as("model location %s vs true centre %s", l.pointLps(), java.util.Arrays.toString(c))
+                .isLessThan(truth.sizeMm() / 2 + 10);
+        // and the slice is the received one nearest to that point
+        int k = (int) Math.round(volume.geometry().indexOf(new double[] {l.pointLps().get(0), l.pointLps().get(1),
+            l.pointLps().get(2)})[2]);
+        assertThat(l.sopInstanceUid()).isEqualTo(volume.sourceInstances().get(k));
+    }
+
+    @Test
+    void heldOutPromptsOfACropFindingAreScoredOnTheCrops() throws Exception {
+        InferenceEngine.Analysis a = engine.analyzeWithImage(volume, List.of());
+        AbnormalityDictionary.Finding f = engine.modelPackage().dictionary().findings().stream()
+                .filter(x -> x.id().equals("cholelithiasis")).findFirst().orElseThrow();
+        InferenceEngine.Score s = engine.score(a, f, f.heldOutPositive(), f.heldOutNegative());
+        assertThat(s.crop()).isNotNull();
+        assertThat(s.crop().organ()).isEqualTo("gallbladder");
+        AbnormalityDictionary.Finding lung = engine.modelPackage().dictionary().findings().stream()
+                .filter(x -> x.organ().equals("lung")).findFirst().orElseThrow();
+        assertThat(engine.score(a, lung, lung.positive(), lung.negative()).crop()).as("lungs stay with the coarse stage")
+                .isNull();
+    }
+
+    @Test
+    void refusesACropEncoderWhoseGridIsNotTheSpecs() throws Exception {
+        Path copy = copyPackage();
+        ObjectNode spec = (ObjectNode) JSON.readTree(copy.resolve("organ-crops.json").toFile());
+        for (var o : spec.withArray("organs")) {
+            if (o.path("name").asText().equals("gallbladder")) {
+                ((com.fasterxml.jackson.databind.node.ArrayNode) o.get("gridSize")).set(0, 42);
+            }
+        }
+        JSON.writeValue(copy.resolve("organ-crops.json").toFile(), spec);
+        resign(copy);
+        assertThatThrownBy(() -> new InferenceEngine(ModelPackage.load(copy), EngineOptions.defaults()
+                .withDevice(EngineOptions.Device.CPU)))
+                .isInstanceOf(TriageException.class)
+                .satisfies(e -> assertThat(((TriageException) e).errorCode()).isEqualTo(ErrorCode.MODEL_SIGNATURE_MISMATCH))
+                .hasMessageContaining("crop encoder gallbladder");
+    }
+
+    @Test
+    void refusesACropFindingTheDictionaryDoesNotHave() throws Exception {
+        Path copy = copyPackage();
+        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
+        ((ObjectNode) manifest.with("organCrops").with("findingChannels")).put("no_such_finding", 3);
+        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+        assertThatThrownBy(() -> ModelPackage.load(copy))
+                .isInstanceOf(TriageException.class)
+                .satisfies(e -> assertThat(((TriageException) e).errorCode()).isEqualTo(ErrorCode.MODEL_PACKAGE_INVALID))
+                .hasMessageContaining("no_such_finding");
+    }
+
+    private Path copyPackage() throws Exception {
+        Path copy = dir.resolve("pkg");
+        Files.createDirectories(copy);
+        try (Stream<Path> s = Files.list(PACKAGE)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                Files.copy(p, copy.resolve(p.getFileName()));
+            }
+        }
+        return copy;
+    }
+
+    /** Rewrites manifest.json's SHA-256s after a file of the copy was changed on purpose. */
+    private static void resign(Path copy) throws Exception {
+        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
+        ObjectNode files = manifest.with("files");
+        for (var it = files.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            files.put(f, ModelPackage.sha256(copy.resolve(f)));
+        }
+        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+    }
+
+    /** Fraction of the segmentation's voxels of {@code label} whose centre lies inside one of the crops. */
+    private static double fractionInside(OrganSegmentation s, int label, List<CropStage.OrganCrop> crops) {
+        int[] g = s.gridSize();
+        int all = 0;
+        int inside = 0;
+        for (int v = 0; v < s.labels().length; v++) {
+            if (s.labels()[v] != label) {
+                continue;
+            }
+            all++;
+            double[] q = s.positionOf(v % g[0], (v / g[0]) % g[1], v / (g[0] * g[1]));
+            for (CropStage.OrganCrop c : crops) {
+                double[] lo = c.grid().positionOf(-0.5, -0.5, -0.5);
+                int[] n = c.grid().organ().gridSize();
+                double[] hi = c.grid().positionOf(n[0] - 0.5, n[1] - 0.5, n[2] - 0.5);
+                if (q[0] >= lo[0] && q[0] <= hi[0] && q[1] >= lo[1] && q[1] <= hi[1] && q[2] >= lo[2] && q[2] <= hi[2]) {
+                    inside++;
+                    break;
+                }
+            }
+        }
+        return all == 0 ? 0 : (double) inside / all;
+    }
+}

@@ -1,0 +1,298 @@
+#!/usr/bin/python3
+"""Build the two-stage package models/ctglip-ref-v2 (issue 12) from this package and a crop-encoder
+checkpoint of train_crops.py, and calibrate it.
+
+Stage 1 (coarse) is this package as it is: image_encoder.onnx (organ segmentation and the organ
+embeddings that score the findings not listed below), text_encoder.onnx, vocabulary.txt, preprocessing.
+Stage 2 (organ crops) is the checkpoint exported per organ by experiments/export_crops.py; the findings
+of the organs it encodes are scored on the crops' embeddings against text_encoder_crops.onnx, and their
+location is the strongest voxel of the finding's logit map (manifest "organCrops", read by the engine's
+CropStage).
+
+  package_v2.py build --checkpoint target/crops-encoder.pt --val target/crops/val-random
+                      [--out models/ctglip-ref-v2] [--organs ...] [--train-command "..."]
+      writes the package with the crop findings uncalibrated (temperature 1, bias 0, threshold 0.5,
+      not reportable).
+  package_v2.py calibrate --margins margins.json [--out models/ctglip-ref-v2]
+      fits each crop finding's Platt temperature/bias and Youden threshold on the margins that
+      `ct-triage evaluate --model OUT --margins FILE` wrote through the Java serving path (coarse boxes,
+      full-resolution crops), the same rule train.py applies to the coarse findings; reportable when
+      the AUC there is >= train.REPORTABLE_MIN_AUC; rewrites dictionary.json and manifest.json's SHA-256s.
+  package_v2.py compare --margins unseen.json [--out models/ctglip-ref-v2]
+      per finding, the AUC of ctglip-ref (the coarse stage's margins) and of this package on the same
+      unseen cases (evaluate --margins on seeds below 1000000), appended to the package's card.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from train import REPORTABLE_MIN_AUC, auc, platt, sha256, sig, youden_threshold  # noqa: E402
+
+ABDOMEN = ['liver', 'gallbladder', 'kidney', 'pancreas', 'spleen', 'aorta']
+COARSE_FILES = ['image_encoder.onnx', 'text_encoder.onnx', 'vocabulary.txt']
+
+
+def tensor(name, dtype, shape):
+    return {'name': name, 'dtype': dtype, 'shape': shape}
+
+
+def write_manifest(out, manifest):
+    files = {}
+    for f in sorted(os.listdir(out)):
+        if f != 'manifest.json' and os.path.isfile(os.path.join(out, f)):
+            files[f] = sha256(os.path.join(out, f))
+    manifest['files'] = files
+    with open(os.path.join(out, 'manifest.json'), 'w') as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write('\n')
+
+
+def build(args):
+    out = args.out
+    tmp = os.path.join(out, '.export')
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(tmp)
+    subprocess.run([sys.executable, os.path.join(HERE, 'experiments', 'export_crops.py'), '--checkpoint',
+                    args.checkpoint, '--val', args.val, '--out', tmp, '--organs'] + args.organs, check=True)
+    with open(os.path.join(HERE, 'vocabulary.txt')) as a, open(os.path.join(tmp, 'vocabulary.txt')) as b:
+        if [w for w in a.read().split('\n') if w] != [w for w in b.read().split('\n') if w]:
+            sys.exit('the checkpoint\'s vocabulary is not vocabulary.txt: the two text encoders must share the tokenizer')
+    for f in COARSE_FILES:
+        shutil.copy(os.path.join(HERE, f), out)
+    export = json.load(open(os.path.join(tmp, 'export.json')))
+    spec = json.load(open(os.path.join(HERE, 'experiments', 'organ-crops.json')))
+    with open(os.path.join(out, 'organ-crops.json'), 'w') as fh:
+        json.dump(spec, fh, indent=2)
+        fh.write('\n')
+    n_channels = len(spec['channels']) + (1 if export.get('contrastHu') else 0)
+    dictionary = json.load(open(os.path.join(HERE, 'dictionary.json')))
+    # finding channel = the finding's bit in the generator's masks, as export_crops/train_crops index them
+    case = sorted(glob.glob(os.path.join(args.val, 'case-*')))[0]
+    bits = {}
+    for crop in json.load(open(os.path.join(case, 'truth.json')))['crops']:
+        for f in crop['findings']:
+            bits[f['id']] = f['bit']
+    channels = {}
+    for f in dictionary['findings']:
+        if f['organ'] in args.organs:
+            if f['id'] not in bits:
+                # the bit of a finding absent from the sample case: its index in dictionary order
+                # (the generator numbers finding bits in dictionary order; checked where both are known)
+                bits[f['id']] = [g['id'] for g in dictionary['findings']].index(f['id'])
+            channels[f['id']] = bits[f['id']]
+            f['temperature'], f['bias'], f['threshold'], f['reportable'] = 1.0, 0.0, 0.5, False
+    for fid, b in bits.items():
+        assert [g['id'] for g in dictionary['findings']].index(fid) == b, f'bit of {fid} is not its dictionary index'
+    dictionary['reportableRule'] = (dictionary.get('reportableRule', '') + ' Findings of the organ crops (manifest '
+                                    'organCrops.findingChannels) are calibrated by package_v2.py calibrate on '
+                                    'the Java serving path\'s margins.')
+    with open(os.path.join(out, 'dictionary.json'), 'w') as fh:
+        json.dump(dictionary, fh, indent=2)
+        fh.write('\n')
+    encoders = {}
+    for organ in args.organs:
+        meta = export['organs'][organ]
+        z, y, x = meta['gridSize'][2], meta['gridSize'][1], meta['gridSize'][0]
+        head = meta['tensors']['finding_logits']['shape']
+        shutil.copy(os.path.join(tmp, meta['onnx']), out)
+        encoders[organ] = {
+            'file': meta['onnx'],
+            'inputs': [tensor('crop', 'float32', [1, n_channels, z, y, x]),
+                       tensor('organ_mask', 'float32', [1, 1, z, y, x]), tensor('box_extent', 'float32', [1, 3])],
+            'outputs': [tensor('organ_embedding', 'float32', [1, 64]), tensor('finding_max', 'float32', [1, 16]),
+                        tensor('finding_logits', 'float32', head)]}
+    shutil.copy(os.path.join(tmp, 'text_encoder_crops.onnx'), out)
+    manifest = json.load(open(os.path.join(HERE, 'manifest.json')))
+    manifest['version'] = args.version
+    manifest['description'] = ('Two-stage reference model (issue 12): the ctglip-ref coarse model segments the '
+                               'organs and scores the lung findings; organ crops of the full-resolution volume at '
+                               'each organ\'s own spacing score and locate the findings of '
+                               + ', '.join(args.organs) + '. Synthetic phantoms only.')
+    manifest['organCrops'] = {
+        'spec': 'organ-crops.json',
+        'findingChannels': channels,
+        'textEncoder': {'file': 'text_encoder_crops.onnx',
+                        'inputs': [tensor('token_ids', 'int64', [-1, 16])],
+                        'outputs': [tensor('text_embedding', 'float32', [-1, 64])]},
+        'encoders': encoders,
+        **({'contrastChannel': {'windowHu': export['contrastHu'], 'dilateVoxels': 2}} if export.get('contrastHu') else {}),
+        'training': {'checkpoint': os.path.basename(args.checkpoint), 'command': args.train_command,
+                     'checkpointSha256': sha256(args.checkpoint)},
+    }
+    manifest['evaluation'] = {'note': 'see MODEL_CARD.md'}
+    shutil.rmtree(tmp)
+    card = os.path.join(out, 'MODEL_CARD.md')
+    with open(card, 'w') as fh:
+        fh.write(CARD_HEAD.format(organs=', '.join(args.organs), command=args.train_command))
+    write_manifest(out, manifest)
+    print(f'package written to {out}; crop findings uncalibrated: {sorted(channels)}')
+
+
+CARD_HEAD = """# ctglip-ref v2: two-stage reference model card
+
+Issue 12's two-stage package. **Synthetic phantoms only; nothing here transfers to patient CT.**
+
+- **Stage 1 (coarse):** `image_encoder.onnx`, `text_encoder.onnx`, `vocabulary.txt` and the preprocessing are
+  ctglip-ref's, unchanged (its card: `models/ctglip-ref/MODEL_CARD.md`). It segments the seven organs on a
+  6.25 mm grid and scores the findings of the organs that have no crop encoder (the lungs).
+- **Stage 2 (organ crops):** for {organs}, the organ's box in the coarse segmentation (per side for the
+  kidneys) is cropped from the full-resolution HU volume at the organ's own spacing (`organ-crops.json`)
+  and encoded by `crop_encoder_<organ>.onnx`; the organ's findings are scored on that embedding against
+  `text_encoder_crops.onnx` (the larger of the two kidneys' scores), and located at the strongest voxel of
+  the finding's logit map (FindingLocation `model`). Training: `{command}`; the architecture and the
+  experiments behind it are in ctglip-ref's card ("v2 groundwork").
+- **Calibration** (Platt temperature and bias, Youden threshold, reportable when AUC >= 0.80) of the crop
+  findings is fitted on margins computed by the Java serving path (`ct-triage evaluate --margins`), so the
+  coarse boxes, the crops of real DICOM series and the ONNX Runtime outputs are what is calibrated.
+"""
+
+
+def calibrate(args):
+    out = args.out
+    data = json.load(open(args.margins))
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    channels = manifest['organCrops']['findingChannels']
+    dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
+    single = {f['id']: f for f in json.load(open(os.path.join(HERE, 'dictionary.json')))['findings']}
+    rows = []
+    kept_coarse = []
+    for f in dictionary['findings']:
+        if f['id'] not in channels:
+            continue
+        d = data['findings'][f['id']]
+        x = np.array(d['margin'], np.float64)
+        y = np.array(d['truth'], np.float64)
+        a_crop, a_coarse = auc(x, y), auc(np.array(d['coarseMargin'], np.float64), y)
+        if a_coarse > a_crop:
+            # the coarse stage ranks this finding better on the calibration cases: it keeps scoring it, with
+            # ctglip-ref's own calibration (a per-finding choice of stage, made on calibration seeds only)
+            del channels[f['id']]
+            for k in ('temperature', 'bias', 'threshold', 'reportable'):
+                f[k] = single[f['id']][k]
+            kept_coarse.append((f['id'], a_crop, a_coarse))
+            print(f'{f["id"]}: coarse stage kept (AUC {a_coarse:.3f} coarse vs {a_crop:.3f} crops on the calibration cases)')
+            continue
+        a, b = platt(x, y)
+        if not (a > 0):
+            a, b = 1.0, math.log(max(y.mean(), 1e-3) / max(1 - y.mean(), 1e-3))
+        temperature, bias = 1.0 / a, b
+        prob = 1 / (1 + np.exp(-(x / temperature + bias)))
+        thr = youden_threshold(prob, y)
+        a_uc = auc(x, y)
+        hx = np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
+        f['temperature'], f['bias'], f['threshold'] = sig(temperature), sig(bias), sig(thr)
+        f['reportable'] = bool(a_uc >= REPORTABLE_MIN_AUC)
+        pred = prob >= thr
+        pos = y > 0.5
+        rows.append((f['id'], int(pos.sum()), int((~pos).sum()), a_uc, auc(hx, y) if not np.isnan(hx).any() else math.nan,
+                     float((pred & pos).sum() / max(pos.sum(), 1)), float((~pred & ~pos).sum() / max((~pos).sum(), 1)),
+                     f['temperature'], f['bias'], f['threshold'], f['reportable']))
+    with open(os.path.join(out, 'dictionary.json'), 'w') as fh:
+        json.dump(dictionary, fh, indent=2)
+        fh.write('\n')
+    organ_of = {f['id']: f['organ'] for f in dictionary['findings']}
+    for organ in list(manifest['organCrops']['encoders']):
+        if not any(organ_of[fid] == organ for fid in channels):
+            # no finding of this organ is scored on its crops any more: the engine need not run its encoder
+            os.remove(os.path.join(out, manifest['organCrops']['encoders'].pop(organ)['file']))
+            print(f'{organ}: no crop finding left; its encoder is dropped from the package')
+    lines = ['', f'## Calibration of the crop findings ({data["cases"]} cases from seed {data["seed"]}, '
+             f'{data["matrix"]} x {data["matrix"]} x {data["slices"]} slices of {data["sliceSpacingMm"]} mm, '
+             'through the Java serving path)', '',
+             f'`bin/ct-triage evaluate --model {out} --seed {data["seed"]} --cases {data["cases"]} --matrix '
+             f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
+             '`models/ctglip-ref/package_v2.py calibrate --margins FILE`. These figures are on the calibration '
+             'set itself (optimistic); the evaluation on unseen seeds is below. A crop finding that the coarse stage '
+             'ranks better on these cases stays with the coarse stage (manifest organCrops.findingChannels lists '
+             'the findings the crops score).', '',
+             '| finding | pos/neg | AUC | AUC held-out prompts | sens @thr | spec @thr | temperature | bias | threshold | reportable |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for fid, a_crop, a_coarse in kept_coarse:
+        lines.append(f'| {fid} | scored by the coarse stage: AUC {a_coarse:.3f} there against {a_crop:.3f} on the crops, '
+                     'so it keeps ctglip-ref\'s calibration | | | | | | | | |')
+    for r in rows:
+        lines.append(f'| {r[0]} | {r[1]}/{r[2]} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.3f} | {r[7]} | {r[8]} | '
+                     f'{r[9]} | {"yes" if r[10] else "no"} |')
+        print(' '.join(str(v) for v in r))
+    with open(os.path.join(out, 'MODEL_CARD.md'), 'a') as fh:
+        fh.write('\n'.join(lines) + '\n')
+    write_manifest(out, manifest)
+
+
+def compare(args):
+    """ctglip-ref (the coarse margins) against the two-stage package on the same unseen cases."""
+    out = args.out
+    data = json.load(open(args.margins))
+    dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
+    channels = json.load(open(os.path.join(out, 'manifest.json')))['organCrops']['findingChannels']
+    lines = ['', f'## Evaluation on unseen seeds: ctglip-ref against this package on the same cases', '',
+             f'`bin/ct-triage evaluate --model {out} --seed {data["seed"]} --cases {data["cases"]} --matrix '
+             f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
+             '`models/ctglip-ref/package_v2.py compare --margins FILE`. "ctglip-ref" is the coarse stage\'s margin of '
+             'every finding (what the single-stage package scores on these volumes); AUC does not depend on calibration. '
+             'Sensitivity and specificity at this package\'s threshold; a finding that is not reportable is never called present.',
+             '', '| finding | stage | pos/neg | AUC ctglip-ref | **AUC v2** | AUC v2 held-out prompts | sens @thr | spec @thr | reportable |',
+             '|---|---|---|---|---|---|---|---|---|']
+    a1, a2, h2, crop1, crop2 = [], [], [], [], []
+    for f in dictionary['findings']:
+        d = data['findings'][f['id']]
+        y = np.array(d['truth'], np.float64)
+        x = np.array(d['margin'], np.float64)
+        c = np.array(d['coarseMargin'], np.float64)
+        hx = np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
+        prob = 1 / (1 + np.exp(-(x / f['temperature'] + f['bias'])))
+        pred = (prob >= f['threshold']) & bool(f['reportable'])
+        pos = y > 0.5
+        sens = float((pred & pos).sum() / max(pos.sum(), 1))
+        spec = float((~pred & ~pos).sum() / max((~pos).sum(), 1))
+        r1, r2 = auc(c, y), auc(x, y)
+        rh = auc(hx, y) if not np.isnan(hx).any() else math.nan
+        stage = 'crops' if f['id'] in channels else 'coarse'
+        a1.append(r1), a2.append(r2), h2.append(rh)
+        if stage == 'crops':
+            crop1.append(r1), crop2.append(r2)
+        lines.append(f'| {f["id"]} | {stage} | {int(pos.sum())}/{int((~pos).sum())} | {r1:.3f} | **{r2:.3f}** | {rh:.3f} | '
+                     f'{sens:.3f} | {spec:.3f} | {"yes" if f["reportable"] else "no"} |')
+        print(f'{f["id"]:22s} {stage:6s} {int(pos.sum()):3d}/{int((~pos).sum()):3d} v1 {r1:.3f} v2 {r2:.3f} held-out {rh:.3f} '
+              f'sens {sens:.3f} spec {spec:.3f} reportable {f["reportable"]}')
+    m = lambda v: float(np.nanmean(v))
+    lines.append(f'| **mean of {len(a1)}** | | | {m(a1):.3f} | **{m(a2):.3f}** | {m(h2):.3f} | | | |')
+    lines.append(f'| **mean of the {len(crop1)} crop findings** | | | {m(crop1):.3f} | **{m(crop2):.3f}** | | | | |')
+    print(f'mean AUC ctglip-ref {m(a1):.3f} v2 {m(a2):.3f} held-out v2 {m(h2):.3f}; crop findings {m(crop1):.3f} -> {m(crop2):.3f}')
+    with open(os.path.join(out, 'MODEL_CARD.md'), 'a') as fh:
+        fh.write('\n'.join(lines) + '\n')
+    write_manifest(out, json.load(open(os.path.join(out, 'manifest.json'))))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    b = sub.add_parser('build')
+    b.add_argument('--checkpoint', required=True)
+    b.add_argument('--val', required=True)
+    b.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    b.add_argument('--organs', nargs='+', default=ABDOMEN)
+    b.add_argument('--version', default='2.0.0')
+    b.add_argument('--train-command', default='')
+    c = sub.add_parser('calibrate')
+    c.add_argument('--margins', required=True)
+    c.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    k = sub.add_parser('compare')
+    k.add_argument('--margins', required=True)
+    k.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    args = ap.parse_args()
+    {'build': build, 'calibrate': calibrate, 'compare': compare}[args.cmd](args)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Rebuilds the two-stage package models/ctglip-ref-v2 (issue 12) from scratch on top of this package:
+#   1. organ-crop training data (experiments/generate-crops.sh: 480 training + 150 validation phantoms);
+#   2. the abdominal crop encoder (train_crops.py, run G's options: the lesion-contrast channel and
+#      positive oversampling; TRAIN_MIN minutes of wall time on 2 CPU threads);
+#   3. package_v2.py build (export per organ, manifest organCrops);
+#   4. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
+#      calibration seeds 2000000+, then package_v2.py calibrate);
+#   5. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
+# Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
+# python3-onnx, python3-numpy. About 20 min of data + TRAIN_MIN + 30 min of calibration and evaluation.
+# Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, N_CAL, N_EVAL may be set)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+WORK="${CTGLIP_WORK:-$ROOT/target/crops-v2}"
+TRAIN_MIN="${TRAIN_MIN:-40}"; N_CAL="${N_CAL:-120}"; N_EVAL="${N_EVAL:-200}"
+OUT="$ROOT/models/ctglip-ref-v2"
+PY=/usr/bin/python3
+JAR="$ROOT/plugin/target/ct-triage.jar"
+SCAN=(--matrix 512 --slices 240 --slice-spacing 1.5)
+[ -d "$WORK/crops/val-random" ] || "$HERE/experiments/generate-crops.sh" "$WORK/crops"
+TRAIN=("$PY" "$HERE/train_crops.py" --train "$WORK"/crops/train-* --val "$WORK/crops/val-random"
+       --organs liver gallbladder kidney pancreas spleen aorta --epochs 20 --time-budget-min "$TRAIN_MIN" --threads 2
+       --contrast-channel --pos-oversample 3 --checkpoint "$WORK/crops-encoder-v2.pt")
+"${TRAIN[@]}" | tee "$WORK/train.log"
+"$PY" "$HERE/package_v2.py" build --checkpoint "$WORK/crops-encoder-v2.pt" --val "$WORK/crops/val-random" --out "$OUT" \
+  --train-command "models/ctglip-ref/retrain_v2.sh (train_crops.py --contrast-channel --pos-oversample 3, $TRAIN_MIN min)"
+java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN[@]}" --margins "$WORK/calibration.json"
+"$PY" "$HERE/package_v2.py" calibrate --margins "$WORK/calibration.json" --out "$OUT"
+java -jar "$JAR" evaluate --model "$OUT" --seed 500000 --cases "$N_EVAL" "${SCAN[@]}" --margins "$WORK/unseen.json" \
+  --json "$WORK/unseen-report.json"
+"$PY" "$HERE/package_v2.py" compare --margins "$WORK/unseen.json" --out "$OUT"
