@@ -49,7 +49,6 @@ public final class CropStage implements AutoCloseable {
     static final String ORGAN_MASK = "organ_mask";
     static final String BOX_EXTENT = "box_extent";
     static final String EMBEDDING = "organ_embedding";
-    static final String FINDING_MAX = "finding_max";
     static final String FINDING_LOGITS = "finding_logits";
 
     /** Opens one ONNX session of the package (the engine's device and options). */
@@ -99,18 +98,24 @@ public final class CropStage implements AutoCloseable {
     private final OrtSession text;
     private final Map<String, Integer> findingChannels;
     private final Contrast contrast; // null: the spec's channels only
+    private final int inputChannels;
+    private final Map<String, AbnormalityDictionary.Organ> organs; // their labels in the coarse segmentation
 
     private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
-                      Map<String, Integer> findingChannels, Contrast contrast) {
+                      Map<String, Integer> findingChannels, Contrast contrast,
+                      Map<String, AbnormalityDictionary.Organ> organs) {
         this.crops = crops;
         this.encoders = encoders;
         this.text = text;
         this.findingChannels = findingChannels;
         this.contrast = contrast;
+        this.inputChannels = inputChannels(crops.spec(), contrast);
+        this.organs = organs;
     }
 
-    private int inputChannels() {
-        return crops.spec().channels().size() + (contrast == null ? 0 : 1);
+    /** The crop encoders' input channels: the spec's, and the contrast channel when there is one. */
+    private static int inputChannels(OrganCropSpec spec, Contrast contrast) {
+        return spec.channels().size() + (contrast == null ? 0 : 1);
     }
 
     /**
@@ -135,7 +140,7 @@ public final class CropStage implements AutoCloseable {
             throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.contrastChannel needs windowHu > 0"
                     + " and dilateVoxels >= 0");
         }
-        int inputChannels = spec.channels().size() + (contrast == null ? 0 : 1);
+        int inputChannels = inputChannels(spec, contrast);
         Map<String, OrtSession> encoders = new LinkedHashMap<>();
         OrtSession text = null;
         try {
@@ -167,7 +172,7 @@ public final class CropStage implements AutoCloseable {
                         + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
             }
         }
-        return new CropStage(new OrganCrops(spec), encoders, text, channels, contrast);
+        return new CropStage(new OrganCrops(spec), encoders, text, channels, contrast, pkg.dictionary().organs());
     }
 
     /** Whether this stage scores finding {@code id}. */
@@ -186,14 +191,13 @@ public final class CropStage implements AutoCloseable {
     }
 
     /** Crops and encodes every organ that has an encoder and a box in the segmentation. */
-    List<OrganCrop> run(OrtEnvironment env, Volume volume, OrganSegmentation segmentation,
-                        Map<String, Integer> labels) throws TriageException {
+    List<OrganCrop> run(OrtEnvironment env, Volume volume, OrganSegmentation segmentation) throws TriageException {
         VolumeGeometry coarse = new VolumeGeometry(segmentation.gridSize(), segmentation.spacingMm(),
                 segmentation.originLps(), new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
         List<OrganCrop> out = new ArrayList<>();
         for (Map.Entry<String, OrtSession> e : encoders.entrySet()) {
             OrganCropSpec.OrganGrid grid = crops.spec().organ(e.getKey());
-            int label = labels.get(e.getKey());
+            int label = organs.get(e.getKey()).label();
             if (grid.bySide()) {
                 OptionalDouble plane = segmentation.sidePlaneX(label);
                 if (plane.isEmpty()) {
@@ -223,10 +227,11 @@ public final class CropStage implements AutoCloseable {
         double[] hi = box.maxLps();
         OrganCrops.CropGrid grid = crops.grid(organ, lo, hi);
         float[] mask = crops.labelFraction(segmentation.labels(), coarse, grid, label);
-        float[] x = crops.channels(volume, grid);
+        OrganCrops.Footprint footprint = crops.footprint(volume, grid);
+        float[] x = footprint.channels();
         if (contrast != null) {
             float[] withContrast = java.util.Arrays.copyOf(x, x.length + mask.length);
-            float[] lesion = contrast(crops.meanHu(volume, grid), mask, organ.gridSize(), contrast);
+            float[] lesion = contrast(footprint.meanHu(), mask, organ.gridSize(), contrast);
             System.arraycopy(lesion, 0, withContrast, x.length, lesion.length);
             x = withContrast;
         }
@@ -234,7 +239,7 @@ public final class CropStage implements AutoCloseable {
             (float) ((hi[2] - lo[2]) / 100)};
         int[] g = organ.gridSize();
         try (OnnxTensor xt = OnnxTensor.createTensor(env, FloatBuffer.wrap(x),
-                new long[] {1, inputChannels(), g[2], g[1], g[0]});
+                new long[] {1, inputChannels, g[2], g[1], g[0]});
              OnnxTensor mt = OnnxTensor.createTensor(env, FloatBuffer.wrap(mask), new long[] {1, 1, g[2], g[1], g[0]});
              OnnxTensor et = OnnxTensor.createTensor(env, FloatBuffer.wrap(extent), new long[] {1, 3});
              OrtSession.Result r = session.run(Map.of(CROP, xt, ORGAN_MASK, mt, BOX_EXTENT, et))) {

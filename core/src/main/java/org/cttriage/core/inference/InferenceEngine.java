@@ -318,9 +318,7 @@ public final class InferenceEngine implements AutoCloseable {
         List<CropStage.OrganCrop> organCrops = List.of();
         long tc = System.nanoTime();
         if (crops != null) {
-            Map<String, Integer> labels = new LinkedHashMap<>();
-            pkg.dictionary().organs().values().forEach(o -> labels.put(o.id(), o.label()));
-            organCrops = crops.run(env, volume, segmentation, labels);
+            organCrops = crops.run(env, volume, segmentation);
         }
         long td = System.nanoTime();
         for (AbnormalityDictionary.Finding f : all) {
@@ -330,7 +328,7 @@ public final class InferenceEngine implements AutoCloseable {
             AbnormalityDictionary.Organ organ = pkg.dictionary().organs().get(f.organ());
             Priority severity = options.severity(f.id(), f.severity());
             FindingLocation location = !present ? null : score.crop() != null
-                    ? modelLocation(volume, score.crop().strongest(crops.channel(f.id())))
+                    ? locationAt(volume, score.crop().strongest(crops.channel(f.id())), FindingLocation.MODEL)
                     : organLocation(volume, segmentation, organ.label());
             findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), f.reportable(),
                     present, severity, location));
@@ -365,22 +363,18 @@ public final class InferenceEngine implements AutoCloseable {
      * known or the organ was not segmented.
      */
     static FindingLocation organLocation(Volume volume, OrganSegmentation segmentation, int organLabel) {
-        return segmentation.organCentre(organLabel).flatMap(point -> {
-            int k = (int) Math.round(volume.geometry().indexOf(point)[2]);
-            return volume.nearestReceivedSlice(k).map(s -> new FindingLocation(
-                    List.of(point[0], point[1], point[2]), s.sopClassUid(), s.sopInstanceUid(), s.frameNumber(),
-                    FindingLocation.ORGAN_CENTRE));
-        }).orElse(null);
+        return segmentation.organCentre(organLabel)
+                .map(point -> locationAt(volume, point, FindingLocation.ORGAN_CENTRE)).orElse(null);
     }
 
     /**
-     * Where a finding is by the model's own finding map: the point, and the received slice nearest
-     * to it; null when the volume's slices are not known.
+     * A finding at {@code point} (LPS mm), found by {@code method}, on the received slice nearest to
+     * it; null when the volume's slices are not known.
      */
-    static FindingLocation modelLocation(Volume volume, double[] point) {
+    static FindingLocation locationAt(Volume volume, double[] point, String method) {
         int k = (int) Math.round(volume.geometry().indexOf(point)[2]);
         return volume.nearestReceivedSlice(k).map(s -> new FindingLocation(List.of(point[0], point[1], point[2]),
-                s.sopClassUid(), s.sopInstanceUid(), s.frameNumber(), FindingLocation.MODEL)).orElse(null);
+                s.sopClassUid(), s.sopInstanceUid(), s.frameNumber(), method)).orElse(null);
     }
 
     /**

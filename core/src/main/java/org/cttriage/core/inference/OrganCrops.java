@@ -75,10 +75,28 @@ public final class OrganCrops {
         return new CropGrid(organ, origin, covers);
     }
 
+    /**
+     * One crop's model input and its footprint-mean HU, from one footprint reduction.
+     *
+     * @param channels the model input, [channel, z, y, x] flattened ({@link #channels})
+     * @param meanHu   the footprint mean HU of every crop voxel, unwindowed, [z, y, x] ({@link #meanHu})
+     */
+    public record Footprint(float[] channels, float[] meanHu) {
+    }
+
+    /** {@link #channels} and {@link #meanHu} of one crop, reducing the volume's samples once for both. */
+    public Footprint footprint(Volume volume, CropGrid grid) {
+        float[][] reduced = reduce(volume.hu(), volume.geometry(), grid);
+        return new Footprint(window(reduced, grid.organ().voxels()), reduced[PreprocessingSpec.Reduce.MEAN.ordinal()]);
+    }
+
     /** Model input of one crop, [channel, z, y, x] flattened. */
     public float[] channels(Volume volume, CropGrid grid) {
-        int n = grid.organ().voxels();
-        float[][] reduced = reduce(volume.hu(), volume.geometry(), grid);
+        return window(reduce(volume.hu(), volume.geometry(), grid), grid.organ().voxels());
+    }
+
+    /** The spec's windows of the footprint reductions, one channel each. */
+    private float[] window(float[][] reduced, int n) {
         float[] out = new float[n * spec.channels().size()];
         for (int c = 0; c < spec.channels().size(); c++) {
             PreprocessingSpec.Window w = spec.channels().get(c);

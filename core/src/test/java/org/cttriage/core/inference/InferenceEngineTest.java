@@ -21,7 +21,6 @@ import org.cttriage.core.domain.TriageResult;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.volume.Volume;
-import org.cttriage.core.volume.VolumeGeometry;
 import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.Phantom;
 import org.cttriage.testdata.phantom.PhantomFinding;
@@ -46,14 +45,7 @@ class InferenceEngineTest {
         engine = new InferenceEngine(ModelPackage.load(PACKAGE), EngineOptions.defaults().withDevice(EngineOptions.Device.CPU));
         Phantom p = new PhantomGenerator().generate(new PhantomSpec(424242, 128, 128, 96, 400.0 / 128, 3.75, 3.75,
                 ContrastPhase.NONE, Set.of(PhantomFinding.PLEURAL_EFFUSION, PhantomFinding.HEPATOMEGALY), false));
-        short[] hu = new short[p.hu().length];
-        int slice = 128 * 128;
-        for (int z = 0; z < 96; z++) {
-            System.arraycopy(p.hu(), z * slice, hu, (95 - z) * slice, slice);
-        }
-        volume = new Volume("1.2.3", "1.2.3.4", "", new VolumeGeometry(new int[] {128, 128, 96},
-                new double[] {400.0 / 128, 400.0 / 128, 3.75}, p.sliceOrigin(95), new double[] {1, 0, 0},
-                new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0), hu, List.of(), List.of("1.2.3.4.5"));
+        volume = PhantomVolumes.headFirst(p, 128, 96, 400.0 / 128, 3.75, List.of("1.2.3.4.5"), List.of());
     }
 
     @AfterAll

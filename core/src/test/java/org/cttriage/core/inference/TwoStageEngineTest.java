@@ -16,7 +16,6 @@ import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.volume.SliceSource;
 import org.cttriage.core.volume.Volume;
-import org.cttriage.core.volume.VolumeGeometry;
 import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.FindingTruth;
 import org.cttriage.testdata.phantom.Phantom;
@@ -51,17 +50,10 @@ class TwoStageEngineTest {
         int slices = 144;
         phantom = new PhantomGenerator().generate(new PhantomSpec(424243, n, n, slices, 400.0 / n, 2.5, 2.5,
                 ContrastPhase.NONE, Set.of(PhantomFinding.CHOLELITHIASIS, PhantomFinding.HEPATIC_STEATOSIS), false));
-        short[] hu = new short[phantom.hu().length];
-        int slice = n * n;
-        for (int z = 0; z < slices; z++) {
-            System.arraycopy(phantom.hu(), z * slice, hu, (slices - 1 - z) * slice, slice);
-        }
         List<String> instances = Stream.iterate(0, i -> i + 1).limit(slices).map(i -> "1.2.3.4." + (i + 1)).toList();
         List<SliceSource> received = instances.stream().map(uid -> new SliceSource("1.2.840.10008.5.1.4.1.1.2", uid, 0))
                 .toList();
-        volume = new Volume("1.2.3", "1.2.3.4", "", new VolumeGeometry(new int[] {n, n, slices},
-                new double[] {400.0 / n, 400.0 / n, 2.5}, phantom.sliceOrigin(slices - 1), new double[] {1, 0, 0},
-                new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0), hu, List.of(), instances, received);
+        volume = PhantomVolumes.headFirst(phantom, n, slices, 400.0 / n, 2.5, instances, received);
     }
 
     @AfterAll

@@ -172,8 +172,9 @@ final class TrainingCrops {
     Made make(OrganCrops.CropGrid grid, RegionRenderer renderer) {
         RegionVolume r = renderUnder(grid, renderer);
         VolumeGeometry g = r.volume().geometry();
-        return new Made(crops.channels(r.volume(), grid), crops.labelFraction(r.labels(), g, grid, grid.organ().label()),
-                crops.bitsAny(r.bits(), g, grid), crops.meanHu(r.volume(), grid));
+        OrganCrops.Footprint footprint = crops.footprint(r.volume(), grid);
+        return new Made(footprint.channels(), crops.labelFraction(r.labels(), g, grid, grid.organ().label()),
+                crops.bitsAny(r.bits(), g, grid), footprint.meanHu());
     }
 
     /** A rendered region as a volume, with its organ labels and finding bits. */
