@@ -45,6 +45,12 @@ def tensor(name, dtype, shape):
     return {'name': name, 'dtype': dtype, 'shape': shape}
 
 
+def sensitivity_specificity(pred, y):
+    """Of boolean calls against truth labels (0/1)."""
+    pos = y > 0.5
+    return float((pred & pos).sum() / max(pos.sum(), 1)), float((~pred & ~pos).sum() / max((~pos).sum(), 1))
+
+
 def write_manifest(out, manifest):
     files = {}
     for f in sorted(os.listdir(out)):
@@ -76,23 +82,18 @@ def build(args):
         fh.write('\n')
     n_channels = len(spec['channels']) + (1 if export.get('contrastHu') else 0)
     dictionary = json.load(open(os.path.join(HERE, 'dictionary.json')))
-    # finding channel = the finding's bit in the generator's masks, as export_crops/train_crops index them
+    # finding channel = the finding's bit in the generator's masks (export_crops/train_crops index the logits by
+    # it), which is its index in dictionary order: checked on the findings of the sample case's truth
+    order = [f['id'] for f in dictionary['findings']]
     case = sorted(glob.glob(os.path.join(args.val, 'case-*')))[0]
-    bits = {}
     for crop in json.load(open(os.path.join(case, 'truth.json')))['crops']:
         for f in crop['findings']:
-            bits[f['id']] = f['bit']
+            assert order.index(f['id']) == f['bit'], f'bit of {f["id"]} is not its dictionary index'
     channels = {}
-    for f in dictionary['findings']:
+    for i, f in enumerate(dictionary['findings']):
         if f['organ'] in args.organs:
-            if f['id'] not in bits:
-                # the bit of a finding absent from the sample case: its index in dictionary order
-                # (the generator numbers finding bits in dictionary order; checked where both are known)
-                bits[f['id']] = [g['id'] for g in dictionary['findings']].index(f['id'])
-            channels[f['id']] = bits[f['id']]
+            channels[f['id']] = i
             f['temperature'], f['bias'], f['threshold'], f['reportable'] = 1.0, 0.0, 0.5, False
-    for fid, b in bits.items():
-        assert [g['id'] for g in dictionary['findings']].index(fid) == b, f'bit of {fid} is not its dictionary index'
     dictionary['reportableRule'] = (dictionary.get('reportableRule', '') + ' Findings of the organ crops (manifest '
                                     'organCrops.findingChannels) are calibrated by package_v2.py calibrate on '
                                     'the Java serving path\'s margins.')
@@ -192,11 +193,10 @@ def calibrate(args):
         hx = np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
         f['temperature'], f['bias'], f['threshold'] = sig(temperature), sig(bias), sig(thr)
         f['reportable'] = bool(a_uc >= REPORTABLE_MIN_AUC)
-        pred = prob >= thr
         pos = y > 0.5
         rows.append((f['id'], int(pos.sum()), int((~pos).sum()), a_uc, auc(hx, y) if not np.isnan(hx).any() else math.nan,
-                     float((pred & pos).sum() / max(pos.sum(), 1)), float((~pred & ~pos).sum() / max((~pos).sum(), 1)),
-                     f['temperature'], f['bias'], f['threshold'], f['reportable']))
+                     *sensitivity_specificity(prob >= thr, y), f['temperature'], f['bias'], f['threshold'],
+                     f['reportable']))
     with open(os.path.join(out, 'dictionary.json'), 'w') as fh:
         json.dump(dictionary, fh, indent=2)
         fh.write('\n')
@@ -251,10 +251,8 @@ def compare(args):
         c = np.array(d['coarseMargin'], np.float64)
         hx = np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
         prob = 1 / (1 + np.exp(-(x / f['temperature'] + f['bias'])))
-        pred = (prob >= f['threshold']) & bool(f['reportable'])
         pos = y > 0.5
-        sens = float((pred & pos).sum() / max(pos.sum(), 1))
-        spec = float((~pred & ~pos).sum() / max((~pos).sum(), 1))
+        sens, spec = sensitivity_specificity((prob >= f['threshold']) & bool(f['reportable']), y)
         r1, r2 = auc(c, y), auc(x, y)
         rh = auc(hx, y) if not np.isnan(hx).any() else math.nan
         stage = 'crops' if f['id'] in channels else 'coarse'
