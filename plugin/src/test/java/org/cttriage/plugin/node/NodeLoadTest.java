@@ -104,7 +104,10 @@ class NodeLoadTest {
                     BURST_ASSOCIATIONS, peakRss / 1024);
             assertThat(peakRss).isLessThan(MAX_PEAK_RSS_KIB);
             node.stop();
-            assertThat(srFiles(pacs)).hasSize(CONCURRENT + BURST);
+            // storescp lists a file only once it has closed it: wait out a store still being written when the
+            // node stopped, then count exactly.
+            assertThat(Eventually.await(WAIT, () -> "the PACS's SRs after the node stopped", () -> srFiles(pacs),
+                    l -> l.size() >= CONCURRENT + BURST)).hasSize(CONCURRENT + BURST);
             try (Connection c = DriverManager.getConnection("jdbc:h2:" + dir.resolve("var/db/node"), "sa", "");
                  Statement s = c.createStatement()) {
                 assertThat(count(s, "SELECT COUNT(*) FROM node_instance")).isEqualTo((CONCURRENT + BURST) * SLICES);
