@@ -219,7 +219,7 @@ final class ServeCommand implements Callable<Integer> {
                 return CtTriageCommand.EXIT_TRIAGE_FAILURE;
             }
             CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            GracefulStop stop = GracefulStop.install(() -> {
                 worklist.close();
                 http.close();
                 node.close();
@@ -229,7 +229,7 @@ final class ServeCommand implements Callable<Integer> {
                 // The JVM does not wait for the main thread's finally: the pool closes here, after the node.
                 database.close();
                 stopped.countDown();
-            }, "ct-triage-shutdown"));
+            });
             Path data = nodeConfig.dataDirectory().toAbsolutePath();
             if (cluster.role().receives()) {
                 out.printf("ct-triage node %s listening on %s:%d (%s)%n", nodeConfig.aeTitle(), nodeConfig.bindAddress(),
@@ -274,7 +274,7 @@ final class ServeCommand implements Callable<Integer> {
             out.println("running; stop with Ctrl-C (SIGTERM)");
             out.flush();
             stopped.await();
-            return 0;
+            return stop.exitStatus();
         } finally {
             database.close();
             pool.shutdownNow();

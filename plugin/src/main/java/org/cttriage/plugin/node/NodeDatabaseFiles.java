@@ -60,6 +60,8 @@ public final class NodeDatabaseFiles {
         // QUERY_CACHE_SIZE=64: H2 keeps 8 parsed statements per session by default, fewer than the
         // node's pooled connections use; re-parsing cost ~ 15 % of receive throughput
         // (docs/benchmarks.md).
+        // H2's default DB_CLOSE_ON_EXIT stays (H2 refuses FALSE with AUTO_SERVER): its shutdown hook would close the
+        // database under a stopping node, so serve stops the node on SIGTERM before the JVM's hooks (GracefulStop).
         String url = "jdbc:h2:" + dataDirectory.toAbsolutePath().resolve("db").resolve("node")
                 + ";AUTO_SERVER=TRUE;WRITE_DELAY=0;QUERY_CACHE_SIZE=64";
         JdbcConnectionPool pool = JdbcConnectionPool.create(url, "sa", "");

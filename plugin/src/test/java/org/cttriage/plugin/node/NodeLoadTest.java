@@ -113,6 +113,8 @@ class NodeLoadTest {
                 assertThat(count(s, "SELECT COUNT(*) FROM node_instance")).isEqualTo((CONCURRENT + BURST) * SLICES);
                 assertThat(count(s, "SELECT COUNT(*) FROM node_result")).isEqualTo(CONCURRENT + BURST);
                 assertThat(count(s, "SELECT COUNT(*) FROM node_delivery WHERE state = 'DELIVERED'"))
+                        .as("deliveries not DELIVERED: %s; the node's delivery lines:%n%s",
+                                undelivered(s), deliveryLines(node.log()))
                         .isEqualTo(CONCURRENT + BURST);
             }
         } finally {
@@ -145,6 +147,23 @@ class NodeLoadTest {
         AttributeList list = new AttributeList();
         list.read(file.toString());
         return Attribute.getSingleStringValueOrEmptyString(list, TagFromName.StudyInstanceUID);
+    }
+
+    private static List<String> undelivered(Statement s) throws Exception {
+        List<String> rows = new ArrayList<>();
+        try (ResultSet r = s.executeQuery(
+                "SELECT id, state, attempts, last_error FROM node_delivery WHERE state <> 'DELIVERED'")) {
+            while (r.next()) {
+                rows.add(r.getLong(1) + " " + r.getString(2) + " after " + r.getInt(3) + " attempts: "
+                        + r.getString(4));
+            }
+        }
+        return rows;
+    }
+
+    private static String deliveryLines(String log) {
+        return log.lines().filter(l -> l.contains("deliver") || l.contains("ERROR") || l.contains("WARN"))
+                .collect(java.util.stream.Collectors.joining("\n"));
     }
 
     private static int count(Statement s, String sql) throws Exception {

@@ -73,10 +73,10 @@ final class NodeProcess implements AutoCloseable {
         start();
     }
 
-    /** A graceful stop (SIGTERM: the shutdown hook closes the node). */
-    void stop() throws InterruptedException {
+    /** A graceful stop (SIGTERM: the node stops in order, then the JVM exits); its exit status. */
+    int stop() throws InterruptedException {
         process.destroy();
-        process.waitFor();
+        return process.waitFor();
     }
 
     /** The process' peak resident set size (VmHWM), in KiB. */

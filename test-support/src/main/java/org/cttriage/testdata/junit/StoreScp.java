@@ -55,6 +55,15 @@ public final class StoreScp implements AutoCloseable {
     }
 
     /**
+     * Starts storescp, with its own file per object ({@code +uf}), answering each C-STORE only {@code seconds} after
+     * it has written the object ({@code --sleep-after}): a slow PACS, which keeps a delivery under way long enough to
+     * stop the sender in the middle of it.
+     */
+    public static StoreScp startSlow(String aet, Path directory, int seconds) throws IOException, InterruptedException {
+        return start(aet, directory, 0, true, List.of("--sleep-after", Integer.toString(seconds)), List.of());
+    }
+
+    /**
      * Starts storescp over DICOM TLS ({@code +tls key certificate}, dcmtk's default Non-downgrading
      * BCP 195 profile) requiring a client certificate that {@code clientCertificate} is or signed;
      * the readiness C-ECHO presents {@code clientKey} / {@code clientCertificate} (unencrypted PEM).
