@@ -1,5 +1,6 @@
 package org.cttriage.plugin.cli;
 
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,13 +15,15 @@ import org.slf4j.LoggerFactory;
  * PACS then had the SR and the ledger never said so (NodeLoadTest saw 35 of 36 deliveries recorded after a
  * SIGTERM), and the next start sent it again. Handling the two signals runs the node's stop first; the JVM's shutdown
  * (H2's hook included) follows when the command returns, with the status the JVM gives for the signal (143 for
- * SIGTERM, which the systemd unit's {@code SuccessExitStatus} names; 130 for SIGINT).
+ * SIGTERM, which the systemd unit's {@code SuccessExitStatus} names; 130 for SIGINT), and the handler exits with
+ * that status itself in case the main thread is still busy elsewhere.
  */
 final class GracefulStop {
     private static final Logger LOG = LoggerFactory.getLogger(GracefulStop.class);
 
     private final Runnable stop;
     private final AtomicBoolean started = new AtomicBoolean();
+    private final CountDownLatch finished = new CountDownLatch(1);
     private volatile int exitStatus;
 
     private GracefulStop(Runnable stop) {
@@ -40,6 +43,9 @@ final class GracefulStop {
                 sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
                     LOG.info("SIG{} received: stopping the node", signal.getName());
                     graceful.run(128 + signal.getNumber());
+                    // The JVM no longer exits on this signal by itself: exit here, so that a main thread busy
+                    // elsewhere (the demo's wait for its SRs) does not hold the stopped process for minutes.
+                    Runtime.getRuntime().exit(graceful.exitStatus());
                 });
             } catch (IllegalArgumentException taken) {
                 // The JVM runs with -Xrs or the signal is reserved here: the shutdown hook stops the node instead.
@@ -54,10 +60,21 @@ final class GracefulStop {
         return exitStatus;
     }
 
+    /** Runs the stop, or waits for the one under way (a second SIGTERM must not start the JVM's exit early). */
     private void run(int status) {
         if (started.compareAndSet(false, true)) {
             exitStatus = status;
-            stop.run();
+            try {
+                stop.run();
+            } finally {
+                finished.countDown();
+            }
+            return;
+        }
+        try {
+            finished.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
