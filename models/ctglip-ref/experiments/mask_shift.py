@@ -5,7 +5,9 @@ served, the mask is the coarse segmentation (6.25 x 6.25 x 7.5 mm, nearest label
 This re-scores the validation crops of a checkpoint with the mask replaced by (a) the true mask sampled on
 a 6.25 x 6.25 x 7.5 mm lattice of random phase and resampled back (nearest), (b) the same, eroded or
 dilated by one coarse voxel at random and shifted by up to one coarse voxel: a stand-in for the coarse
-model's errors. The contrast channel is recomputed from the replaced mask, as the serving path does.
+model's errors. (c) the true mask with the voxels of the focal lesions (LESIONS) taken out (the generator labels a lesion with its organ, so
+the true mask's shape and volume can carry a lesion). The contrast channel is recomputed from the replaced mask, as
+the serving path does.
 
 Usage: mask_shift.py CHECKPOINT VAL_DIR [--seed 7]
 """
@@ -21,6 +23,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import train_crops as tc  # noqa: E402
 from train import auc, build_vocabulary, encode  # noqa: E402
+
+# the focal lesions the generator paints with their organ's label (diffuse findings mark the whole organ)
+LESIONS = ['liver_cyst', 'liver_mass', 'renal_cyst', 'pancreatic_mass']
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -48,7 +54,7 @@ def main():
         tn = [txt(torch.tensor([encode(p, vidx) for p in f['negative']])) for f in findings]
     val = [c for c in tc.crop_list([a.val]) if c[1]['organ'] in a.organs]
     rng = np.random.RandomState(a.seed)
-    modes = ['true mask', 'coarse lattice', 'coarse lattice + errors']
+    modes = ['true mask', 'coarse lattice', 'coarse lattice + errors', 'true mask without lesions']
     score = {m: {} for m in modes}
     truth = {}
     dice = {m: {} for m in modes[1:]}
@@ -60,8 +66,17 @@ def main():
         ext = torch.from_numpy(((np.array(c['boxMaxLps']) - np.array(c['boxMinLps'])) / 100.0).astype(np.float32))[None]
         sp = np.array(c['spacingMm'][::-1], dtype=float)
         oi = torch.tensor([tc.ORGANS.index(c['organ'])])
+        bits = np.load(os.path.join(case, c['name'] + '.findings.npy')).astype(np.int64)
+        organ_bits = sum(1 << fid_index[f] for f in LESIONS)
         for mode in modes:
-            mm = m if mode == modes[0] else tc.coarse_mask(m, sp, rng, mode == modes[2])
+            if mode == modes[0]:
+                mm = m
+            elif mode == modes[3]:
+                # the generator labels a lesion with its organ: take the lesion's voxels out of the mask, so that
+                # neither its shape nor its volume can carry the finding
+                mm = np.where((bits & organ_bits) != 0, 0.0, m).astype(np.float32)
+            else:
+                mm = tc.coarse_mask(m, sp, rng, mode == modes[2])
             if mode != modes[0]:
                 t, p = m > 0.5, mm > 0.5
                 dice[mode].setdefault(c['organ'], []).append(2 * (t & p).sum() / max(1, t.sum() + p.sum()))
