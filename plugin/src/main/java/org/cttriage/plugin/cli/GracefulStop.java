@@ -55,6 +55,11 @@ final class GracefulStop {
         return graceful;
     }
 
+    /** Stops the node now, from the command itself (status 0), or waits for the stop already under way. */
+    void stopNow() {
+        run(0);
+    }
+
     /** The command's status once stopped: the signal's conventional status (128 + its number), else 0. */
     int exitStatus() {
         return exitStatus;

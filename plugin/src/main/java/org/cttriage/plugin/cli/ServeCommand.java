@@ -264,10 +264,8 @@ final class ServeCommand implements Callable<Integer> {
             if (nodeConfig.destinations().isEmpty() && demoStudies > 0 && !cluster.clustered()) {
                 demo(out, node, data);
                 if (exitAfterDemo) {
-                    http.close();
-                    node.close();
-                    closeExporters(otherLanes);
-                    audit.record(audit.events().applicationStopped());
+                    // The same stop as a signal's: the shutdown hook then finds it done instead of running it again.
+                    stop.stopNow();
                     return 0;
                 }
             }
