@@ -192,9 +192,8 @@ def contrast_channel(hu, m, window):
     return (c * d).astype(np.float32)
 
 
-# run H: the organ mask as the coarse stage gives it (--mask-augment). The coarse grid's spacing, z y x
-# (preprocessing.json spacingMm 6.25 x 6.25 x 7.5).
-COARSE_MM = np.array([7.5, 6.25, 6.25])
+# run H: the organ mask as the coarse stage gives it (--mask-augment). The coarse grid's spacing, z y x.
+COARSE_MM = np.array(json.load(open(os.path.join(HERE, 'preprocessing.json')))['spacingMm'][::-1], dtype=float)
 MASK_AUGMENT = None  # None = off; else (p_true, p_lattice): the rest of the crops get lattice + errors
 
 
