@@ -32,6 +32,7 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -68,14 +69,39 @@ def build(args):
     if os.path.exists(out):
         shutil.rmtree(out)
     os.makedirs(tmp)
-    subprocess.run([sys.executable, os.path.join(HERE, 'experiments', 'export_crops.py'), '--checkpoint',
-                    args.checkpoint, '--val', args.val, '--out', tmp, '--organs'] + args.organs, check=True)
+    # organs of their own checkpoint (--organ-checkpoint lung=PATH: run I's lung encoder, trained against this
+    # checkpoint's frozen text encoder with train_crops.py --text-from, so one text_encoder_crops.onnx serves both)
+    own = dict(o.split('=', 1) for o in args.organ_checkpoint)
+    if set(own) - set(args.organs):
+        sys.exit(f'--organ-checkpoint for organs not in --organs: {sorted(set(own) - set(args.organs))}')
+    main_ck = torch.load(args.checkpoint, map_location='cpu')
+    for organ, path in own.items():
+        ck = torch.load(path, map_location='cpu')
+        same_text = ck['vocab'] == main_ck['vocab'] and all(
+            torch.equal(ck['text'][k], main_ck['text'][k]) for k in main_ck['text'])
+        if not same_text or ck.get('contrast_hu') != main_ck.get('contrast_hu'):
+            sys.exit(f'{path} ({organ}) does not share {args.checkpoint}\'s text encoder and contrast channel '
+                     '(train it with train_crops.py --text-from and the same --contrast-channel)')
+    export = None
+    for i, ck_path in enumerate([args.checkpoint] + sorted(set(own.values()))):
+        organs = [o for o in args.organs if own.get(o, args.checkpoint) == ck_path]
+        sub = os.path.join(tmp, f'checkpoint-{i}')
+        subprocess.run([sys.executable, os.path.join(HERE, 'experiments', 'export_crops.py'), '--checkpoint',
+                        ck_path, '--val', args.val, '--out', sub, '--organs'] + organs, check=True)
+        e = json.load(open(os.path.join(sub, 'export.json')))
+        for organ, meta in e['organs'].items():
+            shutil.copy(os.path.join(sub, meta['onnx']), tmp)
+        if export is None:
+            export = e
+            for f in ('text_encoder_crops.onnx', 'vocabulary.txt'):
+                shutil.copy(os.path.join(sub, f), tmp)
+        else:
+            export['organs'].update(e['organs'])
     with open(os.path.join(HERE, 'vocabulary.txt')) as a, open(os.path.join(tmp, 'vocabulary.txt')) as b:
         if [w for w in a.read().split('\n') if w] != [w for w in b.read().split('\n') if w]:
             sys.exit('the checkpoint\'s vocabulary is not vocabulary.txt: the two text encoders must share the tokenizer')
     for f in COARSE_FILES:
         shutil.copy(os.path.join(HERE, f), out)
-    export = json.load(open(os.path.join(tmp, 'export.json')))
     spec = json.load(open(os.path.join(HERE, 'experiments', 'organ-crops.json')))
     with open(os.path.join(out, 'organ-crops.json'), 'w') as fh:
         json.dump(spec, fh, indent=2)
@@ -116,8 +142,9 @@ def build(args):
     manifest = json.load(open(os.path.join(HERE, 'manifest.json')))
     manifest['version'] = args.version
     manifest['description'] = ('Two-stage reference model (issue 12): the ctglip-ref coarse model segments the '
-                               'organs and scores the lung findings; organ crops of the full-resolution volume at '
-                               'each organ\'s own spacing score and locate the findings of '
+                               'organs and scores the findings of the organs without a crop encoder; organ crops of '
+                               'the full-resolution volume at each organ\'s own spacing score and locate the '
+                               'findings of '
                                + ', '.join(args.organs) + '. Synthetic phantoms only.')
     manifest['organCrops'] = {
         'spec': 'organ-crops.json',
@@ -128,7 +155,9 @@ def build(args):
         'encoders': encoders,
         **({'contrastChannel': {'windowHu': export['contrastHu'], 'dilateVoxels': 2}} if export.get('contrastHu') else {}),
         'training': {'checkpoint': os.path.basename(args.checkpoint), 'command': args.train_command,
-                     'checkpointSha256': sha256(args.checkpoint)},
+                     'checkpointSha256': sha256(args.checkpoint),
+                     **({'organCheckpoints': {o: {'checkpoint': os.path.basename(p), 'checkpointSha256': sha256(p)}
+                                              for o, p in sorted(own.items())}} if own else {})},
     }
     manifest['evaluation'] = {'note': 'see MODEL_CARD.md'}
     shutil.rmtree(tmp)
@@ -145,11 +174,11 @@ Issue 12's two-stage package. **Synthetic phantoms only; nothing here transfers 
 
 - **Stage 1 (coarse):** `image_encoder.onnx`, `text_encoder.onnx`, `vocabulary.txt` and the preprocessing are
   ctglip-ref's, unchanged (its card: `models/ctglip-ref/MODEL_CARD.md`). It segments the seven organs on a
-  6.25 mm grid and scores the findings of the organs that have no crop encoder (the lungs).
+  6.25 mm grid and scores the findings of the organs that have no crop encoder.
 - **Stage 2 (organ crops):** for {organs}, the organ's box in the coarse segmentation (per side for the
-  kidneys) is cropped from the full-resolution HU volume at the organ's own spacing (`organ-crops.json`)
+  lungs and kidneys) is cropped from the full-resolution HU volume at the organ's own spacing (`organ-crops.json`)
   and encoded by `crop_encoder_<organ>.onnx`; the organ's findings are scored on that embedding against
-  `text_encoder_crops.onnx` (the larger of the two kidneys' scores), and located at the strongest voxel of
+  `text_encoder_crops.onnx` (the larger of the two sides' scores), and located at the strongest voxel of
   the finding's logit map (FindingLocation `model`). Training: `{command}`; the architecture and the
   experiments behind it are in ctglip-ref's card ("v2 groundwork").
 - **Calibration** (Platt temperature and bias, Youden threshold, reportable when AUC >= 0.80) of the crop
@@ -282,6 +311,8 @@ def main():
     b.add_argument('--organs', nargs='+', default=ABDOMEN)
     b.add_argument('--version', default='2.0.0')
     b.add_argument('--train-command', default='')
+    b.add_argument('--organ-checkpoint', action='append', default=[], metavar='ORGAN=PATH',
+                   help='export ORGAN from this checkpoint instead of --checkpoint (same frozen text encoder)')
     c = sub.add_parser('calibrate')
     c.add_argument('--margins', required=True)
     c.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))

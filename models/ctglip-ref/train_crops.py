@@ -288,6 +288,9 @@ def main():
                     help='train on the organ mask as the coarse stage gives it: a crop keeps the true mask with '
                          'P_TRUE, gets it on the coarse lattice with P_LATTICE, else on the lattice with one-voxel '
                          'errors (erosion or dilation, shift); run H: 0.25 0.25')
+    ap.add_argument('--text-from', default='',
+                    help='checkpoint whose text encoder is used, frozen: the organ encoders of two checkpoints then '
+                         'share one text_encoder_crops.onnx in a package (run I: the lung encoder against run G\'s)')
     args = ap.parse_args()
     global CONTRAST_HU, MASK_AUGMENT
     CONTRAST_HU = args.contrast_hu if args.contrast_channel else None
@@ -344,13 +347,22 @@ def main():
 
     enc = OrganEncoder(in_ch=7 if args.contrast_channel else 6, norm=args.norm, heads=args.heads)
     txt = TextEncoder(len(vocab))
+    if args.text_from:
+        ck = torch.load(args.text_from, map_location='cpu')
+        if ck['vocab'] != vocab:
+            raise SystemExit(f'--text-from {args.text_from}: its vocabulary is not this dictionary\'s')
+        txt.load_state_dict(ck['text'])
+        for p in txt.parameters():
+            p.requires_grad_(False)
+        print(f'text encoder of {args.text_from}, frozen', flush=True)
     log_scale = nn.Parameter(torch.tensor(math.log(20.0)))
     f_bias = nn.Parameter(torch.zeros(len(fids)))
     # training-only auxiliary linear probe per finding on the organ embedding (as train.py): measured
     # without it, every lung embedding collapsed onto one point (mean pairwise cosine 0.997)
     aux_w = nn.Parameter(torch.zeros(len(fids), EMB))
     aux_b = nn.Parameter(torch.zeros(len(fids)))
-    params = list(enc.parameters()) + list(txt.parameters()) + [log_scale, f_bias, aux_w, aux_b]
+    params = list(enc.parameters()) + [p for p in txt.parameters() if p.requires_grad] + [log_scale, f_bias, aux_w,
+                                                                                          aux_b]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
 
     # one step = one batch of crops of one organ kind (crop sizes differ between organs)

@@ -327,9 +327,7 @@ public final class InferenceEngine implements AutoCloseable {
             boolean present = f.reportable() && p >= f.threshold();
             AbnormalityDictionary.Organ organ = pkg.dictionary().organs().get(f.organ());
             Priority severity = options.severity(f.id(), f.severity());
-            FindingLocation location = !present ? null : score.crop() != null
-                    ? locationAt(volume, score.crop().strongest(crops.channel(f.id())), FindingLocation.MODEL)
-                    : organLocation(volume, segmentation, organ.label());
+            FindingLocation location = present ? locate(volume, segmentation, score, f) : null;
             findings.add(new FindingResult(f.id(), f.organ(), f.code(), organ.code(), p, f.threshold(), f.reportable(),
                     present, severity, location));
             if (present) {
@@ -355,6 +353,24 @@ public final class InferenceEngine implements AutoCloseable {
         timings.put("total", (System.nanoTime() - t0) / 1_000_000);
         return new Analysis(new TriageResult(volume.studyInstanceUid(), volume.seriesInstanceUid(), volume.sourceInstances(),
                 findings, volumes, priority, pkg.identity(), timings), image, segmentation, organCrops);
+    }
+
+    /**
+     * Where the engine places finding {@code f} in {@code volume}, whether or not it is called present
+     * (the result carries a location only for findings called present): the strongest voxel of its logit
+     * map when the organ crops score it, else the centre of its organ. {@code ct-triage evaluate} measures
+     * with it how often the model points at the lesion on every positive case, calibration aside.
+     */
+    public FindingLocation locate(Volume volume, Analysis analysis, AbnormalityDictionary.Finding f)
+            throws TriageException {
+        return locate(volume, analysis.segmentation(), score(analysis, f, f.positive(), f.negative()), f);
+    }
+
+    private FindingLocation locate(Volume volume, OrganSegmentation segmentation, Score score,
+                                   AbnormalityDictionary.Finding f) {
+        return score.crop() != null
+                ? locationAt(volume, score.crop().strongest(crops.channel(f.id())), FindingLocation.MODEL)
+                : organLocation(volume, segmentation, pkg.dictionary().organs().get(f.organ()).label());
     }
 
     /**

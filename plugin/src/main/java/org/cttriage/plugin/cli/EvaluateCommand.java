@@ -15,6 +15,8 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.stream.Stream;
+import org.cttriage.core.domain.FindingLocation;
+import org.cttriage.core.domain.FindingResult;
 import org.cttriage.core.error.TriageException;
 import org.cttriage.core.inference.AbnormalityDictionary;
 import org.cttriage.core.inference.BinaryMetrics;
@@ -28,6 +30,7 @@ import org.cttriage.testdata.dicom.SeriesWriteOptions;
 import org.cttriage.testdata.phantom.ContrastPhase;
 import org.cttriage.testdata.phantom.FindingTruth;
 import org.cttriage.testdata.phantom.Phantom;
+import org.cttriage.testdata.phantom.PhantomFinding;
 import org.cttriage.testdata.phantom.PhantomGenerator;
 import org.cttriage.testdata.phantom.PhantomSpec;
 import picocli.CommandLine.Command;
@@ -44,7 +47,9 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "Generates N fresh phantoms with random findings from seed S, writes each as DICOM, builds the volume",
             "and runs the engine, then prints per finding AUC, sensitivity and specificity at the threshold and F1,",
-            "the AUC with the held-out paraphrased prompts, and the Dice of each organ's segmentation.",
+            "the AUC with the held-out paraphrased prompts, the Dice of each organ's segmentation and, for the",
+            "focal findings, how often the reported point hits the lesion (inside it or within 10 mm of its",
+            "centre) on the true positives, and on every positive case whether called present or not.",
             "Use seeds below 1000000: seeds from 1000000 up are used for training and calibration."})
 final class EvaluateCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -101,6 +106,10 @@ final class EvaluateCommand implements Callable<Integer> {
             double[][] coarseMargin = new double[findings.size()][cases];
             boolean[][] truth = new boolean[findings.size()][cases];
             double[][] dice = new double[dict.organs().size()][cases];
+            // location hits of the focal findings: 1 hit, 0 miss, NaN not counted (not a true positive /
+            // not a positive case, or no location)
+            double[][] hitCalled = new double[findings.size()][cases];
+            double[][] hitAny = new double[findings.size()][cases];
             Preprocessor preprocessor = new Preprocessor(engine.modelPackage().preprocessing());
             StudyVolumeBuilder builder = new StudyVolumeBuilder(SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool);
             long t0 = System.nanoTime();
@@ -125,6 +134,19 @@ final class EvaluateCommand implements Callable<Integer> {
                             : engine.score(a, fd, fd.heldOutPositive(), fd.heldOutNegative());
                     heldOut[f][c] = h == null ? Double.NaN : h.probability(fd);
                     heldOutMargin[f][c] = h == null ? Double.NaN : h.margin();
+                    hitCalled[f][c] = Double.NaN;
+                    hitAny[f][c] = Double.NaN;
+                    if (truth[f][c] && LocationHits.focal(id)) {
+                        PhantomFinding pf = PhantomFinding.fromId(id);
+                        FindingResult called = a.result().findings().get(f);
+                        if (called.present() && called.location() != null) {
+                            hitCalled[f][c] = LocationHits.hit(phantom, pf, called.location().pointLps()) ? 1 : 0;
+                        }
+                        FindingLocation any = engine.locate(built.volume(), a, fd);
+                        if (any != null) {
+                            hitAny[f][c] = LocationHits.hit(phantom, pf, any.pointLps()) ? 1 : 0;
+                        }
+                    }
                 }
                 byte[] reference = preprocessor.resampleLabels(PhantomVolumes.labelsFromFeet(phantom),
                         built.volume().geometry());
@@ -138,7 +160,7 @@ final class EvaluateCommand implements Callable<Integer> {
                 }
             }
             long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
-            ObjectNode report = report(engine, findings, scores, heldOut, truth, dice, seconds);
+            ObjectNode report = report(engine, findings, scores, heldOut, truth, dice, hitCalled, hitAny, seconds);
             print(out, report);
             if (json != null) {
                 JSON.writeValue(json.toFile(), report);
@@ -158,7 +180,8 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     private ObjectNode report(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] scores,
-                              double[][] heldOut, boolean[][] truth, double[][] dice, long seconds) {
+                              double[][] heldOut, boolean[][] truth, double[][] dice, double[][] hitCalled,
+                              double[][] hitAny, long seconds) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
         root.put("packageSha256", engine.modelPackage().identity().packageSha256());
@@ -170,6 +193,7 @@ final class EvaluateCommand implements Callable<Integer> {
         double heldSum = 0;
         int aucN = 0;
         int heldN = 0;
+        int[] pooled = new int[4]; // hits and counts: true positives, every positive case
         for (int f = 0; f < findings.size(); f++) {
             AbnormalityDictionary.Finding fd = findings.get(f);
             BinaryMetrics m = BinaryMetrics.of(scores[f], truth[f], fd.threshold());
@@ -182,6 +206,19 @@ final class EvaluateCommand implements Callable<Integer> {
             number(n, "f1", m.f1());
             number(n, "heldOutAuc", h.auc());
             n.put("threshold", fd.threshold()).put("reportable", fd.reportable());
+            if (LocationHits.focal(fd.id())) {
+                ObjectNode loc = n.putObject("location");
+                int[] called = hits(hitCalled[f]);
+                int[] any = hits(hitAny[f]);
+                loc.put("truePositives", called[1]).put("hits", called[0]);
+                number(loc, "hitRate", called[1] == 0 ? Double.NaN : (double) called[0] / called[1]);
+                loc.put("positivesLocated", any[1]).put("hitsAllPositives", any[0]);
+                number(loc, "hitRateAllPositives", any[1] == 0 ? Double.NaN : (double) any[0] / any[1]);
+                pooled[0] += called[0];
+                pooled[1] += called[1];
+                pooled[2] += any[0];
+                pooled[3] += any[1];
+            }
             if (!Double.isNaN(m.auc())) {
                 aucSum += m.auc();
                 aucN++;
@@ -193,6 +230,11 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         number(root, "meanAuc", aucN == 0 ? Double.NaN : aucSum / aucN);
         number(root, "meanHeldOutAuc", heldN == 0 ? Double.NaN : heldSum / heldN);
+        ObjectNode loc = root.putObject("location");
+        loc.put("toleranceMm", LocationHits.TOLERANCE_MM).put("truePositives", pooled[1]).put("hits", pooled[0]);
+        number(loc, "hitRate", pooled[1] == 0 ? Double.NaN : (double) pooled[0] / pooled[1]);
+        loc.put("positivesLocated", pooled[3]).put("hitsAllPositives", pooled[2]);
+        number(loc, "hitRateAllPositives", pooled[3] == 0 ? Double.NaN : (double) pooled[2] / pooled[3]);
         ObjectNode d = root.putObject("dice");
         double diceSum = 0;
         int i = 0;
@@ -203,6 +245,18 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         number(root, "meanDice", diceSum / engine.modelPackage().dictionary().organs().size());
         return root;
+    }
+
+    /** Hits and counted cases of one finding's hit row (NaN: not counted). */
+    private static int[] hits(double[] row) {
+        int[] out = new int[2];
+        for (double v : row) {
+            if (!Double.isNaN(v)) {
+                out[0] += (int) v;
+                out[1]++;
+            }
+        }
+        return out;
     }
 
     private ObjectNode margins(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] margin,
@@ -255,6 +309,20 @@ final class EvaluateCommand implements Callable<Integer> {
         StringBuilder dice = new StringBuilder();
         r.get("dice").fields().forEachRemaining(e -> dice.append(e.getKey()).append(' ').append(fmt(e.getValue())).append("  "));
         out.printf("Dice: %s%nmean Dice %s%n", dice.toString().trim(), fmt(r.get("meanDice")));
+        out.printf("%nlocation of the focal findings (a hit: inside the lesion or within %.0f mm of its centre)%n",
+                r.get("location").get("toleranceMm").asDouble());
+        out.printf("%-23s %14s %9s %20s %9s%n", "finding", "true positives", "hit rate", "positives located",
+                "hit rate");
+        r.get("findings").forEach(f -> {
+            if (f.has("location")) {
+                var l = f.get("location");
+                out.printf(Locale.ROOT, "%-23s %14d %9s %20d %9s%n", f.get("id").asText(), l.get("truePositives").asInt(),
+                        fmt(l.get("hitRate")), l.get("positivesLocated").asInt(), fmt(l.get("hitRateAllPositives")));
+            }
+        });
+        var l = r.get("location");
+        out.printf(Locale.ROOT, "%-23s %14d %9s %20d %9s%n", "all focal", l.get("truePositives").asInt(),
+                fmt(l.get("hitRate")), l.get("positivesLocated").asInt(), fmt(l.get("hitRateAllPositives")));
     }
 
     private static String fmt(com.fasterxml.jackson.databind.JsonNode n) {

@@ -1,0 +1,59 @@
+package org.cttriage.plugin.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * evaluate on the two-stage package: fresh phantoms through DICOM, the figures per finding, Dice, and
+ * the location of the focal findings, consistent between the JSON and the printed table.
+ */
+class EvaluateCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void reportsAucDiceAndTheLocationHitRatesOfTheFocalFindings() throws Exception {
+        Path json = dir.resolve("report.json");
+        CommandLineTest.Run r = CommandLineTest.run("evaluate", "--seed", "7", "--cases", "6", "--matrix", "128",
+                "--slices", "96", "--slice-spacing", "3.75", "--json", json.toString(),
+                "--model", Path.of("..", "models", "ctglip-ref-v2").toString(), "--device", "CPU", "--threads", "2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertThat(report.get("cases").asInt()).isEqualTo(6);
+        assertThat(report.get("findings")).hasSize(16);
+        assertThat(report.get("dice").size()).isEqualTo(7);
+        int focal = 0;
+        int located = 0;
+        for (JsonNode f : report.get("findings")) {
+            boolean isFocal = LocationHits.focal(f.get("id").asText());
+            assertThat(f.has("location")).as(f.get("id").asText()).isEqualTo(isFocal);
+            if (!isFocal) {
+                continue;
+            }
+            focal++;
+            JsonNode l = f.get("location");
+            assertThat(l.get("hits").asInt()).isBetween(0, l.get("truePositives").asInt());
+            assertThat(l.get("truePositives").asInt()).isLessThanOrEqualTo(f.get("positives").asInt());
+            assertThat(l.get("hitsAllPositives").asInt()).isBetween(0, l.get("positivesLocated").asInt());
+            assertThat(l.get("positivesLocated").asInt()).isLessThanOrEqualTo(f.get("positives").asInt());
+            if (l.get("positivesLocated").asInt() > 0) {
+                assertThat(l.get("hitRateAllPositives").asDouble())
+                        .isEqualTo(Math.round(10000.0 * l.get("hitsAllPositives").asInt()
+                                / l.get("positivesLocated").asInt()) / 10000.0);
+            } else {
+                assertThat(l.get("hitRateAllPositives").isNull()).isTrue();
+            }
+            located += l.get("positivesLocated").asInt();
+        }
+        assertThat(focal).isEqualTo(7);
+        assertThat(located).as("focal positives located in 6 random phantoms").isPositive();
+        assertThat(report.get("location").get("toleranceMm").asDouble()).isEqualTo(10.0);
+        assertThat(report.get("location").get("positivesLocated").asInt()).isEqualTo(located);
+        assertThat(r.out()).contains("location of the focal findings").contains("all focal");
+    }
+}
