@@ -74,7 +74,7 @@ def build(args):
     own = dict(o.split('=', 1) for o in args.organ_checkpoint)
     if set(own) - set(args.organs):
         sys.exit(f'--organ-checkpoint for organs not in --organs: {sorted(set(own) - set(args.organs))}')
-    main_ck = torch.load(args.checkpoint, map_location='cpu')
+    main_ck = torch.load(args.checkpoint, map_location='cpu') if own else None
     for organ, path in own.items():
         ck = torch.load(path, map_location='cpu')
         same_text = ck['vocab'] == main_ck['vocab'] and all(

@@ -358,12 +358,13 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Where the engine places finding {@code f} in {@code volume}, whether or not it is called present
      * (the result carries a location only for findings called present): the strongest voxel of its logit
-     * map when the organ crops score it, else the centre of its organ. {@code ct-triage evaluate} measures
-     * with it how often the model points at the lesion on every positive case, calibration aside.
+     * map when the organ crops score it, else the centre of its organ. {@code score} is the finding's
+     * {@link #score(Analysis, AbnormalityDictionary.Finding, List, List)} with its own prompts (it names the
+     * crop that scored it). {@code ct-triage evaluate} measures with it how often the model points at the
+     * lesion on every positive case, calibration aside.
      */
-    public FindingLocation locate(Volume volume, Analysis analysis, AbnormalityDictionary.Finding f)
-            throws TriageException {
-        return locate(volume, analysis.segmentation(), score(analysis, f, f.positive(), f.negative()), f);
+    public FindingLocation locate(Volume volume, Analysis analysis, Score score, AbnormalityDictionary.Finding f) {
+        return locate(volume, analysis.segmentation(), score, f);
     }
 
     private FindingLocation locate(Volume volume, OrganSegmentation segmentation, Score score,

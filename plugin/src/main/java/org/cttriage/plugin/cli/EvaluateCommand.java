@@ -106,10 +106,11 @@ final class EvaluateCommand implements Callable<Integer> {
             double[][] coarseMargin = new double[findings.size()][cases];
             boolean[][] truth = new boolean[findings.size()][cases];
             double[][] dice = new double[dict.organs().size()][cases];
-            // location hits of the focal findings: 1 hit, 0 miss, NaN not counted (not a true positive /
-            // not a positive case, or no location)
-            double[][] hitCalled = new double[findings.size()][cases];
-            double[][] hitAny = new double[findings.size()][cases];
+            // location of the focal findings: on the true positives, and on every positive case
+            Tally[] hitCalled = new Tally[findings.size()];
+            Tally[] hitAny = new Tally[findings.size()];
+            java.util.Arrays.fill(hitCalled, Tally.NONE);
+            java.util.Arrays.fill(hitAny, Tally.NONE);
             Preprocessor preprocessor = new Preprocessor(engine.modelPackage().preprocessing());
             StudyVolumeBuilder builder = new StudyVolumeBuilder(SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool);
             long t0 = System.nanoTime();
@@ -128,23 +129,23 @@ final class EvaluateCommand implements Callable<Integer> {
                     String id = fd.id();
                     truth[f][c] = phantom.truth().stream().map(FindingTruth::finding).anyMatch(x -> x.id().equals(id));
                     scores[f][c] = a.result().findings().get(f).probability();
-                    margin[f][c] = engine.score(a, fd, fd.positive(), fd.negative()).margin();
+                    InferenceEngine.Score score = engine.score(a, fd, fd.positive(), fd.negative());
+                    margin[f][c] = score.margin();
                     coarseMargin[f][c] = engine.coarseMargin(a.image(), fd, fd.positive(), fd.negative());
                     InferenceEngine.Score h = fd.heldOutPositive().isEmpty() ? null
                             : engine.score(a, fd, fd.heldOutPositive(), fd.heldOutNegative());
                     heldOut[f][c] = h == null ? Double.NaN : h.probability(fd);
                     heldOutMargin[f][c] = h == null ? Double.NaN : h.margin();
-                    hitCalled[f][c] = Double.NaN;
-                    hitAny[f][c] = Double.NaN;
                     if (truth[f][c] && LocationHits.focal(id)) {
                         PhantomFinding pf = PhantomFinding.fromId(id);
                         FindingResult called = a.result().findings().get(f);
                         if (called.present() && called.location() != null) {
-                            hitCalled[f][c] = LocationHits.hit(phantom, pf, called.location().pointLps()) ? 1 : 0;
+                            boolean hit = LocationHits.hit(phantom, pf, called.location().pointLps());
+                            hitCalled[f] = hitCalled[f].plus(hit);
                         }
-                        FindingLocation any = engine.locate(built.volume(), a, fd);
+                        FindingLocation any = engine.locate(built.volume(), a, score, fd);
                         if (any != null) {
-                            hitAny[f][c] = LocationHits.hit(phantom, pf, any.pointLps()) ? 1 : 0;
+                            hitAny[f] = hitAny[f].plus(LocationHits.hit(phantom, pf, any.pointLps()));
                         }
                     }
                 }
@@ -180,8 +181,8 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     private ObjectNode report(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] scores,
-                              double[][] heldOut, boolean[][] truth, double[][] dice, double[][] hitCalled,
-                              double[][] hitAny, long seconds) {
+                              double[][] heldOut, boolean[][] truth, double[][] dice, Tally[] hitCalled,
+                              Tally[] hitAny, long seconds) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
         root.put("packageSha256", engine.modelPackage().identity().packageSha256());
@@ -193,7 +194,8 @@ final class EvaluateCommand implements Callable<Integer> {
         double heldSum = 0;
         int aucN = 0;
         int heldN = 0;
-        int[] pooled = new int[4]; // hits and counts: true positives, every positive case
+        Tally pooledCalled = Tally.NONE;
+        Tally pooledAny = Tally.NONE;
         for (int f = 0; f < findings.size(); f++) {
             AbnormalityDictionary.Finding fd = findings.get(f);
             BinaryMetrics m = BinaryMetrics.of(scores[f], truth[f], fd.threshold());
@@ -207,17 +209,9 @@ final class EvaluateCommand implements Callable<Integer> {
             number(n, "heldOutAuc", h.auc());
             n.put("threshold", fd.threshold()).put("reportable", fd.reportable());
             if (LocationHits.focal(fd.id())) {
-                ObjectNode loc = n.putObject("location");
-                int[] called = hits(hitCalled[f]);
-                int[] any = hits(hitAny[f]);
-                loc.put("truePositives", called[1]).put("hits", called[0]);
-                number(loc, "hitRate", called[1] == 0 ? Double.NaN : (double) called[0] / called[1]);
-                loc.put("positivesLocated", any[1]).put("hitsAllPositives", any[0]);
-                number(loc, "hitRateAllPositives", any[1] == 0 ? Double.NaN : (double) any[0] / any[1]);
-                pooled[0] += called[0];
-                pooled[1] += called[1];
-                pooled[2] += any[0];
-                pooled[3] += any[1];
+                location(n.putObject("location"), hitCalled[f], hitAny[f]);
+                pooledCalled = pooledCalled.plus(hitCalled[f]);
+                pooledAny = pooledAny.plus(hitAny[f]);
             }
             if (!Double.isNaN(m.auc())) {
                 aucSum += m.auc();
@@ -230,11 +224,7 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         number(root, "meanAuc", aucN == 0 ? Double.NaN : aucSum / aucN);
         number(root, "meanHeldOutAuc", heldN == 0 ? Double.NaN : heldSum / heldN);
-        ObjectNode loc = root.putObject("location");
-        loc.put("toleranceMm", LocationHits.TOLERANCE_MM).put("truePositives", pooled[1]).put("hits", pooled[0]);
-        number(loc, "hitRate", pooled[1] == 0 ? Double.NaN : (double) pooled[0] / pooled[1]);
-        loc.put("positivesLocated", pooled[3]).put("hitsAllPositives", pooled[2]);
-        number(loc, "hitRateAllPositives", pooled[3] == 0 ? Double.NaN : (double) pooled[2] / pooled[3]);
+        location(root.putObject("location").put("toleranceMm", LocationHits.TOLERANCE_MM), pooledCalled, pooledAny);
         ObjectNode d = root.putObject("dice");
         double diceSum = 0;
         int i = 0;
@@ -247,16 +237,29 @@ final class EvaluateCommand implements Callable<Integer> {
         return root;
     }
 
-    /** Hits and counted cases of one finding's hit row (NaN: not counted). */
-    private static int[] hits(double[] row) {
-        int[] out = new int[2];
-        for (double v : row) {
-            if (!Double.isNaN(v)) {
-                out[0] += (int) v;
-                out[1]++;
-            }
+    /** Located points that hit their lesion, of those counted. */
+    record Tally(int hits, int counted) {
+        static final Tally NONE = new Tally(0, 0);
+
+        Tally plus(boolean hit) {
+            return new Tally(hits + (hit ? 1 : 0), counted + 1);
         }
-        return out;
+
+        Tally plus(Tally o) {
+            return new Tally(hits + o.hits, counted + o.counted);
+        }
+
+        double rate() {
+            return counted == 0 ? Double.NaN : (double) hits / counted;
+        }
+    }
+
+    /** The location figures of one finding, or pooled: on the true positives and on every positive case. */
+    private static void location(ObjectNode n, Tally called, Tally any) {
+        n.put("truePositives", called.counted()).put("hits", called.hits());
+        number(n, "hitRate", called.rate());
+        n.put("positivesLocated", any.counted()).put("hitsAllPositives", any.hits());
+        number(n, "hitRateAllPositives", any.rate());
     }
 
     private ObjectNode margins(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] margin,
@@ -315,14 +318,15 @@ final class EvaluateCommand implements Callable<Integer> {
                 "hit rate");
         r.get("findings").forEach(f -> {
             if (f.has("location")) {
-                var l = f.get("location");
-                out.printf(Locale.ROOT, "%-23s %14d %9s %20d %9s%n", f.get("id").asText(), l.get("truePositives").asInt(),
-                        fmt(l.get("hitRate")), l.get("positivesLocated").asInt(), fmt(l.get("hitRateAllPositives")));
+                printLocation(out, f.get("id").asText(), f.get("location"));
             }
         });
-        var l = r.get("location");
-        out.printf(Locale.ROOT, "%-23s %14d %9s %20d %9s%n", "all focal", l.get("truePositives").asInt(),
-                fmt(l.get("hitRate")), l.get("positivesLocated").asInt(), fmt(l.get("hitRateAllPositives")));
+        printLocation(out, "all focal", r.get("location"));
+    }
+
+    private static void printLocation(PrintWriter out, String name, com.fasterxml.jackson.databind.JsonNode l) {
+        out.printf(Locale.ROOT, "%-23s %14d %9s %20d %9s%n", name, l.get("truePositives").asInt(), fmt(l.get("hitRate")),
+                l.get("positivesLocated").asInt(), fmt(l.get("hitRateAllPositives")));
     }
 
     private static String fmt(com.fasterxml.jackson.databind.JsonNode n) {
