@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from train import REPORTABLE_MIN_AUC, auc, platt, sha256, sig, youden_threshold  # noqa: E402
 
@@ -50,6 +51,12 @@ def sensitivity_specificity(pred, y):
     """Of boolean calls against truth labels (0/1)."""
     pos = y > 0.5
     return float((pred & pos).sum() / max(pos.sum(), 1)), float((~pred & ~pos).sum() / max((~pos).sum(), 1))
+
+
+def shown(out):
+    """The package folder as the card names it: relative to the repository when it lies inside it."""
+    rel = os.path.relpath(os.path.abspath(out), ROOT)
+    return os.path.abspath(out) if rel.startswith('..') else rel
 
 
 def write_manifest(out, manifest):
@@ -187,6 +194,11 @@ Issue 12's two-stage package. **Synthetic phantoms only; nothing here transfers 
 """
 
 
+# How much better (AUC on the calibration cases) the finding head must rank a crop finding than the zero-shot
+# embedding to score it instead: about the noise of an AUC on 10-20 positives
+HEAD_MIN_GAIN = 0.05
+
+
 def calibrate(args):
     out = args.out
     data = json.load(open(args.margins))
@@ -196,13 +208,22 @@ def calibrate(args):
     single = {f['id']: f for f in json.load(open(os.path.join(HERE, 'dictionary.json')))['findings']}
     rows = []
     kept_coarse = []
+    heads = []
     for f in dictionary['findings']:
         if f['id'] not in channels:
             continue
         d = data['findings'][f['id']]
         x = np.array(d['margin'], np.float64)
         y = np.array(d['truth'], np.float64)
-        a_crop, a_coarse = auc(x, y), auc(np.array(d['coarseMargin'], np.float64), y)
+        a_emb, a_coarse = auc(x, y), auc(np.array(d['coarseMargin'], np.float64), y)
+        peak = d.get('headPeak')
+        a_head = auc(np.array(peak, np.float64), y) if peak and None not in peak else -1.0
+        # three scorers per finding, chosen on the calibration cases only: the crop embedding against the
+        # prompts (zero-shot), the crop's finding head (its largest logit in the crop), the coarse stage. The
+        # embedding is preferred (the prompts and their held-out paraphrases work through it); the head replaces it
+        # only when it ranks the finding clearly better
+        by_head = a_head >= a_emb + HEAD_MIN_GAIN
+        a_crop = a_head if by_head else a_emb
         if a_coarse > a_crop:
             # the coarse stage ranks this finding better on the calibration cases: it keeps scoring it, with
             # ctglip-ref's own calibration (a per-finding choice of stage, made on calibration seeds only)
@@ -212,6 +233,11 @@ def calibrate(args):
             kept_coarse.append((f['id'], a_crop, a_coarse))
             print(f'{f["id"]}: coarse stage kept (AUC {a_coarse:.3f} coarse vs {a_crop:.3f} crops on the calibration cases)')
             continue
+        if by_head:
+            x = np.array(peak, np.float64)
+            heads.append(f['id'])
+            print(f'{f["id"]}: finding head (AUC {a_head:.3f} against {a_emb:.3f} zero-shot on the crops, '
+                  f'{a_coarse:.3f} coarse)')
         a, b = platt(x, y)
         if not (a > 0):
             a, b = 1.0, math.log(max(y.mean(), 1e-3) / max(1 - y.mean(), 1e-3))
@@ -219,31 +245,50 @@ def calibrate(args):
         prob = 1 / (1 + np.exp(-(x / temperature + bias)))
         thr = youden_threshold(prob, y)
         a_uc = auc(x, y)
-        hx = np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
+        # the head's score does not depend on prompts: held-out prompts give it the same score
+        hx = x if by_head else np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
         f['temperature'], f['bias'], f['threshold'] = sig(temperature), sig(bias), sig(thr)
         f['reportable'] = bool(a_uc >= REPORTABLE_MIN_AUC)
         pos = y > 0.5
-        rows.append((f['id'], int(pos.sum()), int((~pos).sum()), a_uc, auc(hx, y) if not np.isnan(hx).any() else math.nan,
+        rows.append((f['id'] + (' (finding head)' if by_head else ''), int(pos.sum()), int((~pos).sum()), a_uc,
+                     auc(hx, y) if not np.isnan(hx).any() else math.nan,
                      *sensitivity_specificity(prob >= thr, y), f['temperature'], f['bias'], f['threshold'],
                      f['reportable']))
     with open(os.path.join(out, 'dictionary.json'), 'w') as fh:
         json.dump(dictionary, fh, indent=2)
         fh.write('\n')
+    if heads:
+        manifest['organCrops']['headFindings'] = heads
+    else:
+        manifest['organCrops'].pop('headFindings', None)
     organ_of = {f['id']: f['organ'] for f in dictionary['findings']}
-    for organ in list(manifest['organCrops']['encoders']):
+    built = list(manifest['organCrops']['encoders'])
+    for organ in built:
         if not any(organ_of[fid] == organ for fid in channels):
             # no finding of this organ is scored on its crops any more: the engine need not run its encoder
             os.remove(os.path.join(out, manifest['organCrops']['encoders'].pop(organ)['file']))
             print(f'{organ}: no crop finding left; its encoder is dropped from the package')
+    kept = list(manifest['organCrops']['encoders'])
+    card_path = os.path.join(out, 'MODEL_CARD.md')
+    if kept != built:
+        # the description and the card's head (written by build) name the organs that have a crop encoder
+        manifest['description'] = manifest['description'].replace(', '.join(built), ', '.join(kept))
+        with open(card_path) as fh:
+            card = fh.read()
+        with open(card_path, 'w') as fh:
+            fh.write(card.replace('for ' + ', '.join(built) + ',', 'for ' + ', '.join(kept) + ','))
     lines = ['', f'## Calibration of the crop findings ({data["cases"]} cases from seed {data["seed"]}, '
              f'{data["matrix"]} x {data["matrix"]} x {data["slices"]} slices of {data["sliceSpacingMm"]} mm, '
              'through the Java serving path)', '',
-             f'`bin/ct-triage evaluate --model {out} --seed {data["seed"]} --cases {data["cases"]} --matrix '
+             f'`bin/ct-triage evaluate --model {shown(out)} --seed {data["seed"]} --cases {data["cases"]} --matrix '
              f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
              '`models/ctglip-ref/package_v2.py calibrate --margins FILE`. These figures are on the calibration '
-             'set itself (optimistic); the evaluation on unseen seeds is below. A crop finding that the coarse stage '
-             'ranks better on these cases stays with the coarse stage (manifest organCrops.findingChannels lists '
-             'the findings the crops score).', '',
+             'set itself (optimistic); the evaluation on unseen seeds is below. Each crop finding is scored by '
+             'whichever ranks it best on these cases: the crop embedding against its prompts (zero-shot), the '
+             'crop\'s finding head (its largest logit in the crop; manifest organCrops.headFindings; only when it '
+             f'ranks the finding at least {HEAD_MIN_GAIN} better than the embedding; its prompts do not change the '
+             'score, so its held-out AUC is its AUC), or the coarse stage (manifest '
+             'organCrops.findingChannels lists the findings the crops score).', '',
              '| finding | pos/neg | AUC | AUC held-out prompts | sens @thr | spec @thr | temperature | bias | threshold | reportable |',
              '|---|---|---|---|---|---|---|---|---|---|']
     for fid, a_crop, a_coarse in kept_coarse:
@@ -263,9 +308,10 @@ def compare(args):
     out = args.out
     data = json.load(open(args.margins))
     dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
-    channels = json.load(open(os.path.join(out, 'manifest.json')))['organCrops']['findingChannels']
+    stage_two = json.load(open(os.path.join(out, 'manifest.json')))['organCrops']
+    channels, heads = stage_two['findingChannels'], stage_two.get('headFindings', [])
     lines = ['', f'## Evaluation on unseen seeds: ctglip-ref against this package on the same cases', '',
-             f'`bin/ct-triage evaluate --model {out} --seed {data["seed"]} --cases {data["cases"]} --matrix '
+             f'`bin/ct-triage evaluate --model {shown(out)} --seed {data["seed"]} --cases {data["cases"]} --matrix '
              f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
              '`models/ctglip-ref/package_v2.py compare --margins FILE`. "ctglip-ref" is the coarse stage\'s margin of '
              'every finding (what the single-stage package scores on these volumes); AUC does not depend on calibration. '
@@ -284,9 +330,9 @@ def compare(args):
         sens, spec = sensitivity_specificity((prob >= f['threshold']) & bool(f['reportable']), y)
         r1, r2 = auc(c, y), auc(x, y)
         rh = auc(hx, y) if not np.isnan(hx).any() else math.nan
-        stage = 'crops' if f['id'] in channels else 'coarse'
+        stage = 'coarse' if f['id'] not in channels else 'crops, head' if f['id'] in heads else 'crops'
         a1.append(r1), a2.append(r2), h2.append(rh)
-        if stage == 'crops':
+        if stage != 'coarse':
             crop1.append(r1), crop2.append(r2)
         lines.append(f'| {f["id"]} | {stage} | {int(pos.sum())}/{int((~pos).sum())} | {r1:.3f} | **{r2:.3f}** | {rh:.3f} | '
                      f'{sens:.3f} | {spec:.3f} | {"yes" if f["reportable"] else "no"} |')

@@ -31,6 +31,7 @@ import org.cttriage.core.volume.VolumeGeometry;
  * "organCrops": {
  *   "spec": "organ-crops.json",
  *   "findingChannels": {"cholelithiasis": 8, ...},      finding id → channel of finding_max / finding_logits
+ *   "headFindings": ["liver_mass", ...],                 optional: scored by the finding head, not the embedding
  *   "textEncoder": {"file": "text_encoder_crops.onnx", "inputs": [...], "outputs": [...]},
  *   "encoders": {"gallbladder": {"file": "crop_encoder_gallbladder.onnx", "inputs": [...], "outputs": [...]}, ...}
  * }
@@ -43,6 +44,12 @@ import org.cttriage.core.volume.VolumeGeometry;
  * {@code box_extent} [1, 3] (the box's extent in mm / 100) and gives {@code organ_embedding}
  * [1, E], {@code finding_max} [1, F] and {@code finding_logits} [1, F, z', y', x']; z, y, x are the
  * organ's grid of the spec, checked when the sessions open.
+ *
+ * <p>A finding of {@code findingChannels} is scored zero-shot: its prompts against the crop's embedding.
+ * A finding also listed in {@code headFindings} is scored instead by its finding head: the largest logit
+ * of its map in the crop ({@link OrganCrop#peak}), where the dense per-voxel training signal sees a lesion
+ * that the pooled embedding does not pass on; its prompts do not change that score. The package's
+ * calibration decides per finding which of the two (or the coarse stage) ranks best.
  */
 public final class CropStage implements AutoCloseable {
     static final String CROP = "crop";
@@ -50,6 +57,7 @@ public final class CropStage implements AutoCloseable {
     static final String BOX_EXTENT = "box_extent";
     static final String EMBEDDING = "organ_embedding";
     static final String FINDING_LOGITS = "finding_logits";
+    static final String FINDING_MAX = "finding_max";
 
     /** Opens one ONNX session of the package (the engine's device and options). */
     @FunctionalInterface
@@ -66,9 +74,21 @@ public final class CropStage implements AutoCloseable {
      * @param embedding  the organ embedding (text-aligned)
      * @param logits     finding logits [finding, z', y', x'] flattened
      * @param headSize   x', y', z' of the logit maps
+     * @param findingMax per finding, the encoder's maximum of its logit map inside the organ mask dilated by
+     *                   one head voxel ({@code finding_max})
      */
     public record OrganCrop(String organ, OrganSegmentation.Side side, OrganCrops.CropGrid grid, float[] embedding,
-                     float[] logits, int[] headSize) {
+                     float[] logits, int[] headSize, float[] findingMax) {
+        /** The largest logit of {@code channel}'s map anywhere in the crop, organ mask or not. */
+        public double peak(int channel) {
+            int n = headSize[0] * headSize[1] * headSize[2];
+            double best = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < n; v++) {
+                best = Math.max(best, logits[channel * n + v]);
+            }
+            return best;
+        }
+
         /** LPS position of the strongest voxel of {@code channel}'s logit map. */
         public double[] strongest(int channel) {
             int n = headSize[0] * headSize[1] * headSize[2];
@@ -97,17 +117,19 @@ public final class CropStage implements AutoCloseable {
     private final Map<String, OrtSession> encoders;
     private final OrtSession text;
     private final Map<String, Integer> findingChannels;
+    private final java.util.Set<String> headFindings;
     private final Contrast contrast; // null: the spec's channels only
     private final int inputChannels;
     private final Map<String, AbnormalityDictionary.Organ> organs; // their labels in the coarse segmentation
 
     private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
-                      Map<String, Integer> findingChannels, Contrast contrast,
+                      Map<String, Integer> findingChannels, java.util.Set<String> headFindings, Contrast contrast,
                       Map<String, AbnormalityDictionary.Organ> organs) {
         this.crops = crops;
         this.encoders = encoders;
         this.text = text;
         this.findingChannels = findingChannels;
+        this.headFindings = headFindings;
         this.contrast = contrast;
         this.inputChannels = inputChannels(crops.spec(), contrast);
         this.organs = organs;
@@ -132,6 +154,14 @@ public final class CropStage implements AutoCloseable {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.path("findingChannels").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             channels.put(e.getKey(), e.getValue().asInt());
+        }
+        java.util.Set<String> heads = new java.util.LinkedHashSet<>();
+        for (JsonNode h : node.path("headFindings")) {
+            if (!channels.containsKey(h.asText())) {
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.headFindings names "
+                        + h.asText() + ", which organCrops.findingChannels does not assign to the crops");
+            }
+            heads.add(h.asText());
         }
         JsonNode c = node.path("contrastChannel");
         Contrast contrast = c.isMissingNode() ? null
@@ -172,12 +202,18 @@ public final class CropStage implements AutoCloseable {
                         + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
             }
         }
-        return new CropStage(new OrganCrops(spec), encoders, text, channels, contrast, pkg.dictionary().organs());
+        return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, contrast,
+                pkg.dictionary().organs());
     }
 
     /** Whether this stage scores finding {@code id}. */
     boolean scores(String id) {
         return findingChannels.containsKey(id);
+    }
+
+    /** Whether this stage scores finding {@code id} by its finding head rather than zero-shot. */
+    boolean scoresByHead(String id) {
+        return headFindings.contains(id);
     }
 
     /** The logit channel of a finding this stage scores. */
@@ -245,9 +281,10 @@ public final class CropStage implements AutoCloseable {
              OrtSession.Result r = session.run(Map.of(CROP, xt, ORGAN_MASK, mt, BOX_EXTENT, et))) {
             OnnxTensor emb = (OnnxTensor) r.get(EMBEDDING).orElseThrow();
             OnnxTensor logits = (OnnxTensor) r.get(FINDING_LOGITS).orElseThrow();
+            OnnxTensor max = (OnnxTensor) r.get(FINDING_MAX).orElseThrow();
             long[] ls = logits.getInfo().getShape();
             return new OrganCrop(organ.name(), side, grid, floats(emb.getFloatBuffer()), floats(logits.getFloatBuffer()),
-                    new int[] {(int) ls[4], (int) ls[3], (int) ls[2]});
+                    new int[] {(int) ls[4], (int) ls[3], (int) ls[2]}, floats(max.getFloatBuffer()));
         } catch (OrtException e) {
             throw new TriageException(ErrorCode.INFERENCE_FAILED, "crop encoder " + organ.name() + " failed: "
                     + e.getMessage(), e);

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
@@ -396,8 +397,9 @@ public final class InferenceEngine implements AutoCloseable {
 
     /**
      * A finding's margin (mean cosine with the positive prompts minus the mean with the negative
-     * ones, before calibration) and, when the organ crops scored it, the crop that gave it (the
-     * larger of the two sides' margins for a paired organ).
+     * ones, before calibration; for a finding the crops score by their finding head, the head's
+     * largest logit) and, when the organ crops scored it, the crop that gave it (the larger of the
+     * two sides' margins for a paired organ).
      */
     public record Score(double margin, CropStage.OrganCrop crop) {
         /** The calibrated probability. */
@@ -419,6 +421,8 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * The zero-shot score of one finding of an analysis with the given prompts: on the organ crops
      * when the package's second stage scores the finding, otherwise on the coarse organ embedding.
+     * A finding the crops score by their finding head (manifest {@code organCrops.headFindings}) gets
+     * the head's score whatever the prompts.
      */
     public Score score(Analysis analysis, AbnormalityDictionary.Finding f, List<String> positive,
                        List<String> negative) throws TriageException {
@@ -427,6 +431,20 @@ public final class InferenceEngine implements AutoCloseable {
 
     private Score score(ImageOutput image, List<CropStage.OrganCrop> organCrops, AbnormalityDictionary.Finding f,
                         List<String> positive, List<String> negative) throws TriageException {
+        if (crops != null && crops.scoresByHead(f.id())) {
+            int channel = crops.channel(f.id());
+            Score best = null;
+            for (CropStage.OrganCrop c : organCrops) {
+                if (c.organ().equals(f.organ())) {
+                    double peak = c.peak(channel);
+                    if (best == null || peak > best.margin()) {
+                        best = new Score(peak, c);
+                    }
+                }
+            }
+            // no box for the organ: a logit far below any the head gives
+            return best != null ? best : new Score(-1e3, null);
+        }
         if (crops != null && crops.scores(f.id())) {
             List<float[]> pos = embed(positive, crops.textSession(), cropPromptCache).embeddings();
             List<float[]> neg = embed(negative, crops.textSession(), cropPromptCache).embeddings();
@@ -447,6 +465,33 @@ public final class InferenceEngine implements AutoCloseable {
             return new Score(-2.0, null);
         }
         return new Score(coarseMargin(image, f, positive, negative), null);
+    }
+
+    /**
+     * What the organ crops' finding head says of finding {@code f} (before calibration), the larger of
+     * the two sides for a paired organ: {@code organMax} is the encoder's maximum of the finding's logit
+     * map inside the organ mask ({@code finding_max}), {@code peak} the maximum anywhere in the crop.
+     * Empty when the package's crops do not score the finding or found no box for its organ.
+     * {@code ct-triage evaluate --margins} writes both, so that a package can be calibrated on them.
+     */
+    public Optional<HeadScore> head(Analysis analysis, AbnormalityDictionary.Finding f) {
+        if (crops == null || !crops.scores(f.id())) {
+            return Optional.empty();
+        }
+        int channel = crops.channel(f.id());
+        HeadScore best = null;
+        for (CropStage.OrganCrop c : analysis.crops()) {
+            if (c.organ().equals(f.organ())) {
+                HeadScore h = new HeadScore(c.findingMax()[channel], c.peak(channel));
+                best = best == null ? h
+                        : new HeadScore(Math.max(best.organMax(), h.organMax()), Math.max(best.peak(), h.peak()));
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /** A finding head's logit maxima: inside the organ mask, and anywhere in the crop. */
+    public record HeadScore(double organMax, double peak) {
     }
 
     /**

@@ -5,8 +5,22 @@ import static org.assertj.core.api.Assertions.within;
 
 import org.junit.jupiter.api.Test;
 
-/** The lesion-contrast channel as train_crops.py --contrast-channel computes it (numpy median, torch max_pool3d). */
+/**
+ * The lesion-contrast channel as train_crops.py --contrast-channel computes it (numpy median, torch max_pool3d),
+ * and the finding head's peak of a crop.
+ */
 class CropStageTest {
+
+    @Test
+    void peakIsTheLargestLogitOfTheChannelsOwnMap() {
+        int[] head = {2, 2, 1};
+        // two channels of four voxels; channel 1's largest logit is negative, channel 0's is not its finding_max
+        float[] logits = {-3f, 2.5f, 0f, 1f, -7f, -2f, -4f, -9f};
+        CropStage.OrganCrop c = new CropStage.OrganCrop("liver", OrganSegmentation.Side.WHOLE, null, new float[64],
+                logits, head, new float[] {1f, -4f});
+        assertThat(c.peak(0)).isEqualTo(2.5);
+        assertThat(c.peak(1)).isEqualTo(-2.0);
+    }
 
     @Test
     void maxFilterIsACubeOfRadiusRClippedAtTheEdges() {

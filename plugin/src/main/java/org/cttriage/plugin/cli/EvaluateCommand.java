@@ -69,7 +69,9 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--margins", paramLabel = "FILE", description = {
         "Also write each case's uncalibrated margin per finding (training and held-out prompts) and its truth",
         "as JSON to FILE, and the coarse stage's margin of every finding (a two-stage package's single-stage",
-        "baseline on the same cases): what models/ctglip-ref/package_v2.py calibrates and compares on."})
+        "baseline on the same cases) and, for a finding of the organ crops, the finding head's logit maximum",
+        "inside the organ mask and anywhere in the crop: what models/ctglip-ref/package_v2.py calibrates and",
+        "compares on."})
     Path margins;
 
     @Option(names = "--matrix", defaultValue = "128", description = "Phantom matrix (default: ${DEFAULT-VALUE}).")
@@ -104,6 +106,8 @@ final class EvaluateCommand implements Callable<Integer> {
             double[][] margin = new double[findings.size()][cases];
             double[][] heldOutMargin = new double[findings.size()][cases];
             double[][] coarseMargin = new double[findings.size()][cases];
+            double[][] headMax = new double[findings.size()][cases]; // NaN: no organ-crop head for it
+            double[][] headPeak = new double[findings.size()][cases];
             boolean[][] truth = new boolean[findings.size()][cases];
             double[][] dice = new double[dict.organs().size()][cases];
             // location of the focal findings: on the true positives, and on every positive case
@@ -132,6 +136,9 @@ final class EvaluateCommand implements Callable<Integer> {
                     InferenceEngine.Score score = engine.score(a, fd, fd.positive(), fd.negative());
                     margin[f][c] = score.margin();
                     coarseMargin[f][c] = engine.coarseMargin(a.image(), fd, fd.positive(), fd.negative());
+                    var head = engine.head(a, fd);
+                    headMax[f][c] = head.map(InferenceEngine.HeadScore::organMax).orElse(Double.NaN);
+                    headPeak[f][c] = head.map(InferenceEngine.HeadScore::peak).orElse(Double.NaN);
                     InferenceEngine.Score h = fd.heldOutPositive().isEmpty() ? null
                             : engine.score(a, fd, fd.heldOutPositive(), fd.heldOutNegative());
                     heldOut[f][c] = h == null ? Double.NaN : h.probability(fd);
@@ -167,7 +174,8 @@ final class EvaluateCommand implements Callable<Integer> {
                 JSON.writeValue(json.toFile(), report);
             }
             if (margins != null) {
-                JSON.writeValue(margins.toFile(), margins(engine, findings, margin, heldOutMargin, coarseMargin, truth));
+                JSON.writeValue(margins.toFile(), margins(engine, findings, margin, heldOutMargin, coarseMargin, headMax,
+                        headPeak, truth));
             }
             out.flush();
             return 0;
@@ -263,7 +271,8 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     private ObjectNode margins(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] margin,
-                               double[][] heldOutMargin, double[][] coarseMargin, boolean[][] truth) {
+                               double[][] heldOutMargin, double[][] coarseMargin, double[][] headMax,
+                               double[][] headPeak, boolean[][] truth) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
         root.put("seed", seed).put("cases", cases).put("matrix", matrix).put("slices", slices)
@@ -274,19 +283,27 @@ final class EvaluateCommand implements Callable<Integer> {
             ArrayNode m = n.putArray("margin");
             ArrayNode h = n.putArray("heldOutMargin");
             ArrayNode coarse = n.putArray("coarseMargin");
+            ArrayNode hm = n.putArray("headMax");
+            ArrayNode hp = n.putArray("headPeak");
             ArrayNode t = n.putArray("truth");
             for (int c = 0; c < cases; c++) {
                 m.add(margin[f][c]);
-                if (Double.isNaN(heldOutMargin[f][c])) {
-                    h.addNull();
-                } else {
-                    h.add(heldOutMargin[f][c]);
-                }
+                addOrNull(h, heldOutMargin[f][c]);
                 coarse.add(coarseMargin[f][c]);
+                addOrNull(hm, headMax[f][c]);
+                addOrNull(hp, headPeak[f][c]);
                 t.add(truth[f][c]);
             }
         }
         return root;
+    }
+
+    private static void addOrNull(ArrayNode a, double v) {
+        if (Double.isNaN(v)) {
+            a.addNull();
+        } else {
+            a.add(v);
+        }
     }
 
     private static void number(ObjectNode n, String key, double v) {
