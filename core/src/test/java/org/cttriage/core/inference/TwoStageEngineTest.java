@@ -68,16 +68,18 @@ class TwoStageEngineTest {
     void cropsEveryOrganWithAnEncoderWhereTheCoarseStageFoundIt() throws Exception {
         InferenceEngine.Analysis a = engine.analyzeWithImage(volume, List.of());
         assertThat(a.crops()).extracting(CropStage.OrganCrop::organ)
-                .containsExactly("liver", "gallbladder", "kidney", "kidney", "pancreas", "aorta");
-        assertThat(a.crops().stream().filter(c -> c.organ().equals("kidney")).map(CropStage.OrganCrop::side))
-                .containsExactly(OrganSegmentation.Side.RIGHT, OrganSegmentation.Side.LEFT);
+                .containsExactly("lung", "lung", "liver", "gallbladder", "kidney", "kidney", "pancreas", "aorta");
+        for (String paired : List.of("lung", "kidney")) {
+            assertThat(a.crops().stream().filter(c -> c.organ().equals(paired)).map(CropStage.OrganCrop::side))
+                    .as(paired).containsExactly(OrganSegmentation.Side.RIGHT, OrganSegmentation.Side.LEFT);
+        }
         for (CropStage.OrganCrop c : a.crops()) {
             assertThat(c.embedding()).hasSize(64);
             int[] g = c.grid().organ().gridSize();
             assertThat(c.headSize()).containsExactly(g[0] / 2, g[1] / 2, g[2] / 2);
         }
         // the crops hold the organs the coarse stage segmented (both kidneys' crops together: the kidneys)
-        for (String organ : List.of("liver", "gallbladder", "kidney", "pancreas", "aorta")) {
+        for (String organ : List.of("lung", "liver", "gallbladder", "kidney", "pancreas", "aorta")) {
             int label = engine.modelPackage().dictionary().organs().get(organ).label();
             List<CropStage.OrganCrop> crops = a.crops().stream().filter(c -> c.organ().equals(organ)).toList();
             assertThat(fractionInside(a.segmentation(), label, crops)).as(organ).isGreaterThan(0.9);
@@ -115,10 +117,59 @@ class TwoStageEngineTest {
         InferenceEngine.Score s = engine.score(a, f, f.heldOutPositive(), f.heldOutNegative());
         assertThat(s.crop()).isNotNull();
         assertThat(s.crop().organ()).isEqualTo("gallbladder");
-        AbnormalityDictionary.Finding lung = engine.modelPackage().dictionary().findings().stream()
-                .filter(x -> x.organ().equals("lung")).findFirst().orElseThrow();
-        assertThat(engine.score(a, lung, lung.positive(), lung.negative()).crop()).as("lungs stay with the coarse stage")
-                .isNull();
+        AbnormalityDictionary.Finding nodule = finding("pulmonary_nodule");
+        assertThat(engine.score(a, nodule, nodule.positive(), nodule.negative()).crop())
+                .as("nodules stay with the coarse stage (model card)").isNull();
+    }
+
+    /**
+     * A finding the package scores by the crops' finding head (manifest organCrops.headFindings, chosen by
+     * calibration) gets the largest logit of its map over its organ's crops, whatever the prompts, and is
+     * located where that logit is.
+     */
+    @Test
+    void aHeadFindingIsScoredByItsLogitMapWhateverThePrompts() throws Exception {
+        InferenceEngine.Analysis a = engine.analyzeWithImage(volume, List.of());
+        AbnormalityDictionary.Finding f = finding("consolidation");
+        int channel = engine.modelPackage().manifest().path("organCrops").path("findingChannels").path(f.id()).asInt();
+        assertThat(engine.modelPackage().manifest().path("organCrops").path("headFindings").toString())
+                .contains("\"consolidation\"");
+        InferenceEngine.Score s = engine.score(a, f, f.positive(), f.negative());
+        double peak = a.crops().stream().filter(c -> c.organ().equals("lung")).mapToDouble(c -> c.peak(channel)).max()
+                .orElseThrow();
+        assertThat(s.margin()).isEqualTo(peak);
+        assertThat(s.crop().organ()).isEqualTo("lung");
+        assertThat(s.crop().peak(channel)).isEqualTo(peak);
+        assertThat(engine.score(a, f, List.of("anything at all"), List.of("something else")).margin()).isEqualTo(peak);
+        assertThat(engine.score(a, f, f.heldOutPositive(), f.heldOutNegative()).margin()).isEqualTo(peak);
+        FindingResult r = a.result().findings().stream().filter(x -> x.id().equals(f.id())).findFirst().orElseThrow();
+        assertThat(r.probability()).isCloseTo(s.probability(f), org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(r.present()).as("no consolidation in this phantom").isFalse();
+        // located at the strongest voxel of that map, as a called finding would be
+        FindingLocation l = engine.locate(volume, a, s, f);
+        double[] p = s.crop().strongest(channel);
+        assertThat(l.method()).isEqualTo(FindingLocation.MODEL);
+        assertThat(l.pointLps()).containsExactly(p[0], p[1], p[2]);
+        // the peak is the map's maximum, inside the organ mask or not; finding_max is inside it
+        assertThat(s.crop().findingMax()[channel]).isLessThanOrEqualTo((float) peak);
+    }
+
+    @Test
+    void refusesAHeadFindingTheCropsDoNotScore() throws Exception {
+        Path copy = copyPackage();
+        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
+        manifest.with("organCrops").withArray("headFindings").add("pulmonary_nodule");
+        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+        assertThatThrownBy(() -> new InferenceEngine(ModelPackage.load(copy), EngineOptions.defaults()
+                .withDevice(EngineOptions.Device.CPU)))
+                .isInstanceOf(TriageException.class)
+                .satisfies(e -> assertThat(((TriageException) e).errorCode()).isEqualTo(ErrorCode.MODEL_PACKAGE_INVALID))
+                .hasMessageContaining("headFindings names pulmonary_nodule");
+    }
+
+    private static AbnormalityDictionary.Finding finding(String id) {
+        return engine.modelPackage().dictionary().findings().stream().filter(x -> x.id().equals(id)).findFirst()
+                .orElseThrow();
     }
 
     @Test

@@ -19,8 +19,9 @@ class EvaluateCommandTest {
     @Test
     void reportsAucDiceAndTheLocationHitRatesOfTheFocalFindings() throws Exception {
         Path json = dir.resolve("report.json");
+        Path margins = dir.resolve("margins.json");
         CommandLineTest.Run r = CommandLineTest.run("evaluate", "--seed", "7", "--cases", "6", "--matrix", "128",
-                "--slices", "96", "--slice-spacing", "3.75", "--json", json.toString(),
+                "--slices", "96", "--slice-spacing", "3.75", "--json", json.toString(), "--margins", margins.toString(),
                 "--model", Path.of("..", "models", "ctglip-ref-v2").toString(), "--device", "CPU", "--threads", "2");
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(json.toFile());
@@ -55,5 +56,22 @@ class EvaluateCommandTest {
         assertThat(report.get("location").get("toleranceMm").asDouble()).isEqualTo(10.0);
         assertThat(report.get("location").get("positivesLocated").asInt()).isEqualTo(located);
         assertThat(r.out()).contains("location of the focal findings").contains("all focal");
+
+        // the margins a package is calibrated on: the finding head's maxima beside each crop finding's margin
+        JsonNode m = new ObjectMapper().readTree(margins.toFile()).get("findings");
+        assertThat(m.get("pulmonary_nodule").get("headPeak")).as("a coarse finding has no crop head")
+                .allSatisfy(v -> assertThat(v.isNull()).isTrue());
+        JsonNode consolidation = m.get("consolidation");
+        JsonNode emphysema = m.get("emphysema");
+        for (int c = 0; c < 6; c++) {
+            double peak = consolidation.get("headPeak").get(c).asDouble();
+            assertThat(consolidation.get("margin").get(c).asDouble()).as("a head finding's margin is its peak")
+                    .isEqualTo(peak);
+            assertThat(peak).as("the peak anywhere in the crop is at least the maximum inside the mask")
+                    .isGreaterThanOrEqualTo(consolidation.get("headMax").get(c).asDouble() - 1e-5);
+            assertThat(emphysema.get("headPeak").get(c).isNumber()).isTrue();
+            assertThat(emphysema.get("margin").get(c).asDouble()).as("an embedding finding's margin is a cosine difference")
+                    .isBetween(-2.0, 2.0).isNotEqualTo(emphysema.get("headPeak").get(c).asDouble());
+        }
     }
 }
