@@ -39,6 +39,7 @@ public final class InferenceEngine implements AutoCloseable {
     private static final String IMAGE_INPUT = "image";
     private static final String PROBABILITIES = "organ_probabilities";
     private static final String EMBEDDINGS = "organ_embeddings";
+    private static final String REFINED = "refined_probabilities";
     private static final String TOKENS = "token_ids";
     private static final String TEXT_EMBEDDING = "text_embedding";
 
@@ -47,6 +48,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession imageSession;
     private final OrtSession textSession;
+    private final OrtSession refinerSession; // null: the labels are the image encoder's
     private final Preprocessor preprocessor;
     private final Tokenizer tokenizer;
     private final String deviceInUse;
@@ -100,6 +102,7 @@ public final class InferenceEngine implements AutoCloseable {
         };
         OrtSession image = null;
         OrtSession text = null;
+        OrtSession refiner = null;
         CropStage stage = null;
         String device = useCuda ? "cuda:" + options.cudaDeviceId() : "cpu";
         try {
@@ -121,20 +124,28 @@ public final class InferenceEngine implements AutoCloseable {
             }
             checkSignature(image, pkg.manifest().path("imageEncoder"), "image encoder");
             checkSignature(text, pkg.manifest().path("textEncoder"), "text encoder");
+            JsonNode refinerNode = pkg.manifest().path("segmentationRefiner");
+            if (!refinerNode.isMissingNode()) {
+                refiner = open(refinerNode.path("file").asText(), options, device.startsWith("cuda"));
+                checkSignature(refiner, refinerNode, "segmentation refiner");
+            }
             boolean cuda = device.startsWith("cuda");
             stage = CropStage.open(pkg, file -> open(file, options, cuda));
         } catch (OrtException e) {
             closeQuietly(image);
             closeQuietly(text);
+            closeQuietly(refiner);
             throw new TriageException(options.device() == EngineOptions.Device.CUDA ? ErrorCode.DEVICE_UNAVAILABLE
                     : ErrorCode.MODEL_PACKAGE_INVALID, "cannot open ONNX session: " + e.getMessage(), e);
         } catch (TriageException e) {
             closeQuietly(image);
             closeQuietly(text);
+            closeQuietly(refiner);
             throw e;
         }
         this.imageSession = image;
         this.textSession = text;
+        this.refinerSession = refiner;
         this.crops = stage;
         this.deviceInUse = device;
         this.embeddingSize = (int) pkg.manifest().path("imageEncoder").path("outputs").get(1).path("shape").get(2).asLong();
@@ -265,33 +276,83 @@ public final class InferenceEngine implements AutoCloseable {
     /** Runs the image encoder on a preprocessed input. */
     public ImageOutput encode(float[] input) throws TriageException {
         int[] g = pkg.preprocessing().gridSize();
-        long[] shape = {1, pkg.preprocessing().channels().size(), g[2], g[1], g[0]};
-        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), shape);
-             OrtSession.Result r = imageSession.run(Map.of(IMAGE_INPUT, in))) {
+        try (OrtSession.Result r = runImageEncoder(input)) {
             FloatBuffer probs = ((OnnxTensor) r.get(PROBABILITIES).orElseThrow()).getFloatBuffer();
             FloatBuffer emb = ((OnnxTensor) r.get(EMBEDDINGS).orElseThrow()).getFloatBuffer();
             int voxels = g[0] * g[1] * g[2];
             int classes = probs.remaining() / voxels;
             float[] p = new float[probs.remaining()];
             probs.get(p);
-            byte[] labels = new byte[voxels];
-            for (int v = 0; v < voxels; v++) {
-                int best = 0;
-                float bestP = p[v];
-                for (int c = 1; c < classes; c++) {
-                    if (p[c * voxels + v] > bestP) {
-                        bestP = p[c * voxels + v];
-                        best = c;
-                    }
-                }
-                labels[v] = (byte) best;
+            if (refinerSession != null) {
+                p = refine(input, p);
             }
+            byte[] labels = mostProbable(p, classes, voxels);
             float[] e = new float[emb.remaining()];
             emb.get(e);
             return new ImageOutput(e, labels, classes - 1, e.length / (classes - 1));
         } catch (OrtException e) {
             throw new TriageException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The image encoder's {@code organ_probabilities} of a preprocessed input, [class, z, y, x]
+     * flattened, before any segmentation refiner: what a refiner is trained on
+     * ({@code ct-triage evaluate --segmentation-dump}).
+     */
+    public float[] organProbabilities(float[] input) throws TriageException {
+        try (OrtSession.Result r = runImageEncoder(input)) {
+            FloatBuffer probs = ((OnnxTensor) r.get(PROBABILITIES).orElseThrow()).getFloatBuffer();
+            float[] p = new float[probs.remaining()];
+            probs.get(p);
+            return p;
+        } catch (OrtException e) {
+            throw new TriageException(ErrorCode.INFERENCE_FAILED, "image encoder failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The segmentation refiner's organ probabilities (manifest {@code segmentationRefiner}): a small
+     * network on the image encoder's input and its organ probabilities that gives the labels; the
+     * organ embeddings stay the image encoder's.
+     */
+    private float[] refine(float[] input, float[] probabilities) throws OrtException {
+        int[] g = pkg.preprocessing().gridSize();
+        long[] in = {1, pkg.preprocessing().channels().size(), g[2], g[1], g[0]};
+        long[] pr = {1, probabilities.length / ((long) g[0] * g[1] * g[2]), g[2], g[1], g[0]};
+        try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), in);
+             OnnxTensor p = OnnxTensor.createTensor(env, FloatBuffer.wrap(probabilities), pr);
+             OrtSession.Result r = refinerSession.run(Map.of(IMAGE_INPUT, x, PROBABILITIES, p))) {
+            FloatBuffer out = ((OnnxTensor) r.get(REFINED).orElseThrow()).getFloatBuffer();
+            float[] refined = new float[out.remaining()];
+            out.get(refined);
+            return refined;
+        }
+    }
+
+    private OrtSession.Result runImageEncoder(float[] input) throws OrtException {
+        int[] g = pkg.preprocessing().gridSize();
+        long[] shape = {1, pkg.preprocessing().channels().size(), g[2], g[1], g[0]};
+        try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(input), shape)) {
+            return imageSession.run(Map.of(IMAGE_INPUT, in));
+        }
+    }
+
+    /** Each voxel's most probable class. */
+    private static byte[] mostProbable(float[] p, int classes, int voxels) {
+        byte[] labels = new byte[voxels];
+        for (int v = 0; v < voxels; v++) {
+            int best = 0;
+            float bestP = p[v];
+            for (int c = 1; c < classes; c++) {
+                if (p[c * voxels + v] > bestP) {
+                    bestP = p[c * voxels + v];
+                    best = c;
+                }
+            }
+            labels[v] = (byte) best;
+        }
+        return labels;
     }
 
     /** Triage of one volume with the dictionary's findings. */
@@ -544,6 +605,7 @@ public final class InferenceEngine implements AutoCloseable {
     public void close() {
         closeQuietly(imageSession);
         closeQuietly(textSession);
+        closeQuietly(refinerSession);
         if (crops != null) {
             crops.close();
         }

@@ -70,6 +70,10 @@ public record ModelPackage(Path folder, JsonNode manifest, ModelIdentity identit
             requiredFiles.add(crops.path("textEncoder").path("file").asText());
             crops.path("encoders").forEach(e -> requiredFiles.add(e.path("file").asText()));
         }
+        JsonNode refiner = manifest.path("segmentationRefiner");
+        if (!refiner.isMissingNode()) {
+            requiredFiles.add(refiner.path("file").asText());
+        }
         for (String required : requiredFiles) {
             if (!files.has(required)) {
                 throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "manifest.json does not list " + required

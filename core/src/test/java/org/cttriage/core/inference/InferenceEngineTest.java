@@ -114,6 +114,65 @@ class InferenceEngineTest {
         }
     }
 
+    @Test
+    void aSegmentationRefinerGivesTheLabelsAndLeavesTheEmbeddings() throws Exception {
+        Path copy = withRefiner(copyPackage(), null);
+        InferenceEngine.Analysis plain = engine.analyzeWithImage(volume, List.of());
+        InferenceEngine.Analysis refined;
+        try (InferenceEngine e = new InferenceEngine(ModelPackage.load(copy),
+                EngineOptions.defaults().withDevice(EngineOptions.Device.CPU))) {
+            refined = e.analyzeWithImage(volume, List.of());
+        }
+        assertThat(refined.image().organEmbeddings()).containsExactly(plain.image().organEmbeddings());
+        byte[] a = plain.image().organLabels();
+        byte[] b = refined.image().organLabels();
+        int changed = 0;
+        for (int v = 0; v < a.length; v++) {
+            changed += a[v] != b[v] ? 1 : 0;
+        }
+        // the refiner moves organ borders, a few per cent of the grid, and keeps every organ
+        assertThat(changed).isPositive().isLessThan(a.length / 10);
+        assertThat(refined.result().organVolumesMl()).containsOnlyKeys(plain.result().organVolumesMl().keySet());
+        for (String organ : plain.result().organVolumesMl().keySet()) {
+            assertThat(refined.result().organVolumesMl().get(organ)).as(organ)
+                    .isBetween(0.5 * plain.result().organVolumesMl().get(organ),
+                            2.0 * plain.result().organVolumesMl().get(organ));
+        }
+    }
+
+    @Test
+    void aSegmentationRefinerTheManifestMisdescribesIsRefused() throws Exception {
+        Path copy = withRefiner(copyPackage(), "refined_labels");
+        ModelPackage pkg = ModelPackage.load(copy);
+        assertThatThrownBy(() -> new InferenceEngine(pkg, EngineOptions.defaults().withDevice(EngineOptions.Device.CPU)))
+                .isInstanceOf(TriageException.class)
+                .satisfies(e -> assertThat(((TriageException) e).errorCode()).isEqualTo(ErrorCode.MODEL_SIGNATURE_MISMATCH))
+                .hasMessageContaining("segmentation refiner").hasMessageContaining("refined_labels");
+        Files.delete(copy.resolve("segmentation_refiner.onnx"));
+        assertThatThrownBy(() -> ModelPackage.load(copy)).isInstanceOf(TriageException.class)
+                .hasMessageStartingWith("TRIAGE-0401").hasMessageContaining("segmentation_refiner.onnx");
+    }
+
+    /**
+     * ctglip-ref with ctglip-ref-v2's segmentation refiner (same coarse stage), its manifest entry and
+     * SHA-256; {@code outputName} non-null misnames the refiner's output in the manifest.
+     */
+    private static Path withRefiner(Path copy, String outputName) throws Exception {
+        Path v2 = PACKAGE.resolveSibling("ctglip-ref-v2");
+        Files.copy(v2.resolve("segmentation_refiner.onnx"), copy.resolve("segmentation_refiner.onnx"));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(copy.resolve("manifest.json").toFile());
+        ObjectNode refiner = (ObjectNode) json.readTree(v2.resolve("manifest.json").toFile()).path("segmentationRefiner");
+        if (outputName != null) {
+            ((ObjectNode) refiner.path("outputs").get(0)).put("name", outputName);
+        }
+        manifest.set("segmentationRefiner", refiner);
+        manifest.with("files").put("segmentation_refiner.onnx",
+                ModelPackage.sha256(copy.resolve("segmentation_refiner.onnx")));
+        json.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+        return copy;
+    }
+
     private Path copyPackage() throws Exception {
         Path copy = Files.createDirectories(dir.resolve("pkg"));
         try (Stream<Path> s = Files.list(PACKAGE)) {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,6 +75,13 @@ final class EvaluateCommand implements Callable<Integer> {
         "inside the organ mask and anywhere in the crop: what models/ctglip-ref/package_v2.py calibrates and",
         "compares on."})
     Path margins;
+
+    @Option(names = "--segmentation-dump", paramLabel = "DIR", description = {
+        "Also write, per case, the image encoder's input (case-N.input) and organ probabilities",
+        "(case-N.probabilities), float32 little-endian [channel or class, z, y, x], and the phantom's organ labels on",
+        "the same grid (case-N.labels: one byte per voxel) to DIR, with grid.json: what",
+        "models/ctglip-ref/seg_refiner.py trains a segmentation refiner on (before the package's own refiner)."})
+    Path segmentationDump;
 
     @Option(names = "--matrix", defaultValue = "128", description = "Phantom matrix (default: ${DEFAULT-VALUE}).")
     int matrix;
@@ -158,6 +167,9 @@ final class EvaluateCommand implements Callable<Integer> {
                 }
                 byte[] reference = preprocessor.resampleLabels(PhantomVolumes.labelsFromFeet(phantom),
                         built.volume().geometry());
+                if (segmentationDump != null) {
+                    dumpSegmentation(engine, preprocessor.preprocess(built.volume()), reference, c);
+                }
                 int i = 0;
                 for (AbnormalityDictionary.Organ organ : dict.organs().values()) {
                     dice[i++][c] = BinaryMetrics.dice(a.image().organLabels(), reference, organ.label());
@@ -296,6 +308,29 @@ final class EvaluateCommand implements Callable<Integer> {
             }
         }
         return root;
+    }
+
+    private void dumpSegmentation(InferenceEngine engine, float[] input, byte[] reference, int c) throws Exception {
+        Files.createDirectories(segmentationDump);
+        float[] p = engine.organProbabilities(input);
+        String name = String.format(Locale.ROOT, "case-%05d", c);
+        Files.write(segmentationDump.resolve(name + ".input"), littleEndian(input));
+        Files.write(segmentationDump.resolve(name + ".probabilities"), littleEndian(p));
+        Files.write(segmentationDump.resolve(name + ".labels"), reference);
+        if (c == 0) {
+            int[] g = engine.modelPackage().preprocessing().gridSize();
+            ObjectNode grid = JSON.createObjectNode();
+            grid.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
+            grid.put("seed", seed).put("classes", p.length / (g[0] * g[1] * g[2]));
+            grid.putArray("zyx").add(g[2]).add(g[1]).add(g[0]);
+            JSON.writeValue(segmentationDump.resolve("grid.json").toFile(), grid);
+        }
+    }
+
+    private static byte[] littleEndian(float[] v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(v);
+        return b.array();
     }
 
     private static void addOrNull(ArrayNode a, double v) {

@@ -1,9 +1,14 @@
 package org.cttriage.plugin.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,8 +25,10 @@ class EvaluateCommandTest {
     void reportsAucDiceAndTheLocationHitRatesOfTheFocalFindings() throws Exception {
         Path json = dir.resolve("report.json");
         Path margins = dir.resolve("margins.json");
+        Path dump = dir.resolve("segmentation");
         CommandLineTest.Run r = CommandLineTest.run("evaluate", "--seed", "7", "--cases", "6", "--matrix", "128",
                 "--slices", "96", "--slice-spacing", "3.75", "--json", json.toString(), "--margins", margins.toString(),
+                "--segmentation-dump", dump.toString(),
                 "--model", Path.of("..", "models", "ctglip-ref-v2").toString(), "--device", "CPU", "--threads", "2");
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(json.toFile());
@@ -72,6 +79,30 @@ class EvaluateCommandTest {
             assertThat(emphysema.get("headPeak").get(c).isNumber()).isTrue();
             assertThat(emphysema.get("margin").get(c).asDouble()).as("an embedding finding's margin is a cosine difference")
                     .isBetween(-2.0, 2.0).isNotEqualTo(emphysema.get("headPeak").get(c).asDouble());
+        }
+
+        // what a segmentation refiner is trained on: per case the coarse stage's input, its organ probabilities
+        // (before the package's refiner) and the phantom's labels on the same grid
+        JsonNode grid = new ObjectMapper().readTree(dump.resolve("grid.json").toFile());
+        assertThat(grid.get("seed").asInt()).isEqualTo(7);
+        int classes = grid.get("classes").asInt();
+        assertThat(classes).isEqualTo(8);
+        long voxels = 1;
+        for (JsonNode n : grid.get("zyx")) {
+            voxels *= n.asLong();
+        }
+        for (int c = 0; c < 6; c++) {
+            String name = String.format("case-%05d", c);
+            assertThat(Files.size(dump.resolve(name + ".input"))).isEqualTo(6 * 4 * voxels);
+            assertThat(Files.size(dump.resolve(name + ".labels"))).isEqualTo(voxels);
+            byte[] p = Files.readAllBytes(dump.resolve(name + ".probabilities"));
+            assertThat((long) p.length).isEqualTo(classes * 4 * voxels);
+            FloatBuffer f = ByteBuffer.wrap(p).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            double sum = 0;
+            for (int k = 0; k < classes; k++) {
+                sum += f.get((int) (k * voxels + voxels / 2));
+            }
+            assertThat(sum).as("a voxel's class probabilities sum to one").isCloseTo(1.0, within(1e-3));
         }
     }
 }
