@@ -166,11 +166,27 @@ def build(args):
                      **({'organCheckpoints': {o: {'checkpoint': os.path.basename(p), 'checkpointSha256': sha256(p)}
                                               for o, p in sorted(own.items())}} if own else {})},
     }
+    if args.refiner:
+        # the segmentation refiner (seg_refiner.py): the labels from the coarse stage's input and
+        # organ probabilities; the organ embeddings stay the image encoder's
+        grid = manifest['imageEncoder']['outputs'][0]['shape']
+        shutil.copy(args.refiner, os.path.join(out, 'segmentation_refiner.onnx'))
+        manifest['segmentationRefiner'] = {
+            'file': 'segmentation_refiner.onnx',
+            'inputs': [tensor('image', 'float32', manifest['imageEncoder']['inputs'][0]['shape']),
+                       tensor('organ_probabilities', 'float32', grid)],
+            'outputs': [tensor('refined_probabilities', 'float32', grid)],
+            'training': {'command': args.refiner_command, 'onnxSha256': sha256(args.refiner)}}
     manifest['evaluation'] = {'note': 'see MODEL_CARD.md'}
     shutil.rmtree(tmp)
     card = os.path.join(out, 'MODEL_CARD.md')
     with open(card, 'w') as fh:
         fh.write(CARD_HEAD.format(organs=', '.join(args.organs), command=args.train_command))
+        if args.refiner:
+            fh.write('- **Organ labels:** `segmentation_refiner.onnx` (manifest segmentationRefiner; '
+                     '`models/ctglip-ref/seg_refiner.py`) turns the coarse stage\'s input and organ probabilities into the '
+                     'labels (SEG, crop boxes, organ centres); the organ embeddings stay the image encoder\'s. '
+                     f'Training: `{args.refiner_command}`.\n')
     write_manifest(out, manifest)
     print(f'package written to {out}; crop findings uncalibrated: {sorted(channels)}')
 
@@ -182,7 +198,7 @@ Issue 12's two-stage package. **Synthetic phantoms only; nothing here transfers 
 - **Stage 1 (coarse):** `image_encoder.onnx`, `text_encoder.onnx`, `vocabulary.txt` and the preprocessing are
   ctglip-ref's, unchanged (its card: `models/ctglip-ref/MODEL_CARD.md`). It segments the seven organs on a
   6.25 mm grid and scores the findings of the organs that have no crop encoder.
-- **Stage 2 (organ crops):** for {organs}, the organ's box in the coarse segmentation (per side for the
+- **Stage 2 (organ crops):** for {organs}, the organ's box in the stage-1 segmentation (per side for the
   lungs and kidneys) is cropped from the full-resolution HU volume at the organ's own spacing (`organ-crops.json`)
   and encoded by `crop_encoder_<organ>.onnx`; the organ's findings are scored on that embedding against
   `text_encoder_crops.onnx` (the larger of the two sides' scores), and located at the strongest voxel of
@@ -357,6 +373,8 @@ def main():
     b.add_argument('--organs', nargs='+', default=ABDOMEN)
     b.add_argument('--version', default='2.0.0')
     b.add_argument('--train-command', default='')
+    b.add_argument('--refiner', default=None, help='segmentation refiner ONNX (seg_refiner.py --export-onnx)')
+    b.add_argument('--refiner-command', default='', help='how the refiner was trained, for the manifest')
     b.add_argument('--organ-checkpoint', action='append', default=[], metavar='ORGAN=PATH',
                    help='export ORGAN from this checkpoint instead of --checkpoint (same frozen text encoder)')
     c = sub.add_parser('calibrate')

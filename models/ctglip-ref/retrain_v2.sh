@@ -5,19 +5,24 @@
 #      positive oversampling; TRAIN_MIN minutes of wall time on 2 CPU threads);
 #   3. the lung crop encoder against step 2's text encoder, frozen (train_crops.py --text-from, run I's
 #      options; LUNG_MIN minutes), so that every crop shares one text space;
-#   4. package_v2.py build (export per organ, the lungs from step 3's checkpoint, manifest organCrops);
-#   5. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
+#   4. the segmentation refiner (seg_refiner.py, REFINER_MIN minutes) on the coarse stage's organ probabilities
+#      of 320 training phantoms (ct-triage evaluate --segmentation-dump on seeds 1300000+): the organ labels,
+#      and so the crop boxes, of the package;
+#   5. package_v2.py build (export per organ, the lungs from step 3's checkpoint, manifest organCrops and
+#      segmentationRefiner);
+#   6. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
 #      calibration seeds 2000000+, then package_v2.py calibrate: per finding the crop embedding, the crop's
 #      finding head or the coarse stage, whichever ranks it best there);
-#   6. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
+#   7. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
-# python3-onnx, python3-numpy. About 20 min of data + TRAIN_MIN + LUNG_MIN + 30 min of calibration and evaluation.
-# Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, N_CAL, N_EVAL may be set)
+# python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
+# data + REFINER_MIN + 30 min of calibration and evaluation.
+# Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, N_CAL, N_EVAL may be set)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${CTGLIP_WORK:-$ROOT/target/crops-v2}"
-TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; N_CAL="${N_CAL:-120}"; N_EVAL="${N_EVAL:-200}"
+TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; REFINER_MIN="${REFINER_MIN:-25}"; N_CAL="${N_CAL:-120}"; N_EVAL="${N_EVAL:-200}"
 OUT="$ROOT/models/ctglip-ref-v2"
 PY=/usr/bin/python3
 JAR="$ROOT/plugin/target/ct-triage.jar"
@@ -31,10 +36,16 @@ TRAIN=("$PY" "$HERE/train_crops.py" --train "$WORK"/crops/train-* --val "$WORK/c
   --contrast-channel --pos-oversample 3 --oversample-findings pulmonary_nodule consolidation \
   --text-from "$WORK/crops-encoder-v2.pt" --epochs 30 --time-budget-min "$LUNG_MIN" --threads 2 \
   --checkpoint "$WORK/crops-encoder-lung-v2.pt" | tee "$WORK/train-lung.log"
+[ -f "$WORK/seg-train/grid.json" ] || java -jar "$JAR" evaluate --model "$ROOT/models/ctglip-ref" --seed 1300000 \
+  --cases 320 --matrix 256 --slices 160 --slice-spacing 2.5 --segmentation-dump "$WORK/seg-train" > /dev/null
+"$PY" "$HERE/seg_refiner.py" --train "$WORK/seg-train" --minutes "$REFINER_MIN" --out "$WORK/refiner.pt" \
+  --export-onnx "$WORK/segmentation_refiner.onnx" | tee "$WORK/train-refiner.log"
 "$PY" "$HERE/package_v2.py" build --checkpoint "$WORK/crops-encoder-v2.pt" \
   --organ-checkpoint "lung=$WORK/crops-encoder-lung-v2.pt" --organs lung liver gallbladder kidney pancreas spleen aorta \
   --val "$WORK/crops/val-random" --out "$OUT" \
-  --train-command "models/ctglip-ref/retrain_v2.sh (train_crops.py --contrast-channel --pos-oversample 3, $TRAIN_MIN min; the lungs: --organs lung --oversample-findings pulmonary_nodule consolidation --text-from the first, $LUNG_MIN min)"
+  --train-command "models/ctglip-ref/retrain_v2.sh (train_crops.py --contrast-channel --pos-oversample 3, $TRAIN_MIN min; the lungs: --organs lung --oversample-findings pulmonary_nodule consolidation --text-from the first, $LUNG_MIN min)" \
+  --refiner "$WORK/segmentation_refiner.onnx" \
+  --refiner-command "models/ctglip-ref/seg_refiner.py --train DUMP(320 cases, seeds 1300000+, 256x256x160 slices of 2.5 mm) --minutes $REFINER_MIN"
 java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN[@]}" --margins "$WORK/calibration.json"
 "$PY" "$HERE/package_v2.py" calibrate --margins "$WORK/calibration.json" --out "$OUT"
 java -jar "$JAR" evaluate --model "$OUT" --seed 500000 --cases "$N_EVAL" "${SCAN[@]}" --margins "$WORK/unseen.json" \
