@@ -161,6 +161,8 @@ def build(args):
                         'outputs': [tensor('text_embedding', 'float32', [-1, 64])]},
         'encoders': encoders,
         **({'contrastChannel': {'windowHu': export['contrastHu'], 'dilateVoxels': 2}} if export.get('contrastHu') else {}),
+        # calcified lesions located at the densest voxel of their organ's mask on the crop, not at a logit peak
+        **({'densestVoxelFindings': args.densest_voxel_findings} if args.densest_voxel_findings else {}),
         'training': {'checkpoint': os.path.basename(args.checkpoint), 'command': args.train_command,
                      'checkpointSha256': sha256(args.checkpoint),
                      **({'organCheckpoints': {o: {'checkpoint': os.path.basename(p), 'checkpointSha256': sha256(p)}
@@ -182,6 +184,10 @@ def build(args):
     card = os.path.join(out, 'MODEL_CARD.md')
     with open(card, 'w') as fh:
         fh.write(CARD_HEAD.format(organs=', '.join(args.organs), command=args.train_command))
+        if args.densest_voxel_findings:
+            fh.write('- **Located at the densest voxel** of their organ\'s mask on the crop that scored them, not at '
+                     'their logit peak (manifest organCrops.densestVoxelFindings): '
+                     + ', '.join(args.densest_voxel_findings) + '.\n')
         if args.refiner:
             fh.write('- **Organ labels:** `segmentation_refiner.onnx` (manifest segmentationRefiner; '
                      '`models/ctglip-ref/seg_refiner.py`) turns the coarse stage\'s input and organ probabilities into the '
@@ -277,6 +283,11 @@ def calibrate(args):
         manifest['organCrops']['headFindings'] = heads
     else:
         manifest['organCrops'].pop('headFindings', None)
+    densest = [d for d in manifest['organCrops'].get('densestVoxelFindings', []) if d in channels]
+    if densest:
+        manifest['organCrops']['densestVoxelFindings'] = densest
+    else:
+        manifest['organCrops'].pop('densestVoxelFindings', None)
     organ_of = {f['id']: f['organ'] for f in dictionary['findings']}
     built = list(manifest['organCrops']['encoders'])
     for organ in built:
@@ -373,6 +384,8 @@ def main():
     b.add_argument('--organs', nargs='+', default=ABDOMEN)
     b.add_argument('--version', default='2.0.0')
     b.add_argument('--train-command', default='')
+    b.add_argument('--densest-voxel-findings', nargs='*', default=[], metavar='FINDING',
+                   help='crop findings located at the densest voxel of their organ (calcified lesions: stones)')
     b.add_argument('--refiner', default=None, help='segmentation refiner ONNX (seg_refiner.py --export-onnx)')
     b.add_argument('--refiner-command', default='', help='how the refiner was trained, for the manifest')
     b.add_argument('--organ-checkpoint', action='append', default=[], metavar='ORGAN=PATH',

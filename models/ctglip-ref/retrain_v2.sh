@@ -44,7 +44,7 @@ TRAIN=("$PY" "$HERE/train_crops.py" --train "$WORK"/crops/train-* --val "$WORK/c
   --organ-checkpoint "lung=$WORK/crops-encoder-lung-v2.pt" --organs lung liver gallbladder kidney pancreas spleen aorta \
   --val "$WORK/crops/val-random" --out "$OUT" \
   --train-command "models/ctglip-ref/retrain_v2.sh (train_crops.py --contrast-channel --pos-oversample 3, $TRAIN_MIN min; the lungs: --organs lung --oversample-findings pulmonary_nodule consolidation --text-from the first, $LUNG_MIN min)" \
-  --refiner "$WORK/segmentation_refiner.onnx" \
+  --densest-voxel-findings nephrolithiasis --refiner "$WORK/segmentation_refiner.onnx" \
   --refiner-command "models/ctglip-ref/seg_refiner.py --train DUMP(320 cases, seeds 1300000+, 256x256x160 slices of 2.5 mm) --minutes $REFINER_MIN"
 java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN[@]}" --margins "$WORK/calibration.json"
 "$PY" "$HERE/package_v2.py" calibrate --margins "$WORK/calibration.json" --out "$OUT"

@@ -18,7 +18,10 @@ public record FindingLocation(List<Double> pointLps, String sopClassUid, String 
                               String method) {
     /** The centre of the organ's largest connected part in the model's segmentation. */
     public static final String ORGAN_CENTRE = "organ-centre";
-    /** The model located the finding itself. */
+    /**
+     * The model located the finding itself: the peak of its finding map on the organ crop that scored it,
+     * or, for a calcified lesion the package names, the densest voxel of the organ's mask on that crop.
+     */
     public static final String MODEL = "model";
 
     public FindingLocation {

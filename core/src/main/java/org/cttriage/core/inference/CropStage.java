@@ -76,9 +76,11 @@ public final class CropStage implements AutoCloseable {
      * @param headSize   x', y', z' of the logit maps
      * @param findingMax per finding, the encoder's maximum of its logit map inside the organ mask dilated by
      *                   one head voxel ({@code finding_max})
+     * @param densestLps LPS position of the crop voxel with the densest footprint (largest HU) of those at least
+     *                   half in the organ's mask; null when none is
      */
     public record OrganCrop(String organ, OrganSegmentation.Side side, OrganCrops.CropGrid grid, float[] embedding,
-                     float[] logits, int[] headSize, float[] findingMax) {
+                     float[] logits, int[] headSize, float[] findingMax, double[] densestLps) {
         /** The largest logit of {@code channel}'s map anywhere in the crop, organ mask or not. */
         public double peak(int channel) {
             int n = headSize[0] * headSize[1] * headSize[2];
@@ -118,18 +120,21 @@ public final class CropStage implements AutoCloseable {
     private final OrtSession text;
     private final Map<String, Integer> findingChannels;
     private final java.util.Set<String> headFindings;
+    private final java.util.Set<String> densestFindings;
     private final Contrast contrast; // null: the spec's channels only
     private final int inputChannels;
     private final Map<String, AbnormalityDictionary.Organ> organs; // their labels in the coarse segmentation
 
     private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
-                      Map<String, Integer> findingChannels, java.util.Set<String> headFindings, Contrast contrast,
+                      Map<String, Integer> findingChannels, java.util.Set<String> headFindings,
+                      java.util.Set<String> densestFindings, Contrast contrast,
                       Map<String, AbnormalityDictionary.Organ> organs) {
         this.crops = crops;
         this.encoders = encoders;
         this.text = text;
         this.findingChannels = findingChannels;
         this.headFindings = headFindings;
+        this.densestFindings = densestFindings;
         this.contrast = contrast;
         this.inputChannels = inputChannels(crops.spec(), contrast);
         this.organs = organs;
@@ -162,6 +167,14 @@ public final class CropStage implements AutoCloseable {
                         + h.asText() + ", which organCrops.findingChannels does not assign to the crops");
             }
             heads.add(h.asText());
+        }
+        java.util.Set<String> densestFindings = new java.util.LinkedHashSet<>();
+        for (JsonNode d : node.path("densestVoxelFindings")) {
+            if (!channels.containsKey(d.asText())) {
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.densestVoxelFindings names "
+                        + d.asText() + ", which organCrops.findingChannels does not assign to the crops");
+            }
+            densestFindings.add(d.asText());
         }
         JsonNode c = node.path("contrastChannel");
         Contrast contrast = c.isMissingNode() ? null
@@ -202,7 +215,7 @@ public final class CropStage implements AutoCloseable {
                         + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
             }
         }
-        return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, contrast,
+        return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings, contrast,
                 pkg.dictionary().organs());
     }
 
@@ -214,6 +227,14 @@ public final class CropStage implements AutoCloseable {
     /** Whether this stage scores finding {@code id} by its finding head rather than zero-shot. */
     boolean scoresByHead(String id) {
         return headFindings.contains(id);
+    }
+
+    /**
+     * Whether this stage locates finding {@code id} at the densest voxel of its organ's crop (manifest
+     * {@code organCrops.densestVoxelFindings}: calcified lesions such as stones) rather than at its logit peak.
+     */
+    boolean locatesAtDensestVoxel(String id) {
+        return densestFindings.contains(id);
     }
 
     /** The logit channel of a finding this stage scores. */
@@ -284,11 +305,29 @@ public final class CropStage implements AutoCloseable {
             OnnxTensor max = (OnnxTensor) r.get(FINDING_MAX).orElseThrow();
             long[] ls = logits.getInfo().getShape();
             return new OrganCrop(organ.name(), side, grid, floats(emb.getFloatBuffer()), floats(logits.getFloatBuffer()),
-                    new int[] {(int) ls[4], (int) ls[3], (int) ls[2]}, floats(max.getFloatBuffer()));
+                    new int[] {(int) ls[4], (int) ls[3], (int) ls[2]}, floats(max.getFloatBuffer()),
+                    densest(footprint.maxHu(), mask, g, grid));
         } catch (OrtException e) {
             throw new TriageException(ErrorCode.INFERENCE_FAILED, "crop encoder " + organ.name() + " failed: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * LPS position of the crop voxel ([z, y, x] arrays of a grid of {@code size} x, y, z) whose footprint
+     * maximum HU is the largest of those at least half in the organ mask; null when no voxel is.
+     */
+    static double[] densest(float[] maxHu, float[] mask, int[] size, OrganCrops.CropGrid grid) {
+        int best = -1;
+        for (int v = 0; v < mask.length; v++) {
+            if (mask[v] >= 0.5f && (best < 0 || maxHu[v] > maxHu[best])) {
+                best = v;
+            }
+        }
+        if (best < 0) {
+            return null;
+        }
+        return grid.positionOf(best % size[0], (best / size[0]) % size[1], best / (size[0] * size[1]));
     }
 
     /**

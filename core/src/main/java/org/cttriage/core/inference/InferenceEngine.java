@@ -420,7 +420,8 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Where the engine places finding {@code f} in {@code volume}, whether or not it is called present
      * (the result carries a location only for findings called present): the strongest voxel of its logit
-     * map when the organ crops score it, else the centre of its organ. {@code score} is the finding's
+     * map when the organ crops score it (for a finding of {@code organCrops.densestVoxelFindings}, the densest
+     * voxel in its organ's mask on the crop that scored it), else the centre of its organ. {@code score} is the finding's
      * {@link #score(Analysis, AbnormalityDictionary.Finding, List, List)} with its own prompts (it names the
      * crop that scored it). {@code ct-triage evaluate} measures with it how often the model points at the
      * lesion on every positive case, calibration aside.
@@ -431,9 +432,12 @@ public final class InferenceEngine implements AutoCloseable {
 
     private FindingLocation locate(Volume volume, OrganSegmentation segmentation, Score score,
                                    AbnormalityDictionary.Finding f) {
-        return score.crop() != null
-                ? locationAt(volume, score.crop().strongest(crops.channel(f.id())), FindingLocation.MODEL)
-                : organLocation(volume, segmentation, pkg.dictionary().organs().get(f.organ()).label());
+        if (score.crop() == null) {
+            return organLocation(volume, segmentation, pkg.dictionary().organs().get(f.organ()).label());
+        }
+        double[] point = crops.locatesAtDensestVoxel(f.id()) && score.crop().densestLps() != null
+                ? score.crop().densestLps() : score.crop().strongest(crops.channel(f.id()));
+        return locationAt(volume, point, FindingLocation.MODEL);
     }
 
     /**

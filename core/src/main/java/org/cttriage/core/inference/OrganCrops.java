@@ -80,14 +80,16 @@ public final class OrganCrops {
      *
      * @param channels the model input, [channel, z, y, x] flattened ({@link #channels})
      * @param meanHu   the footprint mean HU of every crop voxel, unwindowed, [z, y, x] ({@link #meanHu})
+     * @param maxHu    the footprint maximum HU of every crop voxel, unwindowed, [z, y, x]
      */
-    public record Footprint(float[] channels, float[] meanHu) {
+    public record Footprint(float[] channels, float[] meanHu, float[] maxHu) {
     }
 
-    /** {@link #channels} and {@link #meanHu} of one crop, reducing the volume's samples once for both. */
+    /** {@link #channels}, mean and maximum HU of one crop, reducing the volume's samples once for all. */
     public Footprint footprint(Volume volume, CropGrid grid) {
         float[][] reduced = reduce(volume.hu(), volume.geometry(), grid);
-        return new Footprint(window(reduced, grid.organ().voxels()), reduced[PreprocessingSpec.Reduce.MEAN.ordinal()]);
+        return new Footprint(window(reduced, grid.organ().voxels()), reduced[PreprocessingSpec.Reduce.MEAN.ordinal()],
+                reduced[PreprocessingSpec.Reduce.MAX.ordinal()]);
     }
 
     /** Model input of one crop, [channel, z, y, x] flattened. */

@@ -17,9 +17,28 @@ class CropStageTest {
         // two channels of four voxels; channel 1's largest logit is negative, channel 0's is not its finding_max
         float[] logits = {-3f, 2.5f, 0f, 1f, -7f, -2f, -4f, -9f};
         CropStage.OrganCrop c = new CropStage.OrganCrop("liver", OrganSegmentation.Side.WHOLE, null, new float[64],
-                logits, head, new float[] {1f, -4f});
+                logits, head, new float[] {1f, -4f}, null);
         assertThat(c.peak(0)).isEqualTo(2.5);
         assertThat(c.peak(1)).isEqualTo(-2.0);
+    }
+
+    @Test
+    void theDensestVoxelIsTheDensestInsideTheOrganMaskInPatientCoordinates() {
+        int[] size = {4, 3, 2};
+        OrganCrops.CropGrid grid = new OrganCrops.CropGrid(new OrganCropSpec.OrganGrid("kidney", 4, true, size,
+                new double[] {1.5, 1.5, 2.0}, 10), new double[] {-100, 20, -150}, true);
+        float[] maxHu = new float[24];
+        float[] mask = new float[24];
+        java.util.Arrays.fill(maxHu, 40f);
+        maxHu[index(size, 0, 0, 0)] = 1500f; // a vertebra: outside the mask
+        mask[index(size, 1, 1, 1)] = 0.5f;
+        maxHu[index(size, 1, 1, 1)] = 200f; // cortex, half in the mask
+        mask[index(size, 3, 2, 1)] = 1f;
+        maxHu[index(size, 3, 2, 1)] = 650f; // the stone
+        mask[index(size, 2, 0, 0)] = 0.49f;
+        maxHu[index(size, 2, 0, 0)] = 900f; // less than half in the mask
+        assertThat(CropStage.densest(maxHu, mask, size, grid)).containsExactly(-100 + 3 * 1.5, 20 + 2 * 1.5, -150 + 2.0);
+        assertThat(CropStage.densest(maxHu, new float[24], size, grid)).as("no voxel in the mask").isNull();
     }
 
     @Test
