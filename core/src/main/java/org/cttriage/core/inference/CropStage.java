@@ -160,22 +160,8 @@ public final class CropStage implements AutoCloseable {
             Map.Entry<String, JsonNode> e = it.next();
             channels.put(e.getKey(), e.getValue().asInt());
         }
-        java.util.Set<String> heads = new java.util.LinkedHashSet<>();
-        for (JsonNode h : node.path("headFindings")) {
-            if (!channels.containsKey(h.asText())) {
-                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.headFindings names "
-                        + h.asText() + ", which organCrops.findingChannels does not assign to the crops");
-            }
-            heads.add(h.asText());
-        }
-        java.util.Set<String> densestFindings = new java.util.LinkedHashSet<>();
-        for (JsonNode d : node.path("densestVoxelFindings")) {
-            if (!channels.containsKey(d.asText())) {
-                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.densestVoxelFindings names "
-                        + d.asText() + ", which organCrops.findingChannels does not assign to the crops");
-            }
-            densestFindings.add(d.asText());
-        }
+        java.util.Set<String> heads = cropFindings(node, "headFindings", channels);
+        java.util.Set<String> densestFindings = cropFindings(node, "densestVoxelFindings", channels);
         JsonNode c = node.path("contrastChannel");
         Contrast contrast = c.isMissingNode() ? null
                 : new Contrast(c.path("windowHu").asDouble(80), c.path("dilateVoxels").asInt(2));
@@ -217,6 +203,20 @@ public final class CropStage implements AutoCloseable {
         }
         return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings, contrast,
                 pkg.dictionary().organs());
+    }
+
+    /** The findings listed under {@code organCrops.<key>}, each one the crops score. */
+    private static java.util.Set<String> cropFindings(JsonNode organCrops, String key, Map<String, Integer> channels)
+            throws TriageException {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (JsonNode id : organCrops.path(key)) {
+            if (!channels.containsKey(id.asText())) {
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops." + key + " names "
+                        + id.asText() + ", which organCrops.findingChannels does not assign to the crops");
+            }
+            out.add(id.asText());
+        }
+        return out;
     }
 
     /** Whether this stage scores finding {@code id}. */

@@ -156,28 +156,25 @@ class TwoStageEngineTest {
 
     @Test
     void refusesAHeadFindingTheCropsDoNotScore() throws Exception {
-        Path copy = copyPackage();
-        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
-        manifest.with("organCrops").withArray("headFindings").add("pulmonary_nodule");
-        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
-        assertThatThrownBy(() -> new InferenceEngine(ModelPackage.load(copy), EngineOptions.defaults()
-                .withDevice(EngineOptions.Device.CPU)))
-                .isInstanceOf(TriageException.class)
-                .satisfies(e -> assertThat(((TriageException) e).errorCode()).isEqualTo(ErrorCode.MODEL_PACKAGE_INVALID))
-                .hasMessageContaining("headFindings names pulmonary_nodule");
+        assertRefusesACropFindingList("headFindings", "pulmonary_nodule");
     }
 
     @Test
     void refusesADensestVoxelFindingTheCropsDoNotScore() throws Exception {
+        assertRefusesACropFindingList("densestVoxelFindings", "aortic_aneurysm");
+    }
+
+    /** A package whose manifest organCrops.{@code key} names a coarse finding does not open. */
+    private void assertRefusesACropFindingList(String key, String coarseFinding) throws Exception {
         Path copy = copyPackage();
         ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
-        manifest.with("organCrops").withArray("densestVoxelFindings").add("aortic_aneurysm");
+        manifest.with("organCrops").withArray(key).add(coarseFinding);
         JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
         assertThatThrownBy(() -> new InferenceEngine(ModelPackage.load(copy), EngineOptions.defaults()
                 .withDevice(EngineOptions.Device.CPU)))
                 .isInstanceOf(TriageException.class)
                 .satisfies(e -> assertThat(((TriageException) e).errorCode()).isEqualTo(ErrorCode.MODEL_PACKAGE_INVALID))
-                .hasMessageContaining("densestVoxelFindings names aortic_aneurysm");
+                .hasMessageContaining(key + " names " + coarseFinding);
     }
 
     /**
