@@ -161,7 +161,8 @@ def build(args):
                         'outputs': [tensor('text_embedding', 'float32', [-1, 64])]},
         'encoders': encoders,
         **({'contrastChannel': {'windowHu': export['contrastHu'], 'dilateVoxels': 2}} if export.get('contrastHu') else {}),
-        # calcified lesions located at the densest voxel of their organ's mask on the crop, not at a logit peak
+        # calcified lesions located by CropStage.densest (compact dense structures in or near the organ's mask), not at a
+        # logit peak
         **({'densestVoxelFindings': args.densest_voxel_findings} if args.densest_voxel_findings else {}),
         'training': {'checkpoint': os.path.basename(args.checkpoint), 'command': args.train_command,
                      'checkpointSha256': sha256(args.checkpoint),
@@ -171,6 +172,8 @@ def build(args):
     if args.refiner:
         # the segmentation refiner (seg_refiner.py): the labels from the coarse stage's input and
         # organ probabilities; the organ embeddings stay the image encoder's
+        manifest['description'] = manifest['description'].replace(
+            'segments the organs', 'segments the organs (its labels refined by segmentation_refiner.onnx)')
         grid = manifest['imageEncoder']['outputs'][0]['shape']
         shutil.copy(args.refiner, os.path.join(out, 'segmentation_refiner.onnx'))
         manifest['segmentationRefiner'] = {
@@ -185,8 +188,9 @@ def build(args):
     with open(card, 'w') as fh:
         fh.write(CARD_HEAD.format(organs=', '.join(args.organs), command=args.train_command))
         if args.densest_voxel_findings:
-            fh.write('- **Located at the densest voxel** of their organ\'s mask on the crop that scored them, not at '
-                     'their logit peak (manifest organCrops.densestVoxelFindings): '
+            fh.write('- **Located at the densest compact dense structure** in or within 10 mm of their organ\'s mask on '
+                     'the crop that scored them (else the densest voxel of the mask), not at their logit peak '
+                     '(manifest organCrops.densestVoxelFindings; `CropStage.densest`): '
                      + ', '.join(args.densest_voxel_findings) + '.\n')
         if args.refiner:
             fh.write('- **Organ labels:** `segmentation_refiner.onnx` (manifest segmentationRefiner; '
@@ -385,7 +389,7 @@ def main():
     b.add_argument('--version', default='2.0.0')
     b.add_argument('--train-command', default='')
     b.add_argument('--densest-voxel-findings', nargs='*', default=[], metavar='FINDING',
-                   help='crop findings located at the densest voxel of their organ (calcified lesions: stones)')
+                   help='crop findings located by the calcified-lesion rule (CropStage.densest: stones)')
     b.add_argument('--refiner', default=None, help='segmentation refiner ONNX (seg_refiner.py --export-onnx)')
     b.add_argument('--refiner-command', default='', help='how the refiner was trained, for the manifest')
     b.add_argument('--organ-checkpoint', action='append', default=[], metavar='ORGAN=PATH',

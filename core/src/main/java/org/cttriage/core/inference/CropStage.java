@@ -76,8 +76,9 @@ public final class CropStage implements AutoCloseable {
      * @param headSize   x', y', z' of the logit maps
      * @param findingMax per finding, the encoder's maximum of its logit map inside the organ mask dilated by
      *                   one head voxel ({@code finding_max})
-     * @param densestLps LPS position of the crop voxel with the densest footprint (largest HU) of those at least
-     *                   half in the organ's mask; null when none is
+     * @param densestLps LPS position of the densest voxel of the compact dense structures in or at the organ's
+     *                   mask, else of the voxels at least half in the mask ({@link CropStage#densest}); null when
+     *                   no voxel is in the mask
      */
     public record OrganCrop(String organ, OrganSegmentation.Side side, OrganCrops.CropGrid grid, float[] embedding,
                      float[] logits, int[] headSize, float[] findingMax, double[] densestLps) {
@@ -313,15 +314,84 @@ public final class CropStage implements AutoCloseable {
         }
     }
 
+    /** Footprint maximum HU from which a voxel counts as dense (calcium, bone, arterial contrast). */
+    static final float DENSE_HU = 250f;
+
+    /** The largest extent, on any axis, of a dense structure that can be a calcified lesion (stones: 2-10 mm). */
+    static final double LESION_MAX_EXTENT_MM = 15;
+
+    /** How far from the organ mask a calcified lesion may lie (a stone in the renal pelvis, which the served
+     * kidney mask often leaves out). */
+    static final double LESION_NEAR_MASK_MM = 10;
+
     /**
-     * LPS position of the crop voxel ([z, y, x] arrays of a grid of {@code size} x, y, z) whose footprint
-     * maximum HU is the largest of those at least half in the organ mask; null when no voxel is.
+     * Where a calcified lesion of the organ is on its crop ([z, y, x] arrays of a grid of {@code size} x, y,
+     * z): the densest voxel (footprint maximum HU) of the dense structures that can be one, else of the
+     * voxels at least half in the organ mask; null when no voxel is in the mask. A dense structure is a
+     * 6-connected component of voxels of at least {@link #DENSE_HU}; it can be a lesion of the organ when it
+     * is compact (at most {@link #LESION_MAX_EXTENT_MM} on every axis, not leaving the crop) and lies in the
+     * mask or within {@link #LESION_NEAR_MASK_MM} of it. So a stone that the segmentation leaves as a hole in
+     * the kidney or outside it at the hilum counts, and a rib, a vertebra or the aorta near the kidney,
+     * denser than the stone but long, does not.
      */
     static double[] densest(float[] maxHu, float[] mask, int[] size, OrganCrops.CropGrid grid) {
+        int n = mask.length;
+        int[] component = new int[n];
+        java.util.Arrays.fill(component, -1);
+        java.util.List<Boolean> lesion = new java.util.ArrayList<>();
+        int[] queue = new int[n];
+        int[] stride = {1, size[0], size[0] * size[1]};
+        double[] spacing = grid.organ().spacingMm();
+        int near = (int) Math.round(LESION_NEAR_MASK_MM / Math.min(spacing[0], Math.min(spacing[1], spacing[2])));
+        float[] nearMask = maxFilter(mask, size, near);
+        for (int seed = 0; seed < n; seed++) {
+            if (maxHu[seed] < DENSE_HU || component[seed] >= 0) {
+                continue;
+            }
+            int id = lesion.size();
+            int head = 0;
+            int tail = 0;
+            boolean nearMaskSeen = false;
+            boolean leavesCrop = false;
+            int[] lo = {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE};
+            int[] hi = {-1, -1, -1};
+            queue[tail++] = seed;
+            component[seed] = id;
+            while (head < tail) {
+                int v = queue[head++];
+                nearMaskSeen |= nearMask[v] >= 0.5f;
+                for (int axis = 0; axis < 3; axis++) {
+                    int i = (v / stride[axis]) % size[axis];
+                    lo[axis] = Math.min(lo[axis], i);
+                    hi[axis] = Math.max(hi[axis], i);
+                    for (int step = -1; step <= 1; step += 2) {
+                        int w = v + step * stride[axis];
+                        if (i + step < 0 || i + step >= size[axis]) {
+                            leavesCrop = true;
+                        } else if (maxHu[w] >= DENSE_HU) {
+                            if (component[w] < 0) {
+                                component[w] = id;
+                                queue[tail++] = w;
+                            }
+                        }
+                    }
+                }
+            }
+            boolean compact = !leavesCrop;
+            for (int axis = 0; axis < 3; axis++) {
+                compact &= (hi[axis] - lo[axis] + 1) * spacing[axis] <= LESION_MAX_EXTENT_MM;
+            }
+            lesion.add(compact && nearMaskSeen);
+        }
         int best = -1;
-        for (int v = 0; v < mask.length; v++) {
-            if (mask[v] >= 0.5f && (best < 0 || maxHu[v] > maxHu[best])) {
+        boolean bestLesion = false;
+        for (int v = 0; v < n; v++) {
+            boolean isLesion = component[v] >= 0 && lesion.get(component[v]);
+            boolean candidate = isLesion || (component[v] < 0 && mask[v] >= 0.5f);
+            if (candidate && (best < 0 || (isLesion && !bestLesion)
+                    || (isLesion == bestLesion && maxHu[v] > maxHu[best]))) {
                 best = v;
+                bestLesion = isLesion;
             }
         }
         if (best < 0) {

@@ -23,22 +23,56 @@ class CropStageTest {
     }
 
     @Test
-    void theDensestVoxelIsTheDensestInsideTheOrganMaskInPatientCoordinates() {
-        int[] size = {4, 3, 2};
+    void aCalcifiedLesionIsTheDensestStructureTheOrganEncloses() {
+        int[] size = {6, 6, 5};
         OrganCrops.CropGrid grid = new OrganCrops.CropGrid(new OrganCropSpec.OrganGrid("kidney", 4, true, size,
                 new double[] {1.5, 1.5, 2.0}, 10), new double[] {-100, 20, -150}, true);
-        float[] maxHu = new float[24];
-        float[] mask = new float[24];
+        float[] maxHu = new float[6 * 6 * 5];
+        float[] mask = new float[maxHu.length];
         java.util.Arrays.fill(maxHu, 40f);
-        maxHu[index(size, 0, 0, 0)] = 1500f; // a vertebra: outside the mask
-        mask[index(size, 1, 1, 1)] = 0.5f;
-        maxHu[index(size, 1, 1, 1)] = 200f; // cortex, half in the mask
-        mask[index(size, 3, 2, 1)] = 1f;
-        maxHu[index(size, 3, 2, 1)] = 650f; // the stone
-        mask[index(size, 2, 0, 0)] = 0.49f;
-        maxHu[index(size, 2, 0, 0)] = 900f; // less than half in the mask
-        assertThat(CropStage.densest(maxHu, mask, size, grid)).containsExactly(-100 + 3 * 1.5, 20 + 2 * 1.5, -150 + 2.0);
-        assertThat(CropStage.densest(maxHu, new float[24], size, grid)).as("no voxel in the mask").isNull();
+        for (int k = 1; k <= 3; k++) {
+            for (int j = 1; j <= 4; j++) {
+                for (int i = 1; i <= 4; i++) {
+                    mask[index(size, i, j, k)] = 1f; // the kidney
+                }
+            }
+        }
+        maxHu[index(size, 4, 4, 3)] = 210f; // enhancing cortex
+        assertThat(CropStage.densest(maxHu, mask, size, grid)).as("no dense structure: the densest voxel in the mask")
+                .containsExactly(-100 + 4 * 1.5, 20 + 4 * 1.5, -150 + 3 * 2.0);
+        // a stone the segmentation left as a hole in the kidney
+        mask[index(size, 2, 2, 2)] = 0f;
+        maxHu[index(size, 2, 2, 2)] = 650f;
+        // a rib along the kidney's edge, denser than the stone, leaving the crop
+        for (int i = 0; i < 6; i++) {
+            maxHu[index(size, i, 0, 2)] = 900f;
+        }
+        assertThat(CropStage.densest(maxHu, mask, size, grid)).as("the stone, not the rib")
+                .containsExactly(-100 + 2 * 1.5, 20 + 2 * 1.5, -150 + 2 * 2.0);
+        assertThat(CropStage.densest(maxHu, new float[maxHu.length], size, grid)).as("no voxel in the mask").isNull();
+    }
+
+    @Test
+    void aDenseStructureLongerThanAStoneIsNotACalcifiedLesion() {
+        int[] size = {16, 4, 4};
+        OrganCrops.CropGrid grid = new OrganCrops.CropGrid(new OrganCropSpec.OrganGrid("kidney", 4, true, size,
+                new double[] {1.5, 1.5, 1.5}, 10), new double[] {0, 0, 0}, true);
+        float[] maxHu = new float[16 * 4 * 4];
+        float[] mask = new float[maxHu.length];
+        java.util.Arrays.fill(maxHu, 40f);
+        for (int k = 1; k <= 2; k++) {
+            for (int j = 1; j <= 2; j++) {
+                for (int i = 1; i <= 14; i++) {
+                    mask[index(size, i, j, k)] = 1f;
+                }
+            }
+        }
+        for (int i = 2; i <= 13; i++) {
+            maxHu[index(size, i, 1, 1)] = 900f; // 18 mm long, inside the crop and the mask: a vessel wall, not a stone
+        }
+        mask[index(size, 8, 2, 2)] = 0f;
+        maxHu[index(size, 8, 2, 2)] = 600f; // a stone at the mask's edge, left out of it
+        assertThat(CropStage.densest(maxHu, mask, size, grid)).containsExactly(8 * 1.5, 2 * 1.5, 2 * 1.5);
     }
 
     @Test

@@ -178,13 +178,13 @@ class TwoStageEngineTest {
     }
 
     /**
-     * A kidney stone (manifest organCrops.densestVoxelFindings) is located at the densest voxel of the
-     * kidney mask on the crop that scored it, here on the stone (a 7 mm stone in a 256 x 256 scan of 2.5 mm
-     * slices; the stone is not called present at this resolution, and the point is the one evaluate measures
-     * on every positive case). Where the densest voxel is not the stone: models/ctglip-ref-v2/MODEL_CARD.md.
+     * A kidney stone (manifest organCrops.densestVoxelFindings) is located by the calcified-lesion rule on
+     * the kidney crop that scored it ({@link CropStage#densest}), here on the stone (a 7 mm stone in a
+     * 256 x 256 scan of 2.5 mm slices; the stone is not called present at this resolution, and the point is
+     * the one evaluate measures on every positive case). How often: models/ctglip-ref-v2/MODEL_CARD.md.
      */
     @Test
-    void aKidneyStoneIsLocatedAtTheDensestVoxelOfItsKidney() throws Exception {
+    void aKidneyStoneIsLocatedOnTheStone() throws Exception {
         assertThat(engine.modelPackage().manifest().path("organCrops").path("densestVoxelFindings").toString())
                 .isEqualTo("[\"nephrolithiasis\"]");
         int n = 256;
