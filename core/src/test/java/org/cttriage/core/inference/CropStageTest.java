@@ -27,16 +27,8 @@ class CropStageTest {
         int[] size = {6, 6, 5};
         OrganCrops.CropGrid grid = new OrganCrops.CropGrid(new OrganCropSpec.OrganGrid("kidney", 4, true, size,
                 new double[] {1.5, 1.5, 2.0}, 10), new double[] {-100, 20, -150}, true);
-        float[] maxHu = new float[6 * 6 * 5];
-        float[] mask = new float[maxHu.length];
-        java.util.Arrays.fill(maxHu, 40f);
-        for (int k = 1; k <= 3; k++) {
-            for (int j = 1; j <= 4; j++) {
-                for (int i = 1; i <= 4; i++) {
-                    mask[index(size, i, j, k)] = 1f; // the kidney
-                }
-            }
-        }
+        float[] maxHu = soft(size);
+        float[] mask = box(size, new int[] {1, 1, 1}, new int[] {4, 4, 3}); // the kidney
         maxHu[index(size, 4, 4, 3)] = 210f; // enhancing cortex
         assertThat(CropStage.densest(maxHu, mask, size, grid)).as("no dense structure: the densest voxel in the mask")
                 .containsExactly(-100 + 4 * 1.5, 20 + 4 * 1.5, -150 + 3 * 2.0);
@@ -57,16 +49,8 @@ class CropStageTest {
         int[] size = {16, 4, 4};
         OrganCrops.CropGrid grid = new OrganCrops.CropGrid(new OrganCropSpec.OrganGrid("kidney", 4, true, size,
                 new double[] {1.5, 1.5, 1.5}, 10), new double[] {0, 0, 0}, true);
-        float[] maxHu = new float[16 * 4 * 4];
-        float[] mask = new float[maxHu.length];
-        java.util.Arrays.fill(maxHu, 40f);
-        for (int k = 1; k <= 2; k++) {
-            for (int j = 1; j <= 2; j++) {
-                for (int i = 1; i <= 14; i++) {
-                    mask[index(size, i, j, k)] = 1f;
-                }
-            }
-        }
+        float[] maxHu = soft(size);
+        float[] mask = box(size, new int[] {1, 1, 1}, new int[] {14, 2, 2});
         for (int i = 2; i <= 13; i++) {
             maxHu[index(size, i, 1, 1)] = 900f; // 18 mm long, inside the crop and the mask: a vessel wall, not a stone
         }
@@ -120,6 +104,26 @@ class CropStageTest {
         float[] none = CropStage.contrast(new float[] {10, 5, 20}, new float[] {0.5f, 0, 0.2f}, size,
                 new CropStage.Contrast(10, 0));
         assertThat(none).containsExactly(0.5f, 0f, 0.2f);
+    }
+
+    /** A crop of soft tissue (40 HU) of {@code size} voxels. */
+    private static float[] soft(int[] size) {
+        float[] hu = new float[size[0] * size[1] * size[2]];
+        java.util.Arrays.fill(hu, 40f);
+        return hu;
+    }
+
+    /** A mask of {@code size} voxels that is 1 in the box from {@code lo} to {@code hi} (inclusive), else 0. */
+    private static float[] box(int[] size, int[] lo, int[] hi) {
+        float[] mask = new float[size[0] * size[1] * size[2]];
+        for (int k = lo[2]; k <= hi[2]; k++) {
+            for (int j = lo[1]; j <= hi[1]; j++) {
+                for (int i = lo[0]; i <= hi[0]; i++) {
+                    mask[index(size, i, j, k)] = 1f;
+                }
+            }
+        }
+        return mask;
     }
 
     private static int index(int[] size, int i, int j, int k) {
