@@ -16,7 +16,8 @@
 #   7. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
 # python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
-# data + REFINER_MIN + 30 min of calibration and evaluation.
+# data + REFINER_MIN + 15 min of calibration and evaluation (evaluate: 5 min on N_CAL=120, 10 min on N_EVAL=200),
+# about 2 hours with the defaults.
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, N_CAL, N_EVAL may be set)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
