@@ -342,8 +342,13 @@ public final class NodeMetrics implements NodeObserver, AssociationListener {
 
     private Snapshot read(SeriesRepository series, InstanceRepository instances, ResultRepository results) {
         try {
-            return new Snapshot(clock.instant(), instances.totals(), series.countsByState(),
-                    results.countsByPriority(false), node.ledger().totals(), true);
+            // A result and its series' TRIAGED state commit in one transaction, and each count below is its own
+            // query: reading the results first means a scrape that counts a result also sees its series triaged
+            // (read the other way round, one landing between the two reads showed a result and no triaged series).
+            Map<String, Integer> resultCounts = results.countsByPriority(false);
+            InstanceRepository.Totals instanceTotals = instances.totals();
+            return new Snapshot(clock.instant(), instanceTotals, series.countsByState(), resultCounts,
+                    node.ledger().totals(), true);
         } catch (TriageException | RuntimeException e) {
             LOG.warn("metrics: the database could not be read: {}", e.getMessage());
             Snapshot last = snapshot;
