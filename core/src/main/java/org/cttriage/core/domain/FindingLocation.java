@@ -20,7 +20,8 @@ public record FindingLocation(List<Double> pointLps, String sopClassUid, String 
     public static final String ORGAN_CENTRE = "organ-centre";
     /**
      * The model located the finding itself: the peak of its finding map on the organ crop that scored it,
-     * or, for a calcified lesion the package names, the densest voxel of the organ's mask on that crop.
+     * or, for a calcified lesion the package names, the densest compact dense structure in or near the
+     * organ's mask on that crop.
      */
     public static final String MODEL = "model";
 

@@ -78,7 +78,7 @@ public final class CropStage implements AutoCloseable {
      *                   one head voxel ({@code finding_max})
      * @param densestLps LPS position of the densest voxel of the compact dense structures in or at the organ's
      *                   mask, else of the voxels at least half in the mask ({@link CropStage#densest}); null when
-     *                   no voxel is in the mask
+     *                   no voxel is in the mask, or when no finding of the organ is located so
      */
     public record OrganCrop(String organ, OrganSegmentation.Side side, OrganCrops.CropGrid grid, float[] embedding,
                      float[] logits, int[] headSize, float[] findingMax, double[] densestLps) {
@@ -122,13 +122,14 @@ public final class CropStage implements AutoCloseable {
     private final Map<String, Integer> findingChannels;
     private final java.util.Set<String> headFindings;
     private final java.util.Set<String> densestFindings;
+    private final java.util.Set<String> densestOrgans; // the organs of densestFindings: their crops need densest()
     private final Contrast contrast; // null: the spec's channels only
     private final int inputChannels;
     private final Map<String, AbnormalityDictionary.Organ> organs; // their labels in the coarse segmentation
 
     private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
                       Map<String, Integer> findingChannels, java.util.Set<String> headFindings,
-                      java.util.Set<String> densestFindings, Contrast contrast,
+                      java.util.Set<String> densestFindings, java.util.Set<String> densestOrgans, Contrast contrast,
                       Map<String, AbnormalityDictionary.Organ> organs) {
         this.crops = crops;
         this.encoders = encoders;
@@ -136,6 +137,7 @@ public final class CropStage implements AutoCloseable {
         this.findingChannels = findingChannels;
         this.headFindings = headFindings;
         this.densestFindings = densestFindings;
+        this.densestOrgans = densestOrgans;
         this.contrast = contrast;
         this.inputChannels = inputChannels(crops.spec(), contrast);
         this.organs = organs;
@@ -202,8 +204,11 @@ public final class CropStage implements AutoCloseable {
                         + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
             }
         }
-        return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings, contrast,
-                pkg.dictionary().organs());
+        java.util.Set<String> densestOrgans = new java.util.HashSet<>();
+        pkg.dictionary().findings().stream().filter(f -> densestFindings.contains(f.id()))
+                .forEach(f -> densestOrgans.add(f.organ()));
+        return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings, densestOrgans,
+                contrast, pkg.dictionary().organs());
     }
 
     /** The findings listed under {@code organCrops.<key>}, each one the crops score. */
@@ -231,7 +236,7 @@ public final class CropStage implements AutoCloseable {
     }
 
     /**
-     * Whether this stage locates finding {@code id} at the densest voxel of its organ's crop (manifest
+     * Whether this stage locates finding {@code id} by {@link #densest} on its organ's crop (manifest
      * {@code organCrops.densestVoxelFindings}: calcified lesions such as stones) rather than at its logit peak.
      */
     boolean locatesAtDensestVoxel(String id) {
@@ -307,7 +312,7 @@ public final class CropStage implements AutoCloseable {
             long[] ls = logits.getInfo().getShape();
             return new OrganCrop(organ.name(), side, grid, floats(emb.getFloatBuffer()), floats(logits.getFloatBuffer()),
                     new int[] {(int) ls[4], (int) ls[3], (int) ls[2]}, floats(max.getFloatBuffer()),
-                    densest(footprint.maxHu(), mask, g, grid));
+                    densestOrgans.contains(organ.name()) ? densest(footprint.maxHu(), mask, g, grid) : null);
         } catch (OrtException e) {
             throw new TriageException(ErrorCode.INFERENCE_FAILED, "crop encoder " + organ.name() + " failed: "
                     + e.getMessage(), e);

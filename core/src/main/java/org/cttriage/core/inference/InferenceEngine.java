@@ -124,12 +124,12 @@ public final class InferenceEngine implements AutoCloseable {
             }
             checkSignature(image, pkg.manifest().path("imageEncoder"), "image encoder");
             checkSignature(text, pkg.manifest().path("textEncoder"), "text encoder");
+            boolean cuda = device.startsWith("cuda");
             JsonNode refinerNode = pkg.manifest().path("segmentationRefiner");
             if (!refinerNode.isMissingNode()) {
-                refiner = open(refinerNode.path("file").asText(), options, device.startsWith("cuda"));
+                refiner = open(refinerNode.path("file").asText(), options, cuda);
                 checkSignature(refiner, refinerNode, "segmentation refiner");
             }
-            boolean cuda = device.startsWith("cuda");
             stage = CropStage.open(pkg, file -> open(file, options, cuda));
         } catch (OrtException e) {
             closeQuietly(image);
@@ -420,10 +420,10 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Where the engine places finding {@code f} in {@code volume}, whether or not it is called present
      * (the result carries a location only for findings called present): the strongest voxel of its logit
-     * map when the organ crops score it (for a finding of {@code organCrops.densestVoxelFindings}, the densest
-     * voxel in its organ's mask on the crop that scored it), else the centre of its organ. {@code score} is the finding's
-     * {@link #score(Analysis, AbnormalityDictionary.Finding, List, List)} with its own prompts (it names the
-     * crop that scored it). {@code ct-triage evaluate} measures with it how often the model points at the
+     * map when the organ crops score it (for a finding of {@code organCrops.densestVoxelFindings}, the calcified
+     * lesion {@link CropStage#densest} finds on the crop that scored it), else the centre of its organ. {@code score}
+     * is the finding's {@link #score(Analysis, AbnormalityDictionary.Finding, List, List)} with its own prompts (it
+     * names the crop that scored it). {@code ct-triage evaluate} measures with it how often the model points at the
      * lesion on every positive case, calibration aside.
      */
     public FindingLocation locate(Volume volume, Analysis analysis, Score score, AbnormalityDictionary.Finding f) {
