@@ -73,10 +73,14 @@ class UNet(nn.Module):
         return self.out(a)
 
 
-def inputs(hu, mask):
-    """The two input channels; the mask only gives the organ's median HU (it is not an input)."""
+def organ_median(hu, mask):
+    """The organ's median HU over the mask given: all the detector takes from the mask."""
     inside = hu[mask > 0.5]
-    med = float(np.median(inside)) if inside.size else 40.0
+    return float(np.median(inside)) if inside.size else 40.0
+
+
+def inputs(hu, med):
+    """The two input channels of ``hu`` (a crop or a patch of it), given the organ's median HU."""
     c = np.clip((hu - med) / 100.0, -1.5, 1.5)
     s = np.clip((hu - 40.0) / 200.0, -1.0, 1.0)
     return np.stack([c, s]).astype(np.float32)
@@ -107,8 +111,8 @@ def patch_from(hu, m, y, crop, rng, p, p_lesion):
         c = org[rng.randint(len(org))] if len(org) else np.array(m.shape) // 2
     lo = [int(np.clip(c[a] - p // 2, 0, max(0, m.shape[a] - p))) for a in range(3)]
     sl = tuple(slice(lo[a], lo[a] + p) for a in range(3))
-    x = inputs(hu, mm)  # median over the whole mask, as served
-    x, t = x[(slice(None),) + sl], y[(slice(None),) + sl]
+    x = inputs(hu[sl], organ_median(hu, mm))  # the median over the whole mask, as served; channels of the patch only
+    t = y[(slice(None),) + sl]
     pad = [(0, 0)] + [(0, p - x.shape[1 + a]) for a in range(3)]
     return np.pad(x, pad), np.pad(t, pad)
 
@@ -117,12 +121,10 @@ def score(net, hu, mask, regions, window=None):
     """Per region (a mask), per finding: the peak of the smoothed map inside the region dilated by two voxels.
     With ``window`` (the training patch size) the map is computed window by window (stride 3/4 of a window,
     overlaps averaged), so that instance normalisation sees what it saw in training; else on the whole crop."""
-    x = torch.from_numpy(inputs(hu, mask))[None]
+    x = torch.from_numpy(inputs(hu, organ_median(hu, mask)))[None]
     shape = x.shape[2:]
-    p = window or 0
-    full = [max(n + n % 2, p) for n in shape]
-    if not window:
-        full = [n + (-n) % 8 for n in shape]
+    p = window
+    full = [max(n + n % 2, p) for n in shape] if window else [n + (-n) % 8 for n in shape]
     pad = []
     for a in (2, 1, 0):
         pad += [0, full[a] - shape[a]]
@@ -157,7 +159,7 @@ def score(net, hu, mask, regions, window=None):
 
 
 def largest_lesion(crop, fid):
-    sizes = [f.get('sizeMm', f.get('diameterMm', 0)) for f in crop['findings'] if f['id'] == fid]
+    sizes = [f['sizeMm'] for f in crop['findings'] if f['id'] == fid]
     return max(sizes) if sizes else 0.0
 
 
