@@ -18,6 +18,11 @@ CropStage).
       `ct-triage evaluate --model OUT --margins FILE` wrote through the Java serving path (coarse boxes,
       full-resolution crops), the same rule train.py applies to the coarse findings; reportable when
       the AUC there is >= train.REPORTABLE_MIN_AUC; rewrites dictionary.json and manifest.json's SHA-256s.
+  package_v2.py detectors --detector kidney=lesion-kidney/detector.pt [--detector ORGAN=PATH ...] --command "..."
+                          [--out models/ctglip-ref-v2]
+      adds the third stage: each organ's lesion detector (experiments/lesion_detector.py, run L) exported to
+      lesion_detector_<organ>.onnx and described in manifest organCrops.lesionDetectors (read by the engine's
+      LesionDetector); run before calibrate, which decides per finding whether the detector scores it.
   package_v2.py compare --margins unseen.json [--out models/ctglip-ref-v2]
       per finding, the AUC of ctglip-ref (the coarse stage's margins) and of this package on the same
       unseen cases (evaluate --margins on seeds below 1000000), appended to the package's card.
@@ -223,18 +228,124 @@ Issue 12's two-stage package. **Synthetic phantoms only; nothing here transfers 
 # How much better (AUC on the calibration cases) the finding head must rank a crop finding than the zero-shot
 # embedding to score it instead: about the noise of an AUC on 10-20 positives
 HEAD_MIN_GAIN = 0.05
+# How much better the lesion detector must rank a crop finding on the calibration cases than the crop scorer it
+# would replace: none (it must not rank it worse). Unlike the head, it was validated on its own (run L: 130-160
+# validation phantoms, 37-48 positives per finding), which these cases need only not contradict
+DETECTOR_MIN_GAIN = 0.0
+
+# The lesion detectors' input (lesion_detector.inputs) as the manifest states it for the engine: per channel,
+# clip((footprint-mean HU - centre) / scale, -clip, clip); centre "organMedian" is the median footprint-mean HU of
+# the crop voxels more than half in the served organ mask
+DETECTOR_CHANNELS = [{'name': 'organ_contrast', 'centreHu': 'organMedian', 'scaleHu': 100.0, 'clip': 1.5},
+                     {'name': 'soft_tissue', 'centreHu': 40.0, 'scaleHu': 200.0, 'clip': 1.0}]
+
+
+def detectors(args):
+    """The third stage: per organ, run L's lesion detector exported to ONNX (a window of the organ's crop in,
+    the per-finding lesion probability at half resolution out) and its contract in manifest
+    organCrops.lesionDetectors. The detector's findings stay uncalibrated for it until calibrate chooses it."""
+    sys.path.insert(0, os.path.join(HERE, 'experiments'))
+    import lesion_detector as ld
+    out = args.out
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    stage = manifest['organCrops']
+    if 'calibration' in stage:
+        sys.exit(f'{out} is calibrated already: detectors runs between build and calibrate, which chooses per '
+                 'finding whether its detector scores it')
+    spec = json.load(open(os.path.join(out, stage['spec'])))
+    grids = {o['name']: o for o in spec['organs']}
+    found = {}
+    for item in args.detector:
+        organ, path = item.split('=', 1)
+        ck = torch.load(path, map_location='cpu')
+        if ck['organ'] != organ:
+            sys.exit(f'{path} is a detector for {ck["organ"]}, not {organ}')
+        if organ not in stage['encoders']:
+            sys.exit(f'{organ} has no crop encoder in {out}: the detector runs on the crops of stage 2')
+        for fid in ck['findings']:
+            if fid not in stage['findingChannels']:
+                sys.exit(f'{fid} is not a crop finding of {out} (organCrops.findingChannels)')
+        p = ck.get('patch', 48)
+        net = ld.UNet(2, len(ck['findings']), ck['width'])
+        net.load_state_dict(ck['net'])
+        net.eval()
+
+        class Probability(torch.nn.Module):
+            def __init__(self, net):
+                super().__init__()
+                self.net = net
+
+            def forward(self, window):
+                return torch.sigmoid(self.net(window))
+
+        name = f'lesion_detector_{organ}.onnx'
+        x = torch.zeros(1, 2, p, p, p)
+        torch.onnx.export(Probability(net), x, os.path.join(out, name), input_names=['window'],
+                          output_names=['lesion_probability'], opset_version=17,
+                          dynamic_axes={'window': {0: 'windows'}, 'lesion_probability': {0: 'windows'}})
+        import onnx
+        onnx.checker.check_model(os.path.join(out, name))
+        h = p // 2
+        found[organ] = {
+            'file': name,
+            'findings': ck['findings'],
+            'windowVoxels': p,
+            'strideVoxels': (3 * p // 4) // 2 * 2,
+            'smoothVoxels': 3,
+            'regionDilateVoxels': 2,
+            'inputs': [tensor('window', 'float32', [-1, 2, p, p, p])],
+            'outputs': [tensor('lesion_probability', 'float32', [-1, len(ck['findings']), h, h, h])],
+            'training': {'checkpoint': os.path.basename(path), 'checkpointSha256': sha256(path),
+                         'spacingMm': grids[organ]['spacingMm'], 'command': args.command},
+        }
+        print(f'{organ}: {name} ({ck["findings"]}, window {p}, width {ck["width"]})')
+    stage['lesionDetectors'] = {'channels': DETECTOR_CHANNELS, 'detectors': found}
+    stage.pop('detectorFindings', None)
+    card_bullet(out, detector_bullet(found, args.command))
+    write_manifest(out, manifest)
+
+
+
+def detector_bullet(found, command):
+    """The card's description of the third stage (manifest organCrops.lesionDetectors.detectors ``found``)."""
+    return ('- **Stage 3 (lesion detectors):** for ' + ', '.join(found) + ', a lesion detector '
+            '(`lesion_detector_<organ>.onnx`, manifest organCrops.lesionDetectors; '
+            '`models/ctglip-ref/experiments/lesion_detector.py`, a small U-Net trained per voxel, run L in '
+            'ctglip-ref\'s card) segments the organ\'s focal lesions ('
+            + '; '.join(f'{o}: ' + ', '.join(d['findings']) for o, d in found.items()) + ') on the organ\'s crop, '
+            'window by window (the engine\'s `LesionDetectors`); a finding\'s score is the logit of its peak '
+            'probability inside the organ mask dilated by two voxels, its location that peak. The mask is not an '
+            'input: only the organ\'s median HU comes from it. The calibration decides per finding whether the '
+            f'detector scores it (organCrops.detectorFindings). Training: `{command}`.\n')
+
+
+def card_bullet(out, bullet):
+    """Adds a bullet to the end of the card's head (before its first section)."""
+    card = os.path.join(out, 'MODEL_CARD.md')
+    with open(card) as fh:
+        text = fh.read()
+    at = text.find('\n## ')
+    text = text + bullet if at < 0 else text[:at] + bullet + text[at:]
+    with open(card, 'w') as fh:
+        fh.write(text)
 
 
 def calibrate(args):
     out = args.out
     data = json.load(open(args.margins))
     manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    if 'calibration' in manifest['organCrops']:
+        # the margins of a calibrated package are its chosen scorers' (a head finding's margin is its head's),
+        # and the findings given back to the coarse stage are no longer the crops': calibrating it again would
+        # choose on the wrong figures
+        sys.exit(f'{out} is calibrated already (manifest organCrops.calibration): calibrate runs once, on the output '
+                 'of build (and detectors); rebuild the package first')
     channels = manifest['organCrops']['findingChannels']
     dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
     single = {f['id']: f for f in json.load(open(os.path.join(HERE, 'dictionary.json')))['findings']}
     rows = []
     kept_coarse = []
-    heads = []
+    heads, by_detectors = [], []
     for f in dictionary['findings']:
         if f['id'] not in channels:
             continue
@@ -244,12 +355,19 @@ def calibrate(args):
         a_emb, a_coarse = auc(x, y), auc(np.array(d['coarseMargin'], np.float64), y)
         peak = d.get('headPeak')
         a_head = auc(np.array(peak, np.float64), y) if peak and None not in peak else -1.0
-        # three scorers per finding, chosen on the calibration cases only: the crop embedding against the
-        # prompts (zero-shot), the crop's finding head (its largest logit in the crop), the coarse stage. The
-        # embedding is preferred (the prompts and their held-out paraphrases work through it); the head replaces it
-        # only when it ranks the finding clearly better
+        det = d.get('detectorPeak')
+        a_det = auc(np.array(det, np.float64), y) if det and None not in det else -1.0
+        # four scorers per finding, chosen on the calibration cases only: the crop embedding against the
+        # prompts (zero-shot), the crop's finding head (its largest logit in the crop), the organ's lesion detector
+        # (the logit of its peak probability), the coarse stage. The embedding is preferred (the prompts and their
+        # held-out paraphrases work through it); the head replaces it only when it ranks the finding clearly
+        # better (HEAD_MIN_GAIN); the detector replaces either when it ranks the finding at least as well
+        # (DETECTOR_MIN_GAIN: it was validated on its own, on 3-4 times as many positives as these cases have)
         by_head = a_head >= a_emb + HEAD_MIN_GAIN
         a_crop = a_head if by_head else a_emb
+        by_det = a_det >= 0 and a_det >= a_crop + DETECTOR_MIN_GAIN
+        if by_det:
+            by_head, a_crop = False, a_det
         if a_coarse > a_crop:
             # the coarse stage ranks this finding better on the calibration cases: it keeps scoring it, with
             # ctglip-ref's own calibration (a per-finding choice of stage, made on calibration seeds only)
@@ -264,6 +382,11 @@ def calibrate(args):
             heads.append(f['id'])
             print(f'{f["id"]}: finding head (AUC {a_head:.3f} against {a_emb:.3f} zero-shot on the crops, '
                   f'{a_coarse:.3f} coarse)')
+        if by_det:
+            x = np.array(det, np.float64)
+            by_detectors.append(f['id'])
+            print(f'{f["id"]}: lesion detector (AUC {a_det:.3f} against {a_emb:.3f} zero-shot on the crops, '
+                  f'{a_head:.3f} head, {a_coarse:.3f} coarse)')
         a, b = platt(x, y)
         if not (a > 0):
             a, b = 1.0, math.log(max(y.mean(), 1e-3) / max(1 - y.mean(), 1e-3))
@@ -271,12 +394,12 @@ def calibrate(args):
         prob = 1 / (1 + np.exp(-(x / temperature + bias)))
         thr = youden_threshold(prob, y)
         a_uc = auc(x, y)
-        # the head's score does not depend on prompts: held-out prompts give it the same score
-        hx = x if by_head else np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
+        # the head's and the detector's scores do not depend on prompts: held-out prompts give them the same score
+        hx = x if by_head or by_det else np.array([math.nan if v is None else v for v in d['heldOutMargin']], np.float64)
         f['temperature'], f['bias'], f['threshold'] = sig(temperature), sig(bias), sig(thr)
         f['reportable'] = bool(a_uc >= REPORTABLE_MIN_AUC)
         pos = y > 0.5
-        rows.append((f['id'] + (' (finding head)' if by_head else ''), int(pos.sum()), int((~pos).sum()), a_uc,
+        rows.append((f['id'] + (' (finding head)' if by_head else ' (lesion detector)' if by_det else ''), int(pos.sum()), int((~pos).sum()), a_uc,
                      auc(hx, y) if not np.isnan(hx).any() else math.nan,
                      *sensitivity_specificity(prob >= thr, y), f['temperature'], f['bias'], f['threshold'],
                      f['reportable']))
@@ -287,6 +410,21 @@ def calibrate(args):
         manifest['organCrops']['headFindings'] = heads
     else:
         manifest['organCrops'].pop('headFindings', None)
+    lesion = manifest['organCrops'].get('lesionDetectors')
+    if lesion:
+        for organ in list(lesion['detectors']):
+            if not any(fid in by_detectors for fid in lesion['detectors'][organ]['findings']):
+                # the detector scores none of its findings: the engine need not run it
+                os.remove(os.path.join(out, lesion['detectors'].pop(organ)['file']))
+                print(f'{organ}: its lesion detector scores no finding; dropped from the package')
+        if not lesion['detectors']:
+            manifest['organCrops'].pop('lesionDetectors')
+    if by_detectors:
+        manifest['organCrops']['detectorFindings'] = by_detectors
+    else:
+        manifest['organCrops'].pop('detectorFindings', None)
+    manifest['organCrops']['calibration'] = {'seed': data['seed'], 'cases': data['cases'], 'matrix': data['matrix'],
+                                             'slices': data['slices'], 'sliceSpacingMm': data['sliceSpacingMm']}
     densest = [d for d in manifest['organCrops'].get('densestVoxelFindings', []) if d in channels]
     if densest:
         manifest['organCrops']['densestVoxelFindings'] = densest
@@ -318,7 +456,9 @@ def calibrate(args):
              'whichever ranks it best on these cases: the crop embedding against its prompts (zero-shot), the '
              'crop\'s finding head (its largest logit in the crop; manifest organCrops.headFindings; only when it '
              f'ranks the finding at least {HEAD_MIN_GAIN} better than the embedding; its prompts do not change the '
-             'score, so its held-out AUC is its AUC), or the coarse stage (manifest '
+             'score, so its held-out AUC is its AUC), the organ\'s lesion detector (the logit of its peak '
+             'probability; manifest organCrops.detectorFindings; when it ranks the finding at least as well as the '
+             'other crop scorers: it was validated on its own, run L), or the coarse stage (manifest '
              'organCrops.findingChannels lists the findings the crops score).', '',
              '| finding | pos/neg | AUC | AUC held-out prompts | sens @thr | spec @thr | temperature | bias | threshold | reportable |',
              '|---|---|---|---|---|---|---|---|---|---|']
@@ -329,9 +469,26 @@ def calibrate(args):
         lines.append(f'| {r[0]} | {r[1]}/{r[2]} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.3f} | {r[7]} | {r[8]} | '
                      f'{r[9]} | {"yes" if r[10] else "no"} |')
         print(' '.join(str(v) for v in r))
-    with open(os.path.join(out, 'MODEL_CARD.md'), 'a') as fh:
-        fh.write('\n'.join(lines) + '\n')
+    card_section(out, '## Calibration of the crop findings', lines)
     write_manifest(out, manifest)
+
+
+def card_section(out, heading, lines):
+    """Puts ``lines`` (starting with an empty line, then the heading) into the package card: in place of the
+    section that starts with ``heading`` when the card has one (so calibrate and compare can run again on a
+    package), else at the end."""
+    path = os.path.join(out, 'MODEL_CARD.md')
+    with open(path) as fh:
+        card = fh.read()
+    block = '\n'.join(lines[1:]) + '\n'
+    start = card.find('\n' + heading)
+    if start < 0:
+        card = card + '\n'.join(lines) + '\n'
+    else:
+        end = card.find('\n## ', start + 1)
+        card = card[:start + 1] + block + (card[end:] if end >= 0 else '')
+    with open(path, 'w') as fh:
+        fh.write(card)
 
 
 def compare(args):
@@ -341,6 +498,7 @@ def compare(args):
     dictionary = json.load(open(os.path.join(out, 'dictionary.json')))
     stage_two = json.load(open(os.path.join(out, 'manifest.json')))['organCrops']
     channels, heads = stage_two['findingChannels'], stage_two.get('headFindings', [])
+    detected = stage_two.get('detectorFindings', [])
     lines = ['', f'## Evaluation on unseen seeds: ctglip-ref against this package on the same cases', '',
              f'`bin/ct-triage evaluate --model {shown(out)} --seed {data["seed"]} --cases {data["cases"]} --matrix '
              f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
@@ -361,7 +519,8 @@ def compare(args):
         sens, spec = sensitivity_specificity((prob >= f['threshold']) & bool(f['reportable']), y)
         r1, r2 = auc(c, y), auc(x, y)
         rh = auc(hx, y) if not np.isnan(hx).any() else math.nan
-        stage = 'coarse' if f['id'] not in channels else 'crops, head' if f['id'] in heads else 'crops'
+        stage = ('coarse' if f['id'] not in channels else 'crops, head' if f['id'] in heads
+                 else 'crops, detector' if f['id'] in detected else 'crops')
         a1.append(r1), a2.append(r2), h2.append(rh)
         if stage != 'coarse':
             crop1.append(r1), crop2.append(r2)
@@ -373,8 +532,7 @@ def compare(args):
     lines.append(f'| **mean of {len(a1)}** | | | {m(a1):.3f} | **{m(a2):.3f}** | {m(h2):.3f} | | | |')
     lines.append(f'| **mean of the {len(crop1)} crop findings** | | | {m(crop1):.3f} | **{m(crop2):.3f}** | | | | |')
     print(f'mean AUC ctglip-ref {m(a1):.3f} v2 {m(a2):.3f} held-out v2 {m(h2):.3f}; crop findings {m(crop1):.3f} -> {m(crop2):.3f}')
-    with open(os.path.join(out, 'MODEL_CARD.md'), 'a') as fh:
-        fh.write('\n'.join(lines) + '\n')
+    card_section(out, '## Evaluation on unseen seeds', lines)
     write_manifest(out, json.load(open(os.path.join(out, 'manifest.json'))))
 
 
@@ -397,11 +555,16 @@ def main():
     c = sub.add_parser('calibrate')
     c.add_argument('--margins', required=True)
     c.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    d = sub.add_parser('detectors')
+    d.add_argument('--detector', action='append', required=True, metavar='ORGAN=PATH',
+                   help='a lesion_detector.py checkpoint of ORGAN')
+    d.add_argument('--command', default='', help='how the detectors were trained, for the manifest')
+    d.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     k = sub.add_parser('compare')
     k.add_argument('--margins', required=True)
     k.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     args = ap.parse_args()
-    {'build': build, 'calibrate': calibrate, 'compare': compare}[args.cmd](args)
+    {'build': build, 'detectors': detectors, 'calibrate': calibrate, 'compare': compare}[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -272,7 +272,8 @@ def main():
     print(f'trained {step} steps of {a.batch} patches in {time.time() - t0:.0f} s '
           f'({(time.time() - t0) / max(step, 1):.2f} s/step)', flush=True)
     if a.checkpoint and not a.validate_only:
-        torch.save({'net': net.state_dict(), 'findings': a.findings, 'organ': a.organ, 'width': a.width},
+        torch.save({'net': net.state_dict(), 'findings': a.findings, 'organ': a.organ, 'width': a.width,
+                    'patch': a.patch},
                    a.checkpoint)
     t1 = time.time()
     res = validate(net, val, fidx, a.findings, a.seed + 1, None if a.whole_crop else a.patch)
