@@ -290,7 +290,7 @@ def detectors(args):
             'file': name,
             'findings': ck['findings'],
             'windowVoxels': p,
-            'strideVoxels': (3 * p // 4) // 2 * 2,
+            'strideVoxels': args.stride or p,
             'smoothVoxels': 3,
             'regionDilateVoxels': 2,
             'inputs': [tensor('window', 'float32', [-1, 2, p, p, p])],
@@ -320,10 +320,16 @@ def detector_bullet(found, command):
 
 
 def card_bullet(out, bullet):
-    """Adds a bullet to the end of the card's head (before its first section)."""
+    """Adds a bullet to the end of the card's head (before its first section), in place of one that starts the
+    same way (up to its first colon)."""
     card = os.path.join(out, 'MODEL_CARD.md')
     with open(card) as fh:
         text = fh.read()
+    key = '\n' + bullet[:bullet.index(':')]
+    old = text.find(key)
+    if old >= 0:
+        end = text.find('\n', old + 1)
+        text = text[:old + 1] + text[end + 1:]
     at = text.find('\n## ')
     text = text + bullet if at < 0 else text[:at] + bullet + text[at:]
     with open(card, 'w') as fh:
@@ -559,6 +565,9 @@ def main():
     d.add_argument('--detector', action='append', required=True, metavar='ORGAN=PATH',
                    help='a lesion_detector.py checkpoint of ORGAN')
     d.add_argument('--command', default='', help='how the detectors were trained, for the manifest')
+    d.add_argument('--stride', type=int, default=None,
+                   help='voxels between the windows the engine cuts a crop into (even; default: the window, the '
+                        'fewest windows that cover the crop: renal cyst 0.776 against 0.779 with 36, 24 %% less time)')
     d.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     k = sub.add_parser('compare')
     k.add_argument('--margins', required=True)

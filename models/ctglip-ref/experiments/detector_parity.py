@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Train/serve parity of the lesion detectors (issue 12's third stage): the score PyTorch gives a synthetic crop
-(lesion_detector.score, window by window, as validated) for each detector of a package, written as the fixture
+(lesion_detector.score, window by window with the manifest's window and stride) for each detector of a package, written as the fixture
 that core's LesionDetectorsTest compares the Java engine's ONNX Runtime path with.
 
 The synthetic crop of an organ (its grid in the package's organ-crops.json, arrays [z, y, x]): HU 35 inside an
@@ -62,9 +62,9 @@ def main():
         net.eval()
         size = grids[organ]['gridSize']
         hu, mask = synthetic_crop(size)
-        peaks = ld.score(net, hu, mask, [mask], window=entry['windowVoxels'])[0]
+        peaks = ld.score(net, hu, mask, [mask], window=entry['windowVoxels'], stride=entry['strideVoxels'])[0]
         out['detectors'][organ] = {'file': entry['file'], 'onnxSha256': sha256(os.path.join(a.package, entry['file'])),
-                                   'gridSize': size,
+                                   'gridSize': size, 'strideVoxels': entry['strideVoxels'],
                                    'organMedianHu': ld.organ_median(hu, mask),
                                    'peaks': dict(zip(ck['findings'], peaks))}
         print(organ, out['detectors'][organ])

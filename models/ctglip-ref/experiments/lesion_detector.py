@@ -117,7 +117,7 @@ def patch_from(hu, m, y, crop, rng, p, p_lesion):
     return np.pad(x, pad), np.pad(t, pad)
 
 
-def score(net, hu, mask, regions, window=None):
+def score(net, hu, mask, regions, window=None, stride=None):
     """Per region (a mask), per finding: the peak of the smoothed map inside the region dilated by two voxels.
     With ``window`` (the training patch size) the map is computed window by window (stride 3/4 of a window,
     overlaps averaged), so that instance normalisation sees what it saw in training; else on the whole crop."""
@@ -132,7 +132,7 @@ def score(net, hu, mask, regions, window=None):
     with torch.no_grad():
         half = [(n + 1) // 2 for n in shape]
         if window:
-            stride = (3 * p // 4) // 2 * 2
+            stride = stride or (3 * p // 4) // 2 * 2
             starts = [sorted(set(list(range(0, n - p, stride)) + [n - p])) for n in full]
             acc = torch.zeros((1, len(net.out.weight)) + tuple(n // 2 for n in full))
             cnt = torch.zeros_like(acc[:, :1])
@@ -163,7 +163,7 @@ def largest_lesion(crop, fid):
     return max(sizes) if sizes else 0.0
 
 
-def validate(net, val, fidx, names, seed, window=None):
+def validate(net, val, fidx, names, seed, window=None, stride=None):
     net.eval()
     rng = np.random.RandomState(seed)
     modes = ['true mask', 'coarse lattice + errors']
@@ -172,7 +172,7 @@ def validate(net, val, fidx, names, seed, window=None):
     for case, crop, s in val:
         hu, m, y = load(case, crop, fidx)
         masks = [m, served_mask(m, crop, rng, True)]
-        for mode, sc in zip(modes, score(net, hu, masks[1], masks, window)):
+        for mode, sc in zip(modes, score(net, hu, masks[1], masks, window, stride)):
             prev = per_case[mode].get(s)
             per_case[mode][s] = sc if prev is None else [max(a, b) for a, b in zip(prev, sc)]
         pos = [1.0 if any(f['id'] == n for f in crop['findings']) else 0.0 for n in names]
@@ -220,6 +220,8 @@ def main():
     ap.add_argument('--whole-crop', action='store_true',
                     help='validate on the whole crop at once (default: window by window, as trained)')
     ap.add_argument('--scores', help='write the per-case validation scores (JSON) here')
+    ap.add_argument('--stride', type=int, default=None,
+                    help='window stride for scoring (even; default 3/4 of the patch, rounded down to even)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -276,7 +278,7 @@ def main():
                     'patch': a.patch},
                    a.checkpoint)
     t1 = time.time()
-    res = validate(net, val, fidx, a.findings, a.seed + 1, None if a.whole_crop else a.patch)
+    res = validate(net, val, fidx, a.findings, a.seed + 1, None if a.whole_crop else a.patch, a.stride)
     print(f'validation ({time.time() - t1:.0f} s), case-level AUC of the detector peak:')
     print('| finding | pos/neg | true mask | lattice + errors | under 2 voxels (n) | 2 voxels and over (n) |')
     print('|---|---|---|---|---|---|')

@@ -32,6 +32,8 @@ import org.cttriage.core.volume.VolumeGeometry;
  *   "spec": "organ-crops.json",
  *   "findingChannels": {"cholelithiasis": 8, ...},      finding id → channel of finding_max / finding_logits
  *   "headFindings": ["liver_mass", ...],                 optional: scored by the finding head, not the embedding
+ *   "lesionDetectors": {...},                            optional: the third stage, {@link LesionDetectors}
+ *   "detectorFindings": ["pancreatic_mass", ...],        optional: scored and located by their organ's detector
  *   "textEncoder": {"file": "text_encoder_crops.onnx", "inputs": [...], "outputs": [...]},
  *   "encoders": {"gallbladder": {"file": "crop_encoder_gallbladder.onnx", "inputs": [...], "outputs": [...]}, ...}
  * }
@@ -48,8 +50,11 @@ import org.cttriage.core.volume.VolumeGeometry;
  * <p>A finding of {@code findingChannels} is scored zero-shot: its prompts against the crop's embedding.
  * A finding also listed in {@code headFindings} is scored instead by its finding head: the largest logit
  * of its map in the crop ({@link OrganCrop#peak}), where the dense per-voxel training signal sees a lesion
- * that the pooled embedding does not pass on; its prompts do not change that score. The package's
- * calibration decides per finding which of the two (or the coarse stage) ranks best.
+ * that the pooled embedding does not pass on; its prompts do not change that score. A finding listed in
+ * {@code detectorFindings} is scored by the logit of its organ's lesion detector's peak probability on the crop
+ * ({@link LesionDetectors}, run on every crop of an organ the manifest gives a detector) and located at that
+ * peak; its prompts do not change that score either. The package's calibration decides per finding which of
+ * these (or the coarse stage) ranks best.
  */
 public final class CropStage implements AutoCloseable {
     static final String CROP = "crop";
@@ -79,9 +84,12 @@ public final class CropStage implements AutoCloseable {
      * @param densestLps LPS position of the densest voxel of the compact dense structures in or at the organ's
      *                   mask, else of the voxels at least half in the mask ({@link CropStage#densest}); null when
      *                   no voxel is in the mask, or when no finding of the organ is located so
+     * @param lesions    per finding of the organ's lesion detector ({@link LesionDetectors}), its peak and where;
+     *                   empty when no detector covers the organ
      */
     public record OrganCrop(String organ, OrganSegmentation.Side side, OrganCrops.CropGrid grid, float[] embedding,
-                     float[] logits, int[] headSize, float[] findingMax, double[] densestLps) {
+                     float[] logits, int[] headSize, float[] findingMax, double[] densestLps,
+                     Map<String, LesionDetectors.Lesion> lesions) {
         /** The largest logit of {@code channel}'s map anywhere in the crop, organ mask or not. */
         public double peak(int channel) {
             int n = headSize[0] * headSize[1] * headSize[2];
@@ -126,11 +134,14 @@ public final class CropStage implements AutoCloseable {
     private final Contrast contrast; // null: the spec's channels only
     private final int inputChannels;
     private final Map<String, AbnormalityDictionary.Organ> organs; // their labels in the coarse segmentation
+    private final LesionDetectors detectors; // null: no third stage
+    private final java.util.Set<String> detectorFindings; // scored by their organ's lesion detector
 
     private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
                       Map<String, Integer> findingChannels, java.util.Set<String> headFindings,
                       java.util.Set<String> densestFindings, java.util.Set<String> densestOrgans, Contrast contrast,
-                      Map<String, AbnormalityDictionary.Organ> organs) {
+                      Map<String, AbnormalityDictionary.Organ> organs, LesionDetectors detectors,
+                      java.util.Set<String> detectorFindings) {
         this.crops = crops;
         this.encoders = encoders;
         this.text = text;
@@ -141,6 +152,8 @@ public final class CropStage implements AutoCloseable {
         this.contrast = contrast;
         this.inputChannels = inputChannels(crops.spec(), contrast);
         this.organs = organs;
+        this.detectors = detectors;
+        this.detectorFindings = detectorFindings;
     }
 
     /** The crop encoders' input channels: the spec's, and the contrast channel when there is one. */
@@ -207,8 +220,34 @@ public final class CropStage implements AutoCloseable {
         java.util.Set<String> densestOrgans = new java.util.HashSet<>();
         pkg.dictionary().findings().stream().filter(f -> densestFindings.contains(f.id()))
                 .forEach(f -> densestOrgans.add(f.organ()));
+        Map<String, String> organOf = new java.util.HashMap<>();
+        pkg.dictionary().findings().forEach(f -> organOf.put(f.id(), f.organ()));
+        LesionDetectors detectors;
+        try {
+            detectors = LesionDetectors.open(node.path("lesionDetectors"), encoders.keySet(), channels, organOf, opener);
+        } catch (TriageException | OrtException | RuntimeException e) {
+            closeAll(encoders.values(), text);
+            throw e;
+        }
+        java.util.Set<String> byDetector = cropFindings(node, "detectorFindings", channels);
+        for (String id : byDetector) {
+            if (detectors == null || !detectors.findings().contains(id)) {
+                closeAll(encoders.values(), text);
+                if (detectors != null) {
+                    detectors.close();
+                }
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.detectorFindings names " + id
+                        + ", which no lesion detector of organCrops.lesionDetectors scores");
+            }
+            if (heads.contains(id)) {
+                closeAll(encoders.values(), text);
+                detectors.close();
+                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, id + " is in both organCrops.headFindings"
+                        + " and organCrops.detectorFindings");
+            }
+        }
         return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings, densestOrgans,
-                contrast, pkg.dictionary().organs());
+                contrast, pkg.dictionary().organs(), detectors, byDetector);
     }
 
     /** The findings listed under {@code organCrops.<key>}, each one the crops score. */
@@ -243,6 +282,19 @@ public final class CropStage implements AutoCloseable {
         return densestFindings.contains(id);
     }
 
+    /**
+     * Whether finding {@code id} is scored and located by its organ's lesion detector (manifest
+     * {@code organCrops.detectorFindings}, chosen at calibration).
+     */
+    boolean scoresByDetector(String id) {
+        return detectorFindings.contains(id);
+    }
+
+    /** Whether a lesion detector of the package gives finding {@code id} a score (whether or not it is used). */
+    boolean detects(String id) {
+        return detectors != null && detectors.findings().contains(id);
+    }
+
     /** The logit channel of a finding this stage scores. */
     int channel(String id) {
         return findingChannels.get(id);
@@ -253,11 +305,16 @@ public final class CropStage implements AutoCloseable {
         return text;
     }
 
+    /** What {@link #run} made: the crops, and the time its lesion detectors took (ns, included in the run's). */
+    record Run(List<OrganCrop> crops, long detectorNanos) {
+    }
+
     /** Crops and encodes every organ that has an encoder and a box in the segmentation. */
-    List<OrganCrop> run(OrtEnvironment env, Volume volume, OrganSegmentation segmentation) throws TriageException {
+    Run run(OrtEnvironment env, Volume volume, OrganSegmentation segmentation) throws TriageException {
         VolumeGeometry coarse = new VolumeGeometry(segmentation.gridSize(), segmentation.spacingMm(),
                 segmentation.originLps(), new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
         List<OrganCrop> out = new ArrayList<>();
+        long[] detectorNanos = {0};
         for (Map.Entry<String, OrtSession> e : encoders.entrySet()) {
             OrganCropSpec.OrganGrid grid = crops.spec().organ(e.getKey());
             int label = organs.get(e.getKey()).label();
@@ -269,23 +326,25 @@ public final class CropStage implements AutoCloseable {
                 for (OrganSegmentation.Side side : List.of(OrganSegmentation.Side.RIGHT, OrganSegmentation.Side.LEFT)) {
                     var box = segmentation.box(label, side, plane.getAsDouble());
                     if (box.isPresent()) {
-                        out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label, side, box.get()));
+                        out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label, side, box.get(),
+                                detectorNanos));
                     }
                 }
             } else {
                 var box = segmentation.box(label, OrganSegmentation.Side.WHOLE, 0);
                 if (box.isPresent()) {
                     out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label,
-                            OrganSegmentation.Side.WHOLE, box.get()));
+                            OrganSegmentation.Side.WHOLE, box.get(), detectorNanos));
                 }
             }
         }
-        return out;
+        return new Run(out, detectorNanos[0]);
     }
 
     private OrganCrop encode(OrtEnvironment env, OrtSession session, Volume volume, OrganSegmentation segmentation,
                              VolumeGeometry coarse, OrganCropSpec.OrganGrid organ, int label,
-                             OrganSegmentation.Side side, OrganSegmentation.Box box) throws TriageException {
+                             OrganSegmentation.Side side, OrganSegmentation.Box box, long[] detectorNanos)
+            throws TriageException {
         double[] lo = box.minLps();
         double[] hi = box.maxLps();
         OrganCrops.CropGrid grid = crops.grid(organ, lo, hi);
@@ -310,9 +369,13 @@ public final class CropStage implements AutoCloseable {
             OnnxTensor logits = (OnnxTensor) r.get(FINDING_LOGITS).orElseThrow();
             OnnxTensor max = (OnnxTensor) r.get(FINDING_MAX).orElseThrow();
             long[] ls = logits.getInfo().getShape();
+            long t0 = System.nanoTime();
+            Map<String, LesionDetectors.Lesion> lesions = detectors == null ? Map.of()
+                    : detectors.detect(env, organ.name(), footprint.meanHu(), mask, g, grid);
+            detectorNanos[0] += System.nanoTime() - t0;
             return new OrganCrop(organ.name(), side, grid, floats(emb.getFloatBuffer()), floats(logits.getFloatBuffer()),
                     new int[] {(int) ls[4], (int) ls[3], (int) ls[2]}, floats(max.getFloatBuffer()),
-                    densestOrgans.contains(organ.name()) ? densest(footprint.maxHu(), mask, g, grid) : null);
+                    densestOrgans.contains(organ.name()) ? densest(footprint.maxHu(), mask, g, grid) : null, lesions);
         } catch (OrtException e) {
             throw new TriageException(ErrorCode.INFERENCE_FAILED, "crop encoder " + organ.name() + " failed: "
                     + e.getMessage(), e);
@@ -465,6 +528,9 @@ public final class CropStage implements AutoCloseable {
     @Override
     public void close() {
         closeAll(encoders.values(), text);
+        if (detectors != null) {
+            detectors.close();
+        }
     }
 
     private static void closeAll(Iterable<OrtSession> sessions, OrtSession text) {

@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.ConcurrentHashMap;
 import org.cttriage.core.domain.FindingLocation;
 import org.cttriage.core.domain.FindingResult;
@@ -379,8 +380,11 @@ public final class InferenceEngine implements AutoCloseable {
                 preprocessor.gridOrigin(volume.geometry()), pkg.preprocessing().spacingMm());
         List<CropStage.OrganCrop> organCrops = List.of();
         long tc = System.nanoTime();
+        long detectorNanos = 0;
         if (crops != null) {
-            organCrops = crops.run(env, volume, segmentation);
+            CropStage.Run run = crops.run(env, volume, segmentation);
+            organCrops = run.crops();
+            detectorNanos = run.detectorNanos();
         }
         long td = System.nanoTime();
         for (AbnormalityDictionary.Finding f : all) {
@@ -410,6 +414,9 @@ public final class InferenceEngine implements AutoCloseable {
         timings.put("imageEncoder", (t2 - t1) / 1_000_000);
         if (crops != null) {
             timings.put("organCrops", (td - tc) / 1_000_000);
+            if (detectorNanos > 0) {
+                timings.put("lesionDetectors", detectorNanos / 1_000_000); // part of organCrops
+            }
         }
         timings.put("scoring", (t3 - t2 - (td - tc)) / 1_000_000);
         timings.put("total", (System.nanoTime() - t0) / 1_000_000);
@@ -419,8 +426,9 @@ public final class InferenceEngine implements AutoCloseable {
 
     /**
      * Where the engine places finding {@code f} in {@code volume}, whether or not it is called present
-     * (the result carries a location only for findings called present): the strongest voxel of its logit
-     * map when the organ crops score it (for a finding of {@code organCrops.densestVoxelFindings}, the calcified
+     * (the result carries a location only for findings called present): the peak of its organ's lesion detector
+     * for a finding of {@code organCrops.detectorFindings}; the strongest voxel of its logit
+     * map when the organ crops score it otherwise (for a finding of {@code organCrops.densestVoxelFindings}, the calcified
      * lesion {@link CropStage#densest} finds on the crop that scored it), else the centre of its organ. {@code score}
      * is the finding's {@link #score(Analysis, AbnormalityDictionary.Finding, List, List)} with its own prompts (it
      * names the crop that scored it). {@code ct-triage evaluate} measures with it how often the model points at the
@@ -434,6 +442,10 @@ public final class InferenceEngine implements AutoCloseable {
                                    AbnormalityDictionary.Finding f) {
         if (score.crop() == null) {
             return organLocation(volume, segmentation, pkg.dictionary().organs().get(f.organ()).label());
+        }
+        LesionDetectors.Lesion lesion = score.crop().lesions().get(f.id());
+        if (crops.scoresByDetector(f.id()) && lesion != null && lesion.pointLps() != null) {
+            return locationAt(volume, lesion.pointLps(), FindingLocation.MODEL);
         }
         double[] point = crops.locatesAtDensestVoxel(f.id()) && score.crop().densestLps() != null
                 ? score.crop().densestLps() : score.crop().strongest(crops.channel(f.id()));
@@ -496,6 +508,17 @@ public final class InferenceEngine implements AutoCloseable {
 
     private Score score(ImageOutput image, List<CropStage.OrganCrop> organCrops, AbnormalityDictionary.Finding f,
                         List<String> positive, List<String> negative) throws TriageException {
+        if (crops != null && crops.scoresByDetector(f.id())) {
+            Score best = null;
+            for (CropStage.OrganCrop c : organCrops) {
+                LesionDetectors.Lesion lesion = c.lesions().get(f.id());
+                if (lesion != null && (best == null || lesion.logit() > best.margin())) {
+                    best = new Score(lesion.logit(), c);
+                }
+            }
+            // no box for the organ: a logit far below any the detector gives (its probabilities are clamped to 1e-6)
+            return best != null ? best : new Score(-1e3, null);
+        }
         if (crops != null && crops.scoresByHead(f.id())) {
             int channel = crops.channel(f.id());
             Score best = null;
@@ -553,6 +576,26 @@ public final class InferenceEngine implements AutoCloseable {
             }
         }
         return Optional.ofNullable(best);
+    }
+
+    /**
+     * What the package's lesion detector says of finding {@code f} (before calibration): the logit of its peak
+     * probability in the dilated organ mask, the larger of the two sides for a paired organ, whether or not the
+     * package scores the finding by it. Empty when no detector covers the finding or no box was found for its
+     * organ. {@code ct-triage evaluate --margins} writes it ({@code detectorPeak}) so that calibration can choose it.
+     */
+    public OptionalDouble detector(Analysis analysis, AbnormalityDictionary.Finding f) {
+        if (crops == null || !crops.detects(f.id())) {
+            return OptionalDouble.empty();
+        }
+        OptionalDouble best = OptionalDouble.empty();
+        for (CropStage.OrganCrop c : analysis.crops()) {
+            LesionDetectors.Lesion lesion = c.lesions().get(f.id());
+            if (lesion != null && (best.isEmpty() || lesion.logit() > best.getAsDouble())) {
+                best = OptionalDouble.of(lesion.logit());
+            }
+        }
+        return best;
     }
 
     /** A finding head's logit maxima: inside the organ mask, and anywhere in the crop. */

@@ -69,6 +69,7 @@ public record ModelPackage(Path folder, JsonNode manifest, ModelIdentity identit
             requiredFiles.add(crops.path("spec").asText());
             requiredFiles.add(crops.path("textEncoder").path("file").asText());
             crops.path("encoders").forEach(e -> requiredFiles.add(e.path("file").asText()));
+            crops.path("lesionDetectors").path("detectors").forEach(e -> requiredFiles.add(e.path("file").asText()));
         }
         JsonNode refiner = manifest.path("segmentationRefiner");
         if (!refiner.isMissingNode()) {

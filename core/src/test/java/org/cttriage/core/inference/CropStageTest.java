@@ -17,7 +17,7 @@ class CropStageTest {
         // two channels of four voxels; channel 1's largest logit is negative, channel 0's is not its finding_max
         float[] logits = {-3f, 2.5f, 0f, 1f, -7f, -2f, -4f, -9f};
         CropStage.OrganCrop c = new CropStage.OrganCrop("liver", OrganSegmentation.Side.WHOLE, null, new float[64],
-                logits, head, new float[] {1f, -4f}, null);
+                logits, head, new float[] {1f, -4f}, null, java.util.Map.of());
         assertThat(c.peak(0)).isEqualTo(2.5);
         assertThat(c.peak(1)).isEqualTo(-2.0);
     }

@@ -89,6 +89,8 @@ final class BenchModelCommand implements Callable<Integer> {
                 double[] pre = new double[runs];
                 double[] enc = new double[runs];
                 double[] score = new double[runs];
+                double[] crops = new double[runs];
+                double[] detectors = new double[runs];
                 for (int r = -warmup; r < runs; r++) {
                     long t0 = System.nanoTime();
                     TriageResult result = engine.analyze(volume);
@@ -98,11 +100,14 @@ final class BenchModelCommand implements Callable<Integer> {
                         pre[r] = result.timingsMillis().get("preprocess");
                         enc[r] = result.timingsMillis().get("imageEncoder");
                         score[r] = result.timingsMillis().get("scoring");
+                        crops[r] = result.timingsMillis().getOrDefault("organCrops", 0L);
+                        detectors[r] = result.timingsMillis().getOrDefault("lesionDetectors", 0L);
                     }
                 }
                 out.printf(Locale.ROOT, "preprocess + inference + scoring: median %.0f ms over %d runs"
-                                + " (preprocess %.0f, image encoder %.0f, scoring %.0f)%n",
-                        median(total), runs, median(pre), median(enc), median(score));
+                                + " (preprocess %.0f, image encoder %.0f, organ crops %.0f of which lesion detectors %.0f,"
+                                + " scoring %.0f)%n",
+                        median(total), runs, median(pre), median(enc), median(crops), median(detectors), median(score));
                 out.printf(Locale.ROOT, "RESULT device=%s load_ms=%.0f latency_ms=%.0f%n", engine.device(), median(loadMs),
                         median(total));
             }

@@ -72,8 +72,8 @@ final class EvaluateCommand implements Callable<Integer> {
         "Also write each case's uncalibrated margin per finding (training and held-out prompts) and its truth",
         "as JSON to FILE, and the coarse stage's margin of every finding (a two-stage package's single-stage",
         "baseline on the same cases) and, for a finding of the organ crops, the finding head's logit maximum",
-        "inside the organ mask and anywhere in the crop: what models/ctglip-ref/package_v2.py calibrates and",
-        "compares on."})
+        "inside the organ mask and anywhere in the crop, and for a finding a lesion detector covers the logit of",
+        "its peak probability (detectorPeak): what models/ctglip-ref/package_v2.py calibrates and compares on."})
     Path margins;
 
     @Option(names = "--segmentation-dump", paramLabel = "DIR", description = {
@@ -117,6 +117,7 @@ final class EvaluateCommand implements Callable<Integer> {
             double[][] coarseMargin = new double[findings.size()][cases];
             double[][] headMax = new double[findings.size()][cases]; // NaN: no organ-crop head for it
             double[][] headPeak = new double[findings.size()][cases];
+            double[][] detectorPeak = new double[findings.size()][cases]; // NaN: no lesion detector for it
             boolean[][] truth = new boolean[findings.size()][cases];
             double[][] dice = new double[dict.organs().size()][cases];
             // location of the focal findings: on the true positives, and on every positive case
@@ -148,6 +149,7 @@ final class EvaluateCommand implements Callable<Integer> {
                     var head = engine.head(a, fd);
                     headMax[f][c] = head.map(InferenceEngine.HeadScore::organMax).orElse(Double.NaN);
                     headPeak[f][c] = head.map(InferenceEngine.HeadScore::peak).orElse(Double.NaN);
+                    detectorPeak[f][c] = engine.detector(a, fd).orElse(Double.NaN);
                     InferenceEngine.Score h = fd.heldOutPositive().isEmpty() ? null
                             : engine.score(a, fd, fd.heldOutPositive(), fd.heldOutNegative());
                     heldOut[f][c] = h == null ? Double.NaN : h.probability(fd);
@@ -187,7 +189,7 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             if (margins != null) {
                 JSON.writeValue(margins.toFile(), margins(engine, findings, margin, heldOutMargin, coarseMargin, headMax,
-                        headPeak, truth));
+                        headPeak, detectorPeak, truth));
             }
             out.flush();
             return 0;
@@ -284,7 +286,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     private ObjectNode margins(InferenceEngine engine, List<AbnormalityDictionary.Finding> findings, double[][] margin,
                                double[][] heldOutMargin, double[][] coarseMargin, double[][] headMax,
-                               double[][] headPeak, boolean[][] truth) {
+                               double[][] headPeak, double[][] detectorPeak, boolean[][] truth) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", engine.modelPackage().identity().name() + " " + engine.modelPackage().identity().version());
         root.put("seed", seed).put("cases", cases).put("matrix", matrix).put("slices", slices)
@@ -297,6 +299,7 @@ final class EvaluateCommand implements Callable<Integer> {
             ArrayNode coarse = n.putArray("coarseMargin");
             ArrayNode hm = n.putArray("headMax");
             ArrayNode hp = n.putArray("headPeak");
+            ArrayNode dp = n.putArray("detectorPeak");
             ArrayNode t = n.putArray("truth");
             for (int c = 0; c < cases; c++) {
                 m.add(margin[f][c]);
@@ -304,6 +307,7 @@ final class EvaluateCommand implements Callable<Integer> {
                 coarse.add(coarseMargin[f][c]);
                 addOrNull(hm, headMax[f][c]);
                 addOrNull(hp, headPeak[f][c]);
+                addOrNull(dp, detectorPeak[f][c]);
                 t.add(truth[f][c]);
             }
         }
