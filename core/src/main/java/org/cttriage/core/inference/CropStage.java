@@ -475,19 +475,7 @@ public final class CropStage implements AutoCloseable {
      */
     static float[] contrast(float[] hu, float[] mask, int[] size, Contrast c) {
         int n = hu.length;
-        float[] inside = new float[n];
-        int count = 0;
-        for (int v = 0; v < n; v++) {
-            if (mask[v] > 0.5f) {
-                inside[count++] = hu[v];
-            }
-        }
-        double median = 0;
-        if (count > 0) {
-            float[] sorted = java.util.Arrays.copyOf(inside, count);
-            java.util.Arrays.sort(sorted);
-            median = count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + (double) sorted[count / 2]) / 2;
-        }
+        double median = maskMedian(hu, mask).orElse(0);
         float[] dilated = maxFilter(mask, size, c.dilateVoxels());
         float[] out = new float[n];
         for (int v = 0; v < n; v++) {
@@ -495,6 +483,27 @@ public final class CropStage implements AutoCloseable {
             out[v] = (float) (d * dilated[v]);
         }
         return out;
+    }
+
+    /**
+     * The median of {@code hu} over the voxels more than half in {@code mask} (numpy's median: the mean of the two
+     * middle values of an even count); empty when there are none.
+     */
+    static OptionalDouble maskMedian(float[] hu, float[] mask) {
+        float[] inside = new float[hu.length];
+        int count = 0;
+        for (int v = 0; v < hu.length; v++) {
+            if (mask[v] > 0.5f) {
+                inside[count++] = hu[v];
+            }
+        }
+        if (count == 0) {
+            return OptionalDouble.empty();
+        }
+        float[] sorted = java.util.Arrays.copyOf(inside, count);
+        java.util.Arrays.sort(sorted);
+        return OptionalDouble.of(count % 2 == 1 ? sorted[count / 2]
+                : (sorted[count / 2 - 1] + (double) sorted[count / 2]) / 2);
     }
 
     /** 3-D maximum filter over a (2r+1)³ cube, separable, voxels outside the grid ignored. */

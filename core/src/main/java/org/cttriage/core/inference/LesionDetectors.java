@@ -76,10 +76,14 @@ public final class LesionDetectors implements AutoCloseable {
 
     private final List<Channel> channels;
     private final Map<String, Detector> detectors;
+    private final Set<String> findings; // of all detectors
 
     private LesionDetectors(List<Channel> channels, Map<String, Detector> detectors) {
         this.channels = channels;
         this.detectors = detectors;
+        Set<String> all = new TreeSet<>();
+        detectors.values().forEach(d -> all.addAll(d.findings()));
+        this.findings = java.util.Collections.unmodifiableSet(all);
     }
 
     /**
@@ -163,11 +167,9 @@ public final class LesionDetectors implements AutoCloseable {
         return detectors.containsKey(organ);
     }
 
-    /** The findings the detectors score, in manifest order. */
+    /** The findings the detectors score. */
     Set<String> findings() {
-        Set<String> out = new TreeSet<>();
-        detectors.values().forEach(d -> out.addAll(d.findings()));
-        return out;
+        return findings;
     }
 
     /**
@@ -215,19 +217,7 @@ public final class LesionDetectors implements AutoCloseable {
 
     /** Median HU of the voxels more than half in the mask (numpy's median), else {@link #NO_ORGAN_MEDIAN_HU}. */
     static double organMedian(float[] hu, float[] mask) {
-        float[] inside = new float[hu.length];
-        int count = 0;
-        for (int v = 0; v < hu.length; v++) {
-            if (mask[v] > 0.5f) {
-                inside[count++] = hu[v];
-            }
-        }
-        if (count == 0) {
-            return NO_ORGAN_MEDIAN_HU;
-        }
-        float[] sorted = java.util.Arrays.copyOf(inside, count);
-        java.util.Arrays.sort(sorted);
-        return count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + (double) sorted[count / 2]) / 2;
+        return CropStage.maskMedian(hu, mask).orElse(NO_ORGAN_MEDIAN_HU);
     }
 
     /**

@@ -239,13 +239,8 @@ class TwoStageEngineTest {
     void aKidneyStoneIsLocatedOnTheStone() throws Exception {
         assertThat(engine.modelPackage().manifest().path("organCrops").path("densestVoxelFindings").toString())
                 .isEqualTo("[\"nephrolithiasis\"]");
-        int n = 256;
-        int slices = 144;
-        Phantom p = new PhantomGenerator().generate(new PhantomSpec(424257, n, n, slices, 400.0 / n, 2.5, 2.5,
-                ContrastPhase.PORTAL_VENOUS, Set.of(PhantomFinding.NEPHROLITHIASIS), false));
-        List<String> instances = Stream.iterate(0, i -> i + 1).limit(slices).map(i -> "1.2.3.5." + (i + 1)).toList();
-        Volume v = PhantomVolumes.headFirst(p, n, slices, 400.0 / n, 2.5, instances, instances.stream()
-                .map(uid -> new SliceSource("1.2.840.10008.5.1.4.1.1.2", uid, 0)).toList());
+        Phantom p = portalVenous(424257, PhantomFinding.NEPHROLITHIASIS);
+        Volume v = scan(p, "1.2.3.5.");
         InferenceEngine.Analysis a = engine.analyzeWithImage(v, List.of());
         AbnormalityDictionary.Finding f = finding("nephrolithiasis");
         InferenceEngine.Score s = engine.score(a, f, f.positive(), f.negative());
@@ -275,13 +270,8 @@ class TwoStageEngineTest {
     void aPancreaticMassIsScoredAndLocatedByTheLesionDetector() throws Exception {
         assertThat(engine.modelPackage().manifest().path("organCrops").path("detectorFindings").toString())
                 .contains("\"pancreatic_mass\"");
-        int n = 256;
-        int slices = 144;
-        Phantom p = new PhantomGenerator().generate(new PhantomSpec(424270, n, n, slices, 400.0 / n, 2.5, 2.5,
-                ContrastPhase.PORTAL_VENOUS, Set.of(PhantomFinding.PANCREATIC_MASS), false));
-        List<String> instances = Stream.iterate(0, i -> i + 1).limit(slices).map(i -> "1.2.3.6." + (i + 1)).toList();
-        Volume v = PhantomVolumes.headFirst(p, n, slices, 400.0 / n, 2.5, instances, instances.stream()
-                .map(uid -> new SliceSource("1.2.840.10008.5.1.4.1.1.2", uid, 0)).toList());
+        Phantom p = portalVenous(424270, PhantomFinding.PANCREATIC_MASS);
+        Volume v = scan(p, "1.2.3.6.");
         InferenceEngine.Analysis a = engine.analyzeWithImage(v, List.of());
         AbnormalityDictionary.Finding f = finding("pancreatic_mass");
         InferenceEngine.Score s = engine.score(a, f, f.positive(), f.negative());
@@ -303,6 +293,19 @@ class TwoStageEngineTest {
         FindingResult called = a.result().findings().stream().filter(r -> r.id().equals("pancreatic_mass"))
                 .findFirst().orElseThrow();
         assertThat(called.probability()).isEqualTo(s.probability(f));
+    }
+
+    /** A 256 x 256 phantom of 144 slices of 2.5 mm, portal venous, with {@code finding} forced. */
+    private static Phantom portalVenous(long seed, PhantomFinding finding) {
+        return new PhantomGenerator().generate(new PhantomSpec(seed, 256, 256, 144, 400.0 / 256, 2.5, 2.5,
+                ContrastPhase.PORTAL_VENOUS, Set.of(finding), false));
+    }
+
+    /** {@link #portalVenous}'s phantom as a received volume, its slices' SOP Instance UIDs {@code uidRoot}1, 2, ... */
+    private static Volume scan(Phantom p, String uidRoot) {
+        List<String> instances = Stream.iterate(0, i -> i + 1).limit(144).map(i -> uidRoot + (i + 1)).toList();
+        return PhantomVolumes.headFirst(p, 256, 144, 400.0 / 256, 2.5, instances, instances.stream()
+                .map(uid -> new SliceSource("1.2.840.10008.5.1.4.1.1.2", uid, 0)).toList());
     }
 
     private static AbnormalityDictionary.Finding finding(String id) {
