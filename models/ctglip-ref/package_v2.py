@@ -266,7 +266,8 @@ def detectors(args):
             if fid not in stage['findingChannels']:
                 sys.exit(f'{fid} is not a crop finding of {out} (organCrops.findingChannels)')
         p = ck.get('patch', 48)
-        net = ld.UNet(2, len(ck['findings']), ck['width'])
+        whole = ck.get('norm', 'instance') == 'batch'  # frozen statistics: the whole crop in one pass
+        net = ld.UNet(2, len(ck['findings']), ck['width'], ck.get('norm', 'instance'))
         net.load_state_dict(ck['net'])
         net.eval()
 
@@ -280,25 +281,30 @@ def detectors(args):
 
         name = f'lesion_detector_{organ}.onnx'
         x = torch.zeros(1, 2, p, p, p)
+        axes = {'window': {0: 'windows'}, 'lesion_probability': {0: 'windows'}}
+        if whole:
+            axes = {'window': {0: 'windows', 2: 'z', 3: 'y', 4: 'x'},
+                    'lesion_probability': {0: 'windows', 2: 'z2', 3: 'y2', 4: 'x2'}}
         torch.onnx.export(Probability(net), x, os.path.join(out, name), input_names=['window'],
-                          output_names=['lesion_probability'], opset_version=17,
-                          dynamic_axes={'window': {0: 'windows'}, 'lesion_probability': {0: 'windows'}})
+                          output_names=['lesion_probability'], opset_version=17, dynamic_axes=axes)
         import onnx
         onnx.checker.check_model(os.path.join(out, name))
-        h = p // 2
+        h = -1 if whole else p // 2
+        side = -1 if whole else p
+        # whole crop: padded to a multiple of 8 (half resolution, then three poolings); else windows of the patch
+        cut = {'wholeCrop': True, 'padToVoxels': 8} if whole else {'windowVoxels': p, 'strideVoxels': args.stride or p}
         found[organ] = {
             'file': name,
             'findings': ck['findings'],
-            'windowVoxels': p,
-            'strideVoxels': args.stride or p,
+            **cut,
             'smoothVoxels': 3,
             'regionDilateVoxels': 2,
-            'inputs': [tensor('window', 'float32', [-1, 2, p, p, p])],
+            'inputs': [tensor('window', 'float32', [-1, 2, side, side, side])],
             'outputs': [tensor('lesion_probability', 'float32', [-1, len(ck['findings']), h, h, h])],
             'training': {'checkpoint': os.path.basename(path), 'checkpointSha256': sha256(path),
                          'spacingMm': grids[organ]['spacingMm'], 'command': args.command},
         }
-        print(f'{organ}: {name} ({ck["findings"]}, window {p}, width {ck["width"]})')
+        print(f'{organ}: {name} ({ck["findings"]}, {"whole crop" if whole else f"window {p}"}, width {ck["width"]})')
     stage['lesionDetectors'] = {'channels': DETECTOR_CHANNELS, 'detectors': found}
     stage.pop('detectorFindings', None)
     card_bullet(out, detector_bullet(found, args.command))
@@ -310,10 +316,14 @@ def detector_bullet(found, command):
     """The card's description of the third stage (manifest organCrops.lesionDetectors.detectors ``found``)."""
     return ('- **Stage 3 (lesion detectors):** for ' + ', '.join(found) + ', a lesion detector '
             '(`lesion_detector_<organ>.onnx`, manifest organCrops.lesionDetectors; '
-            '`models/ctglip-ref/experiments/lesion_detector.py`, a small U-Net trained per voxel, run L in '
+            '`models/ctglip-ref/experiments/lesion_detector.py`, a small U-Net trained per voxel, run '
+            + ('M' if all(d.get('wholeCrop') for d in found.values()) else 'L') + ' in '
             'ctglip-ref\'s card) segments the organ\'s focal lesions ('
             + '; '.join(f'{o}: ' + ', '.join(d['findings']) for o, d in found.items()) + ') on the organ\'s crop, '
-            'window by window (the engine\'s `LesionDetectors`); a finding\'s score is the logit of its peak '
+            + ('in one pass over the whole crop (batch normalisation, frozen statistics; the engine\'s '
+               '`LesionDetectors`)' if all(d.get('wholeCrop') for d in found.values())
+               else 'window by window (the engine\'s `LesionDetectors`)')
+            + '; a finding\'s score is the logit of its peak '
             'probability inside the organ mask dilated by two voxels, its location that peak. The mask is not an '
             'input: only the organ\'s median HU comes from it. The calibration decides per finding whether the '
             f'detector scores it (organCrops.detectorFindings). Training: `{command}`.\n')

@@ -10,9 +10,10 @@
 #      and so the crop boxes, of the package;
 #   5. package_v2.py build (export per organ, the lungs from step 3's checkpoint, manifest organCrops and
 #      segmentationRefiner);
-#   6. the third stage (run L): a lesion detector for the kidney (renal cyst) and one for the pancreas
+#   6. the third stage (run M): a lesion detector for the kidney (renal cyst) and one for the pancreas
 #      (pancreatic mass), each on its own crops (experiments/lesion-run.sh: 120 phantoms with the finding and 120
-#      random, KIDNEY_MIN and PANCREAS_MIN minutes), exported by package_v2.py detectors (manifest
+#      random, KIDNEY_MIN and PANCREAS_MIN minutes; batch normalisation, so the engine runs the whole crop in one
+#      pass), exported by package_v2.py detectors (manifest
 #      organCrops.lesionDetectors), and the train/serve parity fixture of core's LesionDetectorsTest
 #      (experiments/detector_parity.py);
 #   7. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
@@ -56,11 +57,12 @@ TRAIN=("$PY" "$HERE/train_crops.py" --train "$WORK"/crops/train-* --val "$WORK/c
   --densest-voxel-findings nephrolithiasis --refiner "$WORK/segmentation_refiner.onnx" \
   --refiner-command "models/ctglip-ref/seg_refiner.py --train DUMP(320 cases, seeds 1300000+, 256x256x160 slices of 2.5 mm) --minutes $REFINER_MIN"
 DETECTORS=(--detector "kidney=$WORK/lesion-kidney/detector.pt" --detector "pancreas=$WORK/lesion-pancreas/detector.pt")
-"$HERE/experiments/lesion-run.sh" "$WORK" kidney kidney renal_cyst "$KIDNEY_MIN" | tee "$WORK/train-lesion-kidney.log"
-"$HERE/experiments/lesion-run.sh" "$WORK" pancreas pancreas pancreatic_mass "$PANCREAS_MIN" \
+"$HERE/experiments/lesion-run.sh" "$WORK" kidney kidney renal_cyst "$KIDNEY_MIN" 48 --norm batch \
+  | tee "$WORK/train-lesion-kidney.log"
+"$HERE/experiments/lesion-run.sh" "$WORK" pancreas pancreas pancreatic_mass "$PANCREAS_MIN" 48 --norm batch \
   | tee "$WORK/train-lesion-pancreas.log"
 "$PY" "$HERE/package_v2.py" detectors --out "$OUT" "${DETECTORS[@]}" \
-  --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDING MINUTES (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass $PANCREAS_MIN)"
+  --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDING MINUTES 48 --norm batch (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass $PANCREAS_MIN)"
 "$PY" "$HERE/experiments/detector_parity.py" --package "$OUT" "${DETECTORS[@]}" \
   --out "$ROOT/core/src/test/resources/lesion-detector-parity.json"
 java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN[@]}" --margins "$WORK/calibration.json"

@@ -4,14 +4,15 @@
 # instead; seeds 1100000 + 1000 k, k its index in dictionary.json, as generate-crops.sh) and 120 random
 # (1000000+); validation: 100 random (2000000+, the calibration seeds, never trained on) and 30 with each finding
 # forced (2100000 + 1000 k). Per-case scores in WORK/lesion-SPEC/scores.json (lesion_compare.py reads them).
-# Usage: experiments/lesion-run.sh WORK SPEC ORGAN "FINDING[:N]..." MINUTES [PATCH]
+# Usage: experiments/lesion-run.sh WORK SPEC ORGAN "FINDING[:N]..." MINUTES [PATCH [lesion_detector.py options]]
 #   run L:  lesion-run.sh target liver-1.5mm liver "liver_cyst liver_mass:90" 25
 #           lesion-run.sh target kidney kidney renal_cyst 15
+#   run M (batch normalisation, the whole crop in one pass): lesion-run.sh target kidney kidney renal_cyst 15 48 --norm batch
 # Needs plugin/target/ct-triage.jar (as generate-crops.sh) and Debian's python3-torch.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
-WORK="$1"; SPEC="$2"; ORGAN="$3"; read -r -a FINDINGS <<< "$4"; MINUTES="$5"; PATCH="${6:-48}"
+WORK="$1"; SPEC="$2"; ORGAN="$3"; read -r -a FINDINGS <<< "$4"; MINUTES="$5"; PATCH="${6:-48}"; EXTRA=("${@:7}")
 D="$WORK/lesion-$SPEC"
 GEN=(java -jar "$ROOT/plugin/target/ct-triage.jar" generate --training-crops "$HERE/organ-crops-$SPEC.json"
      --matrix 512 --slices 240 --slice-spacing 1.5)
@@ -35,4 +36,4 @@ gen val-random 2000000 100
 echo "lesion-run: $ORGAN crops ($SPEC) in $(( $(date +%s) - t0 )) s, $(du -sh "$D" | cut -f1)"
 /usr/bin/python3 "$HERE/lesion_detector.py" --train "$D"/train-* --val "$D"/val-* --organ "$ORGAN" \
   --findings "${NAMES[@]}" --minutes "$MINUTES" --patch "$PATCH" --threads 2 --checkpoint "$D/detector.pt" \
-  --scores "$D/scores.json"
+  --scores "$D/scores.json" "${EXTRA[@]}"

@@ -21,9 +21,15 @@ the whole crop at once (fully convolutional; the crop's statistics shift the nor
 (paired organs: the larger side). Validation on the given validation crops with the true mask and with the
 lattice mask with errors, and the AUC by lesion size (largest lesion of the crop, from truth.json) with the latter.
 
+Run M (--norm batch): the same network with batch normalisation instead of instance normalisation. Its running
+statistics are frozen when it is scored or served, so its map does not depend on the window: it is scored on the
+whole crop in one pass (padded to a multiple of 8), as the engine serves it (manifest wholeCrop). --fit scores an
+instance-norm detector with one window along each axis of the crop up to FIT voxels (design A of the card).
+
 Usage: lesion_detector.py --train D1 D2 .. --val V1 V2 .. --organ liver --findings liver_cyst liver_mass
-       --minutes 25 [--patch 48] [--width 16] [--threads 2] [--checkpoint FILE] [--scores FILE]
-       [--validate-only] [--whole-crop]   (experiments/lesion-run.sh makes the data and runs it)
+       --minutes 25 [--patch 48] [--width 16] [--norm instance|batch] [--threads 2] [--checkpoint FILE]
+       [--scores FILE] [--validate-only] [--whole-crop] [--stride S] [--fit FIT]
+       (experiments/lesion-run.sh makes the data and runs it)
 """
 import argparse
 import json
@@ -44,10 +50,16 @@ from train import auc  # noqa: E402
 FINDINGS = [f['id'] for f in json.load(open(os.path.join(os.path.dirname(HERE), 'dictionary.json')))['findings']]
 
 
-def block(cin, cout):
-    return nn.Sequential(nn.Conv3d(cin, cout, 3, padding=1, bias=False), nn.InstanceNorm3d(cout, affine=True),
+def norm_layer(kind, c):
+    """Instance normalisation (run L: statistics of the window, so the crop is scored window by window) or batch
+    normalisation (frozen statistics when served: the whole crop in one pass, the same map whatever its size)."""
+    return nn.InstanceNorm3d(c, affine=True) if kind == 'instance' else nn.BatchNorm3d(c)
+
+
+def block(cin, cout, norm='instance'):
+    return nn.Sequential(nn.Conv3d(cin, cout, 3, padding=1, bias=False), norm_layer(norm, cout),
                          nn.LeakyReLU(0.1, inplace=True), nn.Conv3d(cout, cout, 3, padding=1, bias=False),
-                         nn.InstanceNorm3d(cout, affine=True), nn.LeakyReLU(0.1, inplace=True))
+                         norm_layer(norm, cout), nn.LeakyReLU(0.1, inplace=True))
 
 
 class UNet(nn.Module):
@@ -55,13 +67,13 @@ class UNet(nn.Module):
     U-Net at 1/2, 1/4 and 1/8 of the crop, logits at half resolution (the cost of a 1.5 mm crop at 1/2 is
     that of a 3 mm crop)."""
 
-    def __init__(self, cin, cout, w):
+    def __init__(self, cin, cout, w, norm='instance'):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv3d(cin, w // 2, 3, padding=1, bias=False), nn.InstanceNorm3d(w // 2, affine=True),
+        self.stem = nn.Sequential(nn.Conv3d(cin, w // 2, 3, padding=1, bias=False), norm_layer(norm, w // 2),
                                   nn.LeakyReLU(0.1, inplace=True), nn.Conv3d(w // 2, w, 3, stride=2, padding=1, bias=False),
-                                  nn.InstanceNorm3d(w, affine=True), nn.LeakyReLU(0.1, inplace=True))
-        self.e1, self.e2, self.e3 = block(w, w), block(w, 2 * w), block(2 * w, 4 * w)
-        self.d2, self.d1 = block(6 * w, 2 * w), block(3 * w, w)
+                                  norm_layer(norm, w), nn.LeakyReLU(0.1, inplace=True))
+        self.e1, self.e2, self.e3 = block(w, w, norm), block(w, 2 * w, norm), block(2 * w, 4 * w, norm)
+        self.d2, self.d1 = block(6 * w, 2 * w, norm), block(3 * w, w, norm)
         self.out = nn.Conv3d(w, cout, 1)
 
     def forward(self, x):
@@ -117,14 +129,19 @@ def patch_from(hu, m, y, crop, rng, p, p_lesion):
     return np.pad(x, pad), np.pad(t, pad)
 
 
-def score(net, hu, mask, regions, window=None, stride=None):
+def score(net, hu, mask, regions, window=None, stride=None, fit=None):
     """Per region (a mask), per finding: the peak of the smoothed map inside the region dilated by two voxels.
     With ``window`` (the training patch size) the map is computed window by window (stride 3/4 of a window,
-    overlaps averaged), so that instance normalisation sees what it saw in training; else on the whole crop."""
+    overlaps averaged), so that instance normalisation sees what it saw in training; else on the whole crop.
+    With ``fit``, an axis whose crop, rounded up to 8 voxels, is at most ``fit`` long gets one window that spans it
+    (fewer, larger windows: the statistics of a window a little longer than the patch)."""
     x = torch.from_numpy(inputs(hu, organ_median(hu, mask)))[None]
     shape = x.shape[2:]
-    p = window
-    full = [max(n + n % 2, p) for n in shape] if window else [n + (-n) % 8 for n in shape]
+    if window:
+        p = [n + (-n) % 8 if fit and n + (-n) % 8 <= fit else window for n in shape]
+        full = [max(n + n % 2, pa) for n, pa in zip(shape, p)]
+    else:
+        full = [n + (-n) % 8 for n in shape]
     pad = []
     for a in (2, 1, 0):
         pad += [0, full[a] - shape[a]]
@@ -132,16 +149,16 @@ def score(net, hu, mask, regions, window=None, stride=None):
     with torch.no_grad():
         half = [(n + 1) // 2 for n in shape]
         if window:
-            stride = stride or (3 * p // 4) // 2 * 2
-            starts = [sorted(set(list(range(0, n - p, stride)) + [n - p])) for n in full]
+            stride = stride or (3 * window // 4) // 2 * 2
+            starts = [sorted(set(list(range(0, n - pa, stride)) + [n - pa])) for n, pa in zip(full, p)]
             acc = torch.zeros((1, len(net.out.weight)) + tuple(n // 2 for n in full))
             cnt = torch.zeros_like(acc[:, :1])
             for z in starts[0]:
                 for y in starts[1]:
                     for xx in starts[2]:
-                        o = torch.sigmoid(net(x[:, :, z:z + p, y:y + p, xx:xx + p]))
-                        sl = (slice(None), slice(None), slice(z // 2, (z + p) // 2), slice(y // 2, (y + p) // 2),
-                              slice(xx // 2, (xx + p) // 2))
+                        o = torch.sigmoid(net(x[:, :, z:z + p[0], y:y + p[1], xx:xx + p[2]]))
+                        sl = (slice(None), slice(None), slice(z // 2, (z + p[0]) // 2), slice(y // 2, (y + p[1]) // 2),
+                              slice(xx // 2, (xx + p[2]) // 2))
                         acc[sl] += o
                         cnt[sl] += 1
             prob = (acc / cnt)[:, :, :half[0], :half[1], :half[2]]
@@ -163,7 +180,7 @@ def largest_lesion(crop, fid):
     return max(sizes) if sizes else 0.0
 
 
-def validate(net, val, fidx, names, seed, window=None, stride=None):
+def validate(net, val, fidx, names, seed, window=None, stride=None, fit=None):
     net.eval()
     rng = np.random.RandomState(seed)
     modes = ['true mask', 'coarse lattice + errors']
@@ -172,7 +189,7 @@ def validate(net, val, fidx, names, seed, window=None, stride=None):
     for case, crop, s in val:
         hu, m, y = load(case, crop, fidx)
         masks = [m, served_mask(m, crop, rng, True)]
-        for mode, sc in zip(modes, score(net, hu, masks[1], masks, window, stride)):
+        for mode, sc in zip(modes, score(net, hu, masks[1], masks, window, stride, fit)):
             prev = per_case[mode].get(s)
             per_case[mode][s] = sc if prev is None else [max(a, b) for a, b in zip(prev, sc)]
         pos = [1.0 if any(f['id'] == n for f in crop['findings']) else 0.0 for n in names]
@@ -222,6 +239,10 @@ def main():
     ap.add_argument('--scores', help='write the per-case validation scores (JSON) here')
     ap.add_argument('--stride', type=int, default=None,
                     help='window stride for scoring (even; default 3/4 of the patch, rounded down to even)')
+    ap.add_argument('--fit', type=int, default=None,
+                    help='window scoring: an axis of the crop up to FIT voxels (rounded up to 8) is one window long')
+    ap.add_argument('--norm', choices=['instance', 'batch'], default='instance',
+                    help='normalisation layers (batch: frozen statistics served, scored on the whole crop)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -233,10 +254,16 @@ def main():
           f'({sum(any(f["id"] in a.findings for f in c[1]["findings"]) for c in train)} with a lesion), '
           f'{len(val)} validation crops, spacing {train[0][1]["spacingMm"]} mm, patch {a.patch}, width {a.width}',
           flush=True)
-    net = UNet(2, len(fidx), a.width)
     if a.validate_only:
-        net.load_state_dict(torch.load(a.checkpoint, map_location='cpu')['net'])
+        ck = torch.load(a.checkpoint, map_location='cpu')
+        a.norm = ck.get('norm', 'instance')
+        net = UNet(2, len(fidx), ck['width'], a.norm)
+        net.load_state_dict(ck['net'])
         a.minutes = 0
+    else:
+        net = UNet(2, len(fidx), a.width, a.norm)
+    if a.norm == 'batch':
+        a.whole_crop = True  # frozen statistics: a window's map is the whole crop's
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     t0, step, cache = time.time(), 0, {}
     budget = a.minutes * 60
@@ -275,10 +302,11 @@ def main():
           f'({(time.time() - t0) / max(step, 1):.2f} s/step)', flush=True)
     if a.checkpoint and not a.validate_only:
         torch.save({'net': net.state_dict(), 'findings': a.findings, 'organ': a.organ, 'width': a.width,
-                    'patch': a.patch},
+                    'patch': a.patch, 'norm': a.norm},
                    a.checkpoint)
     t1 = time.time()
-    res = validate(net, val, fidx, a.findings, a.seed + 1, None if a.whole_crop else a.patch, a.stride)
+    res = validate(net, val, fidx, a.findings, a.seed + 1, None if a.whole_crop else a.patch, a.stride,
+                   a.fit)
     print(f'validation ({time.time() - t1:.0f} s), case-level AUC of the detector peak:')
     print('| finding | pos/neg | true mask | lattice + errors | under 2 voxels (n) | 2 voxels and over (n) |')
     print('|---|---|---|---|---|---|')

@@ -43,6 +43,11 @@ import org.cttriage.core.error.TriageException;
  * {@code smoothVoxels}³ (zeros outside, counted). A finding's score on the crop is the largest smoothed
  * probability inside the organ mask dilated by {@code regionDilateVoxels} crop voxels (anywhere when the mask
  * is empty), and its location that voxel's centre.
+ *
+ * <p>A detector with frozen normalisation statistics (batch normalisation, run M) gives the same map whatever the
+ * window, so it states {@code "wholeCrop": true, "padToVoxels": 8} instead of a window and a stride: the crop,
+ * padded with zeros to a multiple of {@code padToVoxels} on each axis, is one window (its ONNX takes dynamic
+ * sizes, [N, channels, -1, -1, -1]), which costs the crop's voxels once instead of the overlapping windows'.
  */
 public final class LesionDetectors implements AutoCloseable {
     static final String WINDOW = "window";
@@ -55,9 +60,16 @@ public final class LesionDetectors implements AutoCloseable {
     record Channel(String name, boolean organMedian, double centreHu, double scaleHu, double clip) {
     }
 
-    /** One organ's detector and how its crop is cut into windows. */
+    /**
+     * One organ's detector and how its crop is cut into windows: cubes of {@code window} voxels {@code stride}
+     * apart, or, when {@code padTo} is above 0, the whole crop as one window padded to a multiple of {@code padTo}
+     * (a detector with frozen normalisation statistics, whose map does not depend on the window).
+     */
     record Detector(String organ, OrtSession session, List<String> findings, int window, int stride, int smooth,
-                    int dilate) {
+                    int dilate, int padTo) {
+        boolean wholeCrop() {
+            return padTo > 0;
+        }
     }
 
     /**
@@ -128,26 +140,34 @@ public final class LesionDetectors implements AutoCloseable {
                     }
                     findings.add(id);
                 }
-                int window = d.path("windowVoxels").asInt();
-                int stride = d.path("strideVoxels").asInt();
+                boolean whole = d.path("wholeCrop").asBoolean(false);
+                int padTo = whole ? d.path("padToVoxels").asInt(0) : 0;
+                int window = whole ? 0 : d.path("windowVoxels").asInt();
+                int stride = whole ? 0 : d.path("strideVoxels").asInt();
                 int smooth = d.path("smoothVoxels").asInt(1);
                 int dilate = d.path("regionDilateVoxels").asInt(0);
-                if (findings.isEmpty() || window < 2 || window % 2 != 0 || stride < 2 || stride % 2 != 0
-                        || stride > window || smooth < 1 || smooth % 2 != 1 || dilate < 0) {
-                    throw invalid(organ + "'s detector needs findings, an even windowVoxels, an even strideVoxels"
-                            + " up to the window, an odd smoothVoxels and regionDilateVoxels >= 0");
+                if (findings.isEmpty() || smooth < 1 || smooth % 2 != 1 || dilate < 0) {
+                    throw invalid(organ + "'s detector needs findings, an odd smoothVoxels and regionDilateVoxels >= 0");
+                }
+                if (whole ? padTo < 2 || padTo % 2 != 0
+                        : window < 2 || window % 2 != 0 || stride < 2 || stride % 2 != 0 || stride > window) {
+                    throw invalid(organ + "'s detector needs an even windowVoxels and an even strideVoxels up to the"
+                            + " window, or wholeCrop with an even padToVoxels");
                 }
                 OrtSession s = opener.open(d.path("file").asText());
-                detectors.put(organ, new Detector(organ, s, List.copyOf(findings), window, stride, smooth, dilate));
+                detectors.put(organ, new Detector(organ, s, List.copyOf(findings), window, stride, smooth, dilate,
+                        padTo));
                 InferenceEngine.checkSignature(s, d, "lesion detector " + organ);
                 long[] in = ((ai.onnxruntime.TensorInfo) s.getInputInfo().get(WINDOW).getInfo()).getShape();
                 long[] out = ((ai.onnxruntime.TensorInfo) s.getOutputInfo().get(PROBABILITY).getInfo()).getShape();
-                long h = window / 2;
-                if (in.length != 5 || in[1] != channels.size() || in[2] != window || in[3] != window || in[4] != window
+                long side = whole ? -1 : window;        // a whole-crop detector takes any size (dynamic axes)
+                long h = whole ? -1 : window / 2;
+                if (in.length != 5 || in[1] != channels.size() || in[2] != side || in[3] != side || in[4] != side
                         || out.length != 5 || out[1] != findings.size() || out[2] != h || out[3] != h || out[4] != h) {
                     throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, "lesion detector " + organ + " takes "
                             + java.util.Arrays.toString(in) + " and gives " + java.util.Arrays.toString(out)
-                            + "; the manifest gives " + channels.size() + " channels, a window of " + window
+                            + "; the manifest gives " + channels.size() + " channels, "
+                            + (whole ? "the whole crop (dynamic sizes)" : "a window of " + window)
                             + " and " + findings.size() + " findings");
                 }
             }
@@ -183,11 +203,11 @@ public final class LesionDetectors implements AutoCloseable {
             return Map.of();
         }
         float[] x = inputs(meanHu, mask, channels);
-        Windows w = new Windows(size, d.window(), d.stride());
+        Windows w = d.wholeCrop() ? Windows.whole(size, d.padTo()) : new Windows(size, d.window(), d.stride());
         float[] batch = w.cut(x, channels.size());
         float[] prob;
         try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch),
-                new long[] {w.count(), channels.size(), d.window(), d.window(), d.window()});
+                new long[] {w.count(), channels.size(), w.window[2], w.window[1], w.window[0]});
              OrtSession.Result r = d.session().run(Map.of(WINDOW, t))) {
             FloatBuffer b = ((OnnxTensor) r.get(PROBABILITY).orElseThrow()).getFloatBuffer();
             prob = new float[b.remaining()];
@@ -221,18 +241,20 @@ public final class LesionDetectors implements AutoCloseable {
     }
 
     /**
-     * How a crop of {@code size} (x, y, z) is cut into cubic windows: padded with zeros to {@code full} (even,
-     * at least a window per axis), window origins {@code stride} apart on each axis plus one flush with the end.
+     * How a crop of {@code size} (x, y, z) is cut into windows: padded with zeros to {@code full} (even, at least
+     * a window per axis), window origins {@code stride} apart on each axis plus one flush with the end; or
+     * ({@link #whole}) one window, the crop padded to a multiple of some voxels.
      */
     static final class Windows {
         final int[] size;     // x, y, z of the crop
         final int[] full;     // x, y, z padded
         final int[][] starts; // per axis x, y, z
-        final int window;
+        final int[] window;   // x, y, z of a window (even)
 
+        /** Cubic windows of {@code window} voxels, {@code stride} apart. */
         Windows(int[] size, int window, int stride) {
             this.size = size.clone();
-            this.window = window;
+            this.window = new int[] {window, window, window};
             full = new int[3];
             starts = new int[3][];
             for (int a = 0; a < 3; a++) {
@@ -246,14 +268,32 @@ public final class LesionDetectors implements AutoCloseable {
             }
         }
 
+        private Windows(int[] size, int[] full) {
+            this.size = size.clone();
+            this.full = full;
+            this.window = full.clone();
+            this.starts = new int[][] {{0}, {0}, {0}};
+        }
+
+        /** The whole crop as one window, each axis padded with zeros to a multiple of {@code padTo}. */
+        static Windows whole(int[] size, int padTo) {
+            int[] full = new int[3];
+            for (int a = 0; a < 3; a++) {
+                full[a] = Math.max(padTo, (size[a] + padTo - 1) / padTo * padTo);
+            }
+            return new Windows(size, full);
+        }
+
         int count() {
             return starts[0].length * starts[1].length * starts[2].length;
         }
 
         /** The windows of {@code x} ([channel, z, y, x] of the crop), [window, channel, z, y, x], z-major order. */
         float[] cut(float[] x, int channels) {
-            int w = window;
-            int w3 = w * w * w;
+            int wx = window[0];
+            int wy = window[1];
+            int wz = window[2];
+            int w3 = wx * wy * wz;
             int n = size[0] * size[1] * size[2];
             float[] out = new float[count() * channels * w3];
             int k = 0;
@@ -262,20 +302,20 @@ public final class LesionDetectors implements AutoCloseable {
                     for (int x0 : starts[0]) {
                         for (int c = 0; c < channels; c++) {
                             int base = (k * channels + c) * w3;
-                            for (int dz = 0; dz < w; dz++) {
+                            for (int dz = 0; dz < wz; dz++) {
                                 int z = z0 + dz;
                                 if (z >= size[2]) {
                                     continue;
                                 }
-                                for (int dy = 0; dy < w; dy++) {
+                                for (int dy = 0; dy < wy; dy++) {
                                     int y = y0 + dy;
                                     if (y >= size[1]) {
                                         continue;
                                     }
                                     int from = c * n + (z * size[1] + y) * size[0] + x0;
-                                    int len = Math.min(w, size[0] - x0);
+                                    int len = Math.min(wx, size[0] - x0);
                                     if (len > 0) {
-                                        System.arraycopy(x, from, out, base + (dz * w + dy) * w, len);
+                                        System.arraycopy(x, from, out, base + (dz * wy + dy) * wx, len);
                                     }
                                 }
                             }
@@ -293,8 +333,10 @@ public final class LesionDetectors implements AutoCloseable {
      * detector's output for {@code w}'s windows, [window, finding, z', y', x'] at half resolution.
      */
     static Map<String, Lesion> peaks(Windows w, float[] prob, Detector d, float[] mask, OrganCrops.CropGrid grid) {
-        int h = w.window / 2;
-        int h3 = h * h * h;
+        int hx = w.window[0] / 2;
+        int hy = w.window[1] / 2;
+        int hz = w.window[2] / 2;
+        int h3 = hx * hy * hz;
         int[] hf = {w.full[0] / 2, w.full[1] / 2, w.full[2] / 2};
         int[] half = {(w.size[0] + 1) / 2, (w.size[1] + 1) / 2, (w.size[2] + 1) / 2};
         int nf = d.findings().size();
@@ -305,13 +347,13 @@ public final class LesionDetectors implements AutoCloseable {
         for (int z0 : w.starts[2]) {
             for (int y0 : w.starts[1]) {
                 for (int x0 : w.starts[0]) {
-                    for (int dz = 0; dz < h; dz++) {
-                        for (int dy = 0; dy < h; dy++) {
-                            for (int dx = 0; dx < h; dx++) {
+                    for (int dz = 0; dz < hz; dz++) {
+                        for (int dy = 0; dy < hy; dy++) {
+                            for (int dx = 0; dx < hx; dx++) {
                                 int v = ((z0 / 2 + dz) * hf[1] + y0 / 2 + dy) * hf[0] + x0 / 2 + dx;
                                 cnt[v]++;
                                 for (int f = 0; f < nf; f++) {
-                                    acc[f * fullHalf + v] += prob[(k * nf + f) * h3 + (dz * h + dy) * h + dx];
+                                    acc[f * fullHalf + v] += prob[(k * nf + f) * h3 + (dz * hy + dy) * hx + dx];
                                 }
                             }
                         }

@@ -202,9 +202,23 @@ class TwoStageEngineTest {
         ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
         var detectors = manifest.with("organCrops").with("lesionDetectors").with("detectors");
         String organ = detectors.fieldNames().next();
-        ((ObjectNode) detectors.get(organ)).put("windowVoxels", 32).put("strideVoxels", 24);
+        // a window the ONNX does not take (the shipped detector takes a fixed window or, whole-crop, any size)
+        ((ObjectNode) detectors.get(organ)).put("wholeCrop", false).put("windowVoxels", 32).put("strideVoxels", 24);
         JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
-        assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "lesion detector " + organ + " takes [-1, 2, 48, 48, 48]");
+        assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "lesion detector " + organ + " takes [-1, 2, ");
+        assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "the manifest gives 2 channels, a window of 32");
+    }
+
+    @Test
+    void refusesAWholeCropLesionDetectorWithoutAnEvenPad() throws Exception {
+        Path copy = copyPackage();
+        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
+        var detectors = manifest.with("organCrops").with("lesionDetectors").with("detectors");
+        String organ = detectors.fieldNames().next();
+        ((ObjectNode) detectors.get(organ)).put("wholeCrop", true).put("padToVoxels", 3);
+        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, organ + "'s detector needs an even windowVoxels and an even"
+                + " strideVoxels up to the window, or wholeCrop with an even padToVoxels");
     }
 
     @Test
