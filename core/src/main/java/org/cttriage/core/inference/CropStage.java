@@ -188,6 +188,8 @@ public final class CropStage implements AutoCloseable {
         int inputChannels = inputChannels(spec, contrast);
         Map<String, OrtSession> encoders = new LinkedHashMap<>();
         OrtSession text = null;
+        LesionDetectors detectors = null;
+        boolean opened = false;
         try {
             text = opener.open(node.path("textEncoder").path("file").asText());
             InferenceEngine.checkSignature(text, node.path("textEncoder"), "crop text encoder");
@@ -206,48 +208,42 @@ public final class CropStage implements AutoCloseable {
                             + inputChannels + ", " + g[2] + ", " + g[1] + ", " + g[0] + "]");
                 }
             }
-        } catch (TriageException | OrtException | RuntimeException e) {
-            closeAll(encoders.values(), text);
-            throw e;
-        }
-        for (AbnormalityDictionary.Finding f : pkg.dictionary().findings()) {
-            if (channels.containsKey(f.id()) && !encoders.containsKey(f.organ())) {
-                closeAll(encoders.values(), text);
-                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "finding " + f.id()
-                        + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
+            for (AbnormalityDictionary.Finding f : pkg.dictionary().findings()) {
+                if (channels.containsKey(f.id()) && !encoders.containsKey(f.organ())) {
+                    throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "finding " + f.id()
+                            + " is assigned to the organ crops but there is no crop encoder for " + f.organ());
+                }
             }
-        }
-        java.util.Set<String> densestOrgans = new java.util.HashSet<>();
-        pkg.dictionary().findings().stream().filter(f -> densestFindings.contains(f.id()))
-                .forEach(f -> densestOrgans.add(f.organ()));
-        Map<String, String> organOf = new java.util.HashMap<>();
-        pkg.dictionary().findings().forEach(f -> organOf.put(f.id(), f.organ()));
-        LesionDetectors detectors;
-        try {
-            detectors = LesionDetectors.open(node.path("lesionDetectors"), encoders.keySet(), channels, organOf, opener);
-        } catch (TriageException | OrtException | RuntimeException e) {
-            closeAll(encoders.values(), text);
-            throw e;
-        }
-        java.util.Set<String> byDetector = cropFindings(node, "detectorFindings", channels);
-        for (String id : byDetector) {
-            if (detectors == null || !detectors.findings().contains(id)) {
+            java.util.Set<String> densestOrgans = new java.util.HashSet<>();
+            pkg.dictionary().findings().stream().filter(f -> densestFindings.contains(f.id()))
+                    .forEach(f -> densestOrgans.add(f.organ()));
+            Map<String, String> organOf = new java.util.HashMap<>();
+            pkg.dictionary().findings().forEach(f -> organOf.put(f.id(), f.organ()));
+            detectors = LesionDetectors.open(node.path("lesionDetectors"), encoders.keySet(), channels, organOf,
+                    opener);
+            java.util.Set<String> byDetector = cropFindings(node, "detectorFindings", channels);
+            for (String id : byDetector) {
+                if (detectors == null || !detectors.findings().contains(id)) {
+                    throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.detectorFindings names "
+                            + id + ", which no lesion detector of organCrops.lesionDetectors scores");
+                }
+                if (heads.contains(id)) {
+                    throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, id + " is in both"
+                            + " organCrops.headFindings and organCrops.detectorFindings");
+                }
+            }
+            CropStage stage = new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings,
+                    densestOrgans, contrast, pkg.dictionary().organs(), detectors, byDetector);
+            opened = true;
+            return stage;
+        } finally {
+            if (!opened) { // a refused package leaves no native session open
                 closeAll(encoders.values(), text);
                 if (detectors != null) {
                     detectors.close();
                 }
-                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.detectorFindings names " + id
-                        + ", which no lesion detector of organCrops.lesionDetectors scores");
-            }
-            if (heads.contains(id)) {
-                closeAll(encoders.values(), text);
-                detectors.close();
-                throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, id + " is in both organCrops.headFindings"
-                        + " and organCrops.detectorFindings");
             }
         }
-        return new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings, densestOrgans,
-                contrast, pkg.dictionary().organs(), detectors, byDetector);
     }
 
     /** The findings listed under {@code organCrops.<key>}, each one the crops score. */
