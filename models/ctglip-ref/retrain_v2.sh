@@ -10,10 +10,11 @@
 #      and so the crop boxes, of the package;
 #   5. package_v2.py build (export per organ, the lungs from step 3's checkpoint, manifest organCrops and
 #      segmentationRefiner);
-#   6. the third stage (run M): a lesion detector for the kidney (renal cyst) and one for the pancreas
-#      (pancreatic mass), each on its own crops (experiments/lesion-run.sh: 120 phantoms with the finding and 120
-#      random, KIDNEY_MIN and PANCREAS_MIN minutes; batch normalisation, so the engine runs the whole crop in one
-#      pass), exported by package_v2.py detectors (manifest
+#   6. the third stage (run M): a lesion detector for the kidney (renal cyst), one for the pancreas
+#      (pancreatic mass) and one for the liver (liver cyst and mass, on the 3 mm liver crop), each on its own crops
+#      (experiments/lesion-run.sh: 120 phantoms with the finding and 120 random (liver: 120 cysts, 90 masses),
+#      KIDNEY_MIN, PANCREAS_MIN and LIVER_MIN minutes; batch normalisation, so the engine runs the whole crop in
+#      one pass), exported by package_v2.py detectors (manifest
 #      organCrops.lesionDetectors), and the train/serve parity fixture of core's LesionDetectorsTest
 #      (experiments/detector_parity.py);
 #   7. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
@@ -22,17 +23,17 @@
 #   8. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
 # python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
-# data + REFINER_MIN + 6 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + 24 min of calibration
-# and evaluation (evaluate, about 3.3 s per case: 13 min on N_CAL=240, 11 min on N_EVAL=200): about 2 h 40 min
-# with the defaults, of which the third stage is 35 min and the calibration's second 120 cases 7 min
+# data + REFINER_MIN + 10 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 26 min of calibration
+# and evaluation (evaluate, about 3.3 s per case: 13 min on N_CAL=240, 11 min on N_EVAL=200): about 3 h 05 min
+# with the defaults (estimate), of which the third stage is 60 min and the calibration's second 120 cases 7 min
 # (docs/benchmarks.md). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, KIDNEY_MIN,
-#        PANCREAS_MIN, N_CAL, N_EVAL may be set)
+#        PANCREAS_MIN, LIVER_MIN, N_CAL, N_EVAL may be set)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${CTGLIP_WORK:-$ROOT/target/crops-v2}"
-TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; REFINER_MIN="${REFINER_MIN:-25}"; KIDNEY_MIN="${KIDNEY_MIN:-15}"; PANCREAS_MIN="${PANCREAS_MIN:-12}"; N_CAL="${N_CAL:-240}"; N_EVAL="${N_EVAL:-200}"
+TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; REFINER_MIN="${REFINER_MIN:-25}"; KIDNEY_MIN="${KIDNEY_MIN:-15}"; PANCREAS_MIN="${PANCREAS_MIN:-12}"; LIVER_MIN="${LIVER_MIN:-20}"; N_CAL="${N_CAL:-240}"; N_EVAL="${N_EVAL:-200}"
 OUT="$ROOT/models/ctglip-ref-v2"
 PY=/usr/bin/python3
 JAR="$ROOT/plugin/target/ct-triage.jar"
@@ -56,13 +57,16 @@ TRAIN=("$PY" "$HERE/train_crops.py" --train "$WORK"/crops/train-* --val "$WORK/c
   --train-command "models/ctglip-ref/retrain_v2.sh (train_crops.py --contrast-channel --pos-oversample 3, $TRAIN_MIN min; the lungs: --organs lung --oversample-findings pulmonary_nodule consolidation --text-from the first, $LUNG_MIN min)" \
   --densest-voxel-findings nephrolithiasis --refiner "$WORK/segmentation_refiner.onnx" \
   --refiner-command "models/ctglip-ref/seg_refiner.py --train DUMP(320 cases, seeds 1300000+, 256x256x160 slices of 2.5 mm) --minutes $REFINER_MIN"
-DETECTORS=(--detector "kidney=$WORK/lesion-kidney/detector.pt" --detector "pancreas=$WORK/lesion-pancreas/detector.pt")
+DETECTORS=(--detector "kidney=$WORK/lesion-kidney/detector.pt" --detector "pancreas=$WORK/lesion-pancreas/detector.pt"
+           --detector "liver=$WORK/lesion-liver-3mm/detector.pt")
 "$HERE/experiments/lesion-run.sh" "$WORK" kidney kidney renal_cyst "$KIDNEY_MIN" 48 --norm batch \
   | tee "$WORK/train-lesion-kidney.log"
 "$HERE/experiments/lesion-run.sh" "$WORK" pancreas pancreas pancreatic_mass "$PANCREAS_MIN" 48 --norm batch \
   | tee "$WORK/train-lesion-pancreas.log"
+"$HERE/experiments/lesion-run.sh" "$WORK" liver-3mm liver "liver_cyst liver_mass:90" "$LIVER_MIN" 48 --norm batch \
+  | tee "$WORK/train-lesion-liver.log"
 "$PY" "$HERE/package_v2.py" detectors --out "$OUT" "${DETECTORS[@]}" \
-  --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDING MINUTES 48 --norm batch (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass $PANCREAS_MIN)"
+  --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDINGS MINUTES 48 --norm batch (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass $PANCREAS_MIN; liver-3mm liver \"liver_cyst liver_mass:90\" $LIVER_MIN)"
 "$PY" "$HERE/experiments/detector_parity.py" --package "$OUT" "${DETECTORS[@]}" \
   --out "$ROOT/core/src/test/resources/lesion-detector-parity.json"
 java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN[@]}" --margins "$WORK/calibration.json"

@@ -180,18 +180,14 @@ class TwoStageEngineTest {
 
     @Test
     void refusesADetectorFindingNoLesionDetectorScores() throws Exception {
-        assertRefusesACropFindingList("detectorFindings", "liver_cyst", ErrorCode.MODEL_PACKAGE_INVALID,
-                "detectorFindings names liver_cyst, which no lesion detector");
+        assertRefusesACropFindingList("detectorFindings", "hepatic_steatosis", ErrorCode.MODEL_PACKAGE_INVALID,
+                "detectorFindings names hepatic_steatosis, which no lesion detector");
     }
 
     @Test
     void refusesALesionDetectorForAFindingOfAnotherOrgan() throws Exception {
         Path copy = copyPackage();
-        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
-        var detectors = manifest.with("organCrops").with("lesionDetectors").with("detectors");
-        String organ = detectors.fieldNames().next();
-        ((ObjectNode) detectors.get(organ)).putArray("findings").add("liver_cyst");
-        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+        String organ = editFirstDetector(copy, d -> d.putArray("findings").add("liver_cyst"));
         assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, organ + "'s detector names liver_cyst, which is not a crop"
                 + " finding of " + organ);
     }
@@ -199,12 +195,9 @@ class TwoStageEngineTest {
     @Test
     void refusesALesionDetectorWhoseWindowIsNotItsOnnxs() throws Exception {
         Path copy = copyPackage();
-        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
-        var detectors = manifest.with("organCrops").with("lesionDetectors").with("detectors");
-        String organ = detectors.fieldNames().next();
         // a window the ONNX does not take (the shipped detector takes a fixed window or, whole-crop, any size)
-        ((ObjectNode) detectors.get(organ)).put("wholeCrop", false).put("windowVoxels", 32).put("strideVoxels", 24);
-        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+        String organ = editFirstDetector(copy,
+                d -> d.put("wholeCrop", false).put("windowVoxels", 32).put("strideVoxels", 24));
         assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "lesion detector " + organ + " takes [-1, 2, ");
         assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "the manifest gives 2 channels, a window of 32");
     }
@@ -212,13 +205,19 @@ class TwoStageEngineTest {
     @Test
     void refusesAWholeCropLesionDetectorWithoutAnEvenPad() throws Exception {
         Path copy = copyPackage();
+        String organ = editFirstDetector(copy, d -> d.put("wholeCrop", true).put("padToVoxels", 3));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, organ + "'s detector needs an even windowVoxels and an even"
+                + " strideVoxels up to the window, or wholeCrop with an even padToVoxels");
+    }
+
+    /** Edits the first lesion detector of the copy's manifest; gives its organ. */
+    private static String editFirstDetector(Path copy, java.util.function.Consumer<ObjectNode> edit) throws Exception {
         ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
         var detectors = manifest.with("organCrops").with("lesionDetectors").with("detectors");
         String organ = detectors.fieldNames().next();
-        ((ObjectNode) detectors.get(organ)).put("wholeCrop", true).put("padToVoxels", 3);
+        edit.accept((ObjectNode) detectors.get(organ));
         JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
-        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, organ + "'s detector needs an even windowVoxels and an even"
-                + " strideVoxels up to the window, or wholeCrop with an even padToVoxels");
+        return organ;
     }
 
     @Test
