@@ -314,14 +314,15 @@ def detectors(args):
 
 def detector_bullet(found, command):
     """The card's description of the third stage (manifest organCrops.lesionDetectors.detectors ``found``)."""
+    whole = all(d.get('wholeCrop') for d in found.values())  # run M (batch norm) rather than run L's windows
     return ('- **Stage 3 (lesion detectors):** for ' + ', '.join(found) + ', a lesion detector '
             '(`lesion_detector_<organ>.onnx`, manifest organCrops.lesionDetectors; '
             '`models/ctglip-ref/experiments/lesion_detector.py`, a small U-Net trained per voxel, run '
-            + ('M' if all(d.get('wholeCrop') for d in found.values()) else 'L') + ' in '
+            + ('M' if whole else 'L') + ' in '
             'ctglip-ref\'s card) segments the organ\'s focal lesions ('
             + '; '.join(f'{o}: ' + ', '.join(d['findings']) for o, d in found.items()) + ') on the organ\'s crop, '
             + ('in one pass over the whole crop (batch normalisation, frozen statistics; the engine\'s '
-               '`LesionDetectors`)' if all(d.get('wholeCrop') for d in found.values())
+               '`LesionDetectors`)' if whole
                else 'window by window (the engine\'s `LesionDetectors`)')
             + '; a finding\'s score is the logit of its peak '
             'probability inside the organ mask dilated by two voxels, its location that peak. The mask is not an '

@@ -262,16 +262,8 @@ class TwoStageEngineTest {
         assertThat(l.method()).isEqualTo(FindingLocation.MODEL);
         assertThat(l.pointLps()).containsExactly(s.crop().densestLps()[0], s.crop().densestLps()[1],
                 s.crop().densestLps()[2]);
-        double nearest = Double.MAX_VALUE;
-        for (FindingTruth t : p.truth()) {
-            if (t.finding() == PhantomFinding.NEPHROLITHIASIS) {
-                double[] c = t.centreLpsMm();
-                nearest = Math.min(nearest, Math.sqrt(Math.pow(l.pointLps().get(0) - c[0], 2)
-                        + Math.pow(l.pointLps().get(1) - c[1], 2) + Math.pow(l.pointLps().get(2) - c[2], 2))
-                        - t.sizeMm() / 2);
-            }
-        }
-        assertThat(nearest).as("distance from the point to the nearest stone's surface, mm").isLessThan(10);
+        assertThat(toSurface(l, p, PhantomFinding.NEPHROLITHIASIS))
+                .as("distance from the point to the nearest stone's surface, mm").isLessThan(10);
     }
 
     /**
@@ -297,15 +289,26 @@ class TwoStageEngineTest {
         FindingLocation l = engine.locate(v, a, s, f);
         assertThat(l.method()).isEqualTo(FindingLocation.MODEL);
         assertThat(l.pointLps()).containsExactly(lesion.pointLps()[0], lesion.pointLps()[1], lesion.pointLps()[2]);
-        FindingTruth mass = p.truth().stream().filter(t -> t.finding() == PhantomFinding.PANCREATIC_MASS).findFirst()
-                .orElseThrow();
-        double[] c = mass.centreLpsMm();
-        double d = Math.sqrt(Math.pow(l.pointLps().get(0) - c[0], 2) + Math.pow(l.pointLps().get(1) - c[1], 2)
-                + Math.pow(l.pointLps().get(2) - c[2], 2));
-        assertThat(d - mass.sizeMm() / 2).as("distance from the point to the mass's surface, mm").isLessThan(10);
+        assertThat(p.truth().stream().filter(t -> t.finding() == PhantomFinding.PANCREATIC_MASS)).hasSize(1);
+        assertThat(toSurface(l, p, PhantomFinding.PANCREATIC_MASS))
+                .as("distance from the point to the mass's surface, mm").isLessThan(10);
         FindingResult called = a.result().findings().stream().filter(r -> r.id().equals("pancreatic_mass"))
                 .findFirst().orElseThrow();
         assertThat(called.probability()).isEqualTo(s.probability(f));
+    }
+
+    /** Distance (mm) from the located point to the surface of the nearest lesion of {@code finding} in the phantom. */
+    private static double toSurface(FindingLocation l, Phantom p, PhantomFinding finding) {
+        double nearest = Double.MAX_VALUE;
+        for (FindingTruth t : p.truth()) {
+            if (t.finding() == finding) {
+                double[] c = t.centreLpsMm();
+                nearest = Math.min(nearest, Math.sqrt(Math.pow(l.pointLps().get(0) - c[0], 2)
+                        + Math.pow(l.pointLps().get(1) - c[1], 2) + Math.pow(l.pointLps().get(2) - c[2], 2))
+                        - t.sizeMm() / 2);
+            }
+        }
+        return nearest;
     }
 
     /** A 256 x 256 phantom of 144 slices of 2.5 mm, portal venous, with {@code finding} forced. */
