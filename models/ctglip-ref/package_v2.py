@@ -240,6 +240,12 @@ DETECTOR_CHANNELS = [{'name': 'organ_contrast', 'centreHu': 'organMedian', 'scal
                      {'name': 'soft_tissue', 'centreHu': 40.0, 'scaleHu': 200.0, 'clip': 1.0}]
 
 
+def detector_channels(contrast):
+    """DETECTOR_CHANNELS with the organ-contrast channel at ``contrast`` = [scale HU, clip]
+    (lesion_detector.py --contrast-scale, --contrast-clip)."""
+    return [{**DETECTOR_CHANNELS[0], 'scaleHu': float(contrast[0]), 'clip': float(contrast[1])}, DETECTOR_CHANNELS[1]]
+
+
 def detectors(args):
     """The third stage: per organ, run L's lesion detector exported to ONNX (a window of the organ's crop in,
     the per-finding lesion probability at half resolution out) and its contract in manifest
@@ -293,9 +299,13 @@ def detectors(args):
         side = -1 if whole else p
         # whole crop: padded to a multiple of 8 (half resolution, then three poolings); else windows of the patch
         cut = {'wholeCrop': True, 'padToVoxels': 8} if whole else {'windowVoxels': p, 'strideVoxels': args.stride or p}
+        contrast = ck.get('contrast', [100.0, 1.5])
+        # a detector trained with another organ-contrast scale (the lungs, run O) states its own channels
+        own = {} if contrast == [100.0, 1.5] else {'channels': detector_channels(contrast)}
         found[organ] = {
             'file': name,
             'findings': ck['findings'],
+            **own,
             **cut,
             'smoothVoxels': 3,
             'regionDilateVoxels': 2,

@@ -26,8 +26,13 @@ statistics are frozen when it is scored or served, so its map does not depend on
 whole crop in one pass (padded to a multiple of 8), as the engine serves it (manifest wholeCrop). --fit scores an
 instance-norm detector with one window along each axis of the crop up to FIT voxels (design A of the card).
 
+Run O (the lungs): --contrast-scale 300 --contrast-clip 3 give the organ-contrast channel a scale at which ground
+glass (-600 to -300 HU in lung of -850) does not saturate like vessels and solid nodules; the checkpoint keeps the
+scale and package_v2.py detectors writes it as the detector's own channels.
+
 Usage: lesion_detector.py --train D1 D2 .. --val V1 V2 .. --organ liver --findings liver_cyst liver_mass
        --minutes 25 [--patch 48] [--width 16] [--norm instance|batch] [--threads 2] [--checkpoint FILE]
+       [--contrast-scale 100] [--contrast-clip 1.5]
        [--scores FILE] [--validate-only] [--whole-crop] [--stride S] [--fit FIT]
        (experiments/lesion-run.sh makes the data and runs it)
 """
@@ -91,9 +96,15 @@ def organ_median(hu, mask):
     return float(np.median(inside)) if inside.size else 40.0
 
 
+# The organ-contrast channel's scale and clip (HU - organ median) / scale clipped to +-clip: 100 HU and 1.5 for
+# the abdominal organs (run L); --contrast-scale / --contrast-clip change them (the lungs: 300 and 3, run O), and
+# the checkpoint keeps them ('contrast').
+CONTRAST = [100.0, 1.5]
+
+
 def inputs(hu, med):
     """The two input channels of ``hu`` (a crop or a patch of it), given the organ's median HU."""
-    c = np.clip((hu - med) / 100.0, -1.5, 1.5)
+    c = np.clip((hu - med) / CONTRAST[0], -CONTRAST[1], CONTRAST[1])
     s = np.clip((hu - 40.0) / 200.0, -1.0, 1.0)
     return np.stack([c, s]).astype(np.float32)
 
@@ -243,7 +254,12 @@ def main():
                     help='window scoring: an axis of the crop up to FIT voxels (rounded up to 8) is one window long')
     ap.add_argument('--norm', choices=['instance', 'batch'], default='instance',
                     help='normalisation layers (batch: frozen statistics served, scored on the whole crop)')
+    ap.add_argument('--contrast-scale', type=float, default=100.0,
+                    help='HU per unit of the organ-contrast channel (the lungs: 300, so that ground glass and '
+                         'vessels differ)')
+    ap.add_argument('--contrast-clip', type=float, default=1.5, help='clip of the organ-contrast channel')
     a = ap.parse_args()
+    CONTRAST[:] = [a.contrast_scale, a.contrast_clip]
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.RandomState(a.seed)
@@ -257,6 +273,7 @@ def main():
     if a.validate_only:
         ck = torch.load(a.checkpoint, map_location='cpu')
         a.norm = ck.get('norm', 'instance')
+        CONTRAST[:] = ck.get('contrast', [100.0, 1.5])
         net = UNet(2, len(fidx), ck['width'], a.norm)
         net.load_state_dict(ck['net'])
         a.minutes = 0
@@ -302,7 +319,7 @@ def main():
           f'({(time.time() - t0) / max(step, 1):.2f} s/step)', flush=True)
     if a.checkpoint and not a.validate_only:
         torch.save({'net': net.state_dict(), 'findings': a.findings, 'organ': a.organ, 'width': a.width,
-                    'patch': a.patch, 'norm': a.norm},
+                    'patch': a.patch, 'norm': a.norm, 'contrast': list(CONTRAST)},
                    a.checkpoint)
     t1 = time.time()
     res = validate(net, val, fidx, a.findings, a.seed + 1, None if a.whole_crop else a.patch, a.stride,

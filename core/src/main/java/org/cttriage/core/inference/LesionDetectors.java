@@ -48,6 +48,10 @@ import org.cttriage.core.error.TriageException;
  * window, so it states {@code "wholeCrop": true, "padToVoxels": 8} instead of a window and a stride: the crop,
  * padded with zeros to a multiple of {@code padToVoxels} on each axis, is one window (its ONNX takes dynamic
  * sizes, [N, channels, -1, -1, -1]), which costs the crop's voxels once instead of the overlapping windows'.
+ *
+ * <p>A detector may state its own {@code "channels"} (same form, replacing the stage's for that detector): the
+ * lungs' detector (run O) sees the organ contrast at 300 HU per unit clipped to ±3, so that ground glass (−600 to
+ * −300 HU) differs from vessels and solid nodules, which the abdominal scale (100 HU, ±1.5) saturates alike.
  */
 public final class LesionDetectors implements AutoCloseable {
     static final String WINDOW = "window";
@@ -65,8 +69,8 @@ public final class LesionDetectors implements AutoCloseable {
      * apart, or, when {@code padTo} is above 0, the whole crop as one window padded to a multiple of {@code padTo}
      * (a detector with frozen normalisation statistics, whose map does not depend on the window).
      */
-    record Detector(String organ, OrtSession session, List<String> findings, int window, int stride, int smooth,
-                    int dilate, int padTo) {
+    record Detector(String organ, OrtSession session, List<String> findings, List<Channel> channels, int window,
+                    int stride, int smooth, int dilate, int padTo) {
         boolean wholeCrop() {
             return padTo > 0;
         }
@@ -86,12 +90,10 @@ public final class LesionDetectors implements AutoCloseable {
         }
     }
 
-    private final List<Channel> channels;
     private final Map<String, Detector> detectors;
     private final Set<String> findings; // of all detectors
 
-    private LesionDetectors(List<Channel> channels, Map<String, Detector> detectors) {
-        this.channels = channels;
+    private LesionDetectors(Map<String, Detector> detectors) {
         this.detectors = detectors;
         Set<String> all = new TreeSet<>();
         detectors.values().forEach(d -> all.addAll(d.findings()));
@@ -109,20 +111,7 @@ public final class LesionDetectors implements AutoCloseable {
         if (node.isMissingNode()) {
             return null;
         }
-        List<Channel> channels = new ArrayList<>();
-        for (JsonNode c : node.path("channels")) {
-            JsonNode centre = c.path("centreHu");
-            boolean median = centre.isTextual() && centre.asText().equals("organMedian");
-            if (!median && !centre.isNumber() || !(c.path("scaleHu").asDouble() > 0) || !(c.path("clip").asDouble() > 0)) {
-                throw invalid("channel " + c.path("name").asText() + " needs centreHu (a number or \"organMedian\"),"
-                        + " scaleHu > 0 and clip > 0");
-            }
-            channels.add(new Channel(c.path("name").asText(), median, centre.asDouble(), c.path("scaleHu").asDouble(),
-                    c.path("clip").asDouble()));
-        }
-        if (channels.isEmpty()) {
-            throw invalid("no channels");
-        }
+        List<Channel> stageChannels = channels(node.path("channels"), "");
         Map<String, Detector> detectors = new LinkedHashMap<>();
         try {
             for (Iterator<Map.Entry<String, JsonNode>> it = node.path("detectors").fields(); it.hasNext(); ) {
@@ -154,9 +143,11 @@ public final class LesionDetectors implements AutoCloseable {
                     throw invalid(organ + "'s detector needs an even windowVoxels and an even strideVoxels up to the"
                             + " window, or wholeCrop with an even padToVoxels");
                 }
+                List<Channel> channels = d.has("channels") ? channels(d.path("channels"), organ + "'s detector: ")
+                        : stageChannels;
                 OrtSession s = opener.open(d.path("file").asText());
-                detectors.put(organ, new Detector(organ, s, List.copyOf(findings), window, stride, smooth, dilate,
-                        padTo));
+                detectors.put(organ, new Detector(organ, s, List.copyOf(findings), channels, window, stride, smooth,
+                        dilate, padTo));
                 InferenceEngine.checkSignature(s, d, "lesion detector " + organ);
                 long[] in = ((ai.onnxruntime.TensorInfo) s.getInputInfo().get(WINDOW).getInfo()).getShape();
                 long[] out = ((ai.onnxruntime.TensorInfo) s.getOutputInfo().get(PROBABILITY).getInfo()).getShape();
@@ -175,7 +166,26 @@ public final class LesionDetectors implements AutoCloseable {
             detectors.values().forEach(d -> InferenceEngine.closeQuietly(d.session()));
             throw e;
         }
-        return new LesionDetectors(List.copyOf(channels), detectors);
+        return new LesionDetectors(detectors);
+    }
+
+    /** The input channels {@code array} states ({@code where} prefixes a refusal); never empty. */
+    private static List<Channel> channels(JsonNode array, String where) throws TriageException {
+        List<Channel> channels = new ArrayList<>();
+        for (JsonNode c : array) {
+            JsonNode centre = c.path("centreHu");
+            boolean median = centre.isTextual() && centre.asText().equals("organMedian");
+            if (!median && !centre.isNumber() || !(c.path("scaleHu").asDouble() > 0) || !(c.path("clip").asDouble() > 0)) {
+                throw invalid(where + "channel " + c.path("name").asText() + " needs centreHu (a number or"
+                        + " \"organMedian\"), scaleHu > 0 and clip > 0");
+            }
+            channels.add(new Channel(c.path("name").asText(), median, centre.asDouble(), c.path("scaleHu").asDouble(),
+                    c.path("clip").asDouble()));
+        }
+        if (channels.isEmpty()) {
+            throw invalid(where + "no channels");
+        }
+        return List.copyOf(channels);
     }
 
     private static TriageException invalid(String why) {
@@ -202,12 +212,12 @@ public final class LesionDetectors implements AutoCloseable {
         if (d == null) {
             return Map.of();
         }
-        float[] x = inputs(meanHu, mask, channels);
+        float[] x = inputs(meanHu, mask, d.channels());
         Windows w = d.wholeCrop() ? Windows.whole(size, d.padTo()) : new Windows(size, d.window(), d.stride());
-        float[] batch = w.cut(x, channels.size());
+        float[] batch = w.cut(x, d.channels().size());
         float[] prob;
         try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch),
-                new long[] {w.count(), channels.size(), w.window[2], w.window[1], w.window[0]});
+                new long[] {w.count(), d.channels().size(), w.window[2], w.window[1], w.window[0]});
              OrtSession.Result r = d.session().run(Map.of(WINDOW, t))) {
             FloatBuffer b = ((OnnxTensor) r.get(PROBABILITY).orElseThrow()).getFloatBuffer();
             prob = new float[b.remaining()];

@@ -52,7 +52,7 @@ class LesionDetectorsTest {
         assertThat(cut[(4 * 4 + 1) * 4 + 2]).isEqualTo(x[(4 * 2 + 1) * 3 + 2]);
         assertThat(cut[(5 * 4) * 4]).isZero();
         // its map is taken whole: half-resolution voxel (z, y, x) of the window is that of the crop
-        LesionDetectors.Detector d = new LesionDetectors.Detector("kidney", null, List.of("renal_cyst"), 0, 0, 1, 0, 4);
+        LesionDetectors.Detector d = new LesionDetectors.Detector("kidney", null, List.of("renal_cyst"), List.of(), 0, 0, 1, 0, 4);
         float[] prob = new float[2 * 2 * 4];
         prob[(2 * 2 + 0) * 2 + 1] = 0.9f; // half voxel z 2, y 0, x 1 (the crop's half grid is 2 x 1 x 3)
         LesionDetectors.Lesion l = LesionDetectors.peaks(small, prob, d, new float[30], null).get("renal_cyst");
@@ -83,7 +83,7 @@ class LesionDetectorsTest {
     void thePeakIsTheSmoothedMaximumInsideTheDilatedMaskAndLocatedThere() {
         int[] size = {8, 8, 8};
         LesionDetectors.Windows w = new LesionDetectors.Windows(size, 8, 8);
-        LesionDetectors.Detector d = new LesionDetectors.Detector("kidney", null, List.of("renal_cyst"), 8, 8, 3, 0, 0);
+        LesionDetectors.Detector d = new LesionDetectors.Detector("kidney", null, List.of("renal_cyst"), List.of(), 8, 8, 3, 0, 0);
         float[] prob = new float[64]; // one window, one finding, 4 x 4 x 4 at half resolution
         for (int z = 0; z < 3; z++) {     // a lesion over half voxels 0..2, centred on (1, 1, 1), inside the mask
             for (int y = 0; y < 3; y++) {
@@ -126,7 +126,7 @@ class LesionDetectorsTest {
         int[] size = {4, 4, 6};
         LesionDetectors.Windows w = new LesionDetectors.Windows(size, 4, 2);
         assertThat(w.starts[2]).containsExactly(0, 2);
-        LesionDetectors.Detector d = new LesionDetectors.Detector("kidney", null, List.of("renal_cyst"), 4, 2, 1, 0, 0);
+        LesionDetectors.Detector d = new LesionDetectors.Detector("kidney", null, List.of("renal_cyst"), List.of(), 4, 2, 1, 0, 0);
         float[] prob = new float[16]; // two windows of 2 x 2 x 2
         java.util.Arrays.fill(prob, 0, 8, 0.2f);
         java.util.Arrays.fill(prob, 8, 16, 0.6f);

@@ -210,6 +210,25 @@ class TwoStageEngineTest {
                 + " strideVoxels up to the window, or wholeCrop with an even padToVoxels");
     }
 
+    @Test
+    void aLesionDetectorsOwnChannelsReplaceTheStagesAndAreChecked() throws Exception {
+        Path copy = copyPackage();
+        // its own list is the one checked against its ONNX: three channels to a network that takes two
+        String organ = editFirstDetector(copy, d -> {
+            var channels = d.putArray("channels");
+            for (String name : new String[] {"organ_contrast", "soft_tissue", "wide"}) {
+                channels.addObject().put("name", name).put("centreHu", 40.0).put("scaleHu", 300.0).put("clip", 3.0);
+            }
+        });
+        assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "the manifest gives 3 channels");
+        editFirstDetector(copy, d -> d.putArray("channels").addObject().put("name", "lung_contrast")
+                .put("centreHu", "organMean").put("scaleHu", 300.0).put("clip", 3.0));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, organ + "'s detector: channel lung_contrast needs centreHu"
+                + " (a number or \"organMedian\"), scaleHu > 0 and clip > 0");
+        editFirstDetector(copy, d -> d.putArray("channels"));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, organ + "'s detector: no channels");
+    }
+
     /** Edits the first lesion detector of the copy's manifest; gives its organ. */
     private static String editFirstDetector(Path copy, java.util.function.Consumer<ObjectNode> edit) throws Exception {
         ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
