@@ -8,6 +8,7 @@
 #   run L:  lesion-run.sh target liver-1.5mm liver "liver_cyst liver_mass:90" 25
 #           lesion-run.sh target kidney kidney renal_cyst 15
 #   run M (batch normalisation, the whole crop in one pass): lesion-run.sh target kidney kidney renal_cyst 15 48 --norm batch
+#   run O (nodules, lung input): lesion-run.sh target lung-3mm lung pulmonary_nodule 25 48 --norm batch --contrast-scale 300 --contrast-clip 3
 # Needs plugin/target/ct-triage.jar (as generate-crops.sh) and Debian's python3-torch.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
