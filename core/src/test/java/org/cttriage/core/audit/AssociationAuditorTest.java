@@ -118,8 +118,7 @@ class AssociationAuditorTest {
         assertThat(accepted.get("//ActiveParticipant[@AlternativeUserID='AETITLES=PACS']/@NetworkAccessPointID"))
                 .isEqualTo("127.0.0.1");
 
-        AuditXmlAssert stored = m.stream().filter(x -> get(x, "//EventIdentification/@EventOutcomeIndicator").equals("0")
-                && get(x, "//EventID/@csd-code").equals("110104")).findFirst().orElseThrow();
+        AuditXmlAssert stored = find(m, "0", "110104");
         assertThat(stored.get("//ParticipantObjectIdentification[@ParticipantObjectTypeCodeRole='3']/@ParticipantObjectID"))
                 .isEqualTo(series.studyInstanceUid());
         assertThat(stored.get("//SOPClass/@UID")).isEqualTo(CT);
@@ -132,15 +131,13 @@ class AssociationAuditorTest {
                 .isEqualTo("Audit^Distinctive");
         assertThat(stored.get("//ActiveParticipant[RoleIDCode/@csd-code='110153']/@UserID")).isEqualTo("PACS");
 
-        AuditXmlAssert failed = m.stream().filter(x -> get(x, "//EventIdentification/@EventOutcomeIndicator").equals("4")
-                && get(x, "//EventID/@csd-code").equals("110104")).findFirst().orElseThrow();
+        AuditXmlAssert failed = find(m, "4", "110104");
         assertThat(failed.get("//SOPClass/@NumberOfInstances")).isEqualTo("1");
         assertThat(failed.get("//EventOutcomeDescription")).contains("A900H");
 
         // The stranger's rejection and the ended association's Instances Transferred come from different threads:
         // found by what they are, not by their order (m.get(3) was the latter now and then on a loaded machine).
-        AuditXmlAssert rejected = m.stream().filter(x -> get(x, "//EventIdentification/@EventOutcomeIndicator").equals("4")
-                && get(x, "//EventID/@csd-code").equals("110113")).findFirst().orElseThrow();
+        AuditXmlAssert rejected = find(m, "4", "110113");
         assertThat(rejected.get("//EventOutcomeDescription")).contains("INTRUDER").contains("allow-list");
     }
 
@@ -177,13 +174,17 @@ class AssociationAuditorTest {
         // Each failed handshake is reported from its own association thread, after the node closed the socket: the
         // first alert and the burst are found by what they are, not by their order (the burst came first now and
         // then on a loaded CI machine).
-        AuditXmlAssert alert = m.stream().filter(x -> get(x, "//EventIdentification/@EventOutcomeIndicator").equals("4"))
-                .findFirst().orElseThrow();
+        AuditXmlAssert alert = find(m, "4", "110113");
         assertThat(alert.get("//EventTypeCode/@csd-code")).isEqualTo("110126");
         assertThat(alert.get("//ParticipantObjectIdentification/@ParticipantObjectID")).isEqualTo("127.0.0.1");
-        AuditXmlAssert burst = m.stream().filter(x -> get(x, "//EventIdentification/@EventOutcomeIndicator").equals("8"))
-                .findFirst().orElseThrow();
+        AuditXmlAssert burst = find(m, "8", "110113");
         assertThat(burst.get("//EventOutcomeDescription")).contains("10 TLS failures");
+    }
+
+    /** The message of {@code m} with this outcome indicator and EventID code; they arrive in no fixed order. */
+    private static AuditXmlAssert find(List<AuditXmlAssert> m, String outcome, String eventId) {
+        return m.stream().filter(x -> get(x, "//EventIdentification/@EventOutcomeIndicator").equals(outcome)
+                && get(x, "//EventID/@csd-code").equals(eventId)).findFirst().orElseThrow();
     }
 
     private static String get(AuditXmlAssert x, String xpath) {
