@@ -299,9 +299,9 @@ def detectors(args):
         side = -1 if whole else p
         # whole crop: padded to a multiple of 8 (half resolution, then three poolings); else windows of the patch
         cut = {'wholeCrop': True, 'padToVoxels': 8} if whole else {'windowVoxels': p, 'strideVoxels': args.stride or p}
-        contrast = ck.get('contrast', [100.0, 1.5])
+        contrast = ld.checkpoint_contrast(ck)
         # a detector trained with another organ-contrast scale (the lungs, run O) states its own channels
-        own = {} if contrast == [100.0, 1.5] else {'channels': detector_channels(contrast)}
+        own = {} if contrast == ld.DEFAULT_CONTRAST else {'channels': detector_channels(contrast)}
         found[organ] = {
             'file': name,
             'findings': ck['findings'],

@@ -59,7 +59,7 @@ def main():
         if sha256(path) != entry['training']['checkpointSha256']:
             sys.exit(f'{path} is not the checkpoint {entry["file"]} was exported from')
         ck = torch.load(path, map_location='cpu')
-        ld.CONTRAST[:] = ck.get('contrast', [100.0, 1.5])  # its organ-contrast channel (the lungs' differs)
+        ld.CONTRAST[:] = ld.checkpoint_contrast(ck)  # its organ-contrast channel (the lungs' differs)
         net = ld.UNet(2, len(ck['findings']), ck['width'], ck.get('norm', 'instance'))
         net.load_state_dict(ck['net'])
         net.eval()

@@ -99,7 +99,13 @@ def organ_median(hu, mask):
 # The organ-contrast channel's scale and clip (HU - organ median) / scale clipped to +-clip: 100 HU and 1.5 for
 # the abdominal organs (run L); --contrast-scale / --contrast-clip change them (the lungs: 300 and 3, run O), and
 # the checkpoint keeps them ('contrast').
-CONTRAST = [100.0, 1.5]
+DEFAULT_CONTRAST = [100.0, 1.5]
+CONTRAST = list(DEFAULT_CONTRAST)
+
+
+def checkpoint_contrast(ck):
+    """The organ-contrast [scale, clip] a checkpoint was trained with (the default before run O)."""
+    return list(ck.get('contrast', DEFAULT_CONTRAST))
 
 
 def inputs(hu, med):
@@ -254,10 +260,10 @@ def main():
                     help='window scoring: an axis of the crop up to FIT voxels (rounded up to 8) is one window long')
     ap.add_argument('--norm', choices=['instance', 'batch'], default='instance',
                     help='normalisation layers (batch: frozen statistics served, scored on the whole crop)')
-    ap.add_argument('--contrast-scale', type=float, default=100.0,
+    ap.add_argument('--contrast-scale', type=float, default=DEFAULT_CONTRAST[0],
                     help='HU per unit of the organ-contrast channel (the lungs: 300, so that ground glass and '
                          'vessels differ)')
-    ap.add_argument('--contrast-clip', type=float, default=1.5, help='clip of the organ-contrast channel')
+    ap.add_argument('--contrast-clip', type=float, default=DEFAULT_CONTRAST[1], help='clip of the organ-contrast channel')
     a = ap.parse_args()
     CONTRAST[:] = [a.contrast_scale, a.contrast_clip]
     torch.set_num_threads(a.threads)
@@ -273,7 +279,7 @@ def main():
     if a.validate_only:
         ck = torch.load(a.checkpoint, map_location='cpu')
         a.norm = ck.get('norm', 'instance')
-        CONTRAST[:] = ck.get('contrast', [100.0, 1.5])
+        CONTRAST[:] = checkpoint_contrast(ck)
         net = UNet(2, len(fidx), ck['width'], a.norm)
         net.load_state_dict(ck['net'])
         a.minutes = 0

@@ -11,16 +11,14 @@ import collections
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from train import auc  # noqa: E402
+
 KINDS = [('faint ground-glass', 'faint ground-glass'), ('ground-glass', 'ground-glass'), ('', 'solid')]
-
-
-def auc(pos, neg):
-    """Mann-Whitney AUC, ties counted half."""
-    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
-    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
 
 
 def main():
@@ -50,7 +48,8 @@ def main():
     print(f'| {a.finding} | positives | AUC against {len(neg)} negatives | median peak |')
     print('|---|---|---|---|')
     for g, v in sorted(groups.items()):
-        print(f'| {g} | {len(v)} | {auc(v, neg):.3f} | {np.median(v):.4f} |')
+        print(f'| {g} | {len(v)} | {auc(np.r_[v, neg], np.r_[np.ones(len(v)), np.zeros(len(neg))]):.3f} | '
+              f'{np.median(v):.4f} |')
     print(f'| negatives | {len(neg)} | | {np.median(neg):.4f} |')
 
 
