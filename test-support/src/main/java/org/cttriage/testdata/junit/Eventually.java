@@ -19,7 +19,8 @@ public final class Eventually {
 
     /**
      * Calls {@code probe} until {@code done} accepts its value and returns that value. A probe that
-     * throws counts as "not yet" (a peer still starting refuses connections). On timeout it throws
+     * throws, an exception or an {@link AssertionError} (a scripted peer's "association not accepted"
+     * while the node still closes the previous one), counts as "not yet". On timeout it throws
      * an {@link AssertionError} naming {@code what}, the last value and the last exception.
      */
     public static <T> T await(Duration timeout, String what, Callable<T> probe, Predicate<? super T> done)
@@ -36,7 +37,7 @@ public final class Eventually {
         long deadline = System.nanoTime() + timeout.toNanos();
         long pause = FIRST_PAUSE.toMillis();
         T last = null;
-        Exception lastError = null;
+        Throwable lastError = null;
         while (true) {
             try {
                 last = probe.call();
@@ -46,7 +47,7 @@ public final class Eventually {
                 }
             } catch (InterruptedException e) {
                 throw e;
-            } catch (Exception e) {
+            } catch (Exception | AssertionError e) {
                 lastError = e;
             }
             if (System.nanoTime() - deadline >= 0) {
