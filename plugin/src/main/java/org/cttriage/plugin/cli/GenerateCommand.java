@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -112,7 +113,20 @@ final class GenerateCommand implements Callable<Integer> {
                     + "code as inference. --matrix, --slices, --slice-spacing plan the phantom (coverage, lesion edges).")
     Path trainingCrops;
 
-    @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays or --training-crops: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--training-patches", paramLabel = "PATCH.json",
+            description = "Write fine patches for training a second look (no DICOM, no whole volume): per case folder "
+                    + "OUT/case-NNNNN, patches.hu.npy, patches.organ.npy, patches.findings.npy [patch, z, y, x] and truth.json; "
+                    + "one patch of PATCH.json's single organ grid (e.g. models/ctglip-ref/experiments/nodule-patches.json) "
+                    + "centred on each --patch-points point of the case and one on each lesion of that organ (jittered), "
+                    + "through the same Java crop code as inference.")
+    Path trainingPatches;
+
+    @Option(names = "--patch-points", paramLabel = "POINTS.json",
+            description = "With --training-patches: points per seed, {\"SEED\": [{\"side\": \"left\", \"lps\": [x, y, z]}, ...]} "
+                    + "(e.g. a coarse detector's candidates); a seed not named gets its lesion patches only.")
+    Path patchPoints;
+
+    @Option(names = "--cases", defaultValue = "1", description = "With --training-arrays, --training-crops or --training-patches: number of cases, seeds seed..seed+cases-1 (default: ${DEFAULT-VALUE}).")
     int cases;
 
     @picocli.CommandLine.Mixin
@@ -169,9 +183,31 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--training-crops " + trainingCrops + ": " + e.getMessage());
             }
         }
+        TrainingPatches patches = null;
+        Map<Long, List<TrainingPatches.Point>> points = Map.of();
+        if (trainingPatches != null) {
+            if (trainingArrays || preprocessing != null || crops != null) {
+                throw new ParameterException(spec.commandLine(),
+                        "--training-patches excludes --training-arrays, --preprocessing and --training-crops");
+            }
+            try {
+                patches = new TrainingPatches(OrganCropSpec.fromJson(new ObjectMapper().readTree(trainingPatches.toFile())));
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--training-patches " + trainingPatches + ": " + e.getMessage());
+            }
+            if (patchPoints != null) {
+                try {
+                    points = TrainingPatches.readPoints(new ObjectMapper().readTree(patchPoints.toFile()));
+                } catch (IOException | IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), "--patch-points " + patchPoints + ": " + e.getMessage());
+                }
+            }
+        } else if (patchPoints != null) {
+            throw new ParameterException(spec.commandLine(), "--patch-points needs --training-patches");
+        }
         try {
             PhantomGenerator generator = new PhantomGenerator();
-            int count = trainingArrays || crops != null ? cases : 1;
+            int count = trainingArrays || crops != null || patches != null ? cases : 1;
             for (int c = 0; c < count; c++) {
                 PhantomSpec phantomSpec;
                 try {
@@ -187,6 +223,13 @@ final class GenerateCommand implements Callable<Integer> {
                     stdout.printf("%s: seed %d, %d crops, findings %s%n", folder, seed + c, n,
                             scene.truth().isEmpty() ? "none" : String.join(", ",
                                     scene.truth().stream().map(t -> t.finding().id()).distinct().toList()));
+                    continue;
+                }
+                if (patches != null) {
+                    Path folder = out.resolve(String.format("case-%05d", c));
+                    PhantomScene scene = PhantomScene.plan(phantomSpec);
+                    int n = patches.write(scene, folder, points.getOrDefault(seed + c, List.of()));
+                    stdout.printf("%s: seed %d, %d patches%n", folder, seed + c, n);
                     continue;
                 }
                 Phantom phantom = generator.generate(phantomSpec, pool);

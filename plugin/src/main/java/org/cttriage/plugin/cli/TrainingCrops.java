@@ -244,7 +244,7 @@ final class TrainingCrops {
         return c;
     }
 
-    private static ObjectNode truthOf(PhantomScene scene) {
+    static ObjectNode truthOf(PhantomScene scene) {
         ObjectNode root = JSON.createObjectNode();
         root.put("formatVersion", FORMAT_VERSION);
         root.put("seed", scene.spec().seed());
@@ -278,14 +278,14 @@ final class TrainingCrops {
         return root;
     }
 
-    private static void putArray(ObjectNode n, String key, int[] v) {
+    static void putArray(ObjectNode n, String key, int[] v) {
         ArrayNode a = n.putArray(key);
         for (int x : v) {
             a.add(x);
         }
     }
 
-    private static void putArray(ObjectNode n, String key, double[] v) {
+    static void putArray(ObjectNode n, String key, double[] v) {
         ArrayNode a = n.putArray(key);
         for (double x : v) {
             a.add(Math.round(x * 1000) / 1000.0);

@@ -127,7 +127,7 @@ class TrainingCropsTest {
     }
 
     /** A scanner's lattice over the region under {@code grid}: 0.78 mm pixels, 1.5 mm slices, not aligned with the crop. */
-    private static TrainingCrops.RegionVolume scanUnder(OrganCrops.CropGrid grid, TrainingCrops.RegionRenderer renderer) {
+    static TrainingCrops.RegionVolume scanUnder(OrganCrops.CropGrid grid, TrainingCrops.RegionRenderer renderer) {
         double[] spacing = {400.0 / 512, 400.0 / 512, 1.5};
         double[] o = grid.originLps();
         int[] n = grid.organ().gridSize();
