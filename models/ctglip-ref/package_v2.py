@@ -23,6 +23,10 @@ CropStage).
       adds the third stage: each organ's lesion detector (experiments/lesion_detector.py, run L) exported to
       lesion_detector_<organ>.onnx and described in manifest organCrops.lesionDetectors (read by the engine's
       LesionDetector); run before calibrate, which decides per finding whether the detector scores it.
+  package_v2.py dot-filter [--organ lung --findings pulmonary_nodule] [--out models/ctglip-ref-v2]
+      adds a Hessian dot filter (experiments/dot_filter.py, run P: no training, its parameters measured there) for
+      the organ's findings, on its own 1.5 mm crop of the organ's box (manifest organCrops.dotFilters, read by the
+      engine's DotFilters); run before calibrate, which decides per finding whether the filter scores it.
   package_v2.py compare --margins unseen.json [--out models/ctglip-ref-v2]
       per finding, the AUC of ctglip-ref (the coarse stage's margins) and of this package on the same
       unseen cases (evaluate --margins on seeds below 1000000), appended to the package's card.
@@ -340,6 +344,56 @@ def detector_bullet(found, command):
             f'detector scores it (organCrops.detectorFindings). Training: `{command}`.\n')
 
 
+def dot_filter(args):
+    """A classical detector beside the learned ones (run P): the multi-scale Hessian dot filter of
+    experiments/dot_filter.py with its defaults, on its own crop of the organ's box (manifest organCrops.dotFilters).
+    Its findings stay uncalibrated for it until calibrate chooses it."""
+    sys.path.insert(0, os.path.join(HERE, 'experiments'))
+    import dot_filter as df
+    out = args.out
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    stage = manifest['organCrops']
+    if 'calibration' in stage:
+        sys.exit(f'{out} is calibrated already: dot-filter runs between build and calibrate, which chooses per '
+                 'finding whether the filter scores it')
+    if args.organ not in stage['encoders']:
+        sys.exit(f'{args.organ} has no crop encoder in {out}: the filter runs on the organ boxes of stage 2')
+    organ_of = {f['id']: f['organ'] for f in json.load(open(os.path.join(out, 'dictionary.json')))['findings']}
+    for fid in args.findings:
+        if fid not in stage['findingChannels'] or organ_of.get(fid) != args.organ:
+            sys.exit(f'{fid} is not a crop finding of {args.organ} in {out}')
+    stage.setdefault('dotFilters', {})[args.organ] = {
+        'findings': args.findings,
+        'gridSize': args.grid,
+        'spacingMm': [args.spacing] * 3,
+        'sigmasMm': df.SIGMAS_MM,
+        'clipHu': df.CLIP_HU,
+        'floorHu': df.FLOOR_HU,
+        'regionDilateVoxels': df.DILATE,
+        'referenceDot': args.reference_dot,
+        'reference': 'models/ctglip-ref/experiments/dot_filter.py',
+    }
+    stage.pop('detectorFindings', None)
+    card_bullet(out, dot_bullet(stage['dotFilters']))
+    write_manifest(out, manifest)
+    print(f'{args.organ}: dot filter for {args.findings} on a {args.grid} crop of {args.spacing} mm')
+
+
+def dot_bullet(filters):
+    """The card's description of the dot filters (manifest organCrops.dotFilters ``filters``)."""
+    return ('- **Dot filters (no training):** for ' + ', '.join(f'{o} ({", ".join(d["findings"])})'
+                                                        for o, d in filters.items())
+            + ', the multi-scale Hessian dot filter of Li, Sone and Doi (2003) (manifest organCrops.dotFilters; '
+            '`models/ctglip-ref/experiments/dot_filter.py`, run P in ctglip-ref\'s card; the engine\'s `DotFilters`) '
+            'runs on its own crop of the organ\'s box (' + '; '.join(
+                f'{o}: {d["gridSize"]} voxels of {d["spacingMm"][0]} mm' for o, d in filters.items())
+            + '): per scale (' + ', '.join(f'{s:g}' for s in next(iter(filters.values()))['sigmasMm'])
+            + ' mm) the Hessian of the smoothed, clipped HU, and where all three eigenvalues are negative (a bright '
+            'blob, not a tube) the value l3^2 / |l1|; a finding\'s score is the logit of d / (d + referenceDot) '
+            'for the largest value d in the dilated organ mask, its location that voxel. The calibration decides '
+            'per finding whether the filter scores it (organCrops.detectorFindings).\n')
+
+
 def card_bullet(out, bullet):
     """Adds a bullet to the end of the card's head (before its first section), in place of one that starts the
     same way (up to its first colon)."""
@@ -373,6 +427,8 @@ def calibrate(args):
     rows = []
     kept_coarse = []
     heads, by_detectors = [], []
+    # a finding a dot filter scores takes its detectorPeak from the filter (the engine's DotFilters)
+    dotted = {fid for d in manifest['organCrops'].get('dotFilters', {}).values() for fid in d['findings']}
     for f in dictionary['findings']:
         if f['id'] not in channels:
             continue
@@ -412,7 +468,8 @@ def calibrate(args):
         if by_det:
             x = np.array(det, np.float64)
             by_detectors.append(f['id'])
-            print(f'{f["id"]}: lesion detector (AUC {a_det:.3f} against {a_emb:.3f} zero-shot on the crops, '
+            print(f'{f["id"]}: {"dot filter" if f["id"] in dotted else "lesion detector"} (AUC {a_det:.3f} against '
+                  f'{a_emb:.3f} zero-shot on the crops, '
                   f'{a_head:.3f} head, {a_coarse:.3f} coarse)')
         a, b = platt(x, y)
         if not (a > 0):
@@ -426,7 +483,9 @@ def calibrate(args):
         f['temperature'], f['bias'], f['threshold'] = sig(temperature), sig(bias), sig(thr)
         f['reportable'] = bool(a_uc >= REPORTABLE_MIN_AUC)
         pos = y > 0.5
-        rows.append((f['id'] + (' (finding head)' if by_head else ' (lesion detector)' if by_det else ''), int(pos.sum()), int((~pos).sum()), a_uc,
+        kind = ' (finding head)' if by_head else ' (dot filter)' if by_det and f['id'] in dotted \
+            else ' (lesion detector)' if by_det else ''
+        rows.append((f['id'] + kind, int(pos.sum()), int((~pos).sum()), a_uc,
                      auc(hx, y) if not np.isnan(hx).any() else math.nan,
                      *sensitivity_specificity(prob >= thr, y), f['temperature'], f['bias'], f['threshold'],
                      f['reportable']))
@@ -446,6 +505,14 @@ def calibrate(args):
                 print(f'{organ}: its lesion detector scores no finding; dropped from the package')
         if not lesion['detectors']:
             manifest['organCrops'].pop('lesionDetectors')
+    dots = manifest['organCrops'].get('dotFilters')
+    if dots:
+        for organ in list(dots):
+            if not any(fid in by_detectors for fid in dots[organ]['findings']):
+                dots.pop(organ)  # it scores none of its findings: the engine need not run it
+                print(f'{organ}: its dot filter scores no finding; dropped from the package')
+        if not dots:
+            manifest['organCrops'].pop('dotFilters')
     if by_detectors:
         manifest['organCrops']['detectorFindings'] = by_detectors
     else:
@@ -582,6 +649,14 @@ def main():
     c = sub.add_parser('calibrate')
     c.add_argument('--margins', required=True)
     c.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    f = sub.add_parser('dot-filter')
+    f.add_argument('--organ', default='lung')
+    f.add_argument('--findings', nargs='+', default=['pulmonary_nodule'])
+    f.add_argument('--grid', type=int, nargs=3, default=[112, 128, 192], help='x y z voxels')
+    f.add_argument('--spacing', type=float, default=1.5, help='mm, isotropic')
+    f.add_argument('--reference-dot', type=float, default=60.0,
+                   help='the dot value scored as probability 0.5 (about the median lung of run P)')
+    f.add_argument('--out', default=os.path.join(ROOT, 'models', 'ctglip-ref-v2'))
     d = sub.add_parser('detectors')
     d.add_argument('--detector', action='append', required=True, metavar='ORGAN=PATH',
                    help='a lesion_detector.py checkpoint of ORGAN')
@@ -594,7 +669,8 @@ def main():
     k.add_argument('--margins', required=True)
     k.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     args = ap.parse_args()
-    {'build': build, 'detectors': detectors, 'calibrate': calibrate, 'compare': compare}[args.cmd](args)
+    {'build': build, 'detectors': detectors, 'dot-filter': dot_filter, 'calibrate': calibrate,
+     'compare': compare}[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -33,6 +33,7 @@ import org.cttriage.core.volume.VolumeGeometry;
  *   "findingChannels": {"cholelithiasis": 8, ...},      finding id → channel of finding_max / finding_logits
  *   "headFindings": ["liver_mass", ...],                 optional: scored by the finding head, not the embedding
  *   "lesionDetectors": {...},                            optional: the third stage, {@link LesionDetectors}
+ *   "dotFilters": {...},                                 optional: classical blob filters, {@link DotFilters}
  *   "detectorFindings": ["pancreatic_mass", ...],        optional: scored and located by their organ's detector
  *   "textEncoder": {"file": "text_encoder_crops.onnx", "inputs": [...], "outputs": [...]},
  *   "encoders": {"gallbladder": {"file": "crop_encoder_gallbladder.onnx", "inputs": [...], "outputs": [...]}, ...}
@@ -53,8 +54,9 @@ import org.cttriage.core.volume.VolumeGeometry;
  * that the pooled embedding does not pass on; its prompts do not change that score. A finding listed in
  * {@code detectorFindings} is scored by the logit of its organ's lesion detector's peak probability on the crop
  * ({@link LesionDetectors}, run on every crop of an organ the manifest gives a detector) and located at that
- * peak; its prompts do not change that score either. The package's calibration decides per finding which of
- * these (or the coarse stage) ranks best.
+ * peak; its prompts do not change that score either. A dot filter ({@link DotFilters}, on its own finer crop of
+ * the organ's box) gives its findings a score and a point in the same form, and {@code detectorFindings} may name
+ * them too. The package's calibration decides per finding which of these (or the coarse stage) ranks best.
  */
 public final class CropStage implements AutoCloseable {
     static final String CROP = "crop";
@@ -84,8 +86,8 @@ public final class CropStage implements AutoCloseable {
      * @param densestLps LPS position of the densest voxel of the compact dense structures in or at the organ's
      *                   mask, else of the voxels at least half in the mask ({@link CropStage#densest}); null when
      *                   no voxel is in the mask, or when no finding of the organ is located so
-     * @param lesions    per finding of the organ's lesion detector ({@link LesionDetectors}), its peak and where;
-     *                   empty when no detector covers the organ
+     * @param lesions    per finding of the organ's lesion detector ({@link LesionDetectors}) or dot filter
+     *                   ({@link DotFilters}), its peak and where; empty when neither covers the organ
      */
     public record OrganCrop(String organ, OrganSegmentation.Side side, OrganCrops.CropGrid grid, float[] embedding,
                      float[] logits, int[] headSize, float[] findingMax, double[] densestLps,
@@ -135,13 +137,14 @@ public final class CropStage implements AutoCloseable {
     private final int inputChannels;
     private final Map<String, AbnormalityDictionary.Organ> organs; // their labels in the coarse segmentation
     private final LesionDetectors detectors; // null: no third stage
-    private final java.util.Set<String> detectorFindings; // scored by their organ's lesion detector
+    private final java.util.Set<String> detectorFindings; // scored by their organ's lesion detector or dot filter
+    private final DotFilters dotFilters; // null: none
 
     private CropStage(OrganCrops crops, Map<String, OrtSession> encoders, OrtSession text,
                       Map<String, Integer> findingChannels, java.util.Set<String> headFindings,
                       java.util.Set<String> densestFindings, java.util.Set<String> densestOrgans, Contrast contrast,
                       Map<String, AbnormalityDictionary.Organ> organs, LesionDetectors detectors,
-                      java.util.Set<String> detectorFindings) {
+                      java.util.Set<String> detectorFindings, DotFilters dotFilters) {
         this.crops = crops;
         this.encoders = encoders;
         this.text = text;
@@ -154,6 +157,7 @@ public final class CropStage implements AutoCloseable {
         this.organs = organs;
         this.detectors = detectors;
         this.detectorFindings = detectorFindings;
+        this.dotFilters = dotFilters;
     }
 
     /** The crop encoders' input channels: the spec's, and the contrast channel when there is one. */
@@ -221,11 +225,14 @@ public final class CropStage implements AutoCloseable {
             pkg.dictionary().findings().forEach(f -> organOf.put(f.id(), f.organ()));
             detectors = LesionDetectors.open(node.path("lesionDetectors"), encoders.keySet(), channels, organOf,
                     opener);
+            DotFilters dots = DotFilters.open(node.path("dotFilters"), spec, encoders.keySet(), channels, organOf);
             java.util.Set<String> byDetector = cropFindings(node, "detectorFindings", channels);
             for (String id : byDetector) {
-                if (detectors == null || !detectors.findings().contains(id)) {
+                if ((detectors == null || !detectors.findings().contains(id))
+                        && (dots == null || !dots.findings().contains(id))) {
                     throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.detectorFindings names "
-                            + id + ", which no lesion detector of organCrops.lesionDetectors scores");
+                            + id + ", which no lesion detector of organCrops.lesionDetectors and no dot filter of"
+                            + " organCrops.dotFilters scores");
                 }
                 if (heads.contains(id)) {
                     throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, id + " is in both"
@@ -233,7 +240,7 @@ public final class CropStage implements AutoCloseable {
                 }
             }
             CropStage stage = new CropStage(new OrganCrops(spec), encoders, text, channels, heads, densestFindings,
-                    densestOrgans, contrast, pkg.dictionary().organs(), detectors, byDetector);
+                    densestOrgans, contrast, pkg.dictionary().organs(), detectors, byDetector, dots);
             opened = true;
             return stage;
         } finally {
@@ -279,16 +286,20 @@ public final class CropStage implements AutoCloseable {
     }
 
     /**
-     * Whether finding {@code id} is scored and located by its organ's lesion detector (manifest
+     * Whether finding {@code id} is scored and located by its organ's lesion detector or dot filter (manifest
      * {@code organCrops.detectorFindings}, chosen at calibration).
      */
     boolean scoresByDetector(String id) {
         return detectorFindings.contains(id);
     }
 
-    /** Whether a lesion detector of the package gives finding {@code id} a score (whether or not it is used). */
+    /**
+     * Whether a lesion detector or a dot filter of the package gives finding {@code id} a score (whether or not it
+     * is used).
+     */
     boolean detects(String id) {
-        return detectors != null && detectors.findings().contains(id);
+        return (detectors != null && detectors.findings().contains(id))
+                || (dotFilters != null && dotFilters.findings().contains(id));
     }
 
     /** The logit channel of a finding this stage scores. */
@@ -368,6 +379,14 @@ public final class CropStage implements AutoCloseable {
             long t0 = System.nanoTime();
             Map<String, LesionDetectors.Lesion> lesions = detectors == null ? Map.of()
                     : detectors.detect(env, organ.name(), footprint.meanHu(), mask, g, grid);
+            DotFilters.Filter dot = dotFilters == null ? null : dotFilters.filter(organ.name());
+            if (dot != null) { // its own, finer crop of the same box
+                OrganCrops.CropGrid fine = crops.grid(dot.grid(), lo, hi);
+                Map<String, LesionDetectors.Lesion> both = new LinkedHashMap<>(lesions);
+                both.putAll(DotFilters.detect(dot, crops.meanHu(volume, fine),
+                        crops.labelFraction(segmentation.labels(), coarse, fine, label), fine));
+                lesions = both;
+            }
             detectorNanos[0] += System.nanoTime() - t0;
             return new OrganCrop(organ.name(), side, grid, floats(emb.getFloatBuffer()), floats(logits.getFloatBuffer()),
                     new int[] {(int) ls[4], (int) ls[3], (int) ls[2]}, floats(max.getFloatBuffer()),

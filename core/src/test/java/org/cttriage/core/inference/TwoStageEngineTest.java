@@ -229,6 +229,41 @@ class TwoStageEngineTest {
         assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, organ + "'s detector: no channels");
     }
 
+    /** Gives the copy's manifest one dot filter (organCrops.dotFilters), valid but for {@code edit}. */
+    private static void dotFilter(Path copy, String organ, String finding,
+                                  java.util.function.Consumer<ObjectNode> edit) throws Exception {
+        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
+        ObjectNode d = manifest.with("organCrops").putObject("dotFilters").putObject(organ);
+        d.putArray("findings").add(finding);
+        d.putArray("gridSize").add(64).add(64).add(64);
+        d.putArray("spacingMm").add(1.5).add(1.5).add(1.5);
+        d.putArray("sigmasMm").add(1.5).add(2.5);
+        d.putArray("clipHu").add(-1000).add(-400);
+        d.put("floorHu", -750).put("regionDilateVoxels", 2).put("referenceDot", 60);
+        edit.accept(d);
+        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+    }
+
+    /** A dot filter (DotFilters) must run on an organ with a crop, for that organ's findings, with sane parameters. */
+    @Test
+    void refusesADotFilterThatCannotRun() throws Exception {
+        Path copy = copyPackage();
+        dotFilter(copy, "heart", "liver_cyst", d -> { });
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.dotFilters: heart has a dot filter but no crop"
+                + " encoder");
+        dotFilter(copy, "spleen", "liver_cyst", d -> { });
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "spleen's dot filter names liver_cyst, which is not a crop"
+                + " finding of spleen");
+        dotFilter(copy, "liver", "liver_cyst", d -> d.putArray("sigmasMm").add(0));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "liver's dot filter needs findings, sigmasMm above 0");
+        dotFilter(copy, "liver", "liver_cyst", d -> d.putArray("clipHu").add(-400).add(-1000));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "clipHu [low, high]");
+        dotFilter(copy, "liver", "liver_cyst", d -> d.putArray("spacingMm").add(1.5).add(1.5).add(3));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "liver's dot filter: spacingMm must be isotropic");
+        dotFilter(copy, "liver", "liver_cyst", d -> d.putArray("gridSize").add(64).add(64));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "liver's dot filter: gridSize needs 3 values");
+    }
+
     /** Edits the first lesion detector of the copy's manifest; gives its organ. */
     private static String editFirstDetector(Path copy, java.util.function.Consumer<ObjectNode> edit) throws Exception {
         ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());

@@ -1,0 +1,391 @@
+package org.cttriage.core.inference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.IntStream;
+import org.cttriage.core.error.ErrorCode;
+import org.cttriage.core.error.TriageException;
+
+/**
+ * Multi-scale Hessian dot filters (issue 12, run P: the lung nodules), manifest {@code organCrops.dotFilters}:
+ * a classical detector of compact bright blobs (Li, Sone and Doi 2003), run on a finer crop of the organ than
+ * its encoder's. The learned scorers could not see nodules: at the 3 mm lung crop a nodule of 3 to 6 mm is a
+ * vessel's cross-section (ctglip-ref's card, run O). A vessel is a tube, a nodule is round, and the Hessian's
+ * eigenvalues tell them apart at any resolution that resolves them.
+ *
+ * <pre>
+ * "dotFilters": {
+ *   "lung": {
+ *     "findings": ["pulmonary_nodule"],
+ *     "gridSize": [112, 128, 192], "spacingMm": [1.5, 1.5, 1.5],   the filter's own crop of the organ's box
+ *     "sigmasMm": [1.5, 2.5, 4.0, 6.0],                           the scales
+ *     "clipHu": [-1000, -400],                                    the filter's input is the HU clipped to this
+ *     "floorHu": -750,                                            no voxel below it is a candidate
+ *     "regionDilateVoxels": 2,                                    the organ mask dilated (6-connected)
+ *     "referenceDot": 60                                          the dot value scored as probability 0.5
+ *   }
+ * }
+ * </pre>
+ *
+ * <p>Per scale σ (in voxels of the crop, s = σ / spacing): the clipped footprint-mean HU is smoothed by a
+ * Gaussian of s (truncated at 4 s, mirrored at the crop's faces, as scipy.ndimage.gaussian_filter), its Hessian
+ * taken by central differences (mirrored faces) and scaled by s². With its eigenvalues λ1 ≤ λ2 ≤ λ3, the dot
+ * value is λ3² / |λ1| where all three are negative (a bright blob), else 0. A voxel's value is the largest over
+ * the scales; the finding's score on the crop is the largest value over the organ mask (fraction at least 0.5)
+ * dilated by {@code regionDilateVoxels} where the HU exceeds {@code floorHu}, its point that voxel. The score is
+ * reported as the probability d / (d + referenceDot), so that its logit is ln(d / referenceDot), which the
+ * package's calibration maps like a lesion detector's. The reference implementation is
+ * {@code models/ctglip-ref/experiments/dot_filter.py}; {@code DotFiltersTest} holds the two to the same values.
+ */
+public final class DotFilters {
+    /** Gaussian truncation, in standard deviations (scipy's default). */
+    static final double TRUNCATE = 4.0;
+
+    /** One organ's filter: its findings, its crop grid and its parameters. */
+    record Filter(String organ, List<String> findings, OrganCropSpec.OrganGrid grid, double[] sigmasMm,
+                  double clipLowHu, double clipHighHu, double floorHu, int dilate, double referenceDot) {
+    }
+
+    private final Map<String, Filter> filters;
+    private final Set<String> findings;
+
+    private DotFilters(Map<String, Filter> filters) {
+        this.filters = filters;
+        Set<String> all = new TreeSet<>();
+        filters.values().forEach(f -> all.addAll(f.findings()));
+        this.findings = java.util.Collections.unmodifiableSet(all);
+    }
+
+    /**
+     * Reads {@code organCrops.dotFilters} and checks it: each organ must have a crop encoder and a grid in the crop
+     * spec (whose label, sides and margin the filter's crop keeps), each finding must be a crop finding of that
+     * organ, and the parameters must make sense. Null when the node is missing.
+     */
+    static DotFilters open(JsonNode node, OrganCropSpec spec, Set<String> encoderOrgans,
+                           Map<String, Integer> findingChannels, Map<String, String> organOfFinding)
+            throws TriageException {
+        if (node.isMissingNode()) {
+            return null;
+        }
+        Map<String, Filter> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String organ = e.getKey();
+            JsonNode d = e.getValue();
+            if (!encoderOrgans.contains(organ)) {
+                throw invalid(organ + " has a dot filter but no crop encoder: the filter runs on stage 2's organ boxes");
+            }
+            List<String> findings = new ArrayList<>();
+            for (JsonNode f : d.path("findings")) {
+                String id = f.asText();
+                if (!findingChannels.containsKey(id) || !organ.equals(organOfFinding.get(id))) {
+                    throw invalid(organ + "'s dot filter names " + id + ", which is not a crop finding of " + organ);
+                }
+                findings.add(id);
+            }
+            double[] sigmas = doubles(d.path("sigmasMm"));
+            double[] clip = doubles(d.path("clipHu"));
+            int dilate = d.path("regionDilateVoxels").asInt(-1);
+            double floor = d.path("floorHu").asDouble(Double.NaN);
+            double reference = d.path("referenceDot").asDouble(Double.NaN);
+            if (findings.isEmpty() || sigmas.length == 0 || java.util.Arrays.stream(sigmas).anyMatch(s -> !(s > 0))
+                    || clip.length != 2 || !(clip[0] < clip[1]) || dilate < 0 || Double.isNaN(floor)
+                    || !(reference > 0)) {
+                throw invalid(organ + "'s dot filter needs findings, sigmasMm above 0, clipHu [low, high], floorHu, "
+                        + "regionDilateVoxels >= 0 and referenceDot above 0");
+            }
+            OrganCropSpec.OrganGrid grid;
+            try {
+                OrganCropSpec.OrganGrid stage = spec.organ(organ);
+                double[] spacing = doubles(d.path("spacingMm"));
+                if (spacing.length != 3 || spacing[0] != spacing[1] || spacing[1] != spacing[2]) {
+                    throw new IllegalArgumentException("spacingMm must be isotropic (the scales are in voxels of it)");
+                }
+                grid = new OrganCropSpec.OrganGrid(organ, stage.label(), stage.bySide(), ints(d.path("gridSize")), spacing,
+                        stage.marginMm());
+            } catch (IllegalArgumentException x) {
+                throw invalid(organ + "'s dot filter: " + x.getMessage());
+            }
+            out.put(organ, new Filter(organ, List.copyOf(findings), grid, sigmas, clip[0], clip[1], floor, dilate,
+                    reference));
+        }
+        return new DotFilters(out);
+    }
+
+    private static TriageException invalid(String why) {
+        return new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.dotFilters: " + why);
+    }
+
+    private static double[] doubles(JsonNode a) {
+        double[] out = new double[a.isArray() ? a.size() : 0];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.get(i).asDouble(Double.NaN);
+        }
+        return out;
+    }
+
+    private static int[] ints(JsonNode a) {
+        if (!a.isArray() || a.size() != 3) {
+            throw new IllegalArgumentException("gridSize needs 3 values (x, y, z)");
+        }
+        return new int[] {a.get(0).asInt(), a.get(1).asInt(), a.get(2).asInt()};
+    }
+
+    /** The findings any filter scores. */
+    Set<String> findings() {
+        return findings;
+    }
+
+    /** The filter of {@code organ}, or null. */
+    Filter filter(String organ) {
+        return filters.get(organ);
+    }
+
+    /**
+     * Scores the filter's findings on one crop of its grid: the crop's footprint-mean HU and organ mask fraction,
+     * [z, y, x] of {@code grid}'s size.
+     */
+    static Map<String, LesionDetectors.Lesion> detect(Filter f, float[] meanHu, float[] mask, OrganCrops.CropGrid grid) {
+        int[] size = f.grid().gridSize();
+        boolean[] region = region(meanHu, mask, size, f.dilate(), f.floorHu());
+        float[] best = dot(meanHu, region, size, f);
+        int at = -1;
+        for (int v = 0; v < best.length; v++) {
+            if (region[v] && (at < 0 || best[v] > best[at])) {
+                at = v;
+            }
+        }
+        double d = at < 0 ? 0 : best[at];
+        double[] point = at < 0 ? null : grid.positionOf(at % size[0], (at / size[0]) % size[1], at / (size[0] * size[1]));
+        Map<String, LesionDetectors.Lesion> out = new LinkedHashMap<>();
+        for (String id : f.findings()) {
+            out.put(id, new LesionDetectors.Lesion(d / (d + f.referenceDot()), point));
+        }
+        return out;
+    }
+
+    /** The candidate voxels: the mask (fraction at least 0.5) dilated by {@code dilate} 6-connected steps, above the floor. */
+    static boolean[] region(float[] hu, float[] mask, int[] size, int dilate, double floorHu) {
+        int n = hu.length;
+        boolean[] cur = new boolean[n];
+        for (int v = 0; v < n; v++) {
+            cur[v] = mask[v] >= 0.5f;
+        }
+        int[] stride = {1, size[0], size[0] * size[1]};
+        for (int step = 0; step < dilate; step++) {
+            boolean[] next = cur.clone();
+            for (int z = 0; z < size[2]; z++) {
+                for (int y = 0; y < size[1]; y++) {
+                    for (int x = 0; x < size[0]; x++) {
+                        int v = (z * size[1] + y) * size[0] + x;
+                        if (cur[v]) {
+                            continue;
+                        }
+                        int[] c = {x, y, z};
+                        for (int a = 0; a < 3 && !next[v]; a++) {
+                            next[v] = (c[a] > 0 && cur[v - stride[a]]) || (c[a] < size[a] - 1 && cur[v + stride[a]]);
+                        }
+                    }
+                }
+            }
+            cur = next;
+        }
+        for (int v = 0; v < n; v++) {
+            cur[v] &= hu[v] > floorHu;
+        }
+        return cur;
+    }
+
+    /** The dot value of every voxel of {@code region} (0 elsewhere), the largest over the filter's scales. */
+    static float[] dot(float[] meanHu, boolean[] region, int[] size, Filter f) {
+        int n = meanHu.length;
+        float[] h = new float[n];
+        for (int v = 0; v < n; v++) {
+            h[v] = (float) Math.max(f.clipLowHu(), Math.min(f.clipHighHu(), meanHu[v]));
+        }
+        int[] cells = IntStream.range(0, n).filter(v -> region[v]).toArray();
+        float[] best = new float[n];
+        double spacing = f.grid().spacingMm()[0];
+        for (double sigmaMm : f.sigmasMm()) {
+            double s = sigmaMm / spacing;
+            float[] g = smooth(h, size, s);
+            double s2 = s * s;
+            IntStream.range(0, cells.length).parallel().forEach(i -> {
+                int v = cells[i];
+                float d = (float) dotAt(g, size, v, s2);
+                if (d > best[v]) {
+                    best[v] = d;
+                }
+            });
+        }
+        return best;
+    }
+
+    /** The dot value at voxel {@code v} of the smoothed crop {@code g}, its Hessian scaled by {@code s2}. */
+    static double dotAt(float[] g, int[] size, int v, double s2) {
+        int nx = size[0];
+        int plane = nx * size[1];
+        int x = v % nx;
+        int y = (v / nx) % size[1];
+        int z = v / plane;
+        // mirrored neighbours along each axis, as offsets from v
+        int xm = mirror(x - 1, nx) - x;
+        int xp = mirror(x + 1, nx) - x;
+        int ym = (mirror(y - 1, size[1]) - y) * nx;
+        int yp = (mirror(y + 1, size[1]) - y) * nx;
+        int zm = (mirror(z - 1, size[2]) - z) * plane;
+        int zp = (mirror(z + 1, size[2]) - z) * plane;
+        double c = 2.0 * g[v];
+        double xx = (g[v + xp] - c + g[v + xm]) * s2;
+        double yy = (g[v + yp] - c + g[v + ym]) * s2;
+        double zz = (g[v + zp] - c + g[v + zm]) * s2;
+        double xy = (g[v + xp + yp] - g[v + xp + ym] - g[v + xm + yp] + g[v + xm + ym]) / 4 * s2;
+        double xz = (g[v + xp + zp] - g[v + xp + zm] - g[v + xm + zp] + g[v + xm + zm]) / 4 * s2;
+        double yz = (g[v + yp + zp] - g[v + yp + zm] - g[v + ym + zp] + g[v + ym + zm]) / 4 * s2;
+        // a bright blob has all three eigenvalues negative: the Hessian is negative definite (Sylvester: its leading
+        // minors alternate in sign), which rejects most voxels (tubes, sheets, background) before the eigenvalues
+        double minor2 = xx * yy - xy * xy;
+        double det = xx * (yy * zz - yz * yz) - xy * (xy * zz - yz * xz) + xz * (xy * yz - yy * xz);
+        if (!(xx < 0 && minor2 > 0 && det < 0)) {
+            return 0;
+        }
+        double[] l = eigenvalues(xx, yy, zz, xy, xz, yz);
+        // l[0] <= l[1] <= l[2]
+        return l[2] < 0 ? l[2] * l[2] / Math.max(-l[0], 1e-12) : 0;
+    }
+
+    /**
+     * Eigenvalues of the symmetric matrix [[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]], ascending (the
+     * trigonometric solution of the characteristic cubic).
+     */
+    static double[] eigenvalues(double xx, double yy, double zz, double xy, double xz, double yz) {
+        double p1 = xy * xy + xz * xz + yz * yz;
+        if (p1 == 0) {
+            double[] l = {xx, yy, zz};
+            java.util.Arrays.sort(l);
+            return l;
+        }
+        double q = (xx + yy + zz) / 3;
+        double p2 = (xx - q) * (xx - q) + (yy - q) * (yy - q) + (zz - q) * (zz - q) + 2 * p1;
+        double p = Math.sqrt(p2 / 6);
+        double a = (xx - q) / p;
+        double b = (yy - q) / p;
+        double c = (zz - q) / p;
+        double d = xy / p;
+        double e = xz / p;
+        double f = yz / p;
+        double det = a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e);
+        double r = Math.max(-1, Math.min(1, det / 2));
+        double phi = Math.acos(r) / 3;
+        double largest = q + 2 * p * Math.cos(phi);
+        double smallest = q + 2 * p * Math.cos(phi + 2 * Math.PI / 3);
+        return new double[] {smallest, 3 * q - largest - smallest, largest};
+    }
+
+    /** Index {@code i} mirrored into 0..n-1 (scipy's "reflect": d c b a | a b c d | d c b a). */
+    static int mirror(int i, int n) {
+        int period = 2 * n;
+        int k = Math.floorMod(i, period);
+        return k < n ? k : period - 1 - k;
+    }
+
+    /** The Gaussian kernel of standard deviation {@code s} voxels, radius round(4 s), normalised. */
+    static double[] kernel(double s) {
+        int r = (int) (TRUNCATE * s + 0.5);
+        double[] k = new double[2 * r + 1];
+        double sum = 0;
+        for (int i = -r; i <= r; i++) {
+            k[i + r] = Math.exp(-0.5 * i * i / (s * s));
+            sum += k[i + r];
+        }
+        for (int i = 0; i < k.length; i++) {
+            k[i] /= sum;
+        }
+        return k;
+    }
+
+    /** {@code h} ([z, y, x] of {@code size}) smoothed by a Gaussian of {@code s} voxels along each axis. */
+    static float[] smooth(float[] h, int[] size, double s) {
+        double[] k = kernel(s);
+        float[] cur = h;
+        for (int axis = 0; axis < 3; axis++) {
+            cur = along(cur, size, axis, k);
+        }
+        return cur;
+    }
+
+    /**
+     * One pass of the separable filter along {@code axis} (0 x, 1 y, 2 z), mirrored at the faces. Accumulates in
+     * double and stores float, as scipy does between its passes; the loops run along contiguous rows (a whole
+     * plane for z, a row for y and x), which the JIT vectorises.
+     */
+    private static float[] along(float[] in, int[] size, int axis, double[] k) {
+        int nx = size[0];
+        int ny = size[1];
+        int nz = size[2];
+        int plane = nx * ny;
+        int r = k.length / 2;
+        float[] out = new float[in.length];
+        if (axis == 2) {
+            IntStream.range(0, nz).parallel().forEach(z -> {
+                double[] acc = new double[plane];
+                for (int j = 0; j < k.length; j++) {
+                    int src = mirror(z + j - r, nz) * plane;
+                    double w = k[j];
+                    for (int i = 0; i < plane; i++) {
+                        acc[i] += w * in[src + i];
+                    }
+                }
+                for (int i = 0; i < plane; i++) {
+                    out[z * plane + i] = (float) acc[i];
+                }
+            });
+        } else if (axis == 1) {
+            IntStream.range(0, nz).parallel().forEach(z -> {
+                double[] acc = new double[nx];
+                for (int y = 0; y < ny; y++) {
+                    java.util.Arrays.fill(acc, 0);
+                    for (int j = 0; j < k.length; j++) {
+                        int src = z * plane + mirror(y + j - r, ny) * nx;
+                        double w = k[j];
+                        for (int i = 0; i < nx; i++) {
+                            acc[i] += w * in[src + i];
+                        }
+                    }
+                    int o = z * plane + y * nx;
+                    for (int i = 0; i < nx; i++) {
+                        out[o + i] = (float) acc[i];
+                    }
+                }
+            });
+        } else {
+            IntStream.range(0, nz).parallel().forEach(z -> {
+                double[] acc = new double[nx];
+                float[] buf = new float[nx + 2 * r];
+                for (int y = 0; y < ny; y++) {
+                    int o = z * plane + y * nx;
+                    for (int i = 0; i < buf.length; i++) {
+                        buf[i] = in[o + mirror(i - r, nx)];
+                    }
+                    java.util.Arrays.fill(acc, 0);
+                    for (int j = 0; j < k.length; j++) {
+                        double w = k[j];
+                        for (int i = 0; i < nx; i++) {
+                            acc[i] += w * buf[i + j];
+                        }
+                    }
+                    for (int i = 0; i < nx; i++) {
+                        out[o + i] = (float) acc[i];
+                    }
+                }
+            });
+        }
+        return out;
+    }
+}

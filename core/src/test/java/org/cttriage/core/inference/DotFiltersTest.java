@@ -1,0 +1,165 @@
+package org.cttriage.core.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine's Hessian dot filter against its reference, models/ctglip-ref/experiments/dot_filter.py: the
+ * fixture (dot_filter.py --fixture) holds what the reference computes on an analytic crop (lung with a
+ * ripple, a 7.8 mm sphere, a tube along z), and the engine must compute the same smoothing, dot values,
+ * region, score and point.
+ */
+class DotFiltersTest {
+    static final Path PARITY = Path.of("src", "test", "resources", "dot-filter-parity.json");
+    static final int[] SIZE = {24, 20, 28};
+
+    /** dot_filter.analytic_crop: [z, y, x] flattened; the HU computed in double and stored as float, as numpy does. */
+    static float[][] analyticCrop() {
+        int n = SIZE[0] * SIZE[1] * SIZE[2];
+        float[] hu = new float[n];
+        float[] fraction = new float[n];
+        for (int z = 0, v = 0; z < SIZE[2]; z++) {
+            for (int y = 0; y < SIZE[1]; y++) {
+                for (int x = 0; x < SIZE[0]; x++, v++) {
+                    double h = -850 + 30 * Math.sin(0.7 * x + 0.3 * y + 0.5 * z);
+                    boolean sphere = sq(x - 12.3) + sq(y - 9.6) + sq(z - 14.2) <= sq(2.6);
+                    boolean tube = sq(x - 5.0) + sq(y - 5.0) <= sq(1.3);
+                    hu[v] = (float) (sphere ? 0.0 : tube ? 40.0 : h);
+                    fraction[v] = x >= 2 && x <= 21 ? 1f : 0f;
+                }
+            }
+        }
+        return new float[][] {hu, fraction};
+    }
+
+    private static double sq(double a) {
+        return a * a;
+    }
+
+    static DotFilters.Filter filter(double... sigmasMm) {
+        OrganCropSpec.OrganGrid grid = new OrganCropSpec.OrganGrid("lung", 1, true, SIZE, new double[] {1.5, 1.5, 1.5}, 6);
+        return new DotFilters.Filter("lung", List.of("pulmonary_nodule"), grid, sigmasMm, -1000, -400, -750, 2, 60);
+    }
+
+    private static int index(JsonNode zyx) {
+        return (zyx.get(0).asInt() * SIZE[1] + zyx.get(1).asInt()) * SIZE[0] + zyx.get(2).asInt();
+    }
+
+    private static List<Map.Entry<String, JsonNode>> fields(JsonNode n) {
+        List<Map.Entry<String, JsonNode>> out = new java.util.ArrayList<>();
+        n.fields().forEachRemaining(out::add);
+        return out;
+    }
+
+    private static int index(String zyx) throws Exception {
+        return index(new ObjectMapper().readTree(zyx));
+    }
+
+    @Test
+    void smoothsScoresAndLocatesAsTheReference() throws Exception {
+        JsonNode p = new ObjectMapper().readTree(PARITY.toFile());
+        float[][] crop = analyticCrop();
+        float[] hu = crop[0];
+        boolean[] region = DotFilters.region(hu, crop[1], SIZE, 2, -750);
+        int count = 0;
+        for (boolean b : region) {
+            count += b ? 1 : 0;
+        }
+        assertThat(count).as("candidate voxels").isEqualTo(p.path("regionVoxels").asInt());
+        float[] clipped = new float[hu.length];
+        for (int v = 0; v < hu.length; v++) {
+            clipped[v] = Math.max(-1000f, Math.min(-400f, hu[v]));
+        }
+        for (JsonNode scale : p.path("perScale")) {
+            double sigma = scale.path("sigmaMm").asDouble();
+            float[] g = DotFilters.smooth(clipped, SIZE, sigma / 1.5);
+            for (Map.Entry<String, JsonNode> e : fields(scale.path("smoothedAt"))) {
+                assertThat((double) g[index(e.getKey())]).as("smoothed at %s, sigma %s mm", e.getKey(), sigma)
+                        .isCloseTo(e.getValue().asDouble(), within(1e-3));
+            }
+            float[] d = DotFilters.dot(hu, region, SIZE, filter(sigma));
+            for (Map.Entry<String, JsonNode> e : fields(scale.path("dotAt"))) {
+                double expected = e.getValue().asDouble();
+                // both smooth into float32: the second differences of values near -850 HU cancel to about 1e-3
+                assertThat((double) d[index(e.getKey())]).as("dot at %s, sigma %s mm", e.getKey(), sigma)
+                        .isCloseTo(expected, within(2e-3 + 1e-3 * expected));
+            }
+            int at = 0;
+            for (int v = 0; v < d.length; v++) {
+                at = d[v] > d[at] ? v : at;
+            }
+            assertThat(at).as("argmax, sigma %s mm", sigma).isEqualTo(index(scale.path("argmaxZyx")));
+            assertThat((double) d[at]).isCloseTo(scale.path("max").asDouble(), within(1e-3 * scale.path("max").asDouble()));
+        }
+        OrganCrops.CropGrid grid = new OrganCrops.CropGrid(filter().grid(), new double[] {-10, 20, -300}, true);
+        DotFilters.Filter all = filter(1.5, 2.5, 4.0, 6.0);
+        Map<String, LesionDetectors.Lesion> lesions = DotFilters.detect(all, hu, crop[1], grid);
+        double d = p.path("score").asDouble();
+        assertThat(lesions).containsOnlyKeys("pulmonary_nodule");
+        LesionDetectors.Lesion l = lesions.get("pulmonary_nodule");
+        assertThat(l.probability()).isCloseTo(d / (d + 60), within(1e-4));
+        assertThat(l.logit()).as("ln(d / referenceDot)").isCloseTo(Math.log(d / 60), within(1e-3));
+        JsonNode zyx = p.path("argmaxZyx");
+        assertThat(l.pointLps()).containsExactly(grid.positionOf(zyx.get(2).asInt(), zyx.get(1).asInt(), zyx.get(0).asInt()));
+        // the sphere, not the tube: the point is on the 7.8 mm sphere around x 12.3, y 9.6, z 14.2
+        assertThat(sq(zyx.get(2).asInt() - 12.3) + sq(zyx.get(1).asInt() - 9.6) + sq(zyx.get(0).asInt() - 14.2))
+                .isLessThan(sq(2.6));
+    }
+
+    @Test
+    void aTubeIsNoBlob() {
+        float[][] crop = analyticCrop();
+        boolean[] region = DotFilters.region(crop[0], crop[1], SIZE, 2, -750);
+        float[] d = DotFilters.dot(crop[0], region, SIZE, filter(1.5, 2.5, 4.0, 6.0));
+        double tube = 0;
+        double sphere = 0;
+        for (int z = 0, v = 0; z < SIZE[2]; z++) {
+            for (int y = 0; y < SIZE[1]; y++) {
+                for (int x = 0; x < SIZE[0]; x++, v++) {
+                    if (z > 4 && z < SIZE[2] - 5 && sq(x - 5.0) + sq(y - 5.0) <= sq(1.3)) {
+                        tube = Math.max(tube, d[v]);
+                    }
+                    sphere = Math.max(sphere, sq(x - 12.3) + sq(y - 9.6) + sq(z - 14.2) <= sq(2.6) ? d[v] : 0);
+                }
+            }
+        }
+        assertThat(tube).as("the vessel's largest dot value away from the crop's faces").isLessThan(sphere / 10);
+    }
+
+    @Test
+    void nothingInTheRegionScoresZeroWithoutAPoint() {
+        float[][] crop = analyticCrop();
+        java.util.Arrays.fill(crop[1], 0f);
+        OrganCrops.CropGrid grid = new OrganCrops.CropGrid(filter().grid(), new double[] {0, 0, 0}, true);
+        LesionDetectors.Lesion l = DotFilters.detect(filter(2.5), crop[0], crop[1], grid).get("pulmonary_nodule");
+        assertThat(l.probability()).isZero();
+        assertThat(l.pointLps()).isNull();
+    }
+
+    @Test
+    void eigenvaluesAscendAndMirroringIsScipysReflect() {
+        assertThat(DotFilters.eigenvalues(2, 2, 5, 1, 0, 0)).containsExactly(new double[] {1, 3, 5}, within(1e-12));
+        assertThat(DotFilters.eigenvalues(-3, 1, 2, 0, 0, 0)).containsExactly(-3, 1, 2);
+        // a rotated diag(-4, -1, 2): the same eigenvalues
+        double c = Math.cos(0.4);
+        double s = Math.sin(0.4);
+        double xx = -4 * c * c + -1 * s * s;
+        double yy = -4 * s * s + -1 * c * c;
+        double xy = (-4 + 1) * c * s;
+        assertThat(DotFilters.eigenvalues(xx, yy, 2, xy, 0, 0)).containsExactly(new double[] {-4, -1, 2}, within(1e-12));
+        int[] expected = {1, 0, 0, 1, 2, 3, 4, 4, 3, 2, 1, 0, 0};
+        for (int i = -2; i <= 10; i++) {
+            assertThat(DotFilters.mirror(i, 5)).as("mirror(%d, 5)", i).isEqualTo(expected[i + 2]);
+        }
+        double[] k = DotFilters.kernel(2.5 / 1.5);
+        assertThat(k).hasSize(2 * 7 + 1);
+        assertThat(java.util.Arrays.stream(k).sum()).isCloseTo(1, within(1e-12));
+    }
+}
