@@ -250,6 +250,17 @@ def detector_channels(contrast):
     return [{**DETECTOR_CHANNELS[0], 'scaleHu': float(contrast[0]), 'clip': float(contrast[1])}, DETECTOR_CHANNELS[1]]
 
 
+def uncalibrated(out, step, scorer):
+    """The package's manifest and its organCrops, refused once calibrated: ``step`` adds a scorer that the
+    calibration must still choose for."""
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    stage = manifest['organCrops']
+    if 'calibration' in stage:
+        sys.exit(f'{out} is calibrated already: {step} runs between build and calibrate, which chooses per '
+                 f'finding whether {scorer} scores it')
+    return manifest, stage
+
+
 def detectors(args):
     """The third stage: per organ, run L's lesion detector exported to ONNX (a window of the organ's crop in,
     the per-finding lesion probability at half resolution out) and its contract in manifest
@@ -257,11 +268,7 @@ def detectors(args):
     sys.path.insert(0, os.path.join(HERE, 'experiments'))
     import lesion_detector as ld
     out = args.out
-    manifest = json.load(open(os.path.join(out, 'manifest.json')))
-    stage = manifest['organCrops']
-    if 'calibration' in stage:
-        sys.exit(f'{out} is calibrated already: detectors runs between build and calibrate, which chooses per '
-                 'finding whether its detector scores it')
+    manifest, stage = uncalibrated(out, 'detectors', 'its detector')
     spec = json.load(open(os.path.join(out, stage['spec'])))
     grids = {o['name']: o for o in spec['organs']}
     found = {}
@@ -351,11 +358,7 @@ def dot_filter(args):
     sys.path.insert(0, os.path.join(HERE, 'experiments'))
     import dot_filter as df
     out = args.out
-    manifest = json.load(open(os.path.join(out, 'manifest.json')))
-    stage = manifest['organCrops']
-    if 'calibration' in stage:
-        sys.exit(f'{out} is calibrated already: dot-filter runs between build and calibrate, which chooses per '
-                 'finding whether the filter scores it')
+    manifest, stage = uncalibrated(out, 'dot-filter', 'the filter')
     if args.organ not in stage['encoders']:
         sys.exit(f'{args.organ} has no crop encoder in {out}: the filter runs on the organ boxes of stage 2')
     organ_of = {f['id']: f['organ'] for f in json.load(open(os.path.join(out, 'dictionary.json')))['findings']}
