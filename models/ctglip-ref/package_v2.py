@@ -555,7 +555,8 @@ def calibrate(args):
              f'ranks the finding at least {HEAD_MIN_GAIN} better than the embedding; its prompts do not change the '
              'score, so its held-out AUC is its AUC), the organ\'s lesion detector (the logit of its peak '
              'probability; manifest organCrops.detectorFindings; when it ranks the finding at least as well as the '
-             'other crop scorers: it was validated on its own, run L), or the coarse stage (manifest '
+             'other crop scorers: it was validated on its own, run L) or its dot filter (the same, with the logit '
+             'of d / (d + referenceDot); run P), or the coarse stage (manifest '
              'organCrops.findingChannels lists the findings the crops score).', '',
              '| finding | pos/neg | AUC | AUC held-out prompts | sens @thr | spec @thr | temperature | bias | threshold | reportable |',
              '|---|---|---|---|---|---|---|---|---|---|']

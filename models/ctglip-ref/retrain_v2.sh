@@ -17,15 +17,17 @@
 #      one pass), exported by package_v2.py detectors (manifest
 #      organCrops.lesionDetectors), and the train/serve parity fixture of core's LesionDetectorsTest
 #      (experiments/detector_parity.py);
+#   6b. the nodules' Hessian dot filter on its own 1.5 mm lung crop (package_v2.py dot-filter, run P; no training,
+#      experiments/dot_filter.py is its reference and core's DotFiltersTest holds the engine to it);
 #   7. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
 #      calibration seeds 2000000+, then package_v2.py calibrate: per finding the crop embedding, the crop's
-#      finding head, the organ's lesion detector or the coarse stage, whichever ranks it best there);
+#      finding head, the organ's lesion detector or dot filter, or the coarse stage, whichever ranks it best there);
 #   8. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
 # python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
-# data + REFINER_MIN + 10 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 26 min of calibration
-# and evaluation (evaluate, about 3.3 s per case: 13 min on N_CAL=240, 11 min on N_EVAL=200): about 3 h 15 min
-# with the defaults (estimate), of which the third stage is 70 min and the calibration's second 120 cases 7 min
+# data + REFINER_MIN + 10 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 31 min of calibration
+# and evaluation (evaluate, about 4.2 s per case with the dot filter: 17 min on N_CAL=240, 14 min on N_EVAL=200): about 3 h 33 min
+# with the defaults (estimate), of which the third stage is 80 min and the calibration's second 120 cases 7 min
 # (docs/benchmarks.md). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, KIDNEY_MIN,
 #        PANCREAS_MIN, LIVER_MIN, N_CAL, N_EVAL may be set)
@@ -33,7 +35,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${CTGLIP_WORK:-$ROOT/target/crops-v2}"
-TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; REFINER_MIN="${REFINER_MIN:-25}"; KIDNEY_MIN="${KIDNEY_MIN:-25}"; PANCREAS_MIN="${PANCREAS_MIN:-12}"; LIVER_MIN="${LIVER_MIN:-20}"; N_CAL="${N_CAL:-240}"; N_EVAL="${N_EVAL:-200}"
+TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; REFINER_MIN="${REFINER_MIN:-25}"; KIDNEY_MIN="${KIDNEY_MIN:-25}"; PANCREAS_MIN="${PANCREAS_MIN:-25}"; LIVER_MIN="${LIVER_MIN:-20}"; N_CAL="${N_CAL:-240}"; N_EVAL="${N_EVAL:-200}"
 OUT="$ROOT/models/ctglip-ref-v2"
 PY=/usr/bin/python3
 JAR="$ROOT/plugin/target/ct-triage.jar"
@@ -69,6 +71,7 @@ DETECTORS=(--detector "kidney=$WORK/lesion-kidney/detector.pt" --detector "pancr
   --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDINGS MINUTES 48 --norm batch (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass $PANCREAS_MIN; liver-3mm liver \"liver_cyst liver_mass:90\" $LIVER_MIN)"
 "$PY" "$HERE/experiments/detector_parity.py" --package "$OUT" "${DETECTORS[@]}" \
   --out "$ROOT/core/src/test/resources/lesion-detector-parity.json"
+"$PY" "$HERE/package_v2.py" dot-filter --out "$OUT"   # the nodules (run P): no training
 java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN[@]}" --margins "$WORK/calibration.json"
 "$PY" "$HERE/package_v2.py" calibrate --margins "$WORK/calibration.json" --out "$OUT"
 java -jar "$JAR" evaluate --model "$OUT" --seed 500000 --cases "$N_EVAL" "${SCAN[@]}" --margins "$WORK/unseen.json" \
