@@ -228,8 +228,7 @@ public final class CropStage implements AutoCloseable {
             DotFilters dots = DotFilters.open(node.path("dotFilters"), spec, encoders.keySet(), channels, organOf);
             java.util.Set<String> byDetector = cropFindings(node, "detectorFindings", channels);
             for (String id : byDetector) {
-                if ((detectors == null || !detectors.findings().contains(id))
-                        && (dots == null || !dots.findings().contains(id))) {
+                if (!scoredBy(detectors, dots, id)) {
                     throw new TriageException(ErrorCode.MODEL_PACKAGE_INVALID, "organCrops.detectorFindings names "
                             + id + ", which no lesion detector of organCrops.lesionDetectors and no dot filter of"
                             + " organCrops.dotFilters scores");
@@ -298,8 +297,12 @@ public final class CropStage implements AutoCloseable {
      * is used).
      */
     boolean detects(String id) {
-        return (detectors != null && detectors.findings().contains(id))
-                || (dotFilters != null && dotFilters.findings().contains(id));
+        return scoredBy(detectors, dotFilters, id);
+    }
+
+    /** Whether the lesion detectors or the dot filters (either may be null) score finding {@code id}. */
+    private static boolean scoredBy(LesionDetectors detectors, DotFilters dots, String id) {
+        return (detectors != null && detectors.findings().contains(id)) || (dots != null && dots.findings().contains(id));
     }
 
     /** The logit channel of a finding this stage scores. */

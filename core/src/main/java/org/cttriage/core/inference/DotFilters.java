@@ -1,7 +1,6 @@
 package org.cttriage.core.inference;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,14 +80,8 @@ public final class DotFilters {
             if (!encoderOrgans.contains(organ)) {
                 throw invalid(organ + " has a dot filter but no crop encoder: the filter runs on stage 2's organ boxes");
             }
-            List<String> findings = new ArrayList<>();
-            for (JsonNode f : d.path("findings")) {
-                String id = f.asText();
-                if (!findingChannels.containsKey(id) || !organ.equals(organOfFinding.get(id))) {
-                    throw invalid(organ + "'s dot filter names " + id + ", which is not a crop finding of " + organ);
-                }
-                findings.add(id);
-            }
+            List<String> findings = LesionDetectors.organFindings(d.path("findings"), organ, organ + "'s dot filter",
+                    findingChannels, organOfFinding, DotFilters::invalid);
             double[] sigmas = doubles(d.path("sigmasMm"));
             double[] clip = doubles(d.path("clipHu"));
             int dilate = d.path("regionDilateVoxels").asInt(-1);

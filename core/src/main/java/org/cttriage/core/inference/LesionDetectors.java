@@ -121,14 +121,8 @@ public final class LesionDetectors implements AutoCloseable {
                 if (!encoderOrgans.contains(organ)) {
                     throw invalid(organ + " has a detector but no crop encoder: the detector runs on stage 2's crops");
                 }
-                List<String> findings = new ArrayList<>();
-                for (JsonNode f : d.path("findings")) {
-                    String id = f.asText();
-                    if (!findingChannels.containsKey(id) || !organ.equals(organOfFinding.get(id))) {
-                        throw invalid(organ + "'s detector names " + id + ", which is not a crop finding of " + organ);
-                    }
-                    findings.add(id);
-                }
+                List<String> findings = organFindings(d.path("findings"), organ, organ + "'s detector",
+                        findingChannels, organOfFinding, LesionDetectors::invalid);
                 boolean whole = d.path("wholeCrop").asBoolean(false);
                 int padTo = whole ? d.path("padToVoxels").asInt(0) : 0;
                 int window = whole ? 0 : d.path("windowVoxels").asInt();
@@ -167,6 +161,25 @@ public final class LesionDetectors implements AutoCloseable {
             throw e;
         }
         return new LesionDetectors(detectors);
+    }
+
+    /**
+     * The findings an organ's scorer ({@code who}: a lesion detector, a dot filter) names, each checked to be a crop
+     * finding of that organ; {@code invalid} makes the refusal.
+     */
+    static List<String> organFindings(JsonNode array, String organ, String who, Map<String, Integer> findingChannels,
+                                      Map<String, String> organOfFinding,
+                                      java.util.function.Function<String, TriageException> invalid)
+            throws TriageException {
+        List<String> findings = new ArrayList<>();
+        for (JsonNode f : array) {
+            String id = f.asText();
+            if (!findingChannels.containsKey(id) || !organ.equals(organOfFinding.get(id))) {
+                throw invalid.apply(who + " names " + id + ", which is not a crop finding of " + organ);
+            }
+            findings.add(id);
+        }
+        return findings;
     }
 
     /** The input channels {@code array} states ({@code where} prefixes a refusal); never empty. */

@@ -130,16 +130,10 @@ final class TrainingCrops {
                 q[i] = (short) Math.round(Math.max(-1f, Math.min(1f, m.input[i])) * 32767f);
             }
             NpyWriter.writeInt16(folder.resolve(name + ".input.npy"), q, channels, n[2], n[1], n[0]);
-            byte[] organ = new byte[m.organ.length];
-            for (int i = 0; i < organ.length; i++) {
-                organ[i] = (byte) Math.round(m.organ[i] * 255f);
-            }
+            byte[] organ = fraction255(m.organ);
             NpyWriter.writeUint8(folder.resolve(name + ".organ.npy"), organ, n[2], n[1], n[0]);
             NpyWriter.writeUint16(folder.resolve(name + ".findings.npy"), m.bits, n[2], n[1], n[0]);
-            short[] hu = new short[m.hu.length];
-            for (int i = 0; i < hu.length; i++) {
-                hu[i] = (short) Math.round(Math.max(-32768f, Math.min(32767f, m.hu[i])));
-            }
+            short[] hu = int16(m.hu);
             NpyWriter.writeInt16(folder.resolve(name + ".hu.npy"), hu, n[2], n[1], n[0]);
             list.add(cropTruth(scene, p, grid, shift, m.bits));
         }
@@ -147,6 +141,24 @@ final class TrainingCrops {
         JSON.writeValue(part.toFile(), truth);
         Files.move(part, folder.resolve("truth.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return planned.size();
+    }
+
+    /** An organ fraction as the files store it: uint8, the fraction × 255. */
+    static byte[] fraction255(float[] fraction) {
+        byte[] out = new byte[fraction.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) Math.round(fraction[i] * 255f);
+        }
+        return out;
+    }
+
+    /** HU as the files store them: int16, rounded and clamped. */
+    static short[] int16(float[] hu) {
+        short[] out = new short[hu.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (short) Math.round(Math.max(-32768f, Math.min(32767f, hu[i])));
+        }
+        return out;
     }
 
     /** A crop's arrays. */

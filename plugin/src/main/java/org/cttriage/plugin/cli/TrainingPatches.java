@@ -146,11 +146,9 @@ final class TrainingPatches {
             Point p = all.get(k);
             OrganCrops.CropGrid g = grid(p.lps());
             TrainingCrops.Made m = renderer.make(scene, g, 1000 + k);
-            for (int v = 0; v < n; v++) {
-                hu[k * n + v] = (short) Math.round(Math.max(-32768f, Math.min(32767f, m.hu()[v])));
-                organFraction[k * n + v] = (byte) Math.round(m.organ()[v] * 255f);
-                bits[k * n + v] = m.bits()[v];
-            }
+            System.arraycopy(TrainingCrops.int16(m.hu()), 0, hu, k * n, n);
+            System.arraycopy(TrainingCrops.fraction255(m.organ()), 0, organFraction, k * n, n);
+            System.arraycopy(m.bits(), 0, bits, k * n, n);
             ObjectNode e = list.addObject();
             e.put("index", k).put("side", p.side()).put("source", sources.get(k));
             TrainingCrops.putArray(e, "centreLps", p.lps());
