@@ -15,6 +15,9 @@ Modes:
   dot_filter.py --fixture FILE   the train/serve parity fixture of core's DotFiltersTest (an analytic crop)
 Design variants measured (MODEL_CARD.md of ctglip-ref, run P): --coarse-from 4 runs the scales of 4 mm and more on
 the crop averaged 2 x 2 x 2 (cheaper, ranks worse).
+
+The second look (run Q, experiments/second_look.py) takes the filter's candidates instead of its maximum:
+candidates() and patches() here are the reference of the engine's DotFilters.peaks and DotFilters.patches.
 """
 import argparse
 import collections
@@ -66,21 +69,56 @@ def hessian(g):
 
 
 def dot(hu, sel, sigmas_vox, clip=CLIP_HU):
-    """The dot value of every voxel of ``sel`` (0 elsewhere), the largest over the scales (in voxels)."""
+    """The dot value of every voxel of ``sel`` (0 elsewhere), the largest over the scales (in voxels). Only the
+    voxels whose Hessian is negative definite (Sylvester: its leading minors alternate in sign, as DotFilters tests)
+    go to the eigensolver: the others have an eigenvalue of at least 0, so no dot value."""
     best = np.zeros(hu.shape, np.float64)
     h = np.clip(hu, clip[0], clip[1]).astype(np.float32)
     idx = np.nonzero(sel)
     for sv in sigmas_vox:
-        H = hessian(ndi.gaussian_filter(h, sv, mode='reflect', truncate=4.0).astype(np.float64))
-        M = np.empty((len(idx[0]), 3, 3), np.float64)
+        H = {k: v[idx] for k, v in hessian(ndi.gaussian_filter(h, sv, mode='reflect', truncate=4.0)
+                                          .astype(np.float64)).items()}
+        xx, yy, zz, xy, xz, yz = H[(2, 2)], H[(1, 1)], H[(0, 0)], H[(1, 2)], H[(0, 2)], H[(0, 1)]
+        minor2 = xx * yy - xy * xy
+        det = xx * (yy * zz - yz * yz) - xy * (xy * zz - yz * xz) + xz * (xy * yz - yy * xz)
+        nd = (xx < 0) & (minor2 > 0) & (det < 0)
+        M = np.empty((int(nd.sum()), 3, 3), np.float64)
         for (i, j), v in H.items():
-            M[:, i, j] = v[idx]
-            M[:, j, i] = v[idx]
+            M[:, i, j] = v[nd]
+            M[:, j, i] = v[nd]
         lam = np.linalg.eigvalsh(M * sv * sv)
         l0, l2 = lam[:, 0], lam[:, 2]
         d = np.where(l2 < 0, l2 * l2 / np.maximum(-l0, 1e-12), 0)
-        best[idx] = np.maximum(best[idx], d)
+        sub = tuple(a[nd] for a in idx)
+        best[sub] = np.maximum(best[sub], d)
     return best
+
+
+PEAK_WINDOW = 5
+PATCH_CLIP_HU = [-1000.0, 200.0]
+
+
+def candidates(d, sel, k, window=PEAK_WINDOW):
+    """The second look's candidates: voxels of ``sel`` whose dot value is above 0 and the largest of the ``window``
+    cube around them (maximum_filter, mode reflect: the cube clamped to the crop), the ``k`` largest (ties: the
+    lower [z, y, x] index first). ([n, 3] voxels, [n] values)."""
+    peak = (d > 0) & sel & (d == ndi.maximum_filter(d, size=window, mode='reflect'))
+    ks = np.argwhere(peak)
+    vals = d[peak]
+    order = np.argsort(-vals, kind='stable')[:k]
+    return ks[order], vals[order]
+
+
+def patch(hu, k, p):
+    """The p^3 patch of ``hu`` [z, y, x] whose voxel p / 2 is ``k``, indices clamped to the crop."""
+    r = [np.clip(np.arange(k[a] - p // 2, k[a] + p // 2), 0, hu.shape[a] - 1) for a in range(3)]
+    return hu[np.ix_(r[0], r[1], r[2])]
+
+
+def normalise(hu, clip=PATCH_CLIP_HU):
+    """A patch's HU clipped to ``clip`` and mapped onto [-1, 1] (the second look's input)."""
+    return ((np.clip(hu, clip[0], clip[1]) - 0.5 * (clip[0] + clip[1])) / (0.5 * (clip[1] - clip[0]))).astype(
+        np.float32)
 
 
 def score(hu, fraction, spacing, sigmas_mm=SIGMAS_MM, clip=CLIP_HU, floor=FLOOR_HU, dilate=DILATE, coarse_from=None):
@@ -137,6 +175,13 @@ def fixture(path):
     best, where = score(hu, fraction, spacing)
     out['score'] = best
     out['argmaxZyx'] = [int(v) for v in where]
+    d = dot(hu, sel, [s / spacing for s in SIGMAS_MM])
+    ks, vals = candidates(d, sel, 8)
+    first = normalise(patch(hu, ks[0], 16))
+    out['secondLook'] = {'peakWindowVoxels': PEAK_WINDOW, 'k': 8, 'patchVoxels': 16, 'clipHu': PATCH_CLIP_HU,
+                         'candidatesZyx': ks.tolist(), 'values': vals.tolist(),
+                         'firstPatchAt': {str(p): float(first[tuple(p)]) for p in [[0, 0, 0], [8, 8, 8], [3, 9, 14],
+                                                                                  [15, 15, 15], [8, 2, 11]]}}
     json.dump(out, open(path, 'w'), indent=1)
     print(json.dumps(out, indent=1))
 

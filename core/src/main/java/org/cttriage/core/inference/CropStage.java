@@ -193,6 +193,7 @@ public final class CropStage implements AutoCloseable {
         Map<String, OrtSession> encoders = new LinkedHashMap<>();
         OrtSession text = null;
         LesionDetectors detectors = null;
+        DotFilters dots = null;
         boolean opened = false;
         try {
             text = opener.open(node.path("textEncoder").path("file").asText());
@@ -225,7 +226,7 @@ public final class CropStage implements AutoCloseable {
             pkg.dictionary().findings().forEach(f -> organOf.put(f.id(), f.organ()));
             detectors = LesionDetectors.open(node.path("lesionDetectors"), encoders.keySet(), channels, organOf,
                     opener);
-            DotFilters dots = DotFilters.open(node.path("dotFilters"), spec, encoders.keySet(), channels, organOf);
+            dots = DotFilters.open(node.path("dotFilters"), spec, encoders.keySet(), channels, organOf, opener);
             java.util.Set<String> byDetector = cropFindings(node, "detectorFindings", channels);
             for (String id : byDetector) {
                 if (!scoredBy(detectors, dots, id)) {
@@ -247,6 +248,9 @@ public final class CropStage implements AutoCloseable {
                 closeAll(encoders.values(), text);
                 if (detectors != null) {
                     detectors.close();
+                }
+                if (dots != null) {
+                    dots.close();
                 }
             }
         }
@@ -386,7 +390,7 @@ public final class CropStage implements AutoCloseable {
             if (dot != null) { // its own, finer crop of the same box
                 OrganCrops.CropGrid fine = crops.grid(dot.grid(), lo, hi);
                 Map<String, LesionDetectors.Lesion> both = new LinkedHashMap<>(lesions);
-                both.putAll(DotFilters.detect(dot, crops.meanHu(volume, fine),
+                both.putAll(DotFilters.detect(env, dot, crops.meanHu(volume, fine),
                         crops.labelFraction(segmentation.labels(), coarse, fine, label), fine));
                 lesions = both;
             }
@@ -557,6 +561,9 @@ public final class CropStage implements AutoCloseable {
         closeAll(encoders.values(), text);
         if (detectors != null) {
             detectors.close();
+        }
+        if (dotFilters != null) {
+            dotFilters.close();
         }
     }
 

@@ -1,6 +1,12 @@
 package org.cttriage.core.inference;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +33,14 @@ import org.cttriage.core.error.TriageException;
  *     "clipHu": [-1000, -400],                                    the filter's input is the HU clipped to this
  *     "floorHu": -750,                                            no voxel below it is a candidate
  *     "regionDilateVoxels": 2,                                    the organ mask dilated (6-connected)
- *     "referenceDot": 60                                          the dot value scored as probability 0.5
+ *     "referenceDot": 60,                                         the dot value scored as probability 0.5
+ *     "secondLook": {                                             optional: a CNN on the candidates (run Q)
+ *       "file": "nodule_second_look.onnx", "inputs": [...], "outputs": [...],   patch [n, 1, P, P, P] -> logit [n]
+ *       "candidates": 32,            the K largest local maxima of the dot map over the region
+ *       "peakWindowVoxels": 5,       a local maximum is the largest value of the cube of this side around it
+ *       "patchVoxels": 16,           P: the patch of the filter's crop around a candidate (voxel P / 2 on it)
+ *       "clipHu": [-1000, 200]       the patch's HU clipped to this and mapped onto [-1, 1]
+ *     }
  *   }
  * }
  * </pre>
@@ -41,14 +54,32 @@ import org.cttriage.core.error.TriageException;
  * reported as the probability d / (d + referenceDot), so that its logit is ln(d / referenceDot), which the
  * package's calibration maps like a lesion detector's. The reference implementation is
  * {@code models/ctglip-ref/experiments/dot_filter.py}; {@code DotFiltersTest} holds the two to the same values.
+ *
+ * <p>With a second look, the dot value only proposes: the candidates are the region's voxels whose value is above 0
+ * and the largest of the {@code peakWindowVoxels} cube around them (faces clamped), the {@code candidates} largest
+ * (ties: the lower index first). Each one's patch (indices clamped to the crop) goes through the second look's
+ * network, and the finding's score is the largest logit as its probability, its point that candidate's voxel; no
+ * candidate scores 0 without a point. The filter tells a blob from a tube; the network learned from the phantoms
+ * which blobs are nodules and which are vessels' crossings and branchings (models/ctglip-ref/experiments/
+ * second_look.py, its reference and trainer).
  */
 public final class DotFilters {
     /** Gaussian truncation, in standard deviations (scipy's default). */
     static final double TRUNCATE = 4.0;
 
-    /** One organ's filter: its findings, its crop grid and its parameters. */
+    /** The second look's input and output names. */
+    static final String PATCH = "patch";
+    static final String LOGIT = "logit";
+
+    /** One organ's filter: its findings, its crop grid, its parameters and its second look (null: none). */
     record Filter(String organ, List<String> findings, OrganCropSpec.OrganGrid grid, double[] sigmasMm,
-                  double clipLowHu, double clipHighHu, double floorHu, int dilate, double referenceDot) {
+                  double clipLowHu, double clipHighHu, double floorHu, int dilate, double referenceDot,
+                  SecondLook secondLook) {
+    }
+
+    /** A network that scores the patches around the filter's candidates (manifest {@code secondLook}). */
+    record SecondLook(OrtSession session, int candidates, int peakWindow, int patch, double clipLowHu,
+                      double clipHighHu) {
     }
 
     private final Map<String, Filter> filters;
@@ -64,15 +95,30 @@ public final class DotFilters {
     /**
      * Reads {@code organCrops.dotFilters} and checks it: each organ must have a crop encoder and a grid in the crop
      * spec (whose label, sides and margin the filter's crop keeps), each finding must be a crop finding of that
-     * organ, and the parameters must make sense. Null when the node is missing.
+     * organ, and the parameters must make sense; a second look's ONNX signature must be the manifest's and take
+     * its patches. Null when the node is missing.
      */
     static DotFilters open(JsonNode node, OrganCropSpec spec, Set<String> encoderOrgans,
-                           Map<String, Integer> findingChannels, Map<String, String> organOfFinding)
-            throws TriageException {
+                           Map<String, Integer> findingChannels, Map<String, String> organOfFinding,
+                           CropStage.Opener opener) throws TriageException, OrtException {
         if (node.isMissingNode()) {
             return null;
         }
         Map<String, Filter> out = new LinkedHashMap<>();
+        List<OrtSession> sessions = new ArrayList<>();
+        try {
+            read(node, spec, encoderOrgans, findingChannels, organOfFinding, opener, out, sessions);
+        } catch (TriageException | OrtException | RuntimeException e) {
+            sessions.forEach(InferenceEngine::closeQuietly);
+            throw e;
+        }
+        return new DotFilters(out);
+    }
+
+    private static void read(JsonNode node, OrganCropSpec spec, Set<String> encoderOrgans,
+                             Map<String, Integer> findingChannels, Map<String, String> organOfFinding,
+                             CropStage.Opener opener, Map<String, Filter> out, List<OrtSession> sessions)
+            throws TriageException, OrtException {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String organ = e.getKey();
@@ -105,10 +151,39 @@ public final class DotFilters {
             } catch (IllegalArgumentException x) {
                 throw invalid(organ + "'s dot filter: " + x.getMessage());
             }
+            SecondLook look = d.has("secondLook") ? secondLook(organ, d.path("secondLook"), opener, sessions) : null;
             out.put(organ, new Filter(organ, List.copyOf(findings), grid, sigmas, clip[0], clip[1], floor, dilate,
-                    reference));
+                    reference, look));
         }
-        return new DotFilters(out);
+    }
+
+    private static SecondLook secondLook(String organ, JsonNode n, CropStage.Opener opener, List<OrtSession> sessions)
+            throws TriageException, OrtException {
+        int k = n.path("candidates").asInt(0);
+        int window = n.path("peakWindowVoxels").asInt(0);
+        int p = n.path("patchVoxels").asInt(0);
+        double[] clip = doubles(n.path("clipHu"));
+        if (k < 1 || window < 1 || window % 2 != 1 || p < 2 || p % 2 != 0 || clip.length != 2 || !(clip[0] < clip[1])) {
+            throw invalid(organ + "'s second look needs candidates >= 1, an odd peakWindowVoxels, an even "
+                    + "patchVoxels and clipHu [low, high]");
+        }
+        OrtSession s = opener.open(n.path("file").asText());
+        sessions.add(s);
+        InferenceEngine.checkSignature(s, n, organ + "'s second look");
+        long[] in = ((ai.onnxruntime.TensorInfo) s.getInputInfo().get(PATCH).getInfo()).getShape();
+        long[] outShape = ((ai.onnxruntime.TensorInfo) s.getOutputInfo().get(LOGIT).getInfo()).getShape();
+        if (in.length != 5 || in[1] != 1 || in[2] != p || in[3] != p || in[4] != p || outShape.length != 1) {
+            throw new TriageException(ErrorCode.MODEL_SIGNATURE_MISMATCH, organ + "'s second look takes "
+                    + java.util.Arrays.toString(in) + " and gives " + java.util.Arrays.toString(outShape)
+                    + "; the manifest gives patches of " + p + " voxels, one logit each");
+        }
+        return new SecondLook(s, k, window, p, clip[0], clip[1]);
+    }
+
+    /** Closes the second looks' sessions. */
+    void close() {
+        filters.values().stream().filter(f -> f.secondLook() != null)
+                .forEach(f -> InferenceEngine.closeQuietly(f.secondLook().session()));
     }
 
     private static TriageException invalid(String why) {
@@ -142,23 +217,129 @@ public final class DotFilters {
 
     /**
      * Scores the filter's findings on one crop of its grid: the crop's footprint-mean HU and organ mask fraction,
-     * [z, y, x] of {@code grid}'s size.
+     * [z, y, x] of {@code grid}'s size. {@code env} runs the second look (unused without one).
      */
-    static Map<String, LesionDetectors.Lesion> detect(Filter f, float[] meanHu, float[] mask, OrganCrops.CropGrid grid) {
+    static Map<String, LesionDetectors.Lesion> detect(OrtEnvironment env, Filter f, float[] meanHu, float[] mask,
+                                                     OrganCrops.CropGrid grid) throws OrtException {
         int[] size = f.grid().gridSize();
         boolean[] region = region(meanHu, mask, size, f.dilate(), f.floorHu());
         float[] best = dot(meanHu, region, size, f);
+        double probability;
         int at = -1;
-        for (int v = 0; v < best.length; v++) {
-            if (region[v] && (at < 0 || best[v] > best[at])) {
-                at = v;
+        if (f.secondLook() == null) {
+            for (int v = 0; v < best.length; v++) {
+                if (region[v] && (at < 0 || best[v] > best[at])) {
+                    at = v;
+                }
             }
+            double d = at < 0 ? 0 : best[at];
+            probability = d / (d + f.referenceDot());
+        } else {
+            SecondLook look = f.secondLook();
+            int[] peaks = peaks(best, region, size, look.peakWindow(), look.candidates());
+            float[] logits = peaks.length == 0 ? new float[0] : logits(env, look, meanHu, size, peaks);
+            for (int i = 0; i < logits.length; i++) {
+                if (at < 0 || logits[i] > logits[at]) {
+                    at = i;
+                }
+            }
+            probability = at < 0 ? 0 : 1 / (1 + Math.exp(-logits[at]));
+            at = at < 0 ? -1 : peaks[at];
         }
-        double d = at < 0 ? 0 : best[at];
         double[] point = at < 0 ? null : grid.positionOf(at % size[0], (at / size[0]) % size[1], at / (size[0] * size[1]));
         Map<String, LesionDetectors.Lesion> out = new LinkedHashMap<>();
         for (String id : f.findings()) {
-            out.put(id, new LesionDetectors.Lesion(d / (d + f.referenceDot()), point));
+            out.put(id, new LesionDetectors.Lesion(probability, point));
+        }
+        return out;
+    }
+
+    /** The second look's logit of each candidate's patch. */
+    private static float[] logits(OrtEnvironment env, SecondLook look, float[] hu, int[] size, int[] peaks)
+            throws OrtException {
+        int p = look.patch();
+        float[] x = patches(hu, size, peaks, p, look.clipLowHu(), look.clipHighHu());
+        try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {peaks.length, 1, p, p, p});
+             OrtSession.Result r = look.session().run(Map.of(PATCH, t))) {
+            FloatBuffer b = ((OnnxTensor) r.get(LOGIT).orElseThrow()).getFloatBuffer();
+            float[] out = new float[b.remaining()];
+            b.get(out);
+            if (out.length != peaks.length) {
+                throw new IllegalStateException("the second look gave " + out.length + " logits for " + peaks.length
+                        + " patches");
+            }
+            return out;
+        }
+    }
+
+    /**
+     * The candidates: voxels of {@code region} whose value is above 0 and the largest of the cube of side
+     * {@code window} around them (clamped to the crop), the {@code k} largest by value (ties: lower index first).
+     */
+    static int[] peaks(float[] best, boolean[] region, int[] size, int window, int k) {
+        int nx = size[0];
+        int ny = size[1];
+        int nz = size[2];
+        int r = window / 2;
+        List<Integer> found = new ArrayList<>();
+        for (int z = 0, v = 0; z < nz; z++) {
+            for (int y = 0; y < ny; y++) {
+                for (int x = 0; x < nx; x++, v++) {
+                    float c = best[v];
+                    if (region[v] && c > 0 && largestAround(best, size, x, y, z, r, c)) {
+                        found.add(v);
+                    }
+                }
+            }
+        }
+        found.sort((a, b) -> best[a] != best[b] ? Float.compare(best[b], best[a]) : Integer.compare(a, b));
+        return found.stream().limit(k).mapToInt(Integer::intValue).toArray();
+    }
+
+    private static boolean largestAround(float[] best, int[] size, int x, int y, int z, int r, float c) {
+        int nx = size[0];
+        int ny = size[1];
+        for (int c2 = Math.max(0, z - r); c2 <= Math.min(size[2] - 1, z + r); c2++) {
+            for (int b = Math.max(0, y - r); b <= Math.min(ny - 1, y + r); b++) {
+                int row = (c2 * ny + b) * nx;
+                for (int a = Math.max(0, x - r); a <= Math.min(nx - 1, x + r); a++) {
+                    if (best[row + a] > c) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The patches of {@code p}³ voxels of {@code hu} ([z, y, x] of {@code size}) around each of {@code centres}
+     * (voxel p / 2 of the patch on it, indices clamped to the crop), [n, z, y, x] flattened, the HU clipped to
+     * [lo, hi] and mapped onto [-1, 1].
+     */
+    static float[] patches(float[] hu, int[] size, int[] centres, int p, double lo, double hi) {
+        int nx = size[0];
+        int ny = size[1];
+        int nz = size[2];
+        double mid = (lo + hi) / 2;
+        double half = (hi - lo) / 2;
+        float[] out = new float[centres.length * p * p * p];
+        int o = 0;
+        for (int v : centres) {
+            int x = v % nx;
+            int y = (v / nx) % ny;
+            int z = v / (nx * ny);
+            for (int c = 0; c < p; c++) {
+                int zz = Math.max(0, Math.min(nz - 1, z - p / 2 + c));
+                for (int b = 0; b < p; b++) {
+                    int yy = Math.max(0, Math.min(ny - 1, y - p / 2 + b));
+                    for (int a = 0; a < p; a++, o++) {
+                        int xx = Math.max(0, Math.min(nx - 1, x - p / 2 + a));
+                        double h = Math.max(lo, Math.min(hi, hu[(zz * ny + yy) * nx + xx]));
+                        out[o] = (float) ((h - mid) / half);
+                    }
+                }
+            }
         }
         return out;
     }

@@ -45,7 +45,7 @@ class DotFiltersTest {
 
     static DotFilters.Filter filter(double... sigmasMm) {
         OrganCropSpec.OrganGrid grid = new OrganCropSpec.OrganGrid("lung", 1, true, SIZE, new double[] {1.5, 1.5, 1.5}, 6);
-        return new DotFilters.Filter("lung", List.of("pulmonary_nodule"), grid, sigmasMm, -1000, -400, -750, 2, 60);
+        return new DotFilters.Filter("lung", List.of("pulmonary_nodule"), grid, sigmasMm, -1000, -400, -750, 2, 60, null);
     }
 
     private static int index(JsonNode zyx) {
@@ -100,7 +100,7 @@ class DotFiltersTest {
         }
         OrganCrops.CropGrid grid = new OrganCrops.CropGrid(filter().grid(), new double[] {-10, 20, -300}, true);
         DotFilters.Filter all = filter(1.5, 2.5, 4.0, 6.0);
-        Map<String, LesionDetectors.Lesion> lesions = DotFilters.detect(all, hu, crop[1], grid);
+        Map<String, LesionDetectors.Lesion> lesions = DotFilters.detect(null, all, hu, crop[1], grid);
         double d = p.path("score").asDouble();
         assertThat(lesions).containsOnlyKeys("pulmonary_nodule");
         LesionDetectors.Lesion l = lesions.get("pulmonary_nodule");
@@ -111,6 +111,35 @@ class DotFiltersTest {
         // the sphere, not the tube: the point is on the 7.8 mm sphere around x 12.3, y 9.6, z 14.2
         assertThat(sq(zyx.get(2).asInt() - 12.3) + sq(zyx.get(1).asInt() - 9.6) + sq(zyx.get(0).asInt() - 14.2))
                 .isLessThan(sq(2.6));
+    }
+
+    @Test
+    void proposesTheCandidatesAndCutsThePatchesAsTheReference() throws Exception {
+        JsonNode p = new ObjectMapper().readTree(PARITY.toFile()).path("secondLook");
+        float[][] crop = analyticCrop();
+        boolean[] region = DotFilters.region(crop[0], crop[1], SIZE, 2, -750);
+        float[] d = DotFilters.dot(crop[0], region, SIZE, filter(1.5, 2.5, 4.0, 6.0));
+        int[] peaks = DotFilters.peaks(d, region, SIZE, p.path("peakWindowVoxels").asInt(), p.path("k").asInt());
+        JsonNode expected = p.path("candidatesZyx");
+        assertThat(peaks).hasSize(expected.size());
+        for (int i = 0; i < peaks.length; i++) {
+            assertThat(peaks[i]).as("candidate %d", i).isEqualTo(index(expected.get(i)));
+            assertThat((double) d[peaks[i]]).isCloseTo(p.path("values").get(i).asDouble(), within(1e-3));
+        }
+        int n = p.path("patchVoxels").asInt();
+        float[] patches = DotFilters.patches(crop[0], SIZE, peaks, n, p.path("clipHu").get(0).asDouble(),
+                p.path("clipHu").get(1).asDouble());
+        assertThat(patches).hasSize(peaks.length * n * n * n);
+        for (Map.Entry<String, JsonNode> e : fields(p.path("firstPatchAt"))) {
+            JsonNode zyx = new ObjectMapper().readTree(e.getKey());
+            int at = (zyx.get(0).asInt() * n + zyx.get(1).asInt()) * n + zyx.get(2).asInt();
+            assertThat((double) patches[at]).as("first patch at %s", e.getKey())
+                    .isCloseTo(e.getValue().asDouble(), within(1e-5));
+        }
+        // the first candidate is the sphere's, and its patch has the sphere (0 HU) at its centre voxel
+        assertThat(sq(expected.get(0).get(2).asInt() - 12.3) + sq(expected.get(0).get(1).asInt() - 9.6)
+                + sq(expected.get(0).get(0).asInt() - 14.2)).isLessThan(sq(2.6));
+        assertThat(patches[(8 * n + 8) * n + 8]).isCloseTo((float) (1000.0 / 600 - 1), within(1e-6f));
     }
 
     @Test
@@ -134,11 +163,11 @@ class DotFiltersTest {
     }
 
     @Test
-    void nothingInTheRegionScoresZeroWithoutAPoint() {
+    void nothingInTheRegionScoresZeroWithoutAPoint() throws Exception {
         float[][] crop = analyticCrop();
         java.util.Arrays.fill(crop[1], 0f);
         OrganCrops.CropGrid grid = new OrganCrops.CropGrid(filter().grid(), new double[] {0, 0, 0}, true);
-        LesionDetectors.Lesion l = DotFilters.detect(filter(2.5), crop[0], crop[1], grid).get("pulmonary_nodule");
+        LesionDetectors.Lesion l = DotFilters.detect(null, filter(2.5), crop[0], crop[1], grid).get("pulmonary_nodule");
         assertThat(l.probability()).isZero();
         assertThat(l.pointLps()).isNull();
     }
