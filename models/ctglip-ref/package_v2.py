@@ -27,6 +27,10 @@ CropStage).
       adds a Hessian dot filter (experiments/dot_filter.py, run P: no training, its parameters measured there) for
       the organ's findings, on its own 1.5 mm crop of the organ's box (manifest organCrops.dotFilters, read by the
       engine's DotFilters); run before calibrate, which decides per finding whether the filter scores it.
+  package_v2.py second-look --checkpoint second-look.pt --command "..." [--organ lung] [--out models/ctglip-ref-v2]
+      gives the organ's dot filter a second look (experiments/second_look.py, run Q): the CNN exported to
+      second_look_<organ>.onnx scores the patches around the filter's candidates (manifest
+      organCrops.dotFilters.<organ>.secondLook); run after dot-filter and before calibrate.
   package_v2.py compare --margins unseen.json [--out models/ctglip-ref-v2]
       per finding, the AUC of ctglip-ref (the coarse stage's margins) and of this package on the same
       unseen cases (evaluate --margins on seeds below 1000000), appended to the package's card.
@@ -382,6 +386,41 @@ def dot_filter(args):
     print(f'{args.organ}: dot filter for {args.findings} on a {args.grid} crop of {args.spacing} mm')
 
 
+def second_look(args):
+    """Run Q: the organ's dot filter proposes candidates and a small CNN scores their patches (manifest
+    organCrops.dotFilters.<organ>.secondLook, the engine's DotFilters)."""
+    sys.path.insert(0, os.path.join(HERE, 'experiments'))
+    import second_look as sl
+    out = args.out
+    manifest, stage = uncalibrated(out, 'second-look', 'the filter')
+    f = stage.get('dotFilters', {}).get(args.organ)
+    if f is None:
+        sys.exit(f'{args.organ} has no dot filter in {out}: run dot-filter first')
+    net, ck = sl.load_net(args.checkpoint)
+    p = ck['patchVoxels']
+    name = f'second_look_{args.organ}.onnx'
+    torch.onnx.export(net, torch.zeros(2, 1, p, p, p), os.path.join(out, name), input_names=['patch'],
+                      output_names=['logit'], dynamic_axes={'patch': {0: 'n'}, 'logit': {0: 'n'}}, opset_version=17)
+    import onnx
+    onnx.checker.check_model(os.path.join(out, name))
+    f['secondLook'] = {
+        'file': name,
+        'candidates': ck['candidates'],
+        'peakWindowVoxels': ck['peakWindowVoxels'],
+        'patchVoxels': p,
+        'clipHu': ck['clipHu'],
+        'inputs': [tensor('patch', 'float32', [-1, 1, p, p, p])],
+        'outputs': [tensor('logit', 'float32', [-1])],
+        'training': {'checkpoint': os.path.basename(args.checkpoint), 'checkpointSha256': sha256(args.checkpoint),
+                     'command': args.command},
+        'reference': 'models/ctglip-ref/experiments/second_look.py',
+    }
+    stage.pop('detectorFindings', None)
+    card_bullet(out, dot_bullet(stage['dotFilters']))
+    write_manifest(out, manifest)
+    print(f'{args.organ}: {name}, the {ck["candidates"]} largest candidates, patches of {p} voxels')
+
+
 def dot_bullet(filters):
     """The card's description of the dot filters (manifest organCrops.dotFilters ``filters``)."""
     return ('- **Dot filters (no training):** for ' + ', '.join(f'{o} ({", ".join(d["findings"])})'
@@ -394,7 +433,13 @@ def dot_bullet(filters):
             + ' mm) the Hessian of the smoothed, clipped HU, and where all three eigenvalues are negative (a bright '
             'blob, not a tube) the value l3^2 / |l1|; a finding\'s score is the logit of d / (d + referenceDot) '
             'for the largest value d in the dilated organ mask, its location that voxel. The calibration decides '
-            'per finding whether the filter scores it (organCrops.detectorFindings).\n')
+            'per finding whether the filter scores it (organCrops.detectorFindings).'
+            + ''.join(f' With a second look ({o}: `{d["secondLook"]["file"]}`, run Q; '
+                      '`models/ctglip-ref/experiments/second_look.py`) the filter only proposes: a small 3D CNN '
+                      f'scores the {d["secondLook"]["patchVoxels"]}^3 patch around each of its '
+                      f'{d["secondLook"]["candidates"]} largest local maxima, and the score is the largest logit, '
+                      'its location that candidate. Training: `' + d['secondLook']['training']['command'] + '`.'
+                      for o, d in filters.items() if 'secondLook' in d) + '\n')
 
 
 def card_bullet(out, bullet):
@@ -669,12 +714,17 @@ def main():
                    help='voxels between the windows the engine cuts a crop into (even; default: the window, the '
                         'fewest windows that cover the crop: renal cyst 0.776 against 0.779 with 36, 24 %% less time)')
     d.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
+    s = sub.add_parser('second-look')
+    s.add_argument('--checkpoint', required=True, help='experiments/second_look.py train --checkpoint')
+    s.add_argument('--organ', default='lung')
+    s.add_argument('--command', default='', help='how it was trained, for the manifest')
+    s.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     k = sub.add_parser('compare')
     k.add_argument('--margins', required=True)
     k.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     args = ap.parse_args()
     {'build': build, 'detectors': detectors, 'dot-filter': dot_filter, 'calibrate': calibrate,
-     'compare': compare}[args.cmd](args)
+     'compare': compare, 'second-look': second_look}[args.cmd](args)
 
 
 if __name__ == '__main__':
