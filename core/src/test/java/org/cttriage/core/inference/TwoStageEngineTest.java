@@ -262,6 +262,23 @@ class TwoStageEngineTest {
         assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "liver's dot filter: spacingMm must be isotropic");
         dotFilter(copy, "liver", "liver_cyst", d -> d.putArray("gridSize").add(64).add(64));
         assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "liver's dot filter: gridSize needs 3 values");
+        // a second look (run Q): sane parameters, and a network that takes the manifest's patches
+        dotFilter(copy, "liver", "liver_cyst", d -> secondLook(d, "crop_encoder_liver.onnx", 16).put("patchVoxels", 15));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "liver's second look needs candidates >= 1, an odd"
+                + " peakWindowVoxels, an even patchVoxels");
+        dotFilter(copy, "liver", "liver_cyst", d -> secondLook(d, "crop_encoder_liver.onnx", 16));
+        assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "liver's second look input");
+    }
+
+    /** A second look entry of a dot filter: {@code file}, its declared patch of {@code p} voxels, valid parameters. */
+    private static ObjectNode secondLook(ObjectNode filter, String file, int p) {
+        ObjectNode s = filter.putObject("secondLook");
+        s.put("file", file).put("candidates", 32).put("peakWindowVoxels", 5).put("patchVoxels", p);
+        s.putArray("clipHu").add(-1000).add(200);
+        ObjectNode in = s.putArray("inputs").addObject().put("name", "patch").put("dtype", "float32");
+        in.putArray("shape").add(-1).add(1).add(p).add(p).add(p);
+        s.putArray("outputs").addObject().put("name", "logit").put("dtype", "float32").putArray("shape").add(-1);
+        return s;
     }
 
     /** Edits the first lesion detector of the copy's manifest; gives its organ. */
@@ -353,15 +370,17 @@ class TwoStageEngineTest {
 
     /**
      * A lung nodule (manifest organCrops.dotFilters, chosen for it by the calibration) is scored by the lung's
-     * Hessian dot filter ({@link DotFilters}) on its own 1.5 mm crop of the lung's box, whatever the prompts, and
-     * located at the filter's largest value, on the nodule (an 8.1 mm solid nodule of the right lower lobe in a
-     * 256 x 256 scan of 2.5 mm slices). How often over 200 unseen phantoms: models/ctglip-ref-v2/MODEL_CARD.md.
+     * Hessian dot filter ({@link DotFilters}) on its own 1.5 mm crop of the lung's box and its second look (a CNN on
+     * the patches around the filter's candidates), whatever the prompts, and located at the candidate the second
+     * look scores highest, on the nodule (an 8.1 mm solid nodule of the right lower lobe in a 256 x 256 scan of
+     * 2.5 mm slices). How often over 200 unseen phantoms: models/ctglip-ref-v2/MODEL_CARD.md.
      */
     @Test
     void aLungNoduleIsScoredAndLocatedByTheDotFilter() throws Exception {
         assertThat(engine.modelPackage().manifest().path("organCrops").path("detectorFindings").toString())
                 .contains("\"pulmonary_nodule\"");
-        assertThat(engine.modelPackage().manifest().path("organCrops").path("dotFilters").has("lung")).isTrue();
+        assertThat(engine.modelPackage().manifest().path("organCrops").path("dotFilters").path("lung")
+                .has("secondLook")).isTrue();
         Phantom p = portalVenous(424291, PhantomFinding.PULMONARY_NODULE);
         assertThat(p.truth().stream().filter(t -> t.finding() == PhantomFinding.PULMONARY_NODULE)
                 .map(FindingTruth::description)).containsExactly("8.1 mm solid nodule, right lower lobe");
