@@ -84,7 +84,7 @@ class DotFiltersTest {
                 assertThat((double) g[index(e.getKey())]).as("smoothed at %s, sigma %s mm", e.getKey(), sigma)
                         .isCloseTo(e.getValue().asDouble(), within(1e-3));
             }
-            float[] d = DotFilters.dot(hu, region, SIZE, filter(sigma));
+            float[] d = DotFilters.dot(hu, DotFilters.cells(region), SIZE, filter(sigma));
             for (Map.Entry<String, JsonNode> e : fields(scale.path("dotAt"))) {
                 double expected = e.getValue().asDouble();
                 // both smooth into float32: the second differences of values near -850 HU cancel to about 1e-3
@@ -118,8 +118,8 @@ class DotFiltersTest {
         JsonNode p = new ObjectMapper().readTree(PARITY.toFile()).path("secondLook");
         float[][] crop = analyticCrop();
         boolean[] region = DotFilters.region(crop[0], crop[1], SIZE, 2, -750);
-        float[] d = DotFilters.dot(crop[0], region, SIZE, filter(1.5, 2.5, 4.0, 6.0));
-        int[] peaks = DotFilters.peaks(d, region, SIZE, p.path("peakWindowVoxels").asInt(), p.path("k").asInt());
+        float[] d = DotFilters.dot(crop[0], DotFilters.cells(region), SIZE, filter(1.5, 2.5, 4.0, 6.0));
+        int[] peaks = DotFilters.peaks(d, DotFilters.cells(region), SIZE, p.path("peakWindowVoxels").asInt(), p.path("k").asInt());
         JsonNode expected = p.path("candidatesZyx");
         assertThat(peaks).hasSize(expected.size());
         for (int i = 0; i < peaks.length; i++) {
@@ -146,7 +146,7 @@ class DotFiltersTest {
     void aTubeIsNoBlob() {
         float[][] crop = analyticCrop();
         boolean[] region = DotFilters.region(crop[0], crop[1], SIZE, 2, -750);
-        float[] d = DotFilters.dot(crop[0], region, SIZE, filter(1.5, 2.5, 4.0, 6.0));
+        float[] d = DotFilters.dot(crop[0], DotFilters.cells(region), SIZE, filter(1.5, 2.5, 4.0, 6.0));
         double tube = 0;
         double sphere = 0;
         for (int z = 0, v = 0; z < SIZE[2]; z++) {
