@@ -195,6 +195,37 @@ def crops(dirs):
                     yield case, c, t
 
 
+def describe(f):
+    """A nodule's kind and size group (the model card's tables): its description's density and its diameter."""
+    kind = 'faint gg' if 'faint' in f['description'] else ('gg' if 'ground-glass' in f['description'] else 'solid')
+    size = '< 6 mm' if f['sizeMm'] < 6 else ('6-8 mm' if f['sizeMm'] < 8 else '>= 8 mm')
+    return kind, size
+
+
+def report(name, cases):
+    """Prints the case AUC of cases (dicts: score, where: the LPS mm point or None, truth: 0 or 1, nodules: the truth's
+    nodule findings) and, per kind and size of a positive case's largest nodule, the AUC against all negatives and
+    how many were located (the point within 10 mm of a nodule centre)."""
+    sc = np.array([c['score'] for c in cases])
+    lab = np.array([c['truth'] for c in cases])
+    neg = sc[lab == 0]
+    groups, hits = collections.defaultdict(list), collections.defaultdict(int)
+    for c in cases:
+        if not c['truth']:
+            continue
+        hit = c['where'] is not None and min(np.linalg.norm(np.subtract(g['centreLpsMm'], c['where']))
+                                             for g in c['nodules']) <= 10.0
+        for g in ('all',) + describe(max(c['nodules'], key=lambda f: f['sizeMm'])):
+            groups[g].append(c['score'])
+            hits[g] += hit
+    print(f'## {name}: case AUC {auc(sc, lab):.3f} ({lab.sum()} with a nodule / {len(lab) - lab.sum()} without)')
+    print('| group | positives | AUC against all negatives | located within 10 mm |')
+    print('|---|---|---|---|')
+    for g, v in sorted(groups.items()):
+        print(f'| {g} | {len(v)} | {auc(np.r_[v, neg], np.r_[np.ones(len(v)), np.zeros(len(neg))]):.3f} | '
+              f'{hits[g]}/{len(v)} |')
+
+
 def validate(a):
     t0, per, n = time.time(), {}, 0
     for case, crop, t in crops(a.crops):
@@ -212,29 +243,7 @@ def validate(a):
             per[t['seed']] = {'score': best, 'where': where, 'truth': 1 if nods else 0, 'nodules': nods}
     print(f'{n} lung crops in {time.time() - t0:.0f} s; sigmas {a.sigmas} mm (coarse from {a.coarse_from}), '
           f'floor {a.floor}, clip {a.clip}')
-    seeds = sorted(per)
-    sc = np.array([per[x]['score'] for x in seeds])
-    lab = np.array([per[x]['truth'] for x in seeds])
-    print(f'case AUC: {auc(sc, lab):.3f} ({lab.sum()} with a nodule / {len(lab) - lab.sum()} without)')
-    neg = sc[lab == 0]
-    groups, hits = collections.defaultdict(list), collections.defaultdict(int)
-    for x in seeds:
-        c = per[x]
-        if not c['truth']:
-            continue
-        f = max(c['nodules'], key=lambda f: f['sizeMm'])
-        kind = 'faint gg' if 'faint' in f['description'] else ('gg' if 'ground-glass' in f['description'] else 'solid')
-        size = '< 6 mm' if f['sizeMm'] < 6 else ('6-8 mm' if f['sizeMm'] < 8 else '>= 8 mm')
-        hit = c['where'] is not None and min(np.linalg.norm(np.subtract(g['centreLpsMm'], c['where']))
-                                             for g in c['nodules']) <= 10.0
-        for g in ('all', kind, size):
-            groups[g].append(c['score'])
-            hits[g] += hit
-    print('| group | positives | AUC against all negatives | located within 10 mm |')
-    print('|---|---|---|---|')
-    for g, v in sorted(groups.items()):
-        print(f'| {g} | {len(v)} | {auc(np.r_[v, neg], np.r_[np.ones(len(v)), np.zeros(len(neg))]):.3f} | '
-              f'{hits[g]}/{len(v)} |')
+    report('the dot filter (its largest value over the lungs)', [per[x] for x in sorted(per)])
     if a.out:
         json.dump({str(k): v for k, v in per.items()}, open(a.out, 'w'))
 

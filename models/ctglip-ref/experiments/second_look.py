@@ -17,9 +17,11 @@ vessels' crossing or branching as a nodule. Here the filter only proposes: its K
       and the centres' patches, a quarter of each batch; flips and axis permutations, the crop being isotropic) and
       prints the validation case AUC of the filter alone and of the second look, per nodule kind and size, with the
       location rate (within 10 mm of a nodule centre).
+  second_look.py validate --checkpoint OUT.pt --val CANDS... [--k 32]
+      the same validation figures for a trained checkpoint (e.g. on candidates of the evaluation's unseen seeds, to
+      tell the CNN's generalisation from the serving path's differences).
 """
 import argparse
-import collections
 import glob
 import json
 import os
@@ -136,12 +138,6 @@ def augment(x, rng):
     return x.permute(0, 1, *(rng.permutation(3) + 2))
 
 
-def describe(f):
-    kind = 'faint gg' if 'faint' in f['description'] else ('gg' if 'ground-glass' in f['description'] else 'solid')
-    size = '< 6 mm' if f['sizeMm'] < 6 else ('6-8 mm' if f['sizeMm'] < 8 else '>= 8 mm')
-    return kind, size
-
-
 def per_case(meta, cases, values):
     """Each case's largest value over its candidates and that candidate's point (LPS mm)."""
     score = [-1e9] * len(cases)
@@ -154,24 +150,8 @@ def per_case(meta, cases, values):
 
 
 def report(name, cases, score, where):
-    lab = np.array([c['truth'] for c in cases])
-    sc = np.array(score)
-    neg = sc[lab == 0]
-    groups, hits = collections.defaultdict(list), collections.defaultdict(int)
-    for i, c in enumerate(cases):
-        if not c['truth']:
-            continue
-        hit = where[i] is not None and min(np.linalg.norm(np.subtract(g['centreLpsMm'], where[i]))
-                                           for g in c['nodules']) <= 10.0
-        for g in ('all',) + describe(max(c['nodules'], key=lambda f: f['sizeMm'])):
-            groups[g].append(sc[i])
-            hits[g] += hit
-    print(f'## {name}: case AUC {auc(sc, lab):.3f} ({lab.sum()} with a nodule / {len(lab) - lab.sum()} without)')
-    print('| group | positives | AUC against all negatives | located within 10 mm |')
-    print('|---|---|---|---|')
-    for g, v in sorted(groups.items()):
-        print(f'| {g} | {len(v)} | {auc(np.r_[v, neg], np.r_[np.ones(len(v)), np.zeros(len(neg))]):.3f} | '
-              f'{hits[g]}/{len(v)} |')
+    df.report(name, [{'score': s, 'where': w, 'truth': c['truth'], 'nodules': c['nodules']}
+                     for c, s, w in zip(cases, score, where)])
 
 
 def train(a):
@@ -228,6 +208,12 @@ def validate(a, net):
     print(f'patch AUC on the validation candidates: {auc(lv[cand], np.array([mv[i]["label"] for i in cand])):.3f}')
 
 
+def validate_checkpoint(a):
+    torch.set_num_threads(a.threads)
+    net, _ = load_net(a.checkpoint)
+    validate(a, net)
+
+
 def load_net(path):
     ck = torch.load(path, map_location='cpu')
     net = Net(ck['width'])
@@ -254,8 +240,13 @@ def main():
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--threads', type=int, default=2)
     t.add_argument('--checkpoint', required=True)
+    v = sub.add_parser('validate')
+    v.add_argument('--checkpoint', required=True)
+    v.add_argument('--val', nargs='+', required=True)
+    v.add_argument('--k', type=int, default=32, help='candidates per lung crop')
+    v.add_argument('--threads', type=int, default=2)
     a = ap.parse_args()
-    {'candidates': candidates, 'train': train}[a.cmd](a)
+    {'candidates': candidates, 'train': train, 'validate': validate_checkpoint}[a.cmd](a)
 
 
 if __name__ == '__main__':
