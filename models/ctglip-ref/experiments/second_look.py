@@ -12,6 +12,8 @@ vessels' crossing or branching as a nodule. Here the filter only proposes: its K
       patches and labels, one .npz each: a candidate is a nodule's when it lies within max(size / 2 + 1.5 mm, 3 mm)
       of a nodule centre of its side; also the patch at each nodule's centre (a positive that does not depend on
       the filter).
+      With --hu/--organ, other files of the crops (evaluate --crop-dump's served crops and the training path's
+      rendering of the same grids); with --coarse-mask-mm, the true mask made blocky as a coarse stage's.
   second_look.py train --train CANDS... --val CANDS... [--k 32] [--minutes 10] --checkpoint OUT.pt
       trains the CNN (negatives: candidates farther than 10 mm from every nodule; positives: candidates on a nodule
       and the centres' patches, a quarter of each batch; flips and axis permutations, the crop being isotropic) and
@@ -46,7 +48,7 @@ PATCH = 16
 def case_candidates(job):
     """One case's candidates (see the module's doc): writes OUT/<parent>-<case>.npz, patches int16 [n, P, P, P] and
     meta (json: seed, truth, nodules, per candidate side, source, rank, dot, zyx, lps, label, dist, size)."""
-    case, out, k = job
+    case, out, k, coarse_mm, hu_file, organ_file = job
     dst = os.path.join(out, os.path.basename(os.path.dirname(case)) + '-' + os.path.basename(case) + '.npz')
     if os.path.exists(dst):
         return dst
@@ -56,9 +58,11 @@ def case_candidates(job):
     for c in t['crops']:
         if c['organ'] != 'lung':
             continue
-        hu = np.load(os.path.join(case, c['name'] + '.hu.npy')).astype(np.float32)
-        fraction = np.load(os.path.join(case, c['name'] + '.organ.npy')).astype(np.float32) / 255.0
+        hu = np.load(os.path.join(case, c['name'] + f'.{hu_file}.npy')).astype(np.float32)
+        fraction = np.load(os.path.join(case, c['name'] + f'.{organ_file}.npy')).astype(np.float32) / 255.0
         s = c['spacingMm'][0]
+        if coarse_mm:
+            fraction = coarse_mask(fraction, s / coarse_mm)
         sel = df.region(hu, fraction)
         d = df.dot(hu, sel, [x / s for x in df.SIGMAS_MM])
         ks, vals = df.candidates(d, sel, k)
@@ -83,9 +87,22 @@ def case_candidates(job):
     return dst
 
 
+def coarse_mask(fraction, f):
+    """The organ mask as a coarse stage of 1 / f times the crop's spacing would give it: the fraction averaged over the
+    coarse lattice's cells (fine voxel i in cell floor(i * f)), thresholded at 0.5 and read back on the crop's
+    voxels, 0 or 1."""
+    idx = [np.floor(np.arange(n) * f).astype(int) for n in fraction.shape]
+    m = fraction
+    for ax, i in enumerate(idx):
+        starts = np.r_[0, np.nonzero(np.diff(i))[0] + 1]
+        m = np.add.reduceat(m, starts, axis=ax) / np.diff(np.r_[starts, len(i)]).reshape(
+            [-1 if a == ax else 1 for a in range(3)])
+    return (m >= 0.5)[np.ix_(*idx)].astype(np.float32)
+
+
 def candidates(a):
     os.makedirs(a.out, exist_ok=True)
-    jobs = [(c, a.out, a.k) for d in a.crops for c in sorted(glob.glob(os.path.join(d, 'case-*')))
+    jobs = [(c, a.out, a.k, a.coarse_mask_mm, a.hu, a.organ) for d in a.crops for c in sorted(glob.glob(os.path.join(d, 'case-*')))
             if os.path.exists(os.path.join(c, 'truth.json'))]
     t0 = time.time()
     with Pool(a.workers) as p:
@@ -229,6 +246,13 @@ def main():
     c.add_argument('--out', required=True)
     c.add_argument('--k', type=int, default=64)
     c.add_argument('--workers', type=int, default=2)
+    c.add_argument('--hu', default='hu', help='the crops\' HU files, NAME.<this>.npy (evaluate --crop-dump also writes'
+                   ' render-hu: the training path on the served grid)')
+    c.add_argument('--organ', default='organ', help='the crops\' organ fraction files, NAME.<this>.npy (render-organ:'
+                   ' the true mask on the served grid)')
+    c.add_argument('--coarse-mask-mm', type=float, default=None,
+                   help='the lung mask as a coarse stage of this spacing would give it (serving\'s 6.25 mm), not the'
+                        ' true one')
     t = sub.add_parser('train')
     t.add_argument('--train', nargs='+', required=True)
     t.add_argument('--val', nargs='*', default=[])

@@ -83,6 +83,17 @@ final class EvaluateCommand implements Callable<Integer> {
         "models/ctglip-ref/seg_refiner.py trains a segmentation refiner on (before the package's own refiner)."})
     Path segmentationDump;
 
+    @Option(names = "--crop-dump", paramLabel = "DIR", description = {
+        "Also write, per case (DIR/case-NNNNN), the organ crops of --crop-dump-spec as serving makes them from the",
+        "served segmentation's boxes, in the files of generate --training-crops (NAME.hu.npy, NAME.organ.npy: the",
+        "served coarse mask), with the training path's rendering of the same grid beside them (NAME.render-hu.npy,",
+        "NAME.render-organ.npy) and truth.json: for the experiments to run on what the engine sees."})
+    Path cropDump;
+
+    @Option(names = "--crop-dump-spec", paramLabel = "CROPS.json",
+            description = "The crop spec of --crop-dump (e.g. models/ctglip-ref/experiments/organ-crops-lung-1.5mm.json).")
+    Path cropDumpSpec;
+
     @Option(names = "--matrix", defaultValue = "128", description = "Phantom matrix (default: ${DEFAULT-VALUE}).")
     int matrix;
 
@@ -103,6 +114,20 @@ final class EvaluateCommand implements Callable<Integer> {
         if (seed >= 1_000_000 && seed < 3_000_000) {
             spec.commandLine().getErr().println("warning: seeds 1000000..2999999 are training/calibration seeds;"
                     + " figures on them are not an evaluation");
+        }
+        if ((cropDump == null) != (cropDumpSpec == null)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--crop-dump and --crop-dump-spec go together");
+        }
+        ServedCrops served = null;
+        if (cropDumpSpec != null) {
+            try {
+                served = new ServedCrops(org.cttriage.core.inference.OrganCropSpec.fromJson(
+                        JSON.readTree(cropDumpSpec.toFile())));
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--crop-dump-spec "
+                        + cropDumpSpec + ": " + e.getMessage());
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         ExecutorService pool = threads.newPool();
@@ -171,6 +196,10 @@ final class EvaluateCommand implements Callable<Integer> {
                         built.volume().geometry());
                 if (segmentationDump != null) {
                     dumpSegmentation(engine, preprocessor.preprocess(built.volume()), reference, c);
+                }
+                if (served != null) {
+                    served.write(org.cttriage.testdata.phantom.PhantomScene.plan(phantom.spec()), built.volume(),
+                            a.segmentation(), cropDump.resolve(String.format(Locale.ROOT, "case-%05d", c)));
                 }
                 int i = 0;
                 for (AbnormalityDictionary.Organ organ : dict.organs().values()) {

@@ -26,9 +26,18 @@ class EvaluateCommandTest {
         Path json = dir.resolve("report.json");
         Path margins = dir.resolve("margins.json");
         Path dump = dir.resolve("segmentation");
+        Path crops = dir.resolve("crops");
+        Path cropSpec = dir.resolve("lung-crops.json");
+        Files.writeString(cropSpec, """
+                {"orientation": "LPS", "interpolation": "trilinear", "footprintSamples": [2, 2, 1], "outsideHu": -1024,
+                 "channels": [{"name": "wide", "lowerHu": -1024, "upperHu": 1024, "reduce": "mean"}],
+                 "organs": [{"name": "lung", "label": 1, "bySide": true, "gridSize": [40, 48, 64],
+                             "spacingMm": [3, 3, 3], "marginMm": 6}]}
+                """);
         CommandLineTest.Run r = CommandLineTest.run("evaluate", "--seed", "7", "--cases", "6", "--matrix", "128",
                 "--slices", "96", "--slice-spacing", "3.75", "--json", json.toString(), "--margins", margins.toString(),
-                "--segmentation-dump", dump.toString(),
+                "--segmentation-dump", dump.toString(), "--crop-dump", crops.toString(), "--crop-dump-spec",
+                cropSpec.toString(),
                 "--model", Path.of("..", "models", "ctglip-ref-v2").toString(), "--device", "CPU", "--threads", "2");
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(json.toFile());
@@ -104,5 +113,55 @@ class EvaluateCommandTest {
             }
             assertThat(sum).as("a voxel's class probabilities sum to one").isCloseTo(1.0, within(1e-3));
         }
+
+        // the served crops (what the engine's crop stage makes of the served boxes) beside the training path's
+        // rendering of the same grid: the same anatomy, the served mask overlapping the true one
+        int voxelsPerCrop = 40 * 48 * 64;
+        for (int c = 0; c < 6; c++) {
+            Path folder = crops.resolve(String.format("case-%05d", c));
+            JsonNode truth = new ObjectMapper().readTree(folder.resolve("truth.json").toFile());
+            assertThat(truth.get("seed").asInt()).isEqualTo(7 + c);
+            assertThat(truth.get("crops")).extracting(n -> n.get("name").asText())
+                    .containsExactly("lung_right", "lung_left");
+            for (String side : new String[] {"lung_right", "lung_left"}) {
+                short[] hu = int16(folder.resolve(side + ".hu.npy"), voxelsPerCrop);
+                short[] renderHu = int16(folder.resolve(side + ".render-hu.npy"), voxelsPerCrop);
+                byte[] mask = uint8(folder.resolve(side + ".organ.npy"), voxelsPerCrop);
+                byte[] trueMask = uint8(folder.resolve(side + ".render-organ.npy"), voxelsPerCrop);
+                double both = 0;
+                double served = 0;
+                double rendered = 0;
+                double servedLung = 0;
+                double renderedLung = 0;
+                for (int v = 0; v < voxelsPerCrop; v++) {
+                    boolean a = (mask[v] & 0xff) >= 128;
+                    boolean b = (trueMask[v] & 0xff) >= 128;
+                    served += a ? 1 : 0;
+                    rendered += b ? 1 : 0;
+                    if (a && b) {
+                        both++;
+                        servedLung += hu[v];
+                        renderedLung += renderHu[v];
+                    }
+                }
+                assertThat(2 * both / (served + rendered)).as("%s %s: Dice of the served mask and the true one",
+                        folder.getFileName(), side).isGreaterThan(0.8);
+                assertThat(servedLung / both).as("the served lung's mean HU against the rendered one's")
+                        .isCloseTo(renderedLung / both, within(40.0)).isBetween(-950.0, -700.0);
+            }
+        }
+    }
+
+    /** The last n int16 values of a .npy file (its data, little-endian, after the header). */
+    private static short[] int16(Path npy, int n) throws java.io.IOException {
+        byte[] b = Files.readAllBytes(npy);
+        short[] out = new short[n];
+        ByteBuffer.wrap(b, b.length - 2 * n, 2 * n).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(out);
+        return out;
+    }
+
+    private static byte[] uint8(Path npy, int n) throws java.io.IOException {
+        byte[] b = Files.readAllBytes(npy);
+        return java.util.Arrays.copyOfRange(b, b.length - n, b.length);
     }
 }
