@@ -42,6 +42,10 @@ final class ServedCrops {
         this.training = new TrainingCrops(spec, false);
     }
 
+    /** A served box and the side it is of ("" for an unpaired organ), as the training files name it. */
+    private record SideBox(String side, OrganSegmentation.Box box) {
+    }
+
     /** Writes the case's crops to {@code folder}; returns how many. */
     int write(PhantomScene scene, Volume volume, OrganSegmentation segmentation, Path folder) throws IOException {
         Files.createDirectories(folder);
@@ -52,22 +56,22 @@ final class ServedCrops {
         ArrayNode list = truth.putArray("crops");
         int stream = 1;
         for (OrganCropSpec.OrganGrid organ : spec.organs()) {
-            List<Object[]> boxes = new ArrayList<>(); // {side name, box}
+            List<SideBox> boxes = new ArrayList<>();
             if (organ.bySide()) {
                 OptionalDouble plane = segmentation.sidePlaneX(organ.label());
                 if (plane.isPresent()) {
                     segmentation.box(organ.label(), OrganSegmentation.Side.RIGHT, plane.getAsDouble())
-                            .ifPresent(b -> boxes.add(new Object[] {"right", b}));
+                            .ifPresent(b -> boxes.add(new SideBox("right", b)));
                     segmentation.box(organ.label(), OrganSegmentation.Side.LEFT, plane.getAsDouble())
-                            .ifPresent(b -> boxes.add(new Object[] {"left", b}));
+                            .ifPresent(b -> boxes.add(new SideBox("left", b)));
                 }
             } else {
                 segmentation.box(organ.label(), OrganSegmentation.Side.WHOLE, 0)
-                        .ifPresent(b -> boxes.add(new Object[] {"", b}));
+                        .ifPresent(b -> boxes.add(new SideBox("", b)));
             }
-            for (Object[] sb : boxes) {
-                String side = (String) sb[0];
-                OrganSegmentation.Box box = (OrganSegmentation.Box) sb[1];
+            for (SideBox sb : boxes) {
+                String side = sb.side();
+                OrganSegmentation.Box box = sb.box();
                 OrganCrops.CropGrid grid = crops.grid(organ, box.minLps(), box.maxLps());
                 String name = side.isEmpty() ? organ.name() : organ.name() + "_" + side;
                 int[] n = organ.gridSize();
