@@ -434,7 +434,7 @@ def dot_bullet(filters):
             'blob, not a tube) the value l3^2 / |l1|; a finding\'s score is the logit of d / (d + referenceDot) '
             'for the largest value d in the dilated organ mask, its location that voxel. The calibration decides '
             'per finding whether the filter scores it (organCrops.detectorFindings).'
-            + ''.join(f' With a second look ({o}: `{d["secondLook"]["file"]}`, run Q; '
+            + ''.join(f' With a second look ({o}: `{d["secondLook"]["file"]}`, runs Q and R; '
                       '`models/ctglip-ref/experiments/second_look.py`) the filter only proposes: a small 3D CNN '
                       f'scores the {d["secondLook"]["patchVoxels"]}^3 patch around each of its '
                       f'{d["secondLook"]["candidates"]} largest local maxima, and the score is the largest logit, '

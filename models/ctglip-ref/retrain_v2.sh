@@ -19,19 +19,21 @@
 #      (experiments/detector_parity.py);
 #   6b. the nodules' Hessian dot filter on its own 1.5 mm lung crop (package_v2.py dot-filter, run P; no training,
 #      experiments/dot_filter.py is its reference and core's DotFiltersTest holds the engine to it);
-#   6c. its second look (run Q): a small CNN on the 16^3 patches around the filter's 32 largest candidates per lung
-#      (experiments/second-look-run.sh: 1.5 mm lung crops of 145 phantoms with a nodule and 200 random ones, the
-#      candidates, SL_MIN minutes of training), exported by package_v2.py second-look;
+#   6c. its second look (runs Q and R): a small CNN on the 16^3 patches around the filter's 32 largest candidates per
+#      lung (experiments/second-look-run.sh: 1.5 mm lung crops of 145 phantoms with a nodule and 200 random ones,
+#      run R's served crops of 160 of the random ones made with this package's coarse stage, the candidates, SL_MIN
+#      minutes of training), exported by package_v2.py second-look;
 #   7. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
 #      calibration seeds 2000000+, then package_v2.py calibrate: per finding the crop embedding, the crop's
 #      finding head, the organ's lesion detector or dot filter, or the coarse stage, whichever ranks it best there);
 #   8. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
 # python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
-# data + REFINER_MIN + 10 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 21 min of
+# data + REFINER_MIN + 10 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 48 min of
 # second-look data and candidates + SL_MIN + 31 min of calibration
-# and evaluation (evaluate, about 4.2 s per case with the dot filter: 17 min on N_CAL=240, 14 min on N_EVAL=200): about 4 h 04 min
-# with the defaults (estimate), of which the third stage is 80 min, the second look 31 min and the calibration's second 120 cases 7 min
+# and evaluation (evaluate, about 4.2 s per case with the dot filter: 17 min on N_CAL=240, 14 min on N_EVAL=200): about 4 h 31 min
+# with the defaults (estimate), of which the third stage is 80 min, the second look 58 min (27 of them run R's served
+# crops: evaluate --crop-dump, about 7.5 s per case) and the calibration's second 120 cases 7 min
 # (docs/benchmarks.md). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, KIDNEY_MIN,
 #        PANCREAS_MIN, LIVER_MIN, SL_MIN, N_CAL, N_EVAL may be set)
@@ -76,9 +78,9 @@ DETECTORS=(--detector "kidney=$WORK/lesion-kidney/detector.pt" --detector "pancr
 "$PY" "$HERE/experiments/detector_parity.py" --package "$OUT" "${DETECTORS[@]}" \
   --out "$ROOT/core/src/test/resources/lesion-detector-parity.json"
 "$PY" "$HERE/package_v2.py" dot-filter --out "$OUT"   # the nodules (run P): no training
-"$HERE/experiments/second-look-run.sh" "$WORK" "$SL_MIN" | tee "$WORK/train-second-look.log"
+"$HERE/experiments/second-look-run.sh" "$WORK" "$SL_MIN" "$OUT" | tee "$WORK/train-second-look.log"
 "$PY" "$HERE/package_v2.py" second-look --out "$OUT" --checkpoint "$WORK/second-look/second-look.pt" \
-  --command "models/ctglip-ref/experiments/second-look-run.sh WORK $SL_MIN"
+  --command "models/ctglip-ref/experiments/second-look-run.sh WORK $SL_MIN models/ctglip-ref-v2"
 java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN[@]}" --margins "$WORK/calibration.json"
 "$PY" "$HERE/package_v2.py" calibrate --margins "$WORK/calibration.json" --out "$OUT"
 java -jar "$JAR" evaluate --model "$OUT" --seed 500000 --cases "$N_EVAL" "${SCAN[@]}" --margins "$WORK/unseen.json" \
