@@ -325,31 +325,15 @@ public final class CropStage implements AutoCloseable {
 
     /** Crops and encodes every organ that has an encoder and a box in the segmentation. */
     Run run(OrtEnvironment env, Volume volume, OrganSegmentation segmentation) throws TriageException {
-        VolumeGeometry coarse = new VolumeGeometry(segmentation.gridSize(), segmentation.spacingMm(),
-                segmentation.originLps(), new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
+        VolumeGeometry coarse = segmentation.geometry();
         List<OrganCrop> out = new ArrayList<>();
         long[] detectorNanos = {0};
         for (Map.Entry<String, OrtSession> e : encoders.entrySet()) {
             OrganCropSpec.OrganGrid grid = crops.spec().organ(e.getKey());
             int label = organs.get(e.getKey()).label();
-            if (grid.bySide()) {
-                OptionalDouble plane = segmentation.sidePlaneX(label);
-                if (plane.isEmpty()) {
-                    continue;
-                }
-                for (OrganSegmentation.Side side : List.of(OrganSegmentation.Side.RIGHT, OrganSegmentation.Side.LEFT)) {
-                    var box = segmentation.box(label, side, plane.getAsDouble());
-                    if (box.isPresent()) {
-                        out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label, side, box.get(),
-                                detectorNanos));
-                    }
-                }
-            } else {
-                var box = segmentation.box(label, OrganSegmentation.Side.WHOLE, 0);
-                if (box.isPresent()) {
-                    out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label,
-                            OrganSegmentation.Side.WHOLE, box.get(), detectorNanos));
-                }
+            for (OrganSegmentation.SideBox sb : segmentation.cropBoxes(label, grid.bySide())) {
+                out.add(encode(env, e.getValue(), volume, segmentation, coarse, grid, label, sb.side(), sb.box(),
+                        detectorNanos));
             }
         }
         return new Run(out, detectorNanos[0]);

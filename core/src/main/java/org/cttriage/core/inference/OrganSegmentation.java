@@ -1,7 +1,10 @@
 package org.cttriage.core.inference;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import org.cttriage.core.volume.VolumeGeometry;
@@ -294,6 +297,40 @@ public record OrganSegmentation(byte[] labels, int[] gridSize, double[] originLp
             max[a] = originLps[a] + hi[a] * spacingMm[a] + spacingMm[a] / 2;
         }
         return Optional.of(new Box(min, max));
+    }
+
+    /** An organ crop's box in the segmentation and the side it is of ({@link Side#WHOLE} for unpaired organs). */
+    public record SideBox(Side side, Box box) {
+        /** The side as the training files name it: "right", "left", or "" for unpaired organs. */
+        public String sideName() {
+            return side == Side.WHOLE ? "" : side.name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * The boxes the second stage crops of an organ: for a paired organ ({@code bySide}) one per side that has a
+     * voxel, parted at {@link #sidePlaneX}, right first; else the whole organ's box. Empty when the organ has no
+     * voxel. The crop stage and {@code evaluate --crop-dump} both take their boxes from here.
+     */
+    public List<SideBox> cropBoxes(int label, boolean bySide) {
+        List<SideBox> out = new ArrayList<>();
+        if (!bySide) {
+            box(label, Side.WHOLE, 0).ifPresent(b -> out.add(new SideBox(Side.WHOLE, b)));
+            return out;
+        }
+        OptionalDouble plane = sidePlaneX(label);
+        if (plane.isPresent()) {
+            for (Side side : List.of(Side.RIGHT, Side.LEFT)) {
+                box(label, side, plane.getAsDouble()).ifPresent(b -> out.add(new SideBox(side, b)));
+            }
+        }
+        return out;
+    }
+
+    /** The segmentation's lattice as a volume geometry (axis-aligned in LPS), to sample its labels under a crop. */
+    public VolumeGeometry geometry() {
+        return new VolumeGeometry(gridSize, spacingMm, originLps, new double[] {1, 0, 0}, new double[] {0, 1, 0},
+                new double[] {0, 0, 1}, 0);
     }
 
     /**

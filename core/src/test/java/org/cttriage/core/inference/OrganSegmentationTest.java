@@ -87,6 +87,42 @@ class OrganSegmentationTest {
     }
 
     @Test
+    void theCropBoxesAreTheSidesOfAPairedOrganAndTheWholeOfAnUnpairedOne() {
+        byte[] labels = new byte[1000];
+        for (int k = 3; k <= 6; k++) {
+            labels[(k * 10 + 4) * 10 + 1] = 4; // the patient's right
+            labels[(k * 10 + 4) * 10 + 8] = 4; // the patient's left
+        }
+        OrganSegmentation s = new OrganSegmentation(labels, new int[] {10, 10, 10}, new double[] {-5, 0, 0},
+                new double[] {1, 1, 1});
+        double plane = s.sidePlaneX(4).orElseThrow();
+        List<OrganSegmentation.SideBox> paired = s.cropBoxes(4, true);
+        assertThat(paired).extracting(OrganSegmentation.SideBox::sideName).containsExactly("right", "left");
+        assertThat(paired.get(0).box().minLps())
+                .containsExactly(s.box(4, OrganSegmentation.Side.RIGHT, plane).orElseThrow().minLps());
+        assertThat(paired.get(1).box().maxLps())
+                .containsExactly(s.box(4, OrganSegmentation.Side.LEFT, plane).orElseThrow().maxLps());
+        List<OrganSegmentation.SideBox> whole = s.cropBoxes(4, false);
+        assertThat(whole).singleElement().satisfies(b -> {
+            assertThat(b.side()).isEqualTo(OrganSegmentation.Side.WHOLE);
+            assertThat(b.sideName()).isEmpty();
+            assertThat(b.box().minLps()[0]).isEqualTo(-5 + 1 - 0.5);
+            assertThat(b.box().maxLps()[0]).isEqualTo(-5 + 8 + 0.5);
+        });
+        assertThat(s.cropBoxes(2, true)).isEmpty();
+        assertThat(s.cropBoxes(2, false)).isEmpty();
+    }
+
+    @Test
+    void theGeometryIsTheSegmentationsLattice() {
+        OrganSegmentation s = grid();
+        VolumeGeometry g = s.geometry();
+        assertThat(g.size()).containsExactly(10, 10, 10);
+        assertThat(g.positionOf(6, 2, 4)).containsExactly(s.positionOf(6, 2, 4));
+        assertThat(s.onGrid(g)).containsExactly(s.labels());
+    }
+
+    @Test
     void aCurvedOrgansCentreIsMovedIntoIt() {
         byte[] labels = new byte[1000];
         for (int i = 0; i < 10; i++) { // an L: the centroid falls in the empty corner

@@ -34,6 +34,7 @@ import org.cttriage.testdata.phantom.FindingTruth;
 import org.cttriage.testdata.phantom.Phantom;
 import org.cttriage.testdata.phantom.PhantomFinding;
 import org.cttriage.testdata.phantom.PhantomGenerator;
+import org.cttriage.testdata.phantom.PhantomScene;
 import org.cttriage.testdata.phantom.PhantomSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -154,8 +155,9 @@ final class EvaluateCommand implements Callable<Integer> {
             StudyVolumeBuilder builder = new StudyVolumeBuilder(SelectionPolicy.defaults(), AssemblyPolicy.defaults(), pool);
             long t0 = System.nanoTime();
             for (int c = 0; c < cases; c++) {
-                Phantom phantom = new PhantomGenerator().generate(new PhantomSpec(seed + c, matrix, matrix, slices,
-                        400.0 / matrix, sliceSpacing, sliceSpacing, ContrastPhase.NONE, Set.of(), true), pool);
+                PhantomScene scene = PhantomScene.plan(new PhantomSpec(seed + c, matrix, matrix, slices,
+                        400.0 / matrix, sliceSpacing, sliceSpacing, ContrastPhase.NONE, Set.of(), true));
+                Phantom phantom = new PhantomGenerator().generate(scene, pool);
                 Path dir = work.resolve("case");
                 new CtSeriesWriter().write(phantom, SeriesWriteOptions.defaults(), dir);
                 StudyVolumeBuilder.Outcome o = builder.build(dir);
@@ -198,7 +200,7 @@ final class EvaluateCommand implements Callable<Integer> {
                     dumpSegmentation(engine, preprocessor.preprocess(built.volume()), reference, c);
                 }
                 if (served != null) {
-                    served.write(org.cttriage.testdata.phantom.PhantomScene.plan(phantom.spec()), built.volume(),
+                    served.write(scene, built.volume(),
                             a.segmentation(), cropDump.resolve(String.format(Locale.ROOT, "case-%05d", c)));
                 }
                 int i = 0;

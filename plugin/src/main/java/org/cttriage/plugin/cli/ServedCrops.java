@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.OptionalDouble;
 import org.cttriage.core.inference.OrganCropSpec;
 import org.cttriage.core.inference.OrganCrops;
 import org.cttriage.core.inference.OrganSegmentation;
@@ -42,35 +39,17 @@ final class ServedCrops {
         this.training = new TrainingCrops(spec, false);
     }
 
-    /** A served box and the side it is of ("" for an unpaired organ), as the training files name it. */
-    private record SideBox(String side, OrganSegmentation.Box box) {
-    }
-
     /** Writes the case's crops to {@code folder}; returns how many. */
     int write(PhantomScene scene, Volume volume, OrganSegmentation segmentation, Path folder) throws IOException {
         Files.createDirectories(folder);
-        VolumeGeometry coarse = new VolumeGeometry(segmentation.gridSize(), segmentation.spacingMm(),
-                segmentation.originLps(), new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, 1}, 0);
+        VolumeGeometry coarse = segmentation.geometry();
         ObjectNode truth = TrainingCrops.truthOf(scene);
         truth.put("kind", "served organ crops");
         ArrayNode list = truth.putArray("crops");
         int stream = 1;
         for (OrganCropSpec.OrganGrid organ : spec.organs()) {
-            List<SideBox> boxes = new ArrayList<>();
-            if (organ.bySide()) {
-                OptionalDouble plane = segmentation.sidePlaneX(organ.label());
-                if (plane.isPresent()) {
-                    segmentation.box(organ.label(), OrganSegmentation.Side.RIGHT, plane.getAsDouble())
-                            .ifPresent(b -> boxes.add(new SideBox("right", b)));
-                    segmentation.box(organ.label(), OrganSegmentation.Side.LEFT, plane.getAsDouble())
-                            .ifPresent(b -> boxes.add(new SideBox("left", b)));
-                }
-            } else {
-                segmentation.box(organ.label(), OrganSegmentation.Side.WHOLE, 0)
-                        .ifPresent(b -> boxes.add(new SideBox("", b)));
-            }
-            for (SideBox sb : boxes) {
-                String side = sb.side();
+            for (OrganSegmentation.SideBox sb : segmentation.cropBoxes(organ.label(), organ.bySide())) {
+                String side = sb.sideName();
                 OrganSegmentation.Box box = sb.box();
                 OrganCrops.CropGrid grid = crops.grid(organ, box.minLps(), box.maxLps());
                 String name = side.isEmpty() ? organ.name() : organ.name() + "_" + side;

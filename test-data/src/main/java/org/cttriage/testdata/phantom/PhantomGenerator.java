@@ -39,7 +39,16 @@ public final class PhantomGenerator {
      * pool is not shut down.
      */
     public Phantom generate(PhantomSpec spec, ExecutorService pool) {
-        FindingPlanner.Plan plan = FindingPlanner.plan(spec);
+        return generate(PhantomScene.plan(spec), pool);
+    }
+
+    /**
+     * Renders a planned scene whole, as {@link #generate(PhantomSpec, ExecutorService)}: for a caller that also
+     * renders regions of the same scene ({@link PhantomScene#render}) and should not plan it twice.
+     */
+    public Phantom generate(PhantomScene scene, ExecutorService pool) {
+        PhantomSpec spec = scene.spec();
+        FindingPlanner.Plan plan = scene.planState();
         int nx = spec.columns(), ny = spec.rows(), nz = spec.slices();
         int plane = nx * ny;
         short[] hu = new short[plane * nz];

@@ -122,8 +122,8 @@ public final class PhantomScene {
         return new PhantomRegion(size, originLps, spacingMm, hu, labels, mask);
     }
 
-    /** The planner's state, for tests in this package. */
-    FindingPlanner.Plan planForTest() {
+    /** The planner's state, for the whole-phantom renderer and tests in this package. */
+    FindingPlanner.Plan planState() {
         return plan;
     }
 }

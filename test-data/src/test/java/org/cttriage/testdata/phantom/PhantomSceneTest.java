@@ -30,7 +30,7 @@ class PhantomSceneTest {
         PhantomScene scene = PhantomScene.plan(spec);
         int nx = spec.columns(), ny = spec.rows(), nz = spec.slices(), plane = nx * ny;
         double[] bottom = whole.sliceOrigin(nz - 1);
-        double sigma = scene.planForTest().noiseSigma;
+        double sigma = scene.planState().noiseSigma;
         PhantomRegion r = scene.render(bottom, new double[] {spec.pixelSpacingMm(), spec.pixelSpacingMm(),
             spec.sliceSpacingMm()}, new int[] {nx, ny, nz}, sigma,
                 k -> Rng.mix(spec.seed() ^ 0x5DEECE66DL, 100_000L + (nz - 1 - k)));
