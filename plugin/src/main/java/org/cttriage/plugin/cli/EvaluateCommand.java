@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -66,6 +67,12 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--cases", defaultValue = "100", description = "Number of phantoms (default: ${DEFAULT-VALUE}).")
     int cases;
 
+    @Option(names = "--findings", split = ",", paramLabel = "ID", description = {
+        "Insert these findings (comma-separated ids, as generate --findings) in every phantom, besides the ones drawn",
+        "at random: an enriched set for a finding too rare among random phantoms to rank. Its AUC needs negatives:",
+        "rank its margins (--margins) against a random evaluation's (models/ctglip-ref/experiments/enriched_auc.py)."})
+    List<String> insertFindings = new ArrayList<>();
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON to FILE.")
     Path json;
 
@@ -120,6 +127,14 @@ final class EvaluateCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--crop-dump and --crop-dump-spec go together");
         }
+        Set<PhantomFinding> inserted = EnumSet.noneOf(PhantomFinding.class);
+        for (String id : insertFindings) {
+            try {
+                inserted.add(PhantomFinding.fromId(id.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
         ServedCrops served = null;
         if (cropDumpSpec != null) {
             try {
@@ -156,7 +171,7 @@ final class EvaluateCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             for (int c = 0; c < cases; c++) {
                 PhantomScene scene = PhantomScene.plan(new PhantomSpec(seed + c, matrix, matrix, slices,
-                        400.0 / matrix, sliceSpacing, sliceSpacing, ContrastPhase.NONE, Set.of(), true));
+                        400.0 / matrix, sliceSpacing, sliceSpacing, ContrastPhase.NONE, inserted, true));
                 Phantom phantom = new PhantomGenerator().generate(scene, pool);
                 Path dir = work.resolve("case");
                 new CtSeriesWriter().write(phantom, SeriesWriteOptions.defaults(), dir);

@@ -152,6 +152,24 @@ class EvaluateCommandTest {
         }
     }
 
+    @Test
+    void insertsTheRequestedFindingInEveryPhantomOfAnEnrichedSet() throws Exception {
+        Path margins = dir.resolve("enriched-margins.json");
+        CommandLineTest.Run r = CommandLineTest.run("evaluate", "--seed", "11", "--cases", "2", "--matrix", "128",
+                "--slices", "96", "--slice-spacing", "3.75", "--findings", "pancreatic_mass", "--margins",
+                margins.toString(), "--model", Path.of("..", "models", "ctglip-ref-v2").toString(), "--device", "CPU",
+                "--threads", "2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode m = new ObjectMapper().readTree(margins.toFile()).get("findings");
+        assertThat(m.get("pancreatic_mass").get("truth")).hasSize(2).allSatisfy(t -> assertThat(t.asBoolean()).isTrue());
+        assertThat(m.get("pancreatic_mass").get("margin")).hasSize(2).allSatisfy(v -> assertThat(v.isNumber()).isTrue());
+
+        CommandLineTest.Run bad = CommandLineTest.run("evaluate", "--seed", "11", "--cases", "1", "--findings",
+                "pancreatic_masss", "--model", Path.of("..", "models", "ctglip-ref-v2").toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("pancreatic_masss");
+    }
+
     /** The last n int16 values of a .npy file (its data, little-endian, after the header). */
     private static short[] int16(Path npy, int n) throws java.io.IOException {
         byte[] b = Files.readAllBytes(npy);
