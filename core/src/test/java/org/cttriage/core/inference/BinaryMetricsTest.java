@@ -31,6 +31,22 @@ class BinaryMetricsTest {
     }
 
     @Test
+    void theAucIntervalIsDeLongs() {
+        // positives 0.8, 0.4, 0.9; negatives 0.6, 0.2, 0.4, 0.1: AUC 10.5 / 12 = 0.875; DeLong's components
+        // (per positive 0.75, 0.625, 1; per negative 2/3, 1, 5/6, 1) give a variance of 0.022135 (numpy, by hand)
+        double[] scores = {0.8, 0.4, 0.6, 0.2, 0.4, 0.9, 0.1};
+        boolean[] truth = {true, true, false, false, false, true, false};
+        assertThat(BinaryMetrics.of(scores, truth, 0.5).auc()).isCloseTo(0.875, offset(1e-12));
+        double[] ci = BinaryMetrics.aucInterval95(scores, truth);
+        assertThat(ci[0]).isCloseTo(0.5843462031391476, offset(1e-9));
+        assertThat(ci[1]).as("clipped to 1").isEqualTo(1.0);
+        assertThat(BinaryMetrics.aucInterval95(new double[] {0.9, 0.1, 0.2}, new boolean[] {true, false, false}))
+                .as("one positive: no interval").containsOnly(Double.NaN);
+        assertThat(BinaryMetrics.aucInterval95(new double[] {0.9, 0.8, 0.1, 0.2}, new boolean[] {true, true, false, false}))
+                .as("perfectly separated: no spread").containsExactly(1.0, 1.0);
+    }
+
+    @Test
     void emptyClassGivesNaN() {
         assertThat(BinaryMetrics.of(new double[] {0.1}, new boolean[] {false}, 0.5).auc()).isNaN();
     }

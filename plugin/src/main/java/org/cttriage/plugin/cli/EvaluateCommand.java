@@ -271,6 +271,9 @@ final class EvaluateCommand implements Callable<Integer> {
             ObjectNode n = fs.addObject();
             n.put("id", fd.id()).put("organ", fd.organ()).put("positives", m.positives()).put("negatives", m.negatives());
             number(n, "auc", m.auc());
+            double[] ci = BinaryMetrics.aucInterval95(scores[f], truth[f]);
+            number(n, "aucLow95", ci[0]);
+            number(n, "aucHigh95", ci[1]);
             number(n, "sensitivity", m.sensitivity());
             number(n, "specificity", m.specificity());
             number(n, "f1", m.f1());
@@ -402,14 +405,15 @@ final class EvaluateCommand implements Callable<Integer> {
     private static void print(PrintWriter out, ObjectNode r) {
         out.printf("%s on %s, %d cases from seed %d (%d s)%n%n", r.get("model").asText(), r.get("device").asText(),
                 r.get("cases").asInt(), r.get("seed").asLong(), r.get("seconds").asLong());
-        out.printf("%-23s %-11s %5s %5s %7s %7s %7s %7s %9s%n", "finding", "organ", "pos", "neg", "AUC", "sens", "spec", "F1",
-                "held-out");
-        r.get("findings").forEach(f -> out.printf(Locale.ROOT, "%-23s %-11s %5d %5d %7s %7s %7s %7s %9s%n",
+        out.printf("%-23s %-11s %5s %5s %7s %13s %7s %7s %7s %9s%n", "finding", "organ", "pos", "neg", "AUC", "95 % interval",
+                "sens", "spec", "F1", "held-out");
+        r.get("findings").forEach(f -> out.printf(Locale.ROOT, "%-23s %-11s %5d %5d %7s %13s %7s %7s %7s %9s%n",
                 f.get("id").asText() + (f.get("reportable").asBoolean() ? "" : "*"), f.get("organ").asText(), f.get("positives").asInt(), f.get("negatives").asInt(),
-                fmt(f.get("auc")), fmt(f.get("sensitivity")), fmt(f.get("specificity")), fmt(f.get("f1")),
-                fmt(f.get("heldOutAuc"))));
+                fmt(f.get("auc")), fmt(f.get("aucLow95")) + "-" + fmt(f.get("aucHigh95")), fmt(f.get("sensitivity")),
+                fmt(f.get("specificity")), fmt(f.get("f1")), fmt(f.get("heldOutAuc"))));
         out.printf("%n* not reportable (never called present: validation AUC below the package's floor);"
-                + " sensitivity/specificity are those of its score at its threshold%n");
+                + " sensitivity/specificity are those of its score at its threshold; the AUC's 95 %% interval is"
+                + " DeLong's%n");
         out.printf("mean AUC %s, held-out paraphrase mean AUC %s%n", fmt(r.get("meanAuc")), fmt(r.get("meanHeldOutAuc")));
         StringBuilder dice = new StringBuilder();
         r.get("dice").fields().forEachRemaining(e -> dice.append(e.getKey()).append(' ').append(fmt(e.getValue())).append("  "));

@@ -47,6 +47,12 @@ class EvaluateCommandTest {
         int focal = 0;
         int located = 0;
         for (JsonNode f : report.get("findings")) {
+            if (f.get("aucLow95").isNumber()) {
+                assertThat(f.get("auc").asDouble()).as(f.get("id").asText() + ": the AUC inside its interval")
+                        .isBetween(f.get("aucLow95").asDouble(), f.get("aucHigh95").asDouble());
+            } else {
+                assertThat(Math.min(f.get("positives").asInt(), f.get("negatives").asInt())).isLessThan(2);
+            }
             boolean isFocal = LocationHits.focal(f.get("id").asText());
             assertThat(f.has("location")).as(f.get("id").asText()).isEqualTo(isFocal);
             if (!isFocal) {
@@ -71,7 +77,7 @@ class EvaluateCommandTest {
         assertThat(located).as("focal positives located in 6 random phantoms").isPositive();
         assertThat(report.get("location").get("toleranceMm").asDouble()).isEqualTo(10.0);
         assertThat(report.get("location").get("positivesLocated").asInt()).isEqualTo(located);
-        assertThat(r.out()).contains("location of the focal findings").contains("all focal");
+        assertThat(r.out()).contains("location of the focal findings").contains("all focal").contains("95 % interval");
 
         // the margins a package is calibrated on: the finding head's maxima beside each crop finding's margin
         JsonNode m = new ObjectMapper().readTree(margins.toFile()).get("findings");
