@@ -50,7 +50,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from train import REPORTABLE_MIN_AUC, auc, platt, sha256, sig, youden_threshold  # noqa: E402
+from train import REPORTABLE_MIN_AUC, auc, auc_interval95, platt, sha256, sig, youden_threshold  # noqa: E402
 
 ABDOMEN = ['liver', 'gallbladder', 'kidney', 'pancreas', 'spleen', 'aorta']
 COARSE_FILES = ['image_encoder.onnx', 'text_encoder.onnx', 'vocabulary.txt']
@@ -634,6 +634,37 @@ def card_section(out, heading, lines):
         fh.write(card)
 
 
+def enriched_lines(out, data, dictionary, paths):
+    """The card's lines for enriched evaluations (`evaluate --findings ID`: the finding inserted in every phantom):
+    per inserted finding, its positives' margins against the negatives of the random evaluation ``data``, with
+    DeLong's interval, and the sensitivity at the package's threshold."""
+    by_id = {f['id']: f for f in dictionary['findings']}
+    lines = ['', '**Enriched evaluations** (a rare finding has too few positives among random phantoms to rank it): '
+             'phantoms of unseen seeds with the finding inserted (`bin/ct-triage evaluate --findings ID --margins E`, '
+             'then `package_v2.py compare --margins FILE --enriched E`); their margins against the negatives of the '
+             'random evaluation above.', '',
+             '| finding | enriched evaluation | positives / negatives | **AUC** | 95 % interval | sens @thr |',
+             '|---|---|---|---|---|---|']
+    for path in paths:
+        e = json.load(open(path))
+        for fid, d in e['findings'].items():
+            t = np.array(d['truth'], bool)
+            if not t.all():
+                continue
+            f = by_id[fid]
+            x = np.array(d['margin'], np.float64)
+            neg = np.array(data['findings'][fid]['margin'], np.float64)[~np.array(data['findings'][fid]['truth'], bool)]
+            y = np.r_[np.ones(len(x)), np.zeros(len(neg))]
+            a, (lo, hi) = auc(np.r_[x, neg], y), auc_interval95(np.r_[x, neg], y)
+            prob = 1 / (1 + np.exp(-(x / f['temperature'] + f['bias'])))
+            sens = float(((prob >= f['threshold']) & bool(f['reportable'])).mean())
+            lines.append(f'| {fid} | seeds {e["seed"]}+, {e["cases"]} cases | {len(x)} / {len(neg)} | **{a:.3f}** | '
+                         f'{lo:.3f}-{hi:.3f} | {sens:.3f} |')
+            print(f'enriched {fid}: {len(x)} positives against {len(neg)} negatives, AUC {a:.3f} ({lo:.3f}-{hi:.3f}), '
+                  f'sensitivity {sens:.3f}')
+    return lines
+
+
 def compare(args):
     """ctglip-ref (the coarse margins) against the two-stage package on the same unseen cases."""
     out = args.out
@@ -647,9 +678,11 @@ def compare(args):
              f'{data["matrix"]} --slices {data["slices"]} --slice-spacing {data["sliceSpacingMm"]} --margins FILE`, then '
              '`models/ctglip-ref/package_v2.py compare --margins FILE`. "ctglip-ref" is the coarse stage\'s margin of '
              'every finding (what the single-stage package scores on these volumes); AUC does not depend on calibration. '
-             'Sensitivity and specificity at this package\'s threshold; a finding that is not reportable is never called present.',
-             '', '| finding | stage | pos/neg | AUC ctglip-ref | **AUC v2** | AUC v2 held-out prompts | sens @thr | spec @thr | reportable |',
-             '|---|---|---|---|---|---|---|---|---|']
+             'Sensitivity and specificity at this package\'s threshold; a finding that is not reportable is never called present. '
+             'The interval is DeLong\'s 95 % interval of the v2 AUC (as `evaluate --json` reports it): with ten '
+             'positives it spans about 0.3.',
+             '', '| finding | stage | pos/neg | AUC ctglip-ref | **AUC v2** | 95 % interval | AUC v2 held-out prompts | sens @thr | spec @thr | reportable |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     a1, a2, h2, crop1, crop2 = [], [], [], [], []
     for f in dictionary['findings']:
         d = data['findings'][f['id']]
@@ -667,14 +700,17 @@ def compare(args):
         a1.append(r1), a2.append(r2), h2.append(rh)
         if stage != 'coarse':
             crop1.append(r1), crop2.append(r2)
-        lines.append(f'| {f["id"]} | {stage} | {int(pos.sum())}/{int((~pos).sum())} | {r1:.3f} | **{r2:.3f}** | {rh:.3f} | '
-                     f'{sens:.3f} | {spec:.3f} | {"yes" if f["reportable"] else "no"} |')
+        lo, hi = auc_interval95(x, y)
+        lines.append(f'| {f["id"]} | {stage} | {int(pos.sum())}/{int((~pos).sum())} | {r1:.3f} | **{r2:.3f}** | '
+                     f'{lo:.3f}-{hi:.3f} | {rh:.3f} | {sens:.3f} | {spec:.3f} | {"yes" if f["reportable"] else "no"} |')
         print(f'{f["id"]:22s} {stage:6s} {int(pos.sum()):3d}/{int((~pos).sum()):3d} v1 {r1:.3f} v2 {r2:.3f} held-out {rh:.3f} '
               f'sens {sens:.3f} spec {spec:.3f} reportable {f["reportable"]}')
     m = lambda v: float(np.nanmean(v))
-    lines.append(f'| **mean of {len(a1)}** | | | {m(a1):.3f} | **{m(a2):.3f}** | {m(h2):.3f} | | | |')
-    lines.append(f'| **mean of the {len(crop1)} crop findings** | | | {m(crop1):.3f} | **{m(crop2):.3f}** | | | | |')
+    lines.append(f'| **mean of {len(a1)}** | | | {m(a1):.3f} | **{m(a2):.3f}** | | {m(h2):.3f} | | | |')
+    lines.append(f'| **mean of the {len(crop1)} crop findings** | | | {m(crop1):.3f} | **{m(crop2):.3f}** | | | | | |')
     print(f'mean AUC ctglip-ref {m(a1):.3f} v2 {m(a2):.3f} held-out v2 {m(h2):.3f}; crop findings {m(crop1):.3f} -> {m(crop2):.3f}')
+    if args.enriched:
+        lines += enriched_lines(out, data, dictionary, args.enriched)
     card_section(out, '## Evaluation on unseen seeds', lines)
     write_manifest(out, json.load(open(os.path.join(out, 'manifest.json'))))
 
@@ -721,6 +757,8 @@ def main():
     s.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     k = sub.add_parser('compare')
     k.add_argument('--margins', required=True)
+    k.add_argument('--enriched', nargs='*', default=[], metavar='MARGINS',
+                   help='margins of enriched evaluations (evaluate --findings ID): ranked against --margins\' negatives')
     k.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'ctglip-ref-v2'))
     args = ap.parse_args()
     {'build': build, 'detectors': detectors, 'dot-filter': dot_filter, 'calibrate': calibrate,

@@ -266,6 +266,22 @@ def auc(scores, labels):
     return float((r[labels].sum() - npos * (npos + 1) / 2.0) / (npos * nneg))
 
 
+def auc_interval95(scores, labels):
+    """DeLong's 95 % interval of the AUC (the AUC +- 1.96 standard errors from the per-case components of the
+    Mann-Whitney statistic, clipped to [0, 1]), as the Java evaluation (BinaryMetrics.aucInterval95); (nan, nan)
+    with fewer than two positives or two negatives."""
+    scores = np.asarray(scores, np.float64)
+    labels = np.asarray(labels) > 0.5
+    p, n = scores[labels], scores[~labels]
+    if len(p) < 2 or len(n) < 2:
+        return float('nan'), float('nan')
+    psi = (p[:, None] > n[None, :]) + 0.5 * (p[:, None] == n[None, :])
+    a = psi.mean()
+    var = psi.mean(1).var(ddof=1) / len(p) + psi.mean(0).var(ddof=1) / len(n)
+    half = 1.96 * math.sqrt(var)
+    return max(0.0, a - half), min(1.0, a + half)
+
+
 def platt(x, y, iters=200, l2=1e-6):
     """Platt scaling: logistic regression p = sigmoid(a*x + b), fitted by damped Newton steps (backtracking on
     the log-loss) with Platt's (1999) smoothed targets (N+ + 1)/(N+ + 2) and 1/(N- + 2), so that separable

@@ -2,8 +2,9 @@
 ten positives, too few to rank it (one case moves the AUC by 0.01-0.02, a 95 % interval spans about 0.3). So rank
 the margins of an enriched evaluation, where the finding was inserted in every phantom
 (`ct-triage evaluate --findings ID --margins ENRICHED.json`, seeds never trained on), against the negatives of a
-random evaluation (`evaluate --margins RANDOM.json`), with a bootstrap 95 % interval over cases. Also prints the random
-evaluation's own AUC with its interval.
+random evaluation (`evaluate --margins RANDOM.json`), with DeLong's 95 % interval (as `evaluate --json` reports
+it). Also prints the random evaluation's own AUC with its interval. `package_v2.py compare --enriched` puts the same
+figures in the package's card.
 
 Usage: enriched_auc.py --finding pancreatic_mass --random RANDOM.json --enriched ENRICHED.json [--key margin]
 """
@@ -15,18 +16,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from train import auc  # noqa: E402
-
-
-def interval(pos, neg, rounds=2000, seed=0):
-    """Bootstrap 95 % interval of the AUC, positives and negatives resampled apart."""
-    rng = np.random.RandomState(seed)
-    out = []
-    for _ in range(rounds):
-        p = pos[rng.randint(len(pos), size=len(pos))]
-        n = neg[rng.randint(len(neg), size=len(neg))]
-        out.append(auc(np.r_[p, n], np.r_[np.ones(len(p)), np.zeros(len(n))]))
-    return float(np.percentile(out, 2.5)), float(np.percentile(out, 97.5))
+from train import auc, auc_interval95  # noqa: E402
 
 
 def split(path, finding, key):
@@ -37,8 +27,9 @@ def split(path, finding, key):
 
 
 def line(name, pos, neg):
-    a = auc(np.r_[pos, neg], np.r_[np.ones(len(pos)), np.zeros(len(neg))])
-    lo, hi = interval(pos, neg)
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    a = auc(np.r_[pos, neg], y)
+    lo, hi = auc_interval95(np.r_[pos, neg], y)
     print(f'{name}: AUC {a:.3f} (95 % interval {lo:.3f}-{hi:.3f}), {len(pos)} positives, {len(neg)} negatives')
     return a
 
