@@ -12,7 +12,8 @@
 #      segmentationRefiner);
 #   6. the third stage (run M): a lesion detector for the kidney (renal cyst), one for the pancreas
 #      (pancreatic mass) and one for the liver (liver cyst and mass, on the 3 mm liver crop), each on its own crops
-#      (experiments/lesion-run.sh: 120 phantoms with the finding and 120 random (liver: 120 cysts, 90 masses),
+#      (experiments/lesion-run.sh: 120 phantoms with the finding and 120 random (liver: 120 cysts, 90 masses;
+#      pancreas: 480 masses, run S),
 #      KIDNEY_MIN, PANCREAS_MIN and LIVER_MIN minutes; batch normalisation, so the engine runs the whole crop in
 #      one pass), exported by package_v2.py detectors (manifest
 #      organCrops.lesionDetectors), and the train/serve parity fixture of core's LesionDetectorsTest
@@ -26,22 +27,25 @@
 #   7. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
 #      calibration seeds 2000000+, then package_v2.py calibrate: per finding the crop embedding, the crop's
 #      finding head, the organ's lesion detector or dot filter, or the coarse stage, whichever ranks it best there);
-#   8. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare).
+#   8. evaluation on unseen seeds against ctglip-ref on the same cases (package_v2.py compare), and the rarer
+#      findings on enriched sets of unseen seeds (evaluate --findings: N_ENRICHED phantoms each with the finding
+#      inserted, ranked against the unseen evaluation's negatives; compare --enriched; N_ENRICHED=0 skips them).
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
 # python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
-# data + REFINER_MIN + 10 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 48 min of
-# second-look data and candidates + SL_MIN + 31 min of calibration
-# and evaluation (evaluate, about 4.2 s per case with the dot filter: 17 min on N_CAL=240, 14 min on N_EVAL=200): about 4 h 31 min
-# with the defaults (estimate), of which the third stage is 80 min, the second look 58 min (27 of them run R's served
+# data + REFINER_MIN + 12 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 48 min of
+# second-look data and candidates + SL_MIN + 52 min of calibration
+# and evaluation (evaluate, about 4.2 s per case with the dot filter: 17 min on N_CAL=240, 14 min on N_EVAL=200, 21
+# min on 3 x N_ENRICHED=100): about 4 h 54 min
+# with the defaults (estimate), of which the third stage is 82 min, the second look 58 min (27 of them run R's served
 # crops: evaluate --crop-dump, about 7.5 s per case) and the calibration's second 120 cases 7 min
 # (docs/benchmarks.md). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, KIDNEY_MIN,
-#        PANCREAS_MIN, LIVER_MIN, SL_MIN, N_CAL, N_EVAL may be set)
+#        PANCREAS_MIN, LIVER_MIN, SL_MIN, N_CAL, N_EVAL, N_ENRICHED may be set)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WORK="${CTGLIP_WORK:-$ROOT/target/crops-v2}"
-TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; REFINER_MIN="${REFINER_MIN:-25}"; KIDNEY_MIN="${KIDNEY_MIN:-25}"; PANCREAS_MIN="${PANCREAS_MIN:-25}"; LIVER_MIN="${LIVER_MIN:-20}"; SL_MIN="${SL_MIN:-10}"; N_CAL="${N_CAL:-240}"; N_EVAL="${N_EVAL:-200}"
+TRAIN_MIN="${TRAIN_MIN:-40}"; LUNG_MIN="${LUNG_MIN:-15}"; REFINER_MIN="${REFINER_MIN:-25}"; KIDNEY_MIN="${KIDNEY_MIN:-25}"; PANCREAS_MIN="${PANCREAS_MIN:-25}"; LIVER_MIN="${LIVER_MIN:-20}"; SL_MIN="${SL_MIN:-10}"; N_CAL="${N_CAL:-240}"; N_EVAL="${N_EVAL:-200}"; N_ENRICHED="${N_ENRICHED:-100}"
 OUT="$ROOT/models/ctglip-ref-v2"
 PY=/usr/bin/python3
 JAR="$ROOT/plugin/target/ct-triage.jar"
@@ -69,12 +73,12 @@ DETECTORS=(--detector "kidney=$WORK/lesion-kidney/detector.pt" --detector "pancr
            --detector "liver=$WORK/lesion-liver-3mm/detector.pt")
 "$HERE/experiments/lesion-run.sh" "$WORK" kidney kidney renal_cyst "$KIDNEY_MIN" 48 --norm batch \
   | tee "$WORK/train-lesion-kidney.log"
-"$HERE/experiments/lesion-run.sh" "$WORK" pancreas pancreas pancreatic_mass "$PANCREAS_MIN" 48 --norm batch \
+"$HERE/experiments/lesion-run.sh" "$WORK" pancreas pancreas pancreatic_mass:480 "$PANCREAS_MIN" 48 --norm batch \
   | tee "$WORK/train-lesion-pancreas.log"
 "$HERE/experiments/lesion-run.sh" "$WORK" liver-3mm liver "liver_cyst liver_mass:90" "$LIVER_MIN" 48 --norm batch \
   | tee "$WORK/train-lesion-liver.log"
 "$PY" "$HERE/package_v2.py" detectors --out "$OUT" "${DETECTORS[@]}" \
-  --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDINGS MINUTES 48 --norm batch (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass $PANCREAS_MIN; liver-3mm liver \"liver_cyst liver_mass:90\" $LIVER_MIN)"
+  --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDINGS MINUTES 48 --norm batch (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass:480 $PANCREAS_MIN; liver-3mm liver \"liver_cyst liver_mass:90\" $LIVER_MIN)"
 "$PY" "$HERE/experiments/detector_parity.py" --package "$OUT" "${DETECTORS[@]}" \
   --out "$ROOT/core/src/test/resources/lesion-detector-parity.json"
 "$PY" "$HERE/package_v2.py" dot-filter --out "$OUT"   # the nodules (run P): no training
@@ -85,4 +89,13 @@ java -jar "$JAR" evaluate --model "$OUT" --seed 2000000 --cases "$N_CAL" "${SCAN
 "$PY" "$HERE/package_v2.py" calibrate --margins "$WORK/calibration.json" --out "$OUT"
 java -jar "$JAR" evaluate --model "$OUT" --seed 500000 --cases "$N_EVAL" "${SCAN[@]}" --margins "$WORK/unseen.json" \
   --json "$WORK/unseen-report.json"
-"$PY" "$HERE/package_v2.py" compare --margins "$WORK/unseen.json" --out "$OUT"
+ENRICHED=()   # the rarer findings on enriched sets of unseen seeds (evaluate --findings), ranked against unseen.json
+if [ "$N_ENRICHED" -gt 0 ]; then
+  for set in "600000 pancreatic_mass" "610000 consolidation,nephrolithiasis,aortic_aneurysm" "620000 renal_cyst"; do
+    read -r seed ids <<< "$set"
+    java -jar "$JAR" evaluate --model "$OUT" --seed "$seed" --cases "$N_ENRICHED" "${SCAN[@]}" --findings "$ids" \
+      --margins "$WORK/enriched-$seed.json"
+    ENRICHED+=("$WORK/enriched-$seed.json")
+  done
+fi
+"$PY" "$HERE/package_v2.py" compare --margins "$WORK/unseen.json" --out "$OUT" ${ENRICHED[@]+--enriched "${ENRICHED[@]}"}

@@ -9,6 +9,7 @@
 #           lesion-run.sh target kidney kidney renal_cyst 15
 #   run M (batch normalisation, the whole crop in one pass): lesion-run.sh target kidney kidney renal_cyst 15 48 --norm batch
 #   run O (nodules, lung input): lesion-run.sh target lung-3mm lung pulmonary_nodule 25 48 --norm batch --contrast-scale 300 --contrast-clip 3
+#   run S (pancreas, 4 x the masses): lesion-run.sh target pancreas pancreas pancreatic_mass:480 25 48 --norm batch
 # Needs plugin/target/ct-triage.jar (as generate-crops.sh) and Debian's python3-torch.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
