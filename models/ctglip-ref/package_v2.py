@@ -50,7 +50,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from train import REPORTABLE_MIN_AUC, auc, auc_interval95, platt, sha256, sig, youden_threshold  # noqa: E402
+from train import REPORTABLE_MIN_AUC, auc, auc_against, auc_interval95, platt, sha256, sig, youden_threshold  # noqa: E402
 
 ABDOMEN = ['liver', 'gallbladder', 'kidney', 'pancreas', 'spleen', 'aorta']
 COARSE_FILES = ['image_encoder.onnx', 'text_encoder.onnx', 'vocabulary.txt']
@@ -634,7 +634,7 @@ def card_section(out, heading, lines):
         fh.write(card)
 
 
-def enriched_lines(out, data, dictionary, paths):
+def enriched_lines(data, dictionary, paths):
     """The card's lines for enriched evaluations (`evaluate --findings ID`: the finding inserted in every phantom):
     per inserted finding, its positives' margins against the negatives of the random evaluation ``data``, with
     DeLong's interval, and the sensitivity at the package's threshold."""
@@ -654,8 +654,7 @@ def enriched_lines(out, data, dictionary, paths):
             f = by_id[fid]
             x = np.array(d['margin'], np.float64)
             neg = np.array(data['findings'][fid]['margin'], np.float64)[~np.array(data['findings'][fid]['truth'], bool)]
-            y = np.r_[np.ones(len(x)), np.zeros(len(neg))]
-            a, (lo, hi) = auc(np.r_[x, neg], y), auc_interval95(np.r_[x, neg], y)
+            a, lo, hi = auc_against(x, neg)
             prob = 1 / (1 + np.exp(-(x / f['temperature'] + f['bias'])))
             sens = float(((prob >= f['threshold']) & bool(f['reportable'])).mean())
             lines.append(f'| {fid} | seeds {e["seed"]}+, {e["cases"]} cases | {len(x)} / {len(neg)} | **{a:.3f}** | '
@@ -710,7 +709,7 @@ def compare(args):
     lines.append(f'| **mean of the {len(crop1)} crop findings** | | | {m(crop1):.3f} | **{m(crop2):.3f}** | | | | | |')
     print(f'mean AUC ctglip-ref {m(a1):.3f} v2 {m(a2):.3f} held-out v2 {m(h2):.3f}; crop findings {m(crop1):.3f} -> {m(crop2):.3f}')
     if args.enriched:
-        lines += enriched_lines(out, data, dictionary, args.enriched)
+        lines += enriched_lines(data, dictionary, args.enriched)
     card_section(out, '## Evaluation on unseen seeds', lines)
     write_manifest(out, json.load(open(os.path.join(out, 'manifest.json'))))
 

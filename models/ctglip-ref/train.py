@@ -282,6 +282,14 @@ def auc_interval95(scores, labels):
     return max(0.0, a - half), min(1.0, a + half)
 
 
+def auc_against(pos, neg):
+    """(AUC, low, high) of scores ``pos`` (positives) against ``neg`` (negatives), with DeLong's 95 % interval: how
+    an enriched set's positives rank against another evaluation's negatives."""
+    x = np.r_[np.asarray(pos, np.float64), np.asarray(neg, np.float64)]
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    return (auc(x, y),) + tuple(auc_interval95(x, y))
+
+
 def platt(x, y, iters=200, l2=1e-6):
     """Platt scaling: logistic regression p = sigmoid(a*x + b), fitted by damped Newton steps (backtracking on
     the log-loss) with Platt's (1999) smoothed targets (N+ + 1)/(N+ + 2) and 1/(N- + 2), so that separable

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from train import auc, auc_interval95  # noqa: E402
+from train import auc_against  # noqa: E402
 
 
 def split(path, finding, key):
@@ -27,9 +27,7 @@ def split(path, finding, key):
 
 
 def line(name, pos, neg):
-    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
-    a = auc(np.r_[pos, neg], y)
-    lo, hi = auc_interval95(np.r_[pos, neg], y)
+    a, lo, hi = auc_against(pos, neg)
     print(f'{name}: AUC {a:.3f} (95 % interval {lo:.3f}-{hi:.3f}), {len(pos)} positives, {len(neg)} negatives')
     return a
 

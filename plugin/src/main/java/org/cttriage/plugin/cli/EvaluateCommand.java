@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -127,14 +126,7 @@ final class EvaluateCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--crop-dump and --crop-dump-spec go together");
         }
-        Set<PhantomFinding> inserted = EnumSet.noneOf(PhantomFinding.class);
-        for (String id : insertFindings) {
-            try {
-                inserted.add(PhantomFinding.fromId(id.trim()));
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-            }
-        }
+        Set<PhantomFinding> inserted = GenerateCommand.findingsOf(spec, insertFindings);
         ServedCrops served = null;
         if (cropDumpSpec != null) {
             try {

@@ -132,6 +132,22 @@ final class GenerateCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     ThreadsOption threads;
 
+        /**
+     * The findings named by a {@code --findings} option (ids as the dictionary spells them, comma-split by picocli);
+     * an unknown id is a usage error that lists the valid ones. generate and evaluate share it.
+     */
+    static Set<PhantomFinding> findingsOf(CommandSpec spec, List<String> ids) {
+        Set<PhantomFinding> out = EnumSet.noneOf(PhantomFinding.class);
+        for (String id : ids) {
+            try {
+                out.add(PhantomFinding.fromId(id.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
+        return out;
+    }
+
     @Override
     public Integer call() throws Exception {
         if (matrix < 64 || matrix > 512) {
@@ -140,14 +156,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (cases < 1) {
             throw new ParameterException(spec.commandLine(), "--cases must be at least 1, was " + cases);
         }
-        Set<PhantomFinding> requested = EnumSet.noneOf(PhantomFinding.class);
-        for (String id : findings) {
-            try {
-                requested.add(PhantomFinding.fromId(id.trim()));
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
-            }
-        }
+        Set<PhantomFinding> requested = findingsOf(spec, findings);
         SeriesWriteOptions options;
         try {
             options = SeriesWriteOptions.defaults()

@@ -52,7 +52,7 @@ final class ServedCrops {
                 String side = sb.sideName();
                 OrganSegmentation.Box box = sb.box();
                 OrganCrops.CropGrid grid = crops.grid(organ, box.minLps(), box.maxLps());
-                String name = side.isEmpty() ? organ.name() : organ.name() + "_" + side;
+                String name = TrainingCrops.cropName(organ, side);
                 int[] n = organ.gridSize();
                 NpyWriter.writeInt16(folder.resolve(name + ".hu.npy"), TrainingCrops.int16(crops.meanHu(volume, grid)),
                         n[2], n[1], n[0]);

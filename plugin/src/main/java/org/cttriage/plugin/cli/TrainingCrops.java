@@ -69,8 +69,13 @@ final class TrainingCrops {
     /** One crop to make: the organ's grid, its side ("" for unpaired organs) and its true box. */
     record Planned(OrganCropSpec.OrganGrid organ, String side, double[] boxMin, double[] boxMax) {
         String name() {
-            return side.isEmpty() ? organ.name() : organ.name() + "_" + side;
+            return cropName(organ, side);
         }
+    }
+
+    /** A crop's name in the files: the organ's, with "_right" or "_left" for a side of a paired organ. */
+    static String cropName(OrganCropSpec.OrganGrid organ, String side) {
+        return side.isEmpty() ? organ.name() : organ.name() + "_" + side;
     }
 
     /** Organ boxes (per side for paired organs) from the scene's labels on a coarse lattice. */
