@@ -114,7 +114,11 @@ public final class OrganCrops {
 
     /** The footprint mean HU of every crop voxel, unwindowed ([z, y, x]); for analysis and pictures. */
     public float[] meanHu(Volume volume, CropGrid grid) {
-        return reduce(volume.hu(), volume.geometry(), grid)[PreprocessingSpec.Reduce.MEAN.ordinal()];
+        VolumeGeometry g = volume.geometry();
+        double[][] offsets = footprintOffsets(g, grid.organ());
+        Aligned aligned = Aligned.of(g, grid, spec.footprintSamples(), offsets);
+        return aligned != null ? reduceAligned(volume.hu(), g, grid, aligned, false)[PreprocessingSpec.Reduce.MEAN.ordinal()]
+                : reduceGeneral(volume.hu(), g, grid, offsets)[PreprocessingSpec.Reduce.MEAN.ordinal()];
     }
 
     /**
@@ -122,9 +126,36 @@ public final class OrganCrops {
      * {@code label} (a soft organ mask at the crop's spacing); 0 outside the volume.
      */
     public float[] labelFraction(byte[] labels, VolumeGeometry g, CropGrid grid, int label) {
+        double[][] offsets = footprintOffsets(g, grid.organ());
+        Aligned aligned = Aligned.of(g, grid, spec.footprintSamples(), offsets);
+        if (aligned != null) {
+            float[] out = new float[grid.organ().voxels()];
+            int[] vs = g.size();
+            aligned.forEachCropVoxel((o, i, j, k) -> {
+                int hits = 0;
+                for (int c = 0; c < aligned.fs[2]; c++) {
+                    int z = aligned.nearest[2][k * aligned.fs[2] + c];
+                    for (int b = 0; b < aligned.fs[1]; b++) {
+                        int y = aligned.nearest[1][j * aligned.fs[1] + b];
+                        for (int a = 0; a < aligned.fs[0]; a++) {
+                            int x = aligned.nearest[0][i * aligned.fs[0] + a];
+                            if (x >= 0 && y >= 0 && z >= 0 && labels[(z * vs[1] + y) * vs[0] + x] == label) {
+                                hits++;
+                            }
+                        }
+                    }
+                }
+                out[o] = (float) hits / offsets.length;
+            });
+            return out;
+        }
+        return labelFractionGeneral(labels, g, grid, label, offsets);
+    }
+
+    /** {@link #labelFraction} for any orientation. */
+    float[] labelFractionGeneral(byte[] labels, VolumeGeometry g, CropGrid grid, int label, double[][] offsets) {
         float[] out = new float[grid.organ().voxels()];
         int[] vs = g.size();
-        double[][] offsets = footprintOffsets(g, grid.organ());
         forEachCropVoxel(g, grid, (o, x, y, z) -> {
             int hits = 0;
             for (double[] d : offsets) {
@@ -161,12 +192,18 @@ public final class OrganCrops {
 
     /** Mean, min and max of each crop voxel's footprint samples, indexed by {@link PreprocessingSpec.Reduce#ordinal()}. */
     private float[][] reduce(short[] hu, VolumeGeometry g, CropGrid grid) {
+        double[][] offsets = footprintOffsets(g, grid.organ());
+        Aligned aligned = Aligned.of(g, grid, spec.footprintSamples(), offsets);
+        return aligned != null ? reduceAligned(hu, g, grid, aligned, true) : reduceGeneral(hu, g, grid, offsets);
+    }
+
+    /** {@link #reduce} for any orientation: each sample's volume index from the inverse affine. */
+    float[][] reduceGeneral(short[] hu, VolumeGeometry g, CropGrid grid, double[][] offsets) {
         int n = grid.organ().voxels();
         float[] mean = new float[n];
         float[] min = new float[n];
         float[] max = new float[n];
         int[] vs = g.size();
-        double[][] offsets = footprintOffsets(g, grid.organ());
         float outside = (float) spec.outsideHu();
         forEachCropVoxel(g, grid, (o, x, y, z) -> {
             double sum = 0;
@@ -183,6 +220,162 @@ public final class OrganCrops {
             max[o] = hi;
         });
         return new float[][] {mean, min, max};
+    }
+
+    /**
+     * {@link #reduce} for a volume whose axes are the crop's ({@link Aligned}): the same samples, the same arithmetic
+     * in the same order (so the same floats, OrganCropsTest), from per-axis tables instead of a matrix product and
+     * three roundings per sample. Without {@code extremes}, the mean only (min and max left 0).
+     */
+    float[][] reduceAligned(short[] hu, VolumeGeometry g, CropGrid grid, Aligned t, boolean extremes) {
+        int n = grid.organ().voxels();
+        float[] mean = new float[n];
+        float[] min = new float[extremes ? n : 0];
+        float[] max = new float[extremes ? n : 0];
+        int[] vs = g.size();
+        int sx = vs[0];
+        int sxy = vs[0] * vs[1];
+        int count = t.fs[0] * t.fs[1] * t.fs[2];
+        float outside = (float) spec.outsideHu();
+        t.forEachCropVoxel((o, i, j, k) -> {
+            double sum = 0;
+            float lo = Float.POSITIVE_INFINITY;
+            float hi = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < t.fs[2]; c++) {
+                int sz = k * t.fs[2] + c;
+                for (int b = 0; b < t.fs[1]; b++) {
+                    int sy = j * t.fs[1] + b;
+                    for (int a = 0; a < t.fs[0]; a++) {
+                        int sa = i * t.fs[0] + a;
+                        float v;
+                        if (t.outside[0][sa] || t.outside[1][sy] || t.outside[2][sz]) {
+                            v = outside;
+                        } else {
+                            int x0 = t.low[0][sa];
+                            int x1 = t.high[0][sa];
+                            int y0 = t.low[1][sy] * sx;
+                            int y1 = t.high[1][sy] * sx;
+                            int z0 = t.low[2][sz] * sxy;
+                            int z1 = t.high[2][sz] * sxy;
+                            double fx = t.fraction[0][sa];
+                            double fy = t.fraction[1][sy];
+                            double fz = t.fraction[2][sz];
+                            double gx = 1 - fx;
+                            double c00 = hu[z0 + y0 + x0] * gx + hu[z0 + y0 + x1] * fx;
+                            double c01 = hu[z0 + y1 + x0] * gx + hu[z0 + y1 + x1] * fx;
+                            double c10 = hu[z1 + y0 + x0] * gx + hu[z1 + y0 + x1] * fx;
+                            double c11 = hu[z1 + y1 + x0] * gx + hu[z1 + y1 + x1] * fx;
+                            double c0 = c00 * (1 - fy) + c01 * fy;
+                            double c1 = c10 * (1 - fy) + c11 * fy;
+                            v = (float) (c0 * (1 - fz) + c1 * fz);
+                        }
+                        sum += v;
+                        if (extremes) {
+                            lo = Math.min(lo, v);
+                            hi = Math.max(hi, v);
+                        }
+                    }
+                }
+            }
+            mean[o] = (float) (sum / count);
+            if (extremes) {
+                min[o] = lo;
+                max[o] = hi;
+            }
+        });
+        return new float[][] {mean, min, max};
+    }
+
+    /**
+     * Per-axis sample tables of a volume whose inverse affine is diagonal (its rows, columns and slices along x, y and
+     * z of LPS, either way: every axial series without gantry tilt). Then a footprint sample's index along volume axis
+     * r depends only on the crop index and the footprint sample along r, and {@link #trilinear}'s rounding to
+     * millionths, its bounds test, its cell and its weight are computed once per (crop index, sample) of each axis:
+     * {@code fs[r]} of them per crop index, where the general path computes all three per sample of every crop voxel.
+     * The index-space position is the same double as the general path's (the off-diagonal products are ±0), so the
+     * tables hold the same integers and weights.
+     */
+    static final class Aligned {
+        final int[] n;
+        final int[] fs;
+        /** Per axis, per (crop index × fs + sample): trilinear's lower and upper cell index and weight, whether outside. */
+        final int[][] low = new int[3][];
+        final int[][] high = new int[3][];
+        final double[][] fraction = new double[3][];
+        final boolean[][] outside = new boolean[3][];
+        /** Per axis, per (crop index × fs + sample): the nearest voxel's index, -1 outside the volume. */
+        final int[][] nearest = new int[3][];
+
+        private Aligned(int[] n, int[] fs) {
+            this.n = n;
+            this.fs = fs;
+        }
+
+        /** The tables, or null when the volume's axes are not the crop's. */
+        static Aligned of(VolumeGeometry g, CropGrid grid, int[] fs, double[][] offsets) {
+            double[][] inverse = g.inverseAffine();
+            for (int r = 0; r < 3; r++) {
+                for (int c = 0; c < 3; c++) {
+                    if (r != c && inverse[r][c] != 0) {
+                        return null;
+                    }
+                }
+            }
+            int[] n = grid.organ().gridSize();
+            double[] s = grid.organ().spacingMm();
+            double[] c0 = grid.originLps();
+            double[] origin = g.origin();
+            int[] vs = g.size();
+            Aligned t = new Aligned(n, fs.clone());
+            for (int r = 0; r < 3; r++) {
+                int m = n[r] * fs[r];
+                t.low[r] = new int[m];
+                t.high[r] = new int[m];
+                t.fraction[r] = new double[m];
+                t.outside[r] = new boolean[m];
+                t.nearest[r] = new int[m];
+                for (int i = 0; i < n[r]; i++) {
+                    double x = inverse[r][r] * (c0[r] + i * s[r] - origin[r]);
+                    for (int a = 0; a < fs[r]; a++) {
+                        // footprintOffsets orders the samples x fastest: sample a of axis r is offset row ...
+                        double d = offsets[sampleIndex(fs, r, a)][r];
+                        long u = micro(x + d);
+                        int at = i * fs[r] + a;
+                        t.outside[r][at] = u < 0 || u > (vs[r] - 1) * MICRO;
+                        int lower = (int) (u / MICRO);
+                        t.low[r][at] = lower;
+                        t.high[r][at] = Math.min(lower + 1, vs[r] - 1);
+                        t.fraction[r][at] = (double) (u - lower * MICRO) / MICRO;
+                        long near = Math.floorDiv(u + MICRO / 2, MICRO);
+                        t.nearest[r][at] = near < 0 || near >= vs[r] ? -1 : (int) near;
+                    }
+                }
+            }
+            return t;
+        }
+
+        /** The footprint sample that is {@code a} along axis {@code r} and first along the others. */
+        private static int sampleIndex(int[] fs, int r, int a) {
+            return r == 0 ? a : r == 1 ? a * fs[0] : a * fs[0] * fs[1];
+        }
+
+        /** Crop slices in parallel; each visitor writes only its own output index. */
+        void forEachCropVoxel(CropIndex visitor) {
+            IntStream.range(0, n[2]).parallel().forEach(k -> {
+                int o = k * n[1] * n[0];
+                for (int j = 0; j < n[1]; j++) {
+                    for (int i = 0; i < n[0]; i++, o++) {
+                        visitor.at(o, i, j, k);
+                    }
+                }
+            });
+        }
+    }
+
+    /** Receives each crop voxel: its output index and its indices on the crop grid. */
+    @FunctionalInterface
+    interface CropIndex {
+        void at(int outputIndex, int i, int j, int k);
     }
 
     /** Receives each crop voxel: its output index and its continuous index in the volume. */
@@ -214,7 +407,7 @@ public final class OrganCrops {
     }
 
     /** Footprint samples of a crop voxel as offsets in volume index space, each at the centre of its share. */
-    private double[][] footprintOffsets(VolumeGeometry g, OrganCropSpec.OrganGrid organ) {
+    double[][] footprintOffsets(VolumeGeometry g, OrganCropSpec.OrganGrid organ) {
         double[][] inverse = g.inverseAffine();
         int[] fs = spec.footprintSamples();
         double[] sp = organ.spacingMm();

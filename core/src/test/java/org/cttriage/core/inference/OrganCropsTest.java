@@ -169,6 +169,50 @@ class OrganCropsTest {
     }
 
     @Test
+    void anAxisAlignedVolumeGivesTheGeneralPathsFloatsFromPerAxisTables() {
+        // Spacings that are no divisor of the crop's (every weight fractional), slices stored head first, and a
+        // box near the volume's corner so that part of the crop lies outside it.
+        VolumeGeometry g = new VolumeGeometry(new int[] {50, 46, 40}, new double[] {0.73, 0.81, 1.25},
+                new double[] {-20.3, -18.1, 25.7}, new double[] {1, 0, 0}, new double[] {0, 1, 0},
+                new double[] {0, 0, -1}, 0);
+        java.util.Random random = new java.util.Random(7);
+        short[] hu = new short[(int) g.voxelCount()];
+        byte[] labels = new byte[hu.length];
+        for (int v = 0; v < hu.length; v++) {
+            hu[v] = (short) (random.nextInt(2400) - 1100);
+            labels[v] = (byte) random.nextInt(3);
+        }
+        for (int[] footprint : new int[][] {{2, 2, 1}, {3, 2, 2}}) {
+            OrganCrops crops = new OrganCrops(spec(footprint, new int[] {14, 12, 10}, new double[] {1.5, 1.5, 2}, 0));
+            OrganCrops.CropGrid grid = crops.grid(crops.spec().organ("kidney"), new double[] {-30, -25, -2},
+                    new double[] {-8, -6, 14});
+            double[][] offsets = crops.footprintOffsets(g, grid.organ());
+            OrganCrops.Aligned tables = OrganCrops.Aligned.of(g, grid, footprint, offsets);
+            assertThat(tables).isNotNull();
+            float[][] general = crops.reduceGeneral(hu, g, grid, offsets);
+            float[][] aligned = crops.reduceAligned(hu, g, grid, tables, true);
+            for (int r = 0; r < 3; r++) {
+                assertThat(aligned[r]).containsExactly(general[r]);
+            }
+            assertThat(crops.reduceAligned(hu, g, grid, tables, false)[0]).containsExactly(general[0]);
+            assertThat(crops.meanHu(volume(g, hu), grid)).containsExactly(general[0]);
+            assertThat(general[0]).contains(-1024f); // the outside part is there
+            assertThat(crops.labelFraction(labels, g, grid, 1))
+                    .containsExactly(crops.labelFractionGeneral(labels, g, grid, 1, offsets));
+        }
+        // An oblique volume has no tables: the general path serves it.
+        double c = Math.cos(0.1);
+        double s = Math.sin(0.1);
+        VolumeGeometry oblique = new VolumeGeometry(g.size(), g.spacing(), g.origin(), new double[] {c, s, 0},
+                new double[] {-s, c, 0}, new double[] {0, 0, 1}, 0);
+        OrganCrops crops = new OrganCrops(spec(new int[] {2, 2, 1}, new int[] {14, 12, 10}, new double[] {1.5, 1.5, 2}, 0));
+        OrganCrops.CropGrid grid = crops.grid(crops.spec().organ("kidney"), new double[] {-30, -25, -2},
+                new double[] {-8, -6, 14});
+        assertThat(OrganCrops.Aligned.of(oblique, grid, new int[] {2, 2, 1}, crops.footprintOffsets(oblique,
+                grid.organ()))).isNull();
+    }
+
+    @Test
     void samplesOnTheSourceLatticeTakeItsValuesExactly() {
         // Crop voxels of 2 mm with 2×2×1 footprint samples at ±0.5 mm: a 1 mm volume offset by
         // 0.5 mm puts a voxel centre under every sample, so max is the max of four voxels exactly.
