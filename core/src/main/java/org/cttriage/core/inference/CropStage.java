@@ -512,23 +512,38 @@ public final class CropStage implements AutoCloseable {
                 : (sorted[count / 2 - 1] + (double) sorted[count / 2]) / 2);
     }
 
-    /** 3-D maximum filter over a (2r+1)³ cube, separable, voxels outside the grid ignored. */
+    /**
+     * 3-D maximum filter over a (2r+1)³ cube, separable, voxels outside the grid ignored. Each pass runs along
+     * contiguous rows, planes in parallel (the maximum does not depend on the order it is taken in).
+     */
     static float[] maxFilter(float[] a, int[] size, int r) {
         float[] cur = a.clone();
-        int[] stride = {1, size[0], size[0] * size[1]};
+        int nx = size[0];
+        int ny = size[1];
+        int nz = size[2];
+        int[] stride = {1, nx, nx * ny};
         for (int axis = 0; axis < 3 && r > 0; axis++) {
+            float[] in = cur;
             float[] next = new float[cur.length];
-            for (int v = 0; v < cur.length; v++) {
-                int i = (v / stride[axis]) % size[axis];
-                float m = cur[v];
-                for (int d = -r; d <= r; d++) {
-                    int j = i + d;
-                    if (d != 0 && j >= 0 && j < size[axis]) {
-                        m = Math.max(m, cur[v + d * stride[axis]]);
+            int ax = axis;
+            int n = size[axis];
+            int step = stride[axis];
+            java.util.stream.IntStream.range(0, nz).parallel().forEach(z -> {
+                for (int y = 0; y < ny; y++) {
+                    int row = (z * ny + y) * nx;
+                    for (int x = 0; x < nx; x++) {
+                        int v = row + x;
+                        int i = ax == 0 ? x : ax == 1 ? y : z;
+                        int lo = Math.max(0, i - r);
+                        int hi = Math.min(n - 1, i + r);
+                        float m = in[v];
+                        for (int w = v + (lo - i) * step, end = v + (hi - i) * step; w <= end; w += step) {
+                            m = Math.max(m, in[w]);
+                        }
+                        next[v] = m;
                     }
                 }
-                next[v] = m;
-            }
+            });
             cur = next;
         }
         return cur;

@@ -343,27 +343,30 @@ public final class DotFilters {
     /** The candidate voxels: the mask (fraction at least 0.5) dilated by {@code dilate} 6-connected steps, above the floor. */
     static boolean[] region(float[] hu, float[] mask, int[] size, int dilate, double floorHu) {
         int n = hu.length;
+        int nx = size[0];
+        int ny = size[1];
+        int nz = size[2];
+        int plane = nx * ny;
         boolean[] cur = new boolean[n];
         for (int v = 0; v < n; v++) {
             cur[v] = mask[v] >= 0.5f;
         }
-        int[] stride = {1, size[0], size[0] * size[1]};
         for (int step = 0; step < dilate; step++) {
+            boolean[] was = cur;
             boolean[] next = cur.clone();
-            for (int z = 0; z < size[2]; z++) {
-                for (int y = 0; y < size[1]; y++) {
-                    for (int x = 0; x < size[0]; x++) {
-                        int v = (z * size[1] + y) * size[0] + x;
-                        if (cur[v]) {
-                            continue;
-                        }
-                        int[] c = {x, y, z};
-                        for (int a = 0; a < 3 && !next[v]; a++) {
-                            next[v] = (c[a] > 0 && cur[v - stride[a]]) || (c[a] < size[a] - 1 && cur[v + stride[a]]);
+            IntStream.range(0, nz).parallel().forEach(z -> {
+                for (int y = 0; y < ny; y++) {
+                    int row = (z * ny + y) * nx;
+                    for (int x = 0; x < nx; x++) {
+                        int v = row + x;
+                        if (!was[v]) {
+                            next[v] = (x > 0 && was[v - 1]) || (x < nx - 1 && was[v + 1])
+                                    || (y > 0 && was[v - nx]) || (y < ny - 1 && was[v + nx])
+                                    || (z > 0 && was[v - plane]) || (z < nz - 1 && was[v + plane]);
                         }
                     }
                 }
-            }
+            });
             cur = next;
         }
         for (int v = 0; v < n; v++) {
@@ -377,18 +380,37 @@ public final class DotFilters {
         return IntStream.range(0, region.length).filter(v -> region[v]).toArray();
     }
 
-    /** The dot value of every voxel of {@code cells} (0 elsewhere), the largest over the filter's scales. */
+    /**
+     * The dot value of every voxel of {@code cells} (0 elsewhere), the largest over the filter's scales. The Hessian
+     * reads the smoothed crop only within one voxel of the cells, so each scale smooths only that box (and what its
+     * passes read, {@link #smooth(float[], int[], double, int[], int[])}): the same values there, a lung's box being
+     * about two thirds of its crop.
+     */
     static float[] dot(float[] meanHu, int[] cells, int[] size, Filter f) {
         int n = meanHu.length;
+        float[] best = new float[n];
+        if (cells.length == 0) {
+            return best;
+        }
         float[] h = new float[n];
         for (int v = 0; v < n; v++) {
             h[v] = (float) Math.max(f.clipLowHu(), Math.min(f.clipHighHu(), meanHu[v]));
         }
-        float[] best = new float[n];
+        int[] lo = {size[0], size[1], size[2]};
+        int[] hi = {-1, -1, -1};
+        int nx = size[0];
+        int ny = size[1];
+        for (int v : cells) {
+            int[] at = {v % nx, (v / nx) % ny, v / (nx * ny)};
+            for (int a = 0; a < 3; a++) {
+                lo[a] = Math.min(lo[a], Math.max(0, at[a] - 1));
+                hi[a] = Math.max(hi[a], Math.min(size[a] - 1, at[a] + 1));
+            }
+        }
         double spacing = f.grid().spacingMm()[0];
         for (double sigmaMm : f.sigmasMm()) {
             double s = sigmaMm / spacing;
-            float[] g = smooth(h, size, s);
+            float[] g = smooth(h, size, s, lo, hi);
             double s2 = s * s;
             IntStream.range(0, cells.length).parallel().forEach(i -> {
                 int v = cells[i];
@@ -486,63 +508,92 @@ public final class DotFilters {
 
     /** {@code h} ([z, y, x] of {@code size}) smoothed by a Gaussian of {@code s} voxels along each axis. */
     static float[] smooth(float[] h, int[] size, double s) {
-        double[] k = kernel(s);
-        float[] cur = h;
-        for (int axis = 0; axis < 3; axis++) {
-            cur = along(cur, size, axis, k);
-        }
-        return cur;
+        return smooth(h, size, s, new int[] {0, 0, 0}, new int[] {size[0] - 1, size[1] - 1, size[2] - 1});
     }
 
     /**
-     * One pass of the separable filter along {@code axis} (0 x, 1 y, 2 z), mirrored at the faces. Accumulates in
-     * double and stores float, as scipy does between its passes; the loops run along contiguous rows (a whole
-     * plane for z, a row for y and x), which the JIT vectorises.
+     * {@link #smooth(float[], int[], double)} within the box [lo, hi] (inclusive voxel indices); 0 elsewhere. The passes
+     * run x, y, z: the z pass fills the box, reading the y pass's output over the box widened by the kernel's radius
+     * along z, which reads the x pass's over that widened by the radius along y (a mirrored index stays inside the
+     * widened box). Each value is the full smoothing's: the same terms, added in the same order.
      */
-    private static float[] along(float[] in, int[] size, int axis, double[] k) {
+    static float[] smooth(float[] h, int[] size, double s, int[] lo, int[] hi) {
+        double[] k = kernel(s);
+        int r = k.length / 2;
+        int[] zLo = lo.clone();
+        int[] zHi = hi.clone();
+        int[] yLo = zLo.clone();
+        int[] yHi = zHi.clone();
+        yLo[2] = Math.max(0, lo[2] - r);
+        yHi[2] = Math.min(size[2] - 1, hi[2] + r);
+        int[] xLo = yLo.clone();
+        int[] xHi = yHi.clone();
+        xLo[1] = Math.max(0, lo[1] - r);
+        xHi[1] = Math.min(size[1] - 1, hi[1] + r);
+        float[] cur = along(h, size, 0, k, xLo, xHi);
+        cur = along(cur, size, 1, k, yLo, yHi);
+        return along(cur, size, 2, k, zLo, zHi);
+    }
+
+    /**
+     * One pass of the separable filter along {@code axis} (0 x, 1 y, 2 z), mirrored at the faces, over the box [lo, hi].
+     * Accumulates in double and stores float, as scipy does between its passes; the loops run along contiguous rows,
+     * which the JIT vectorises.
+     */
+    private static float[] along(float[] in, int[] size, int axis, double[] k, int[] lo, int[] hi) {
         int nx = size[0];
         int ny = size[1];
         int nz = size[2];
         int plane = nx * ny;
         int r = k.length / 2;
+        int width = hi[0] - lo[0] + 1;
         float[] out = new float[in.length];
         if (axis == 2) {
-            IntStream.range(0, nz).parallel().forEach(z -> {
-                double[] acc = new double[plane];
+            IntStream.rangeClosed(lo[2], hi[2]).parallel().forEach(z -> {
+                int rows = hi[1] - lo[1] + 1;
+                double[] acc = new double[rows * width];
                 for (int j = 0; j < k.length; j++) {
                     int src = mirror(z + j - r, nz) * plane;
                     double w = k[j];
-                    for (int i = 0; i < plane; i++) {
-                        acc[i] += w * in[src + i];
+                    for (int y = lo[1]; y <= hi[1]; y++) {
+                        int row = src + y * nx + lo[0];
+                        int a = (y - lo[1]) * width;
+                        for (int i = 0; i < width; i++) {
+                            acc[a + i] += w * in[row + i];
+                        }
                     }
                 }
-                for (int i = 0; i < plane; i++) {
-                    out[z * plane + i] = (float) acc[i];
+                for (int y = lo[1]; y <= hi[1]; y++) {
+                    int o = z * plane + y * nx + lo[0];
+                    int a = (y - lo[1]) * width;
+                    for (int i = 0; i < width; i++) {
+                        out[o + i] = (float) acc[a + i];
+                    }
                 }
             });
         } else if (axis == 1) {
-            IntStream.range(0, nz).parallel().forEach(z -> {
-                double[] acc = new double[nx];
-                for (int y = 0; y < ny; y++) {
+            IntStream.rangeClosed(lo[2], hi[2]).parallel().forEach(z -> {
+                double[] acc = new double[width];
+                for (int y = lo[1]; y <= hi[1]; y++) {
                     java.util.Arrays.fill(acc, 0);
                     for (int j = 0; j < k.length; j++) {
-                        int src = z * plane + mirror(y + j - r, ny) * nx;
+                        int src = z * plane + mirror(y + j - r, ny) * nx + lo[0];
                         double w = k[j];
-                        for (int i = 0; i < nx; i++) {
+                        for (int i = 0; i < width; i++) {
                             acc[i] += w * in[src + i];
                         }
                     }
-                    int o = z * plane + y * nx;
-                    for (int i = 0; i < nx; i++) {
+                    int o = z * plane + y * nx + lo[0];
+                    for (int i = 0; i < width; i++) {
                         out[o + i] = (float) acc[i];
                     }
                 }
             });
         } else {
-            IntStream.range(0, nz).parallel().forEach(z -> {
-                double[] acc = new double[nx];
+            IntStream.rangeClosed(lo[2], hi[2]).parallel().forEach(z -> {
+                double[] acc = new double[width];
                 float[] buf = new float[nx + 2 * r];
-                for (int y = 0; y < ny; y++) {
+                for (int y = lo[1]; y <= hi[1]; y++) {
                     int o = z * plane + y * nx;
                     for (int i = 0; i < buf.length; i++) {
                         buf[i] = in[o + mirror(i - r, nx)];
@@ -550,12 +601,12 @@ public final class DotFilters {
                     java.util.Arrays.fill(acc, 0);
                     for (int j = 0; j < k.length; j++) {
                         double w = k[j];
-                        for (int i = 0; i < nx; i++) {
-                            acc[i] += w * buf[i + j];
+                        for (int i = 0; i < width; i++) {
+                            acc[i] += w * buf[lo[0] + i + j];
                         }
                     }
-                    for (int i = 0; i < nx; i++) {
-                        out[o + i] = (float) acc[i];
+                    for (int i = 0; i < width; i++) {
+                        out[o + lo[0] + i] = (float) acc[i];
                     }
                 }
             });

@@ -191,4 +191,57 @@ class DotFiltersTest {
         assertThat(k).hasSize(2 * 7 + 1);
         assertThat(java.util.Arrays.stream(k).sum()).isCloseTo(1, within(1e-12));
     }
+
+    @Test
+    void smoothingABoxGivesTheWholeCropsValuesInIt() {
+        float[] hu = analyticCrop()[0];
+        // one face of the box on the crop's face (mirrored reads), the others inside
+        int[] lo = {0, 4, 9};
+        int[] hi = {17, 19, 20};
+        for (double s : new double[] {1.0, 4.0}) {
+            float[] whole = DotFilters.smooth(hu, SIZE, s);
+            float[] box = DotFilters.smooth(hu, SIZE, s, lo, hi);
+            for (int z = 0, v = 0; z < SIZE[2]; z++) {
+                for (int y = 0; y < SIZE[1]; y++) {
+                    for (int x = 0; x < SIZE[0]; x++, v++) {
+                        boolean inside = x >= lo[0] && x <= hi[0] && y >= lo[1] && y <= hi[1] && z >= lo[2] && z <= hi[2];
+                        assertThat(box[v]).as("voxel %d %d %d, s %s", x, y, z, s).isEqualTo(inside ? whole[v] : 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void dotValuesOfTheCellsAreTheWholeCropSmoothings() throws Exception {
+        float[][] crop = analyticCrop();
+        // a mask well inside the crop (the sphere in it), so that the smoothed box is smaller than the crop
+        float[] mask = new float[crop[0].length];
+        for (int z = 0, v = 0; z < SIZE[2]; z++) {
+            for (int y = 0; y < SIZE[1]; y++) {
+                for (int x = 0; x < SIZE[0]; x++, v++) {
+                    mask[v] = x >= 8 && x <= 16 && y >= 5 && z >= 8 && z <= 20 ? 1f : 0f;
+                }
+            }
+        }
+        boolean[] region = DotFilters.region(crop[0], mask, SIZE, 2, -750);
+        int[] cells = DotFilters.cells(region);
+        assertThat(region[index("[14, 10, 12]")]).isTrue(); // the sphere's centre
+        DotFilters.Filter f = filter(1.5, 2.5, 4.0, 6.0);
+        float[] d = DotFilters.dot(crop[0], cells, SIZE, f);
+        float[] clipped = new float[crop[0].length];
+        for (int v = 0; v < clipped.length; v++) {
+            clipped[v] = (float) Math.max(-1000, Math.min(-400, crop[0][v]));
+        }
+        float[] expected = new float[clipped.length];
+        for (double sigma : f.sigmasMm()) {
+            double s = sigma / 1.5;
+            float[] g = DotFilters.smooth(clipped, SIZE, s);
+            for (int v : cells) {
+                expected[v] = Math.max(expected[v], (float) DotFilters.dotAt(g, SIZE, v, s * s));
+            }
+        }
+        assertThat(d).containsExactly(expected);
+        assertThat(d[index("[14, 10, 12]")]).isGreaterThan(0f);
+    }
 }
