@@ -200,12 +200,20 @@ class DotFiltersTest {
         int[] hi = {17, 19, 20};
         for (double s : new double[] {1.0, 4.0}) {
             float[] whole = DotFilters.smooth(hu, SIZE, s);
-            float[] box = DotFilters.smooth(hu, SIZE, s, lo, hi);
+            float[] box = DotFilters.smooth(hu, SIZE, s, lo, hi, null);
+            boolean[] wanted = new boolean[hu.length];
+            for (int v = 0; v < wanted.length; v += 3) {
+                wanted[v] = true; // runs of one voxel and gaps
+            }
+            java.util.Arrays.fill(wanted, 2000, 2300, true); // and long runs
+            float[] some = DotFilters.smooth(hu, SIZE, s, lo, hi, wanted);
             for (int z = 0, v = 0; z < SIZE[2]; z++) {
                 for (int y = 0; y < SIZE[1]; y++) {
                     for (int x = 0; x < SIZE[0]; x++, v++) {
                         boolean inside = x >= lo[0] && x <= hi[0] && y >= lo[1] && y <= hi[1] && z >= lo[2] && z <= hi[2];
                         assertThat(box[v]).as("voxel %d %d %d, s %s", x, y, z, s).isEqualTo(inside ? whole[v] : 0f);
+                        assertThat(some[v]).as("wanted voxel %d %d %d, s %s", x, y, z, s)
+                                .isEqualTo(inside && wanted[v] ? whole[v] : 0f);
                     }
                 }
             }
