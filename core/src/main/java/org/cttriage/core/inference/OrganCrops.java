@@ -235,52 +235,69 @@ public final class OrganCrops {
         int[] vs = g.size();
         int sx = vs[0];
         int sxy = vs[0] * vs[1];
-        int count = t.fs[0] * t.fs[1] * t.fs[2];
+        int[] fs = t.fs;
+        int count = fs[0] * fs[1] * fs[2];
         float outside = (float) spec.outsideHu();
-        t.forEachCropVoxel((o, i, j, k) -> {
-            double sum = 0;
-            float lo = Float.POSITIVE_INFINITY;
-            float hi = Float.NEGATIVE_INFINITY;
-            for (int c = 0; c < t.fs[2]; c++) {
-                int sz = k * t.fs[2] + c;
-                for (int b = 0; b < t.fs[1]; b++) {
-                    int sy = j * t.fs[1] + b;
-                    for (int a = 0; a < t.fs[0]; a++) {
-                        int sa = i * t.fs[0] + a;
-                        float v;
-                        if (t.outside[0][sa] || t.outside[1][sy] || t.outside[2][sz]) {
-                            v = outside;
-                        } else {
-                            int x0 = t.low[0][sa];
-                            int x1 = t.high[0][sa];
-                            int y0 = t.low[1][sy] * sx;
-                            int y1 = t.high[1][sy] * sx;
-                            int z0 = t.low[2][sz] * sxy;
-                            int z1 = t.high[2][sz] * sxy;
-                            double fx = t.fraction[0][sa];
-                            double fy = t.fraction[1][sy];
-                            double fz = t.fraction[2][sz];
-                            double gx = 1 - fx;
-                            double c00 = hu[z0 + y0 + x0] * gx + hu[z0 + y0 + x1] * fx;
-                            double c01 = hu[z0 + y1 + x0] * gx + hu[z0 + y1 + x1] * fx;
-                            double c10 = hu[z1 + y0 + x0] * gx + hu[z1 + y0 + x1] * fx;
-                            double c11 = hu[z1 + y1 + x0] * gx + hu[z1 + y1 + x1] * fx;
-                            double c0 = c00 * (1 - fy) + c01 * fy;
-                            double c1 = c10 * (1 - fy) + c11 * fy;
-                            v = (float) (c0 * (1 - fz) + c1 * fz);
-                        }
-                        sum += v;
-                        if (extremes) {
-                            lo = Math.min(lo, v);
-                            hi = Math.max(hi, v);
+        int nx = t.n[0];
+        // A row of the crop at a time, its samples in the order the general path takes them (z, then y, then x
+        // fastest), so that each voxel's sum adds the same values in the same order; the y and z of a sample are
+        // the row's.
+        IntStream.range(0, t.n[2]).parallel().forEach(k -> {
+            double[] sum = new double[nx];
+            float[] lo = new float[nx];
+            float[] hi = new float[nx];
+            for (int j = 0; j < t.n[1]; j++) {
+                java.util.Arrays.fill(sum, 0);
+                java.util.Arrays.fill(lo, Float.POSITIVE_INFINITY);
+                java.util.Arrays.fill(hi, Float.NEGATIVE_INFINITY);
+                for (int c = 0; c < fs[2]; c++) {
+                    int sz = k * fs[2] + c;
+                    for (int b = 0; b < fs[1]; b++) {
+                        int sy = j * fs[1] + b;
+                        boolean out = t.outside[1][sy] || t.outside[2][sz];
+                        int r00 = t.low[2][sz] * sxy + t.low[1][sy] * sx;
+                        int r01 = t.low[2][sz] * sxy + t.high[1][sy] * sx;
+                        int r10 = t.high[2][sz] * sxy + t.low[1][sy] * sx;
+                        int r11 = t.high[2][sz] * sxy + t.high[1][sy] * sx;
+                        double fy = t.fraction[1][sy];
+                        double fz = t.fraction[2][sz];
+                        double gy = 1 - fy;
+                        double gz = 1 - fz;
+                        for (int i = 0, sa = 0; i < nx; i++) {
+                            for (int a = 0; a < fs[0]; a++, sa++) {
+                                float v;
+                                if (out || t.outside[0][sa]) {
+                                    v = outside;
+                                } else {
+                                    int x0 = t.low[0][sa];
+                                    int x1 = t.high[0][sa];
+                                    double fx = t.fraction[0][sa];
+                                    double gx = 1 - fx;
+                                    double c00 = hu[r00 + x0] * gx + hu[r00 + x1] * fx;
+                                    double c01 = hu[r01 + x0] * gx + hu[r01 + x1] * fx;
+                                    double c10 = hu[r10 + x0] * gx + hu[r10 + x1] * fx;
+                                    double c11 = hu[r11 + x0] * gx + hu[r11 + x1] * fx;
+                                    double c0 = c00 * gy + c01 * fy;
+                                    double c1 = c10 * gy + c11 * fy;
+                                    v = (float) (c0 * gz + c1 * fz);
+                                }
+                                sum[i] += v;
+                                if (extremes) {
+                                    lo[i] = Math.min(lo[i], v);
+                                    hi[i] = Math.max(hi[i], v);
+                                }
+                            }
                         }
                     }
                 }
-            }
-            mean[o] = (float) (sum / count);
-            if (extremes) {
-                min[o] = lo;
-                max[o] = hi;
+                int o = (k * t.n[1] + j) * nx;
+                for (int i = 0; i < nx; i++) {
+                    mean[o + i] = (float) (sum[i] / count);
+                    if (extremes) {
+                        min[o + i] = lo[i];
+                        max[o + i] = hi[i];
+                    }
+                }
             }
         });
         return new float[][] {mean, min, max};
