@@ -97,10 +97,10 @@ public final class OrganCrops {
         return window(reduce(volume.hu(), volume.geometry(), grid), grid.organ().voxels());
     }
 
-    /** The spec's windows of the footprint reductions, one channel each. */
+    /** The spec's windows of the footprint reductions, one channel each (channels in parallel). */
     private float[] window(float[][] reduced, int n) {
         float[] out = new float[n * spec.channels().size()];
-        for (int c = 0; c < spec.channels().size(); c++) {
+        IntStream.range(0, spec.channels().size()).parallel().forEach(c -> {
             PreprocessingSpec.Window w = spec.channels().get(c);
             float[] hu = reduced[w.reduce().ordinal()];
             double scale = 2.0 / (w.upperHu() - w.lowerHu());
@@ -108,7 +108,7 @@ public final class OrganCrops {
                 double x = Math.max(w.lowerHu(), Math.min(w.upperHu(), hu[v]));
                 out[c * n + v] = (float) ((x - w.lowerHu()) * scale - 1.0);
             }
-        }
+        });
         return out;
     }
 
@@ -228,79 +228,7 @@ public final class OrganCrops {
      * three roundings per sample. Without {@code extremes}, the mean only (min and max left 0).
      */
     float[][] reduceAligned(short[] hu, VolumeGeometry g, CropGrid grid, Aligned t, boolean extremes) {
-        int n = grid.organ().voxels();
-        float[] mean = new float[n];
-        float[] min = new float[extremes ? n : 0];
-        float[] max = new float[extremes ? n : 0];
-        int[] vs = g.size();
-        int sx = vs[0];
-        int sxy = vs[0] * vs[1];
-        int[] fs = t.fs;
-        int count = fs[0] * fs[1] * fs[2];
-        float outside = (float) spec.outsideHu();
-        int nx = t.n[0];
-        // A row of the crop at a time, its samples in the order the general path takes them (z, then y, then x
-        // fastest), so that each voxel's sum adds the same values in the same order; the y and z of a sample are
-        // the row's.
-        IntStream.range(0, t.n[2]).parallel().forEach(k -> {
-            double[] sum = new double[nx];
-            float[] lo = new float[nx];
-            float[] hi = new float[nx];
-            for (int j = 0; j < t.n[1]; j++) {
-                java.util.Arrays.fill(sum, 0);
-                java.util.Arrays.fill(lo, Float.POSITIVE_INFINITY);
-                java.util.Arrays.fill(hi, Float.NEGATIVE_INFINITY);
-                for (int c = 0; c < fs[2]; c++) {
-                    int sz = k * fs[2] + c;
-                    for (int b = 0; b < fs[1]; b++) {
-                        int sy = j * fs[1] + b;
-                        boolean out = t.outside[1][sy] || t.outside[2][sz];
-                        int r00 = t.low[2][sz] * sxy + t.low[1][sy] * sx;
-                        int r01 = t.low[2][sz] * sxy + t.high[1][sy] * sx;
-                        int r10 = t.high[2][sz] * sxy + t.low[1][sy] * sx;
-                        int r11 = t.high[2][sz] * sxy + t.high[1][sy] * sx;
-                        double fy = t.fraction[1][sy];
-                        double fz = t.fraction[2][sz];
-                        double gy = 1 - fy;
-                        double gz = 1 - fz;
-                        for (int i = 0, sa = 0; i < nx; i++) {
-                            for (int a = 0; a < fs[0]; a++, sa++) {
-                                float v;
-                                if (out || t.outside[0][sa]) {
-                                    v = outside;
-                                } else {
-                                    int x0 = t.low[0][sa];
-                                    int x1 = t.high[0][sa];
-                                    double fx = t.fraction[0][sa];
-                                    double gx = 1 - fx;
-                                    double c00 = hu[r00 + x0] * gx + hu[r00 + x1] * fx;
-                                    double c01 = hu[r01 + x0] * gx + hu[r01 + x1] * fx;
-                                    double c10 = hu[r10 + x0] * gx + hu[r10 + x1] * fx;
-                                    double c11 = hu[r11 + x0] * gx + hu[r11 + x1] * fx;
-                                    double c0 = c00 * gy + c01 * fy;
-                                    double c1 = c10 * gy + c11 * fy;
-                                    v = (float) (c0 * gz + c1 * fz);
-                                }
-                                sum[i] += v;
-                                if (extremes) {
-                                    lo[i] = Math.min(lo[i], v);
-                                    hi[i] = Math.max(hi[i], v);
-                                }
-                            }
-                        }
-                    }
-                }
-                int o = (k * t.n[1] + j) * nx;
-                for (int i = 0; i < nx; i++) {
-                    mean[o + i] = (float) (sum[i] / count);
-                    if (extremes) {
-                        min[o + i] = lo[i];
-                        max[o + i] = hi[i];
-                    }
-                }
-            }
-        });
-        return new float[][] {mean, min, max};
+        return t.reduce(hu, g.size(), (float) spec.outsideHu(), extremes);
     }
 
     /**
@@ -328,8 +256,72 @@ public final class OrganCrops {
             this.fs = fs;
         }
 
-        /** The tables, or null when the volume's axes are not the crop's. */
+        /** The tables of an organ crop (OrganCrops' sampling), or null when the volume's axes are not the crop's. */
         static Aligned of(VolumeGeometry g, CropGrid grid, int[] fs, double[][] offsets) {
+            double[][] x = positions(g, grid.organ().gridSize(), grid.organ().spacingMm(), grid.originLps(), fs, offsets);
+            if (x == null) {
+                return null;
+            }
+            int[] vs = g.size();
+            Aligned t = new Aligned(grid.organ().gridSize(), fs.clone());
+            for (int r = 0; r < 3; r++) {
+                t.allocate(r, x[r].length);
+                for (int at = 0; at < x[r].length; at++) {
+                    long u = micro(x[r][at]);
+                    t.outside[r][at] = u < 0 || u > (vs[r] - 1) * MICRO;
+                    int lower = (int) (u / MICRO);
+                    t.low[r][at] = lower;
+                    t.high[r][at] = Math.min(lower + 1, vs[r] - 1);
+                    t.fraction[r][at] = (double) (u - lower * MICRO) / MICRO;
+                    long near = Math.floorDiv(u + MICRO / 2, MICRO);
+                    t.nearest[r][at] = near < 0 || near >= vs[r] ? -1 : (int) near;
+                }
+            }
+            return t;
+        }
+
+        /**
+         * The tables of the whole-volume grid ({@link Preprocessor}'s sampling: the index-space position itself, no
+         * rounding to millionths; no nearest voxels), or null when the volume's axes are not the grid's.
+         */
+        static Aligned ofGrid(VolumeGeometry g, int[] n, double[] spacing, double[] gridOrigin, int[] fs,
+                              double[][] offsets) {
+            double[][] x = positions(g, n, spacing, gridOrigin, fs, offsets);
+            if (x == null) {
+                return null;
+            }
+            int[] vs = g.size();
+            Aligned t = new Aligned(n.clone(), fs.clone());
+            for (int r = 0; r < 3; r++) {
+                t.allocate(r, x[r].length);
+                for (int at = 0; at < x[r].length; at++) {
+                    double v = x[r][at];
+                    t.outside[r][at] = v < 0 || v > vs[r] - 1;
+                    int lower = t.outside[r][at] ? 0 : Math.min((int) v, vs[r] - 1);
+                    t.low[r][at] = lower;
+                    t.high[r][at] = Math.min(lower + 1, vs[r] - 1);
+                    t.fraction[r][at] = v - lower;
+                }
+            }
+            return t;
+        }
+
+        private void allocate(int r, int m) {
+            low[r] = new int[m];
+            high[r] = new int[m];
+            fraction[r] = new double[m];
+            outside[r] = new boolean[m];
+            nearest[r] = new int[m];
+        }
+
+        /**
+         * Per axis r, the index-space position along r of every (grid index × fs[r] + sample) of a grid of size
+         * {@code n}, spacing and origin (LPS) on volume {@code g}, its footprint {@code offsets} in index space; null
+         * when g's inverse affine is not diagonal. The general paths' position is inverse · (grid position - volume
+         * origin) + offset; with a diagonal inverse the other axes' products are ±0, so this is the same double.
+         */
+        private static double[][] positions(VolumeGeometry g, int[] n, double[] spacing, double[] gridOrigin, int[] fs,
+                                            double[][] offsets) {
             double[][] inverse = g.inverseAffine();
             for (int r = 0; r < 3; r++) {
                 for (int c = 0; c < 3; c++) {
@@ -338,37 +330,94 @@ public final class OrganCrops {
                     }
                 }
             }
-            int[] n = grid.organ().gridSize();
-            double[] s = grid.organ().spacingMm();
-            double[] c0 = grid.originLps();
             double[] origin = g.origin();
-            int[] vs = g.size();
-            Aligned t = new Aligned(n, fs.clone());
+            double[][] out = new double[3][];
             for (int r = 0; r < 3; r++) {
-                int m = n[r] * fs[r];
-                t.low[r] = new int[m];
-                t.high[r] = new int[m];
-                t.fraction[r] = new double[m];
-                t.outside[r] = new boolean[m];
-                t.nearest[r] = new int[m];
+                out[r] = new double[n[r] * fs[r]];
                 for (int i = 0; i < n[r]; i++) {
-                    double x = inverse[r][r] * (c0[r] + i * s[r] - origin[r]);
+                    double x = inverse[r][r] * (gridOrigin[r] + i * spacing[r] - origin[r]);
                     for (int a = 0; a < fs[r]; a++) {
-                        // footprintOffsets orders the samples x fastest: sample a of axis r is offset row ...
-                        double d = offsets[sampleIndex(fs, r, a)][r];
-                        long u = micro(x + d);
-                        int at = i * fs[r] + a;
-                        t.outside[r][at] = u < 0 || u > (vs[r] - 1) * MICRO;
-                        int lower = (int) (u / MICRO);
-                        t.low[r][at] = lower;
-                        t.high[r][at] = Math.min(lower + 1, vs[r] - 1);
-                        t.fraction[r][at] = (double) (u - lower * MICRO) / MICRO;
-                        long near = Math.floorDiv(u + MICRO / 2, MICRO);
-                        t.nearest[r][at] = near < 0 || near >= vs[r] ? -1 : (int) near;
+                        out[r][i * fs[r] + a] = x + offsets[sampleIndex(fs, r, a)][r];
                     }
                 }
             }
-            return t;
+            return out;
+        }
+
+        /**
+         * Mean, min and max (without {@code extremes}: mean only, min and max empty) of each voxel's footprint samples
+         * of {@code hu} (a volume of size {@code vs}), trilinear, {@code outsideHu} outside the volume. A row of the grid
+         * at a time, its samples in the order the general paths take them (z, then y, then x fastest), so that each
+         * voxel's sum adds the same values in the same order; the y and z of a sample are the row's.
+         */
+        float[][] reduce(short[] hu, int[] vs, float outsideHu, boolean extremes) {
+            int voxels = n[0] * n[1] * n[2];
+            float[] mean = new float[voxels];
+            float[] min = new float[extremes ? voxels : 0];
+            float[] max = new float[extremes ? voxels : 0];
+            int sx = vs[0];
+            int sxy = vs[0] * vs[1];
+            int count = fs[0] * fs[1] * fs[2];
+            int nx = n[0];
+            IntStream.range(0, n[2]).parallel().forEach(k -> {
+                double[] sum = new double[nx];
+                float[] lo = new float[nx];
+                float[] hi = new float[nx];
+                for (int j = 0; j < n[1]; j++) {
+                    java.util.Arrays.fill(sum, 0);
+                    java.util.Arrays.fill(lo, Float.POSITIVE_INFINITY);
+                    java.util.Arrays.fill(hi, Float.NEGATIVE_INFINITY);
+                    for (int c = 0; c < fs[2]; c++) {
+                        int sz = k * fs[2] + c;
+                        for (int b = 0; b < fs[1]; b++) {
+                            int sy = j * fs[1] + b;
+                            boolean out = outside[1][sy] || outside[2][sz];
+                            int r00 = low[2][sz] * sxy + low[1][sy] * sx;
+                            int r01 = low[2][sz] * sxy + high[1][sy] * sx;
+                            int r10 = high[2][sz] * sxy + low[1][sy] * sx;
+                            int r11 = high[2][sz] * sxy + high[1][sy] * sx;
+                            double fy = fraction[1][sy];
+                            double fz = fraction[2][sz];
+                            double gy = 1 - fy;
+                            double gz = 1 - fz;
+                            for (int i = 0, sa = 0; i < nx; i++) {
+                                for (int a = 0; a < fs[0]; a++, sa++) {
+                                    float v;
+                                    if (out || outside[0][sa]) {
+                                        v = outsideHu;
+                                    } else {
+                                        int x0 = low[0][sa];
+                                        int x1 = high[0][sa];
+                                        double fx = fraction[0][sa];
+                                        double gx = 1 - fx;
+                                        double c00 = hu[r00 + x0] * gx + hu[r00 + x1] * fx;
+                                        double c01 = hu[r01 + x0] * gx + hu[r01 + x1] * fx;
+                                        double c10 = hu[r10 + x0] * gx + hu[r10 + x1] * fx;
+                                        double c11 = hu[r11 + x0] * gx + hu[r11 + x1] * fx;
+                                        double c0 = c00 * gy + c01 * fy;
+                                        double c1 = c10 * gy + c11 * fy;
+                                        v = (float) (c0 * gz + c1 * fz);
+                                    }
+                                    sum[i] += v;
+                                    if (extremes) {
+                                        lo[i] = Math.min(lo[i], v);
+                                        hi[i] = Math.max(hi[i], v);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    int o = (k * n[1] + j) * nx;
+                    for (int i = 0; i < nx; i++) {
+                        mean[o + i] = (float) (sum[i] / count);
+                        if (extremes) {
+                            min[o + i] = lo[i];
+                            max[o + i] = hi[i];
+                        }
+                    }
+                }
+            });
+            return new float[][] {mean, min, max};
         }
 
         /** The footprint sample that is {@code a} along axis {@code r} and first along the others. */

@@ -52,6 +52,15 @@ public final class Preprocessor {
     /** The wanted reductions of every grid voxel's footprint samples. */
     private Map<PreprocessingSpec.Reduce, float[]> reduce(short[] hu, VolumeGeometry g,
                                                         EnumSet<PreprocessingSpec.Reduce> wanted) {
+        return reduce(hu, g, wanted, true);
+    }
+
+    /**
+     * {@link #reduce(short[], VolumeGeometry, EnumSet)}; with {@code tables}, an axis-aligned volume takes per-axis
+     * sample tables ({@link OrganCrops.Aligned}), the same floats as the general path (PreprocessorTest).
+     */
+    Map<PreprocessingSpec.Reduce, float[]> reduce(short[] hu, VolumeGeometry g, EnumSet<PreprocessingSpec.Reduce> wanted,
+                                                  boolean tables) {
         Map<PreprocessingSpec.Reduce, float[]> out = new EnumMap<>(PreprocessingSpec.Reduce.class);
         wanted.forEach(r -> out.put(r, new float[spec.voxels()]));
         float[] meanOut = out.get(PreprocessingSpec.Reduce.MEAN);
@@ -61,6 +70,15 @@ public final class Preprocessor {
         Mapping m = new Mapping(g);
         double[][] offsets = m.footprintOffsets();
         float outside = (float) spec.outsideHu();
+        OrganCrops.Aligned aligned = !tables ? null : OrganCrops.Aligned.ofGrid(g, spec.gridSize(), spec.spacingMm(),
+                m.gridOrigin, spec.footprintSamples(), offsets);
+        if (aligned != null) {
+            float[][] r = aligned.reduce(hu, vs, outside, minOut != null || maxOut != null);
+            copy(r[0], meanOut);
+            copy(r[1], minOut);
+            copy(r[2], maxOut);
+            return out;
+        }
         forEachGridPoint(m, (o, x, y, z) -> {
             double sum = 0;
             float lo = Float.POSITIVE_INFINITY;
@@ -82,6 +100,12 @@ public final class Preprocessor {
             }
         });
         return out;
+    }
+
+    private static void copy(float[] from, float[] to) {
+        if (to != null) {
+            System.arraycopy(from, 0, to, 0, to.length);
+        }
     }
 
     /** Labels on the grid by nearest neighbour; outside the volume 0. */

@@ -102,6 +102,33 @@ class PreprocessorTest {
     }
 
     @Test
+    void anAxisAlignedVolumeGivesTheGeneralPathsFloatsFromPerAxisTables() {
+        // Spacings that are no divisor of the grid's, slices head first, a grid wider than the volume on x.
+        VolumeGeometry g = new VolumeGeometry(new int[] {23, 19, 17}, new double[] {0.73, 0.81, 1.25},
+                new double[] {-8.3, -6.1, 9.7}, new double[] {1, 0, 0}, new double[] {0, 1, 0}, new double[] {0, 0, -1}, 0);
+        java.util.Random random = new java.util.Random(11);
+        short[] hu = new short[(int) g.voxelCount()];
+        for (int v = 0; v < hu.length; v++) {
+            hu[v] = (short) (random.nextInt(2400) - 1100);
+        }
+        PreprocessingSpec spec = new PreprocessingSpec(new int[] {9, 6, 5}, new double[] {2.5, 2.5, 3},
+                new int[] {3, 2, 2}, -1024, List.of(new PreprocessingSpec.Window("mean", -1000, 1000, PreprocessingSpec.Reduce.MEAN),
+                new PreprocessingSpec.Window("max", -1000, 1000, PreprocessingSpec.Reduce.MAX),
+                new PreprocessingSpec.Window("min", -1000, 1000, PreprocessingSpec.Reduce.MIN)));
+        Preprocessor p = new Preprocessor(spec);
+        var all = java.util.EnumSet.allOf(PreprocessingSpec.Reduce.class);
+        var tables = p.reduce(hu, g, all, true);
+        var general = p.reduce(hu, g, all, false);
+        for (PreprocessingSpec.Reduce r : all) {
+            assertThat(tables.get(r)).as(r.name()).containsExactly(general.get(r));
+        }
+        assertThat(general.get(PreprocessingSpec.Reduce.MIN)).contains(-1024f); // part of the grid is outside
+        var mean = java.util.EnumSet.of(PreprocessingSpec.Reduce.MEAN);
+        assertThat(p.reduce(hu, g, mean, true).get(PreprocessingSpec.Reduce.MEAN))
+                .containsExactly(general.get(PreprocessingSpec.Reduce.MEAN));
+    }
+
+    @Test
     void theFootprintMeanOfALinearRampIsTheRampAtTheCentre() {
         int n = 16;
         short[] v = new short[n * n * n];
