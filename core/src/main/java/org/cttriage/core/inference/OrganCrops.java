@@ -248,7 +248,7 @@ public final class OrganCrops {
         final int[][] high = new int[3][];
         final double[][] fraction = new double[3][];
         final boolean[][] outside = new boolean[3][];
-        /** Per axis, per (crop index × fs + sample): the nearest voxel's index, -1 outside the volume. */
+        /** Per axis, per (crop index × fs + sample): the nearest voxel's index, -1 outside the volume (crops only). */
         final int[][] nearest = new int[3][];
 
         private Aligned(int[] n, int[] fs) {
@@ -266,6 +266,7 @@ public final class OrganCrops {
             Aligned t = new Aligned(grid.organ().gridSize(), fs.clone());
             for (int r = 0; r < 3; r++) {
                 t.allocate(r, x[r].length);
+                t.nearest[r] = new int[x[r].length];
                 for (int at = 0; at < x[r].length; at++) {
                     long u = micro(x[r][at]);
                     t.outside[r][at] = u < 0 || u > (vs[r] - 1) * MICRO;
@@ -311,7 +312,6 @@ public final class OrganCrops {
             high[r] = new int[m];
             fraction[r] = new double[m];
             outside[r] = new boolean[m];
-            nearest[r] = new int[m];
         }
 
         /**
