@@ -175,15 +175,14 @@ public final class InferenceEngine implements AutoCloseable {
             so.setIntraOpNumThreads(options.intraOpThreads());
         }
         so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        if (!cuda) {
+        if (cuda) {
+            so.addCUDA(options.cudaDeviceId());
+        } else {
             // A study runs a dozen sessions one after another with Java work (crops, filters) between them, each
             // session with its own intra-op pool: a pool's threads that spin for work after its run take the cores
             // from the next step. Off, bench-model ran 2588 ms against 2906 ms (means of four pairs, 2 CPUs,
             // docs/benchmarks.md); the outputs do not change (the same threads, the same kernels).
             so.addConfigEntry("session.intra_op.allow_spinning", "0");
-        }
-        if (cuda) {
-            so.addCUDA(options.cudaDeviceId());
         }
         return env.createSession(pkg.folder().resolve(file).toString(), so);
     }

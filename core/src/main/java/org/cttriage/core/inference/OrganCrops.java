@@ -87,14 +87,14 @@ public final class OrganCrops {
 
     /** {@link #channels}, mean and maximum HU of one crop, reducing the volume's samples once for all. */
     public Footprint footprint(Volume volume, CropGrid grid) {
-        float[][] reduced = reduce(volume.hu(), volume.geometry(), grid);
+        float[][] reduced = reduce(volume.hu(), volume.geometry(), grid, true);
         return new Footprint(window(reduced, grid.organ().voxels()), reduced[PreprocessingSpec.Reduce.MEAN.ordinal()],
                 reduced[PreprocessingSpec.Reduce.MAX.ordinal()]);
     }
 
     /** Model input of one crop, [channel, z, y, x] flattened. */
     public float[] channels(Volume volume, CropGrid grid) {
-        return window(reduce(volume.hu(), volume.geometry(), grid), grid.organ().voxels());
+        return window(reduce(volume.hu(), volume.geometry(), grid, true), grid.organ().voxels());
     }
 
     /** The spec's windows of the footprint reductions, one channel each (channels in parallel). */
@@ -114,11 +114,7 @@ public final class OrganCrops {
 
     /** The footprint mean HU of every crop voxel, unwindowed ([z, y, x]); for analysis and pictures. */
     public float[] meanHu(Volume volume, CropGrid grid) {
-        VolumeGeometry g = volume.geometry();
-        double[][] offsets = footprintOffsets(g, grid.organ());
-        Aligned aligned = Aligned.of(g, grid, spec.footprintSamples(), offsets);
-        return aligned != null ? reduceAligned(volume.hu(), g, grid, aligned, false)[PreprocessingSpec.Reduce.MEAN.ordinal()]
-                : reduceGeneral(volume.hu(), g, grid, offsets)[PreprocessingSpec.Reduce.MEAN.ordinal()];
+        return reduce(volume.hu(), volume.geometry(), grid, false)[PreprocessingSpec.Reduce.MEAN.ordinal()];
     }
 
     /**
@@ -190,11 +186,15 @@ public final class OrganCrops {
         return out;
     }
 
-    /** Mean, min and max of each crop voxel's footprint samples, indexed by {@link PreprocessingSpec.Reduce#ordinal()}. */
-    private float[][] reduce(short[] hu, VolumeGeometry g, CropGrid grid) {
+    /**
+     * Mean, min and max of each crop voxel's footprint samples, indexed by {@link PreprocessingSpec.Reduce#ordinal()}:
+     * from per-axis tables where the volume's axes are the crop's, else through the inverse affine. Without
+     * {@code extremes}, an axis-aligned volume gets the mean only.
+     */
+    private float[][] reduce(short[] hu, VolumeGeometry g, CropGrid grid, boolean extremes) {
         double[][] offsets = footprintOffsets(g, grid.organ());
         Aligned aligned = Aligned.of(g, grid, spec.footprintSamples(), offsets);
-        return aligned != null ? reduceAligned(hu, g, grid, aligned, true) : reduceGeneral(hu, g, grid, offsets);
+        return aligned != null ? reduceAligned(hu, g, grid, aligned, extremes) : reduceGeneral(hu, g, grid, offsets);
     }
 
     /** {@link #reduce} for any orientation: each sample's volume index from the inverse affine. */

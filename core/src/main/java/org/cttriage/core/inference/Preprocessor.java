@@ -62,23 +62,22 @@ public final class Preprocessor {
     Map<PreprocessingSpec.Reduce, float[]> reduce(short[] hu, VolumeGeometry g, EnumSet<PreprocessingSpec.Reduce> wanted,
                                                   boolean tables) {
         Map<PreprocessingSpec.Reduce, float[]> out = new EnumMap<>(PreprocessingSpec.Reduce.class);
-        wanted.forEach(r -> out.put(r, new float[spec.voxels()]));
-        float[] meanOut = out.get(PreprocessingSpec.Reduce.MEAN);
-        float[] minOut = out.get(PreprocessingSpec.Reduce.MIN);
-        float[] maxOut = out.get(PreprocessingSpec.Reduce.MAX);
         int[] vs = g.size();
         Mapping m = new Mapping(g);
         double[][] offsets = m.footprintOffsets();
         float outside = (float) spec.outsideHu();
         OrganCrops.Aligned aligned = !tables ? null : OrganCrops.Aligned.ofGrid(g, spec.gridSize(), spec.spacingMm(),
                 m.gridOrigin, spec.footprintSamples(), offsets);
-        if (aligned != null) {
-            float[][] r = aligned.reduce(hu, vs, outside, minOut != null || maxOut != null);
-            copy(r[0], meanOut);
-            copy(r[1], minOut);
-            copy(r[2], maxOut);
+        if (aligned != null) { // its reductions come indexed by Reduce.ordinal()
+            float[][] r = aligned.reduce(hu, vs, outside, wanted.contains(PreprocessingSpec.Reduce.MIN)
+                    || wanted.contains(PreprocessingSpec.Reduce.MAX));
+            wanted.forEach(w -> out.put(w, r[w.ordinal()]));
             return out;
         }
+        wanted.forEach(r -> out.put(r, new float[spec.voxels()]));
+        float[] meanOut = out.get(PreprocessingSpec.Reduce.MEAN);
+        float[] minOut = out.get(PreprocessingSpec.Reduce.MIN);
+        float[] maxOut = out.get(PreprocessingSpec.Reduce.MAX);
         forEachGridPoint(m, (o, x, y, z) -> {
             double sum = 0;
             float lo = Float.POSITIVE_INFINITY;
@@ -100,12 +99,6 @@ public final class Preprocessor {
             }
         });
         return out;
-    }
-
-    private static void copy(float[] from, float[] to) {
-        if (to != null) {
-            System.arraycopy(from, 0, to, 0, to.length);
-        }
     }
 
     /** Labels on the grid by nearest neighbour; outside the volume 0. */

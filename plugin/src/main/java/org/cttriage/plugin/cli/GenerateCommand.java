@@ -132,7 +132,7 @@ final class GenerateCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     ThreadsOption threads;
 
-        /**
+    /**
      * The findings named by a {@code --findings} option (ids as the dictionary spells them, comma-split by picocli);
      * an unknown id is a usage error that lists the valid ones. generate and evaluate share it.
      */
