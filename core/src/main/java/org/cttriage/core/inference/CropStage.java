@@ -371,11 +371,16 @@ public final class CropStage implements AutoCloseable {
             Map<String, LesionDetectors.Lesion> lesions = detectors == null ? Map.of()
                     : detectors.detect(env, organ.name(), footprint.meanHu(), mask, g, grid);
             DotFilters.Filter dot = dotFilters == null ? null : dotFilters.filter(organ.name());
-            if (dot != null) { // its own, finer crop of the same box
-                OrganCrops.CropGrid fine = crops.grid(dot.grid(), lo, hi);
+            if (dot != null) {
                 Map<String, LesionDetectors.Lesion> both = new LinkedHashMap<>(lesions);
-                both.putAll(DotFilters.detect(env, dot, crops.meanHu(volume, fine),
-                        crops.labelFraction(segmentation.labels(), coarse, fine, label), fine));
+                DotFilters.Fine patches = new DotFilters.Fine(crops, volume);
+                if (sameGrid(dot.grid(), organ)) { // the encoder's crop: its footprint and mask serve the filter too
+                    both.putAll(DotFilters.detect(env, dot, footprint.meanHu(), mask, grid, patches));
+                } else { // its own crop of the same box
+                    OrganCrops.CropGrid own = crops.grid(dot.grid(), lo, hi);
+                    both.putAll(DotFilters.detect(env, dot, crops.meanHu(volume, own),
+                            crops.labelFraction(segmentation.labels(), coarse, own, label), own, patches));
+                }
                 lesions = both;
             }
             detectorNanos[0] += System.nanoTime() - t0;
@@ -386,6 +391,12 @@ public final class CropStage implements AutoCloseable {
             throw new TriageException(ErrorCode.INFERENCE_FAILED, "crop encoder " + organ.name() + " failed: "
                     + e.getMessage(), e);
         }
+    }
+
+    /** Whether a dot filter's grid is the organ crop's (the same size, spacing and margin): then it shares the crop. */
+    static boolean sameGrid(OrganCropSpec.OrganGrid a, OrganCropSpec.OrganGrid b) {
+        return java.util.Arrays.equals(a.gridSize(), b.gridSize()) && java.util.Arrays.equals(a.spacingMm(), b.spacingMm())
+                && a.marginMm() == b.marginMm();
     }
 
     /** Footprint maximum HU from which a voxel counts as dense (calcium, bone, arterial contrast). */

@@ -16,6 +16,7 @@ import java.util.TreeSet;
 import java.util.stream.IntStream;
 import org.cttriage.core.error.ErrorCode;
 import org.cttriage.core.error.TriageException;
+import org.cttriage.core.volume.Volume;
 
 /**
  * Multi-scale Hessian dot filters (issue 12, run P: the lung nodules), manifest {@code organCrops.dotFilters}:
@@ -39,7 +40,11 @@ import org.cttriage.core.error.TriageException;
  *       "candidates": 32,            the K largest local maxima of the dot map over the region
  *       "peakWindowVoxels": 5,       a local maximum is the largest value of the cube of this side around it
  *       "patchVoxels": 16,           P: the patch of the filter's crop around a candidate (voxel P / 2 on it)
- *       "clipHu": [-1000, 200]       the patch's HU clipped to this and mapped onto [-1, 1]
+ *       "clipHu": [-1000, 200],      the patch's HU clipped to this and mapped onto [-1, 1]
+ *       "patchSpacingMm": 1.5,       optional: cut the patches from the volume at this spacing, finer than the
+ *                                    filter's crop by a whole factor m (the filter proposes on a coarse crop)
+ *       "refineVoxels": 2,           with it: how far (fine voxels) a candidate may move onto its blob
+ *       "refineSigmasMm": [1.5, 2.5] with it, optional: the fine dot filter's scales that say where its blob is
  *     }
  *   }
  * }
@@ -62,6 +67,13 @@ import org.cttriage.core.error.TriageException;
  * candidate scores 0 without a point. The filter tells a blob from a tube; the network learned from the phantoms
  * which blobs are nodules and which are vessels' crossings and branchings (models/ctglip-ref/experiments/
  * second_look.py, its reference and trainer).
+ *
+ * <p>With {@code patchSpacingMm} the filter may run on a coarser crop than the network's patches (the lung's 3 mm
+ * crop, which its encoder has already made: {@code CropStage} shares it when the grids are the same), and each
+ * candidate's patch is cut from the volume on the fine crop's lattice, on its blob ({@link #finePatches}): the fine
+ * filter's cost (two 1.5 mm crops, their masks and smoothing) is what the 3 mm proposal saves, about a third of a
+ * study's time on two cores. The shipped package does not use it: its second look, trained on the 1.5 mm filter's
+ * candidates, ranks nodules worse on the 3 mm filter's (docs/benchmarks.md, 2026-12-07).
  */
 public final class DotFilters {
     /** Gaussian truncation, in standard deviations (scipy's default). */
@@ -77,9 +89,14 @@ public final class DotFilters {
                   SecondLook secondLook) {
     }
 
-    /** A network that scores the patches around the filter's candidates (manifest {@code secondLook}). */
+    /**
+     * A network that scores the patches around the filter's candidates (manifest {@code secondLook}).
+     * {@code patchSpacingMm} 0: the patches are cut from the filter's crop; above 0: each is cut from the volume at
+     * that spacing around its candidate, moved within {@code refineVoxels} onto its blob ({@link #finePatches}; the
+     * fine dot filter's scales {@code refineSigmasMm}, none: the brightest voxel).
+     */
     record SecondLook(OrtSession session, int candidates, int peakWindow, int patch, double clipLowHu,
-                      double clipHighHu) {
+                      double clipHighHu, double patchSpacingMm, int refineVoxels, double[] refineSigmasMm) {
     }
 
     private final Map<String, Filter> filters;
@@ -152,6 +169,13 @@ public final class DotFilters {
                 throw invalid(organ + "'s dot filter: " + x.getMessage());
             }
             SecondLook look = d.has("secondLook") ? secondLook(organ, d.path("secondLook"), opener, sessions) : null;
+            if (look != null && look.patchSpacingMm() > 0) {
+                double m = grid.spacingMm()[0] / look.patchSpacingMm();
+                if (Math.abs(m - Math.round(m)) > 1e-9 || Math.round(m) < 1) {
+                    throw invalid(organ + "'s second look: patchSpacingMm " + look.patchSpacingMm()
+                            + " must divide the filter's spacing " + grid.spacingMm()[0] + " a whole number of times");
+                }
+            }
             out.put(organ, new Filter(organ, List.copyOf(findings), grid, sigmas, clip[0], clip[1], floor, dilate,
                     reference, look));
         }
@@ -167,6 +191,15 @@ public final class DotFilters {
             throw invalid(organ + "'s second look needs candidates >= 1, an odd peakWindowVoxels, an even "
                     + "patchVoxels and clipHu [low, high]");
         }
+        double patchSpacing = n.path("patchSpacingMm").asDouble(0);
+        int refine = n.path("refineVoxels").asInt(0);
+        double[] refineSigmas = doubles(n.path("refineSigmasMm"));
+        if (n.has("patchSpacingMm") && !(patchSpacing > 0) || refine < 0
+                || (refine > 0 || refineSigmas.length > 0) && !(patchSpacing > 0)
+                || java.util.Arrays.stream(refineSigmas).anyMatch(x -> !(x > 0))) {
+            throw invalid(organ + "'s second look: patchSpacingMm must be above 0, and refineVoxels (>= 0) and "
+                    + "refineSigmasMm (above 0) need it");
+        }
         OrtSession s = opener.open(n.path("file").asText());
         sessions.add(s);
         InferenceEngine.checkSignature(s, n, organ + "'s second look");
@@ -177,7 +210,7 @@ public final class DotFilters {
                     + java.util.Arrays.toString(in) + " and gives " + java.util.Arrays.toString(outShape)
                     + "; the manifest gives patches of " + p + " voxels, one logit each");
         }
-        return new SecondLook(s, k, window, p, clip[0], clip[1]);
+        return new SecondLook(s, k, window, p, clip[0], clip[1], patchSpacing, refine, refineSigmas);
     }
 
     /** Closes the second looks' sessions. */
@@ -215,18 +248,24 @@ public final class DotFilters {
         return filters.get(organ);
     }
 
+    /** The study's volume and the crop stage's footprint sampling, from which a second look cuts finer patches. */
+    record Fine(OrganCrops crops, Volume volume) {
+    }
+
     /**
      * Scores the filter's findings on one crop of its grid: the crop's footprint-mean HU and organ mask fraction,
-     * [z, y, x] of {@code grid}'s size. {@code env} runs the second look (unused without one).
+     * [z, y, x] of {@code grid}'s size. {@code env} runs the second look (unused without one); {@code fine} gives a
+     * second look with {@code patchSpacingMm} its patches (unused otherwise, may be null then).
      */
     static Map<String, LesionDetectors.Lesion> detect(OrtEnvironment env, Filter f, float[] meanHu, float[] mask,
-                                                     OrganCrops.CropGrid grid) throws OrtException {
+                                                     OrganCrops.CropGrid grid, Fine fine) throws OrtException {
         int[] size = f.grid().gridSize();
         int[] cells = cells(region(meanHu, mask, size, f.dilate(), f.floorHu()));
         float[] best = dot(meanHu, cells, size, f);
         double probability;
-        int at = -1;
+        double[] point = null;
         if (f.secondLook() == null) {
+            int at = -1;
             for (int v : cells) {
                 if (at < 0 || best[v] > best[at]) {
                     at = v;
@@ -234,19 +273,30 @@ public final class DotFilters {
             }
             double d = at < 0 ? 0 : best[at];
             probability = d / (d + f.referenceDot());
+            point = at < 0 ? null : positionOf(grid, size, at);
         } else {
             SecondLook look = f.secondLook();
             int[] peaks = peaks(best, cells, size, look.peakWindow(), look.candidates());
-            float[] logits = peaks.length == 0 ? new float[0] : logits(env, look, meanHu, size, peaks);
+            float[] x;
+            double[][] points = new double[peaks.length][];
+            if (look.patchSpacingMm() > 0) {
+                x = finePatches(f, fine, grid, size, peaks, points);
+            } else {
+                x = patches(meanHu, size, peaks, look.patch(), look.clipLowHu(), look.clipHighHu());
+                for (int i = 0; i < peaks.length; i++) {
+                    points[i] = positionOf(grid, size, peaks[i]);
+                }
+            }
+            float[] logits = peaks.length == 0 ? new float[0] : logits(env, look, x, peaks.length);
+            int at = -1;
             for (int i = 0; i < logits.length; i++) {
                 if (at < 0 || logits[i] > logits[at]) {
                     at = i;
                 }
             }
             probability = at < 0 ? 0 : 1 / (1 + Math.exp(-logits[at]));
-            at = at < 0 ? -1 : peaks[at];
+            point = at < 0 ? null : points[at];
         }
-        double[] point = at < 0 ? null : grid.positionOf(at % size[0], (at / size[0]) % size[1], at / (size[0] * size[1]));
         Map<String, LesionDetectors.Lesion> out = new LinkedHashMap<>();
         for (String id : f.findings()) {
             out.put(id, new LesionDetectors.Lesion(probability, point));
@@ -254,18 +304,114 @@ public final class DotFilters {
         return out;
     }
 
-    /** The second look's logit of each candidate's patch. */
-    private static float[] logits(OrtEnvironment env, SecondLook look, float[] hu, int[] size, int[] peaks)
-            throws OrtException {
+    private static double[] positionOf(OrganCrops.CropGrid grid, int[] size, int v) {
+        return grid.positionOf(v % size[0], (v / size[0]) % size[1], v / (size[0] * size[1]));
+    }
+
+    /**
+     * The second look's patches cut from the volume at its {@code patchSpacingMm} when the filter proposes on a crop
+     * m times coarser (m a whole number): the fine lattice divides each voxel of the filter's crop into m³, the lattice
+     * of a crop of the same box, centre and extent at the fine spacing (the crop the network was trained on), so that
+     * a patch holds the very footprint means that crop would. A candidate (voxel i of the coarse crop, per axis) is
+     * moved to a fine voxel of m i - r .. m i + m - 1 + r (r {@code refineVoxels}), where the network learned to look:
+     * with {@code refineSigmasMm}, the largest dot value of the fine lattice at those scales (the filter's own, on the
+     * HU clipped as the filter's: the values the fine crop's filter would give there, the cube holding every voxel its
+     * smoothing reads); where none is above 0, or without them, the largest HU clipped as the patch's and smoothed by a
+     * Gaussian of one fine voxel (the first in z, y, x order). The patch is the p³ fine voxels around it (voxel p / 2
+     * on it). {@code points} gets each moved candidate's position. [n, z, y, x] flattened, the HU clipped and mapped
+     * onto [-1, 1] as {@link #patches}'s.
+     */
+    static float[] finePatches(Filter f, Fine fine, OrganCrops.CropGrid grid, int[] size, int[] peaks,
+                               double[][] points) {
+        SecondLook look = f.secondLook();
+        OrganCropSpec.OrganGrid filterGrid = f.grid();
         int p = look.patch();
-        float[] x = patches(hu, size, peaks, p, look.clipLowHu(), look.clipHighHu());
-        try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {peaks.length, 1, p, p, p});
+        int r = look.refineVoxels();
+        double sf = look.patchSpacingMm();
+        double sc = filterGrid.spacingMm()[0];
+        int m = (int) Math.round(sc / sf);
+        int reach = 0; // how far the refinement's smoothing and Hessian read beyond a voxel
+        for (double sigma : look.refineSigmasMm()) {
+            reach = Math.max(reach, (kernel(sigma / sf).length - 1) / 2 + 1);
+        }
+        int margin = Math.max(p / 2, reach);
+        int side = m + 2 * r + 2 * margin;
+        int[] cube = {side, side, side};
+        OrganCropSpec.OrganGrid patchGrid = new OrganCropSpec.OrganGrid(filterGrid.name(), filterGrid.label(),
+                filterGrid.bySide(), cube, new double[] {sf, sf, sf}, 0);
+        double[] coarseOrigin = grid.originLps(); // crop grids are LPS-aligned: voxel i at origin + i * spacing
+        int lo = margin;
+        int hi = margin + m - 1 + 2 * r;
+        int n = p * p * p;
+        float[] out = new float[peaks.length * n];
+        IntStream.range(0, peaks.length).parallel().forEach(i -> {
+            int[] at = {peaks[i] % size[0], (peaks[i] / size[0]) % size[1], peaks[i] / (size[0] * size[1])};
+            double[] origin = new double[3]; // the cube's voxel 0: fine voxel m i - r - margin of the lattice, whose
+            for (int a = 0; a < 3; a++) {    // voxel 0 lies (sf - sc) / 2 before the coarse crop's
+                origin[a] = coarseOrigin[a] + (sf - sc) / 2 + (m * at[a] - r - margin) * sf;
+            }
+            OrganCrops.CropGrid g = new OrganCrops.CropGrid(patchGrid, origin, true);
+            float[] hu = fine.crops().meanHu(fine.volume(), g);
+            float[] dots = new float[hu.length];
+            if (look.refineSigmasMm().length > 0) {
+                float[] h = clip(hu, f.clipLowHu(), f.clipHighHu());
+                for (double sigma : look.refineSigmasMm()) {
+                    double s = sigma / sf;
+                    float[] smoothed = smooth(h, cube, s);
+                    forEachIn(lo, hi, side, v -> dots[v] = Math.max(dots[v], (float) dotAt(smoothed, cube, v, s * s)));
+                }
+            }
+            int best = largest(dots, lo, hi, side);
+            if (!(dots[best] > 0)) {
+                best = largest(smooth(clip(hu, look.clipLowHu(), look.clipHighHu()), cube, 1.0), lo, hi, side);
+            }
+            points[i] = positionOf(g, cube, best);
+            float[] one = patches(hu, cube, new int[] {best}, p, look.clipLowHu(), look.clipHighHu());
+            System.arraycopy(one, 0, out, i * n, n);
+        });
+        return out;
+    }
+
+    /** {@code hu} clipped to [lo, hi]. */
+    private static float[] clip(float[] hu, double lo, double hi) {
+        float[] out = new float[hu.length];
+        for (int v = 0; v < out.length; v++) {
+            out[v] = (float) Math.max(lo, Math.min(hi, hu[v]));
+        }
+        return out;
+    }
+
+    private static void forEachIn(int lo, int hi, int side, java.util.function.IntConsumer action) {
+        for (int z = lo; z <= hi; z++) {
+            for (int y = lo; y <= hi; y++) {
+                for (int x = lo; x <= hi; x++) {
+                    action.accept((z * side + y) * side + x);
+                }
+            }
+        }
+    }
+
+    /** The voxel of the cube lo..hi (per axis) of {@code values} with the largest value, the first in z, y, x order. */
+    private static int largest(float[] values, int lo, int hi, int side) {
+        int[] best = {-1};
+        forEachIn(lo, hi, side, v -> {
+            if (best[0] < 0 || values[v] > values[best[0]]) {
+                best[0] = v;
+            }
+        });
+        return best[0];
+    }
+
+    /** The second look's logit of each candidate's patch. */
+    private static float[] logits(OrtEnvironment env, SecondLook look, float[] x, int count) throws OrtException {
+        int p = look.patch();
+        try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {count, 1, p, p, p});
              OrtSession.Result r = look.session().run(Map.of(PATCH, t))) {
             FloatBuffer b = ((OnnxTensor) r.get(LOGIT).orElseThrow()).getFloatBuffer();
             float[] out = new float[b.remaining()];
             b.get(out);
-            if (out.length != peaks.length) {
-                throw new IllegalStateException("the second look gave " + out.length + " logits for " + peaks.length
+            if (out.length != count) {
+                throw new IllegalStateException("the second look gave " + out.length + " logits for " + count
                         + " patches");
             }
             return out;
@@ -393,10 +539,7 @@ public final class DotFilters {
         if (cells.length == 0) {
             return best;
         }
-        float[] h = new float[n];
-        for (int v = 0; v < n; v++) {
-            h[v] = (float) Math.max(f.clipLowHu(), Math.min(f.clipHighHu(), meanHu[v]));
-        }
+        float[] h = clip(meanHu, f.clipLowHu(), f.clipHighHu());
         int[] lo = {size[0], size[1], size[2]};
         int[] hi = {-1, -1, -1};
         int nx = size[0];

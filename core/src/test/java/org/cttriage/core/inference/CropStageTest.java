@@ -129,4 +129,16 @@ class CropStageTest {
     private static int index(int[] size, int i, int j, int k) {
         return i + size[0] * (j + size[1] * k);
     }
+
+    @Test
+    void aDotFilterSharesTheEncodersCropOnlyOnTheSameGrid() {
+        OrganCropSpec.OrganGrid lung = new OrganCropSpec.OrganGrid("lung", 1, true, new int[] {56, 64, 96},
+                new double[] {3, 3, 3}, 6);
+        assertThat(CropStage.sameGrid(new OrganCropSpec.OrganGrid("lung", 1, true, new int[] {56, 64, 96},
+                new double[] {3, 3, 3}, 6), lung)).isTrue();
+        assertThat(CropStage.sameGrid(new OrganCropSpec.OrganGrid("lung", 1, true, new int[] {112, 128, 192},
+                new double[] {1.5, 1.5, 1.5}, 6), lung)).isFalse();
+        assertThat(CropStage.sameGrid(new OrganCropSpec.OrganGrid("lung", 1, true, new int[] {56, 64, 96},
+                new double[] {3, 3, 3}, 0), lung)).as("another margin").isFalse();
+    }
 }

@@ -100,7 +100,7 @@ class DotFiltersTest {
         }
         OrganCrops.CropGrid grid = new OrganCrops.CropGrid(filter().grid(), new double[] {-10, 20, -300}, true);
         DotFilters.Filter all = filter(1.5, 2.5, 4.0, 6.0);
-        Map<String, LesionDetectors.Lesion> lesions = DotFilters.detect(null, all, hu, crop[1], grid);
+        Map<String, LesionDetectors.Lesion> lesions = DotFilters.detect(null, all, hu, crop[1], grid, null);
         double d = p.path("score").asDouble();
         assertThat(lesions).containsOnlyKeys("pulmonary_nodule");
         LesionDetectors.Lesion l = lesions.get("pulmonary_nodule");
@@ -167,7 +167,7 @@ class DotFiltersTest {
         float[][] crop = analyticCrop();
         java.util.Arrays.fill(crop[1], 0f);
         OrganCrops.CropGrid grid = new OrganCrops.CropGrid(filter().grid(), new double[] {0, 0, 0}, true);
-        LesionDetectors.Lesion l = DotFilters.detect(null, filter(2.5), crop[0], crop[1], grid).get("pulmonary_nodule");
+        LesionDetectors.Lesion l = DotFilters.detect(null, filter(2.5), crop[0], crop[1], grid, null).get("pulmonary_nodule");
         assertThat(l.probability()).isZero();
         assertThat(l.pointLps()).isNull();
     }
@@ -251,5 +251,133 @@ class DotFiltersTest {
         }
         assertThat(d).containsExactly(expected);
         assertThat(d[index("[14, 10, 12]")]).isGreaterThan(0f);
+    }
+
+    /** A 1 mm volume, 80³ around the origin, of lung (-850 HU) with a 6 mm solid nodule (20 HU) at {@link #NODULE}. */
+    private static final double[] NODULE = {2.3, -1.6, 3.1};
+
+    private static org.cttriage.core.volume.Volume noduleVolume() {
+        org.cttriage.core.volume.VolumeGeometry g = new org.cttriage.core.volume.VolumeGeometry(new int[] {80, 80, 80},
+                new double[] {1, 1, 1}, new double[] {-40, -40, -40}, new double[] {1, 0, 0}, new double[] {0, 1, 0},
+                new double[] {0, 0, 1}, 0);
+        short[] hu = new short[(int) g.voxelCount()];
+        for (int k = 0, v = 0; k < 80; k++) {
+            for (int j = 0; j < 80; j++) {
+                for (int i = 0; i < 80; i++, v++) {
+                    double[] p = g.positionOf(i, j, k);
+                    hu[v] = (short) (sq(p[0] - NODULE[0]) + sq(p[1] - NODULE[1]) + sq(p[2] - NODULE[2]) <= 9 ? 20 : -850);
+                }
+            }
+        }
+        return new org.cttriage.core.volume.Volume("1.2", "1.2.3", "", g, hu, List.of(), List.of());
+    }
+
+    private static OrganCrops crops(OrganCropSpec.OrganGrid grid) {
+        return new OrganCrops(new OrganCropSpec(new int[] {2, 2, 1}, -1024,
+                List.of(new PreprocessingSpec.Window("wide", -1024, 1024, PreprocessingSpec.Reduce.MEAN)), List.of(grid)));
+    }
+
+    @Test
+    void finePatchesAreTheFineCropsPatchesOnTheBlobNearTheCoarseCandidate() {
+        org.cttriage.core.volume.Volume volume = noduleVolume();
+        // the filter's 3 mm crop of a box around the origin, and the 1.5 mm crop of the same box the network was
+        // trained on: each 3 mm voxel is 2 x 2 x 2 of its voxels
+        OrganCropSpec.OrganGrid coarse = new OrganCropSpec.OrganGrid("lung", 1, true, new int[] {12, 12, 12},
+                new double[] {3, 3, 3}, 0);
+        OrganCropSpec.OrganGrid fineGrid = new OrganCropSpec.OrganGrid("lung", 1, true, new int[] {24, 24, 24},
+                new double[] {1.5, 1.5, 1.5}, 0);
+        OrganCrops crops = crops(coarse);
+        double[] box = {0, 0, 0};
+        OrganCrops.CropGrid grid = crops.grid(coarse, box, box);
+        OrganCrops.CropGrid fineCrop = crops.grid(fineGrid, box, box);
+        float[] fineHu = crops.meanHu(volume, fineCrop);
+        int[] size = coarse.gridSize();
+        // a candidate voxel of the 3 mm crop 2-4 mm from the nodule's centre
+        int[] c = new int[3];
+        for (int a = 0; a < 3; a++) {
+            c[a] = (int) Math.round((NODULE[a] - grid.originLps()[a]) / 3) + (a == 0 ? 1 : 0);
+        }
+        double[] at = grid.positionOf(c[0], c[1], c[2]);
+        assertThat(Math.sqrt(sq(at[0] - NODULE[0]) + sq(at[1] - NODULE[1]) + sq(at[2] - NODULE[2]))).isBetween(2.0, 4.0);
+        int candidate = (c[2] * size[1] + c[1]) * size[0] + c[0];
+        for (double[] sigmas : new double[][] {{}, {1.5, 2.5}}) {
+            for (int r : new int[] {0, 2}) {
+                DotFilters.SecondLook look = new DotFilters.SecondLook(null, 32, 3, 16, -1000, 200, 1.5, r, sigmas);
+                DotFilters.Filter f = new DotFilters.Filter("lung", List.of("pulmonary_nodule"), coarse,
+                        new double[] {4, 6}, -1000, -400, -750, 2, 60, look);
+                double[][] points = new double[1][];
+                float[] x = DotFilters.finePatches(f, new DotFilters.Fine(crops, volume), grid, size,
+                        new int[] {candidate}, points);
+                checkFinePatch(x, points[0], fineCrop, fineHu, c, r, sigmas);
+            }
+        }
+    }
+
+    /**
+     * One fine patch and its point against the fine crop's: the point is a voxel of the fine crop within r of the
+     * candidate's 2 x 2 x 2, its patch holds exactly the fine crop's footprint means around it, and with refinement
+     * scales it is where the fine crop's own dot filter at those scales is largest in that window.
+     */
+    private static void checkFinePatch(float[] x, double[] point, OrganCrops.CropGrid fineCrop, float[] fineHu, int[] c,
+                                       int r, double[] sigmas) {
+        int p = 16;
+        int[] fine = fineCrop.organ().gridSize();
+        int[] b = new int[3];
+        for (int a = 0; a < 3; a++) {
+            double index = (point[a] - fineCrop.originLps()[a]) / 1.5;
+            b[a] = (int) Math.round(index);
+            assertThat(index).isCloseTo(b[a], within(1e-9));
+            assertThat(b[a]).as("refine %d, axis %d", r, a).isBetween(2 * c[a] - r, 2 * c[a] + 1 + r);
+        }
+        int v = (b[2] * fine[1] + b[1]) * fine[0] + b[0];
+        assertThat(x).containsExactly(DotFilters.patches(fineHu, fine, new int[] {v}, p, -1000, 200));
+        if (sigmas.length > 0) {
+            List<Integer> window = new java.util.ArrayList<>();
+            for (int z = 2 * c[2] - r; z <= 2 * c[2] + 1 + r; z++) {
+                for (int y = 2 * c[1] - r; y <= 2 * c[1] + 1 + r; y++) {
+                    for (int w = 2 * c[0] - r; w <= 2 * c[0] + 1 + r; w++) {
+                        window.add((z * fine[1] + y) * fine[0] + w);
+                    }
+                }
+            }
+            DotFilters.Filter fineFilter = new DotFilters.Filter("lung", List.of("pulmonary_nodule"), fineCrop.organ(),
+                    sigmas, -1000, -400, -750, 2, 60, null);
+            float[] d = DotFilters.dot(fineHu, window.stream().mapToInt(Integer::intValue).toArray(), fine, fineFilter);
+            int best = window.get(0);
+            for (int u : window) {
+                best = d[u] > d[best] ? u : best;
+            }
+            assertThat(d[best]).isGreaterThan(0f);
+            assertThat(v).as("the fine filter's largest value in the window, refine %d", r).isEqualTo(best);
+        }
+        if (r == 2) { // moved onto the nodule: within a fine voxel of its centre
+            assertThat(Math.sqrt(sq(point[0] - NODULE[0]) + sq(point[1] - NODULE[1]) + sq(point[2] - NODULE[2])))
+                    .isLessThan(1.5);
+            assertThat(x[((p / 2) * p + p / 2) * p + p / 2]).as("the patch's centre is the nodule's HU")
+                    .isCloseTo((float) ((20 + 400) / 600.0), within(1e-3f));
+        }
+    }
+
+    @Test
+    void aSecondLookOnFinerPatchesIsDeclaredWithItsSpacing() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        OrganCropSpec.OrganGrid lung = new OrganCropSpec.OrganGrid("lung", 1, true, new int[] {56, 64, 96},
+                new double[] {3, 3, 3}, 6);
+        OrganCropSpec spec = new OrganCropSpec(new int[] {2, 2, 1}, -1024,
+                List.of(new PreprocessingSpec.Window("wide", -1024, 1024, PreprocessingSpec.Reduce.MEAN)), List.of(lung));
+        for (String bad : new String[] {"\"patchSpacingMm\": 0", "\"patchSpacingMm\": 1.5, \"refineVoxels\": -1",
+            "\"refineVoxels\": 2"}) {
+            JsonNode node = json.readTree("{\"lung\": {\"findings\": [\"pulmonary_nodule\"], \"gridSize\": [56, 64, 96], "
+                    + "\"spacingMm\": [3, 3, 3], \"sigmasMm\": [4], \"clipHu\": [-1000, -400], \"floorHu\": -750, "
+                    + "\"regionDilateVoxels\": 2, \"referenceDot\": 60, \"secondLook\": {\"file\": \"x.onnx\", "
+                    + "\"candidates\": 32, \"peakWindowVoxels\": 3, \"patchVoxels\": 16, \"clipHu\": [-1000, 200], "
+                    + bad + "}}}");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DotFilters.open(node, spec, java.util.Set.of("lung"),
+                            Map.of("pulmonary_nodule", 0), Map.of("pulmonary_nodule", "lung"), file -> {
+                                throw new AssertionError("no session is opened for an invalid second look");
+                            }))
+                    .as(bad).isInstanceOf(org.cttriage.core.error.TriageException.class)
+                    .hasMessageContaining("patchSpacingMm");
+        }
     }
 }

@@ -268,6 +268,45 @@ class TwoStageEngineTest {
                 + " peakWindowVoxels, an even patchVoxels");
         dotFilter(copy, "liver", "liver_cyst", d -> secondLook(d, "crop_encoder_liver.onnx", 16));
         assertRefusal(copy, ErrorCode.MODEL_SIGNATURE_MISMATCH, "liver's second look input");
+        // patches cut finer than the filter's crop: by a whole factor
+        dotFilter(copy, "lung", "pulmonary_nodule", d -> secondLook(d, "second_look_lung.onnx", 16)
+                .put("patchSpacingMm", 1.0));
+        assertRefusal(copy, ErrorCode.MODEL_PACKAGE_INVALID, "lung's second look: patchSpacingMm 1.0 must divide the"
+                + " filter's spacing 1.5 a whole number of times");
+    }
+
+    /**
+     * The same nodule as {@link #aLungNoduleIsScoredAndLocatedByTheDotFilter}, with the package's filter moved to the
+     * lung encoder's own 3 mm crop (shared, not made again) and the second look's patches cut from the volume at
+     * 1.5 mm around its candidates (DotFilters.finePatches): the nodule is still scored by the second look and
+     * located on it. Whether that design ranks nodules as well: docs/benchmarks.md (2026-12-07).
+     */
+    @Test
+    void aFilterOnTheEncodersCropCutsTheSecondLooksPatchesFromTheVolume() throws Exception {
+        Path copy = copyPackage();
+        ObjectNode manifest = (ObjectNode) JSON.readTree(copy.resolve("manifest.json").toFile());
+        ObjectNode lung = manifest.with("organCrops").with("dotFilters").with("lung");
+        lung.putArray("gridSize").add(56).add(64).add(96);
+        lung.putArray("spacingMm").add(3.0).add(3.0).add(3.0);
+        lung.put("regionDilateVoxels", 1);
+        lung.with("secondLook").put("peakWindowVoxels", 3).put("patchSpacingMm", 1.5).put("refineVoxels", 2)
+                .putArray("refineSigmasMm").add(1.5).add(2.5).add(4.0).add(6.0);
+        JSON.writeValue(copy.resolve("manifest.json").toFile(), manifest);
+        try (InferenceEngine coarse = new InferenceEngine(ModelPackage.load(copy), EngineOptions.defaults()
+                .withDevice(EngineOptions.Device.CPU))) {
+            Phantom p = portalVenous(424291, PhantomFinding.PULMONARY_NODULE);
+            Volume v = scan(p, "1.2.3.8.");
+            InferenceEngine.Analysis a = coarse.analyzeWithImage(v, List.of());
+            AbnormalityDictionary.Finding f = finding("pulmonary_nodule");
+            InferenceEngine.Score s = coarse.score(a, f, f.positive(), f.negative());
+            assertThat(s.crop().side()).isEqualTo(OrganSegmentation.Side.RIGHT);
+            LesionDetectors.Lesion lesion = s.crop().lesions().get("pulmonary_nodule");
+            assertThat(s.margin()).isEqualTo(lesion.logit());
+            assertThat(lesion.probability()).as("the second look's call on the nodule").isGreaterThan(0.5);
+            FindingLocation l = coarse.locate(v, a, s, f);
+            assertThat(toSurface(l, p, PhantomFinding.PULMONARY_NODULE))
+                    .as("distance from the point to the nodule's surface, mm").isLessThan(10);
+        }
     }
 
     /** A second look entry of a dot filter: {@code file}, its declared patch of {@code p} voxels, valid parameters. */
