@@ -342,6 +342,11 @@ public final class DotFilters {
         double[] coarseOrigin = grid.originLps(); // crop grids are LPS-aligned: voxel i at origin + i * spacing
         int lo = margin;
         int hi = margin + m - 1 + 2 * r;
+        // the window is all that is compared, the Hessian reads one voxel around it: only that box is smoothed
+        int[] window = {lo, lo, lo};
+        int[] windowEnd = {hi, hi, hi};
+        int[] read = {lo - 1, lo - 1, lo - 1};
+        int[] readEnd = {hi + 1, hi + 1, hi + 1};
         int n = p * p * p;
         float[] out = new float[peaks.length * n];
         IntStream.range(0, peaks.length).parallel().forEach(i -> {
@@ -357,13 +362,14 @@ public final class DotFilters {
                 float[] h = clip(hu, f.clipLowHu(), f.clipHighHu());
                 for (double sigma : look.refineSigmasMm()) {
                     double s = sigma / sf;
-                    float[] smoothed = smooth(h, cube, s);
+                    float[] smoothed = smooth(h, cube, s, read, readEnd, null);
                     forEachIn(lo, hi, side, v -> dots[v] = Math.max(dots[v], (float) dotAt(smoothed, cube, v, s * s)));
                 }
             }
             int best = largest(dots, lo, hi, side);
             if (!(dots[best] > 0)) {
-                best = largest(smooth(clip(hu, look.clipLowHu(), look.clipHighHu()), cube, 1.0), lo, hi, side);
+                float[] bright = smooth(clip(hu, look.clipLowHu(), look.clipHighHu()), cube, 1.0, window, windowEnd, null);
+                best = largest(bright, lo, hi, side);
             }
             points[i] = positionOf(g, cube, best);
             float[] one = patches(hu, cube, new int[] {best}, p, look.clipLowHu(), look.clipHighHu());
