@@ -9,6 +9,9 @@
 # their patches (second_look.py candidates, about 16 min on 2 workers), then the CNN on the 32 largest
 # (second_look.py train, MINUTES of wall time on 2 threads). With VAL=DIR... set (validation crops of the same spec),
 # also prints the validation figures of the filter alone and of the second look.
+# With PROPOSE set (e.g. PROPOSE="--propose-factor 2" K=48: the 3 mm lung filter of docs/benchmarks.md's redesign),
+# the candidates are those of the filter on the coarser crop, moved onto their blob as DotFilters.finePatches moves
+# them, into candidates-PROPOSED directories, and the CNN trains on the K largest (default 32).
 # Usage: experiments/second-look-run.sh WORK MINUTES MODEL   (MODEL: the package being built, its coarse stage makes
 #        the served crops; writes WORK/second-look/second-look.pt; needs plugin/target/ct-triage.jar)
 set -euo pipefail
@@ -28,15 +31,17 @@ mkdir -p "$WORK"
 [ -f "$WORK/served/case-00159/truth.json" ] || java -jar "$ROOT/plugin/target/ct-triage.jar" evaluate \
   --model "$MODEL" --seed 1000000 --cases 160 --matrix 512 --slices 240 --slice-spacing 1.5 \
   --crop-dump "$WORK/served" --crop-dump-spec "$HERE/organ-crops-lung-1.5mm.json" > "$WORK/served.log" 2>&1
-"$PY" "$HERE/second_look.py" candidates --crops "$WORK/forced" "$WORK/random" --out "$WORK/candidates" --k 64
-"$PY" "$HERE/second_look.py" candidates --crops "$WORK/served" --out "$WORK/candidates-served" --k 64
-"$PY" "$HERE/second_look.py" candidates --crops "$WORK/served" --out "$WORK/candidates-served-render" --k 64 \
-  --hu render-hu --organ render-organ
+read -r -a P <<< "${PROPOSE:-}"
+C="$WORK/candidates${PROPOSE:+-proposed}"
+K="${K:-32}"
+"$PY" "$HERE/second_look.py" candidates --crops "$WORK/forced" "$WORK/random" --out "$C" --k 64 ${P[@]+"${P[@]}"}
+"$PY" "$HERE/second_look.py" candidates --crops "$WORK/served" --out "$C-served" --k 64 ${P[@]+"${P[@]}"}
+"$PY" "$HERE/second_look.py" candidates --crops "$WORK/served" --out "$C-served-render" --k 64 \
+  --hu render-hu --organ render-organ ${P[@]+"${P[@]}"}
 VALS=()
 if [ -n "${VAL:-}" ]; then
-  "$PY" "$HERE/second_look.py" candidates --crops $VAL --out "$WORK/candidates-val" --k 64
-  VALS=(--val "$WORK/candidates-val")
+  "$PY" "$HERE/second_look.py" candidates --crops $VAL --out "$C-val" --k 64 ${P[@]+"${P[@]}"}
+  VALS=(--val "$C-val")
 fi
-"$PY" "$HERE/second_look.py" train --train "$WORK/candidates" "$WORK/candidates-served" \
-  "$WORK/candidates-served-render" "${VALS[@]}" --k 32 --minutes "$MINUTES" \
-  --checkpoint "$WORK/second-look.pt"
+"$PY" "$HERE/second_look.py" train --train "$C" "$C-served" "$C-served-render" ${VALS[@]+"${VALS[@]}"} --k "$K" \
+  --minutes "$MINUTES" --checkpoint "$WORK/second-look${PROPOSE:+-proposed}.pt"

@@ -14,6 +14,9 @@ vessels' crossing or branching as a nodule. Here the filter only proposes: its K
       the filter).
       With --hu/--organ, other files of the crops (evaluate --crop-dump's served crops and the training path's
       rendering of the same grids); with --coarse-mask-mm, the true mask made blocky as a coarse stage's.
+      With --propose-factor m, the candidates of the filter on the crop m times coarser (the engine's 3 mm lung
+      grid for m = 2: the crop's m^3 block means), each moved within --refine-voxels onto its blob by the 1.5 mm
+      filter's --refine-sigmas-mm (DotFilters.finePatches), the patches still cut from this crop.
   second_look.py train --train CANDS... --val CANDS... [--k 32] [--minutes 10] --checkpoint OUT.pt
       trains the CNN (negatives: candidates farther than 10 mm from every nodule; positives: candidates on a nodule
       and the centres' patches, a quarter of each batch; flips and axis permutations, the crop being isotropic) and
@@ -47,8 +50,9 @@ PATCH = 16
 
 def case_candidates(job):
     """One case's candidates (see the module's doc): writes OUT/<parent>-<case>.npz, patches int16 [n, P, P, P] and
-    meta (json: seed, truth, nodules, per candidate side, source, rank, dot, zyx, lps, label, dist, size)."""
-    case, out, k, coarse_mm, hu_file, organ_file = job
+    meta (json: seed, truth, nodules, per candidate side, source, rank, dot, zyx, lps, label, dist, size; proposal:
+    --propose-factor and its refinement, or null)."""
+    case, out, k, coarse_mm, hu_file, organ_file, propose = job
     dst = os.path.join(out, os.path.basename(os.path.dirname(case)) + '-' + os.path.basename(case) + '.npz')
     if os.path.exists(dst):
         return dst
@@ -63,9 +67,13 @@ def case_candidates(job):
         s = c['spacingMm'][0]
         if coarse_mm:
             fraction = coarse_mask(fraction, s / coarse_mm)
-        sel = df.region(hu, fraction)
-        d = df.dot(hu, sel, [x / s for x in df.SIGMAS_MM])
-        ks, vals = df.candidates(d, sel, k)
+        if propose:  # the centres' dot values are this crop's filter's, not needed then
+            ks, vals = proposed(hu, fraction, s, k, *propose)
+            d = np.zeros(hu.shape)
+        else:
+            sel = df.region(hu, fraction)
+            d = df.dot(hu, sel, [x / s for x in df.SIGMAS_MM])
+            ks, vals = df.candidates(d, sel, k)
         origin = np.array(c['originLps'])
         mine = [f for f in nods if f['side'] == c['side']]
         for rank, (v, value) in enumerate(zip(ks, vals)):
@@ -83,8 +91,40 @@ def case_candidates(job):
                 meta.append({'side': c['side'], 'source': 'nodule', 'rank': -1, 'dot': float(d[tuple(v)]),
                              'zyx': v.tolist(), 'lps': f['centreLpsMm'], 'label': 1, 'dist': 0.0, 'size': f['sizeMm']})
     np.savez(dst, patches=np.array(patches, np.int16).reshape(-1, PATCH, PATCH, PATCH),
-             meta=json.dumps({'seed': t['seed'], 'truth': 1 if nods else 0, 'nodules': nods, 'candidates': meta}))
+             meta=json.dumps({'seed': t['seed'], 'truth': 1 if nods else 0, 'nodules': nods, 'candidates': meta,
+                              'proposal': dict(zip(('factor', 'peakWindowVoxels', 'refineVoxels', 'refineSigmasMm'),
+                                                   propose)) if propose else None}))
     return dst
+
+
+def proposed(hu, fraction, s, k, m, window, r, sigmas_mm):
+    """The candidates of a filter on a crop m times coarser than this one (the engine's DotFilters with
+    secondLook.patchSpacingMm, manifest spacingMm m s): the filter on the crop's m^3 block means (HU and mask fraction:
+    the coarse crop of the same box, whose voxel i covers this crop's voxels m i .. m i + m - 1), its k largest maxima
+    of a ``window`` cube, each moved within r voxels of its block (m i - r .. m i + m - 1 + r) onto the largest dot
+    value of this crop at ``sigmas_mm`` or, where none is above 0 or without them, onto the largest patch-clipped HU
+    smoothed by one voxel (DotFilters.finePatches). ([n, 3] voxels of this crop, [n] the coarse dot values)."""
+    n = np.array(hu.shape) // m
+
+    def blocks(a):
+        a = a[:n[0] * m, :n[1] * m, :n[2] * m]
+        return a.reshape(n[0], m, n[1], m, n[2], m).mean((1, 3, 5))
+    hc = blocks(hu)
+    sel = df.region(hc, blocks(fraction))
+    ks, vals = df.candidates(df.dot(hc, sel, [x / (s * m) for x in df.SIGMAS_MM]), sel, k, window)
+    lo = np.clip(ks * m - r, 0, None)
+    hi = np.minimum(ks * m + m - 1 + r, np.array(hu.shape) - 1)
+    near = np.zeros(hu.shape, bool)
+    for a, b in zip(lo, hi):
+        near[a[0]:b[0] + 1, a[1]:b[1] + 1, a[2]:b[2] + 1] = True
+    fine = df.dot(hu, near, [x / s for x in sigmas_mm]) if sigmas_mm else np.zeros(hu.shape)
+    bright = ndi.gaussian_filter(np.clip(hu, *df.PATCH_CLIP_HU), 1.0, mode='reflect', truncate=4.0)
+    out = []
+    for a, b in zip(lo, hi):
+        box = tuple(slice(a[i], b[i] + 1) for i in range(3))
+        w = fine[box] if fine[box].max() > 0 else bright[box]
+        out.append(a + np.array(np.unravel_index(np.argmax(w), w.shape)))
+    return np.array(out, int).reshape(-1, 3), vals
 
 
 def coarse_mask(fraction, f):
@@ -102,7 +142,9 @@ def coarse_mask(fraction, f):
 
 def candidates(a):
     os.makedirs(a.out, exist_ok=True)
-    jobs = [(c, a.out, a.k, a.coarse_mask_mm, a.hu, a.organ) for d in a.crops for c in sorted(glob.glob(os.path.join(d, 'case-*')))
+    propose = (a.propose_factor, a.peak_window, a.refine_voxels, a.refine_sigmas_mm) if a.propose_factor else None
+    jobs = [(c, a.out, a.k, a.coarse_mask_mm, a.hu, a.organ, propose)
+            for d in a.crops for c in sorted(glob.glob(os.path.join(d, 'case-*')))
             if os.path.exists(os.path.join(c, 'truth.json'))]
     t0 = time.time()
     with Pool(a.workers) as p:
@@ -201,8 +243,10 @@ def train(a):
         if step % 200 == 0:
             print(f'step {step} {time.time() - t0:.0f} s loss {loss.item():.3f}', flush=True)
     print(f'{step} steps in {time.time() - t0:.0f} s')
+    proposal = ct[0].get('proposal')  # how the candidates were proposed (candidates --propose-factor), or None
     torch.save({'state': net.state_dict(), 'width': a.width, 'patchVoxels': PATCH, 'candidates': a.k,
-                'clipHu': df.PATCH_CLIP_HU, 'peakWindowVoxels': df.PEAK_WINDOW}, a.checkpoint)
+                'clipHu': df.PATCH_CLIP_HU, 'peakWindowVoxels': proposal['peakWindowVoxels'] if proposal
+                else df.PEAK_WINDOW, 'proposal': proposal}, a.checkpoint)
     if a.val:
         validate(a, net)
 
@@ -253,6 +297,13 @@ def main():
     c.add_argument('--coarse-mask-mm', type=float, default=None,
                    help='the lung mask as a coarse stage of this spacing would give it (serving\'s 6.25 mm), not the'
                         ' true one')
+    c.add_argument('--propose-factor', type=int, default=None,
+                   help='the candidates of the filter on a crop this many times coarser, moved onto their blob'
+                        ' (the engine\'s secondLook.patchSpacingMm; 2: the 3 mm lung grid of 1.5 mm crops)')
+    c.add_argument('--peak-window', type=int, default=3, help='with --propose-factor: peakWindowVoxels')
+    c.add_argument('--refine-voxels', type=int, default=2, help='with --propose-factor: refineVoxels')
+    c.add_argument('--refine-sigmas-mm', type=float, nargs='*', default=[1.5, 2.5],
+                   help='with --propose-factor: refineSigmasMm')
     t = sub.add_parser('train')
     t.add_argument('--train', nargs='+', required=True)
     t.add_argument('--val', nargs='*', default=[])
