@@ -67,9 +67,9 @@ def case_candidates(job):
         s = c['spacingMm'][0]
         if coarse_mm:
             fraction = coarse_mask(fraction, s / coarse_mm)
-        if propose:  # the centres' dot values are this crop's filter's, not needed then
+        d = None  # this crop's own filter: not run when the candidates are proposed on a coarser crop
+        if propose:
             ks, vals = proposed(hu, fraction, s, k, *propose)
-            d = np.zeros(hu.shape)
         else:
             sel = df.region(hu, fraction)
             d = df.dot(hu, sel, [x / s for x in df.SIGMAS_MM])
@@ -88,7 +88,8 @@ def case_candidates(job):
             v = np.round((np.array(f['centreLpsMm']) - origin) / s).astype(int)[::-1]
             if np.all(v >= 0) and np.all(v < np.array(hu.shape)):
                 patches.append(df.patch(hu, v, PATCH).astype(np.int16))
-                meta.append({'side': c['side'], 'source': 'nodule', 'rank': -1, 'dot': float(d[tuple(v)]),
+                meta.append({'side': c['side'], 'source': 'nodule', 'rank': -1,
+                             'dot': 0.0 if d is None else float(d[tuple(v)]),
                              'zyx': v.tolist(), 'lps': f['centreLpsMm'], 'label': 1, 'dist': 0.0, 'size': f['sizeMm']})
     np.savez(dst, patches=np.array(patches, np.int16).reshape(-1, PATCH, PATCH, PATCH),
              meta=json.dumps({'seed': t['seed'], 'truth': 1 if nods else 0, 'nodules': nods, 'candidates': meta,
@@ -117,12 +118,17 @@ def proposed(hu, fraction, s, k, m, window, r, sigmas_mm):
     near = np.zeros(hu.shape, bool)
     for a, b in zip(lo, hi):
         near[a[0]:b[0] + 1, a[1]:b[1] + 1, a[2]:b[2] + 1] = True
-    fine = df.dot(hu, near, [x / s for x in sigmas_mm]) if sigmas_mm else np.zeros(hu.shape)
-    bright = ndi.gaussian_filter(np.clip(hu, *df.PATCH_CLIP_HU), 1.0, mode='reflect', truncate=4.0)
+    fine = df.dot(hu, near, [x / s for x in sigmas_mm]) if sigmas_mm else None
+    bright = None  # smoothed only when some window has no dot value above 0
     out = []
     for a, b in zip(lo, hi):
         box = tuple(slice(a[i], b[i] + 1) for i in range(3))
-        w = fine[box] if fine[box].max() > 0 else bright[box]
+        if fine is not None and fine[box].max() > 0:
+            w = fine[box]
+        else:
+            if bright is None:
+                bright = ndi.gaussian_filter(np.clip(hu, *df.PATCH_CLIP_HU), 1.0, mode='reflect', truncate=4.0)
+            w = bright[box]
         out.append(a + np.array(np.unravel_index(np.argmax(w), w.shape)))
     return np.array(out, int).reshape(-1, 3), vals
 
@@ -244,6 +250,9 @@ def train(a):
             print(f'step {step} {time.time() - t0:.0f} s loss {loss.item():.3f}', flush=True)
     print(f'{step} steps in {time.time() - t0:.0f} s')
     proposal = ct[0].get('proposal')  # how the candidates were proposed (candidates --propose-factor), or None
+    if any(c.get('proposal') != proposal for c in ct):
+        sys.exit('the training candidates were proposed in different ways (candidates --propose-factor): the '
+                 'checkpoint would describe only some of them')
     torch.save({'state': net.state_dict(), 'width': a.width, 'patchVoxels': PATCH, 'candidates': a.k,
                 'clipHu': df.PATCH_CLIP_HU, 'peakWindowVoxels': proposal['peakWindowVoxels'] if proposal
                 else df.PEAK_WINDOW, 'proposal': proposal}, a.checkpoint)
