@@ -73,7 +73,8 @@ import org.cttriage.core.volume.Volume;
  * candidate's patch is cut from the volume on the fine crop's lattice, on its blob ({@link #finePatches}): the fine
  * filter's cost (two 1.5 mm crops, their masks and smoothing) is what the 3 mm proposal saves, about a third of a
  * study's time on two cores. The shipped package does not use it: its second look, trained on the 1.5 mm filter's
- * candidates, ranks nodules worse on the 3 mm filter's (docs/benchmarks.md, 2026-12-07).
+ * candidates, ranks nodules worse on the 3 mm filter's, and so does one trained on the 3 mm filter's own (run T),
+ * because the 3 mm filter does not propose some 5 mm nodules at all (docs/benchmarks.md, 2026-12-07).
  */
 public final class DotFilters {
     /** Gaussian truncation, in standard deviations (scipy's default). */
