@@ -101,7 +101,8 @@ def case_candidates(job):
 def proposed(hu, fraction, s, k, m, window, r, sigmas_mm):
     """The candidates of a filter on a crop m times coarser than this one (the engine's DotFilters with
     secondLook.patchSpacingMm, manifest spacingMm m s): the filter on the crop's m^3 block means (HU and mask fraction:
-    the coarse crop of the same box, whose voxel i covers this crop's voxels m i .. m i + m - 1), its k largest maxima
+    close to the coarse crop of the same box, whose voxel i covers this crop's voxels m i .. m i + m - 1, which the
+    engine samples on its own footprint and masks from its coarse stage), its k largest maxima
     of a ``window`` cube, each moved within r voxels of its block (m i - r .. m i + m - 1 + r) onto the largest dot
     value of this crop at ``sigmas_mm`` or, where none is above 0 or without them, onto the largest patch-clipped HU
     smoothed by one voxel (DotFilters.finePatches). ([n, 3] voxels of this crop, [n] the coarse dot values)."""
