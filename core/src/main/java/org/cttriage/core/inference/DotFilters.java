@@ -659,6 +659,9 @@ public final class DotFilters {
 
     /** Index {@code i} mirrored into 0..n-1 (scipy's "reflect": d c b a | a b c d | d c b a). */
     static int mirror(int i, int n) {
+        if (i >= 0 && i < n) {
+            return i; // nearly every call (the passes' rows, the Hessian's neighbours): no division
+        }
         int period = 2 * n;
         int k = Math.floorMod(i, period);
         return k < n ? k : period - 1 - k;
