@@ -363,6 +363,7 @@ public final class OrganCrops {
                 double[] sum = new double[nx];
                 float[] lo = new float[nx];
                 float[] hi = new float[nx];
+                RowCache rows = new RowCache(nx * fs[0]);
                 for (int j = 0; j < n[1]; j++) {
                     java.util.Arrays.fill(sum, 0);
                     java.util.Arrays.fill(lo, Float.POSITIVE_INFINITY);
@@ -372,10 +373,16 @@ public final class OrganCrops {
                         for (int b = 0; b < fs[1]; b++) {
                             int sy = j * fs[1] + b;
                             boolean out = outside[1][sy] || outside[2][sz];
-                            int r00 = low[2][sz] * sxy + low[1][sy] * sx;
-                            int r01 = low[2][sz] * sxy + high[1][sy] * sx;
-                            int r10 = high[2][sz] * sxy + low[1][sy] * sx;
-                            int r11 = high[2][sz] * sxy + high[1][sy] * sx;
+                            double[] x00 = null;
+                            double[] x01 = null;
+                            double[] x10 = null;
+                            double[] x11 = null;
+                            if (!out) { // the volume rows' x-interpolations, shared by the samples that read them
+                                x00 = rows.row(hu, low[2][sz] * sxy + low[1][sy] * sx);
+                                x01 = rows.row(hu, low[2][sz] * sxy + high[1][sy] * sx);
+                                x10 = rows.row(hu, high[2][sz] * sxy + low[1][sy] * sx);
+                                x11 = rows.row(hu, high[2][sz] * sxy + high[1][sy] * sx);
+                            }
                             double fy = fraction[1][sy];
                             double fz = fraction[2][sz];
                             double gy = 1 - fy;
@@ -386,16 +393,8 @@ public final class OrganCrops {
                                     if (out || outside[0][sa]) {
                                         v = outsideHu;
                                     } else {
-                                        int x0 = low[0][sa];
-                                        int x1 = high[0][sa];
-                                        double fx = fraction[0][sa];
-                                        double gx = 1 - fx;
-                                        double c00 = hu[r00 + x0] * gx + hu[r00 + x1] * fx;
-                                        double c01 = hu[r01 + x0] * gx + hu[r01 + x1] * fx;
-                                        double c10 = hu[r10 + x0] * gx + hu[r10 + x1] * fx;
-                                        double c11 = hu[r11 + x0] * gx + hu[r11 + x1] * fx;
-                                        double c0 = c00 * gy + c01 * fy;
-                                        double c1 = c10 * gy + c11 * fy;
+                                        double c0 = x00[sa] * gy + x01[sa] * fy;
+                                        double c1 = x10[sa] * gy + x11[sa] * fy;
                                         v = (float) (c0 * gz + c1 * fz);
                                     }
                                     sum[i] += v;
@@ -418,6 +417,51 @@ public final class OrganCrops {
                 }
             });
             return new float[][] {mean, min, max};
+        }
+
+        /**
+         * The x-interpolations of the last few volume rows a crop slice's samples read: {@code hu[row + x0] · (1 − fx) +
+         * hu[row + x1] · fx} at every x sample (0 where the sample is outside the volume), the very term of the
+         * trilinear interpolation, so that a row read by two samples (the two rows of one and the next one's lower
+         * row) is interpolated once. One sample reads four rows (two per plane of the slice) and the rows advance
+         * with the samples, so the least recently used of six is the one to replace: never one of the rows the
+         * sample has just asked for. ServingTimings' 1.5 mm lung crop: 56-61 ms mean only, 65-80 ms with the extremes
+         * before; 43-48 and 56-61 ms with it.
+         */
+        private final class RowCache {
+            private final int[] keys = {-1, -1, -1, -1, -1, -1};
+            private final long[] used = new long[keys.length];
+            private final double[][] values;
+            private long clock;
+
+            RowCache(int samples) {
+                values = new double[keys.length][samples];
+            }
+
+            double[] row(short[] hu, int row) {
+                clock++;
+                int oldest = 0;
+                for (int e = 0; e < keys.length; e++) {
+                    if (keys[e] == row) {
+                        used[e] = clock;
+                        return values[e];
+                    }
+                    if (used[e] < used[oldest]) {
+                        oldest = e;
+                    }
+                }
+                double[] x = values[oldest];
+                for (int sa = 0; sa < x.length; sa++) {
+                    if (outside[0][sa]) {
+                        x[sa] = 0;
+                    } else {
+                        x[sa] = hu[row + low[0][sa]] * (1 - fraction[0][sa]) + hu[row + high[0][sa]] * fraction[0][sa];
+                    }
+                }
+                keys[oldest] = row;
+                used[oldest] = clock;
+                return x;
+            }
         }
 
         /** The footprint sample that is {@code a} along axis {@code r} and first along the others. */
