@@ -125,25 +125,7 @@ public final class OrganCrops {
         double[][] offsets = footprintOffsets(g, grid.organ());
         Aligned aligned = Aligned.of(g, grid, spec.footprintSamples(), offsets);
         if (aligned != null) {
-            float[] out = new float[grid.organ().voxels()];
-            int[] vs = g.size();
-            aligned.forEachCropVoxel((o, i, j, k) -> {
-                int hits = 0;
-                for (int c = 0; c < aligned.fs[2]; c++) {
-                    int z = aligned.nearest[2][k * aligned.fs[2] + c];
-                    for (int b = 0; b < aligned.fs[1]; b++) {
-                        int y = aligned.nearest[1][j * aligned.fs[1] + b];
-                        for (int a = 0; a < aligned.fs[0]; a++) {
-                            int x = aligned.nearest[0][i * aligned.fs[0] + a];
-                            if (x >= 0 && y >= 0 && z >= 0 && labels[(z * vs[1] + y) * vs[0] + x] == label) {
-                                hits++;
-                            }
-                        }
-                    }
-                }
-                out[o] = (float) hits / offsets.length;
-            });
-            return out;
+            return aligned.labelFraction(labels, g.size(), label, offsets.length);
         }
         return labelFractionGeneral(labels, g, grid, label, offsets);
     }
@@ -464,28 +446,49 @@ public final class OrganCrops {
             }
         }
 
+        /**
+         * The fraction of each voxel's footprint samples whose nearest voxel of {@code labels} (a volume of size
+         * {@code vs}) is {@code label}; {@code samples} per voxel. A grid row at a time: its samples' rows of the label
+         * volume once, the counts exact.
+         */
+        float[] labelFraction(byte[] labels, int[] vs, int label, int samples) {
+            float[] out = new float[n[0] * n[1] * n[2]];
+            int nx = n[0];
+            IntStream.range(0, n[2]).parallel().forEach(k -> {
+                int[] hits = new int[nx];
+                for (int j = 0; j < n[1]; j++) {
+                    java.util.Arrays.fill(hits, 0);
+                    for (int c = 0; c < fs[2]; c++) {
+                        int z = nearest[2][k * fs[2] + c];
+                        for (int b = 0; b < fs[1]; b++) {
+                            int y = nearest[1][j * fs[1] + b];
+                            if (z < 0 || y < 0) {
+                                continue;
+                            }
+                            int row = (z * vs[1] + y) * vs[0];
+                            for (int i = 0, sa = 0; i < nx; i++) {
+                                for (int a = 0; a < fs[0]; a++, sa++) {
+                                    int x = nearest[0][sa];
+                                    if (x >= 0 && labels[row + x] == label) {
+                                        hits[i]++;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    int o = (k * n[1] + j) * nx;
+                    for (int i = 0; i < nx; i++) {
+                        out[o + i] = (float) hits[i] / samples;
+                    }
+                }
+            });
+            return out;
+        }
+
         /** The footprint sample that is {@code a} along axis {@code r} and first along the others. */
         private static int sampleIndex(int[] fs, int r, int a) {
             return r == 0 ? a : r == 1 ? a * fs[0] : a * fs[0] * fs[1];
         }
-
-        /** Crop slices in parallel; each visitor writes only its own output index. */
-        void forEachCropVoxel(CropIndex visitor) {
-            IntStream.range(0, n[2]).parallel().forEach(k -> {
-                int o = k * n[1] * n[0];
-                for (int j = 0; j < n[1]; j++) {
-                    for (int i = 0; i < n[0]; i++, o++) {
-                        visitor.at(o, i, j, k);
-                    }
-                }
-            });
-        }
-    }
-
-    /** Receives each crop voxel: its output index and its indices on the crop grid. */
-    @FunctionalInterface
-    interface CropIndex {
-        void at(int outputIndex, int i, int j, int k);
     }
 
     /** Receives each crop voxel: its output index and its continuous index in the volume. */
