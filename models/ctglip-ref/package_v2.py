@@ -373,7 +373,7 @@ def dot_filter(args):
         'findings': args.findings,
         'gridSize': args.grid,
         'spacingMm': [args.spacing] * 3,
-        'sigmasMm': df.SIGMAS_MM,
+        'sigmasMm': args.sigmas_mm or df.SIGMAS_MM,
         'clipHu': df.CLIP_HU,
         'floorHu': df.FLOOR_HU,
         'regionDilateVoxels': df.DILATE,
@@ -422,7 +422,11 @@ def second_look(args):
 
 
 def dot_bullet(filters):
-    """The card's description of the dot filters (manifest organCrops.dotFilters ``filters``)."""
+    """The card's description of the dot filters (manifest organCrops.dotFilters ``filters``). A second look's
+    training candidates are the filter's at experiments/dot_filter.py's scales (second_look.py), whichever the
+    engine runs."""
+    sys.path.insert(0, os.path.join(HERE, 'experiments'))
+    import dot_filter as df
     return ('- **Dot filters (no training):** for ' + ', '.join(f'{o} ({", ".join(d["findings"])})'
                                                         for o, d in filters.items())
             + ', the multi-scale Hessian dot filter of Li, Sone and Doi (2003) (manifest organCrops.dotFilters; '
@@ -438,7 +442,11 @@ def dot_bullet(filters):
                       '`models/ctglip-ref/experiments/second_look.py`) the filter only proposes: a small 3D CNN '
                       f'scores the {d["secondLook"]["patchVoxels"]}^3 patch around each of its '
                       f'{d["secondLook"]["candidates"]} largest local maxima, and the score is the largest logit, '
-                      'its location that candidate. Training: `' + d['secondLook']['training']['command'] + '`.'
+                      'its location that candidate. Training: `' + d['secondLook']['training']['command'] + '`'
+                      + ('' if d['sigmasMm'] == df.SIGMAS_MM else
+                         ' (its training candidates are the filter\'s at the scales '
+                         + ', '.join(f'{s:g}' for s in df.SIGMAS_MM) + ' mm; served, the filter runs only '
+                         + ', '.join(f'{s:g}' for s in d['sigmasMm']) + ' mm)') + '.'
                       for o, d in filters.items() if 'secondLook' in d) + '\n')
 
 
@@ -738,6 +746,9 @@ def main():
     f.add_argument('--findings', nargs='+', default=['pulmonary_nodule'])
     f.add_argument('--grid', type=int, nargs=3, default=[112, 128, 192], help='x y z voxels')
     f.add_argument('--spacing', type=float, default=1.5, help='mm, isotropic')
+    f.add_argument('--sigmas-mm', type=float, nargs='+',
+                   help='the scales the engine runs (default: dot_filter.py\'s SIGMAS_MM, from whose candidates '
+                        'second_look.py trains the second look whatever this says)')
     f.add_argument('--reference-dot', type=float, default=60.0,
                    help='the dot value scored as probability 0.5 (about the median lung of run P)')
     f.add_argument('--out', default=os.path.join(ROOT, 'models', 'ctglip-ref-v2'))
