@@ -19,9 +19,11 @@
 #      organCrops.lesionDetectors), and the train/serve parity fixture of core's LesionDetectorsTest
 #      (experiments/detector_parity.py);
 #   6b. the nodules' Hessian dot filter on its own 1.5 mm lung crop (package_v2.py dot-filter, run P; no training,
-#      experiments/dot_filter.py is its reference and core's DotFiltersTest holds the engine to it);
+#      experiments/dot_filter.py is its reference and core's DotFiltersTest holds the engine to it), served at its two
+#      small scales, 1.5 and 2.5 mm (--sigmas-mm; the 4 and 6 mm scales cost about 0.2 s a study and did not rank
+#      nodules better: docs/benchmarks.md, 2026-12-07);
 #   6c. its second look (runs Q and R): a small CNN on the 16^3 patches around the filter's 32 largest candidates per
-#      lung (experiments/second-look-run.sh: 1.5 mm lung crops of 145 phantoms with a nodule and 200 random ones,
+#      lung, the filter at dot_filter.py's four scales (1.5, 2.5, 4, 6 mm) (experiments/second-look-run.sh: 1.5 mm lung crops of 145 phantoms with a nodule and 200 random ones,
 #      run R's served crops of 160 of the random ones made with this package's coarse stage, the candidates, SL_MIN
 #      minutes of training), exported by package_v2.py second-look;
 #   7. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
@@ -81,7 +83,7 @@ DETECTORS=(--detector "kidney=$WORK/lesion-kidney/detector.pt" --detector "pancr
   --command "models/ctglip-ref/experiments/lesion-run.sh WORK SPEC ORGAN FINDINGS MINUTES 48 --norm batch (kidney kidney renal_cyst $KIDNEY_MIN; pancreas pancreas pancreatic_mass:480 $PANCREAS_MIN; liver-3mm liver \"liver_cyst liver_mass:90\" $LIVER_MIN)"
 "$PY" "$HERE/experiments/detector_parity.py" --package "$OUT" "${DETECTORS[@]}" \
   --out "$ROOT/core/src/test/resources/lesion-detector-parity.json"
-"$PY" "$HERE/package_v2.py" dot-filter --out "$OUT"   # the nodules (run P): no training
+"$PY" "$HERE/package_v2.py" dot-filter --out "$OUT" --sigmas-mm 1.5 2.5   # the nodules (run P): no training
 "$HERE/experiments/second-look-run.sh" "$WORK" "$SL_MIN" "$OUT" | tee "$WORK/train-second-look.log"
 "$PY" "$HERE/package_v2.py" second-look --out "$OUT" --checkpoint "$WORK/second-look/second-look.pt" \
   --command "models/ctglip-ref/experiments/second-look-run.sh WORK $SL_MIN models/ctglip-ref-v2"

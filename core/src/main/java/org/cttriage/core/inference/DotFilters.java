@@ -30,7 +30,7 @@ import org.cttriage.core.volume.Volume;
  *   "lung": {
  *     "findings": ["pulmonary_nodule"],
  *     "gridSize": [112, 128, 192], "spacingMm": [1.5, 1.5, 1.5],   the filter's own crop of the organ's box
- *     "sigmasMm": [1.5, 2.5, 4.0, 6.0],                           the scales
+ *     "sigmasMm": [1.5, 2.5, 4.0, 6.0],                           the scales (ctglip-ref-v2: 1.5 and 2.5 only)
  *     "clipHu": [-1000, -400],                                    the filter's input is the HU clipped to this
  *     "floorHu": -750,                                            no voxel below it is a candidate
  *     "regionDilateVoxels": 2,                                    the organ mask dilated (6-connected)
