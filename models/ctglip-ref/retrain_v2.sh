@@ -35,10 +35,11 @@
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
 # python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
 # data + REFINER_MIN + 12 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 48 min of
-# second-look data and candidates + SL_MIN + 52 min of calibration
-# and evaluation (evaluate, about 4.2 s per case with the dot filter: 17 min on N_CAL=240, 14 min on N_EVAL=200, 21
-# min on 3 x N_ENRICHED=100): about 4 h 54 min
-# with the defaults (estimate), of which the third stage is 82 min, the second look 58 min (27 of them run R's served
+# second-look data and candidates + SL_MIN + 43 min of calibration
+# and evaluation (evaluate, about 3.4 s per case with the serving path of 2026-12-07 and the filter at two scales: 16
+# min on N_CAL=240, 938 s measured beside other work; 11 min on N_EVAL=200, 680 s; 17 min on 3 x N_ENRICHED=100, 340-345
+# s each): about 4 h 45 min
+# with the defaults (estimate; the other evaluate steps not re-measured since the serving path got faster), of which the third stage is 82 min, the second look 58 min (27 of them run R's served
 # crops: evaluate --crop-dump, about 7.5 s per case) and the calibration's second 120 cases 7 min
 # (docs/benchmarks.md). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, KIDNEY_MIN,
