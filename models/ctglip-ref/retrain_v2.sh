@@ -20,12 +20,14 @@
 #      (experiments/detector_parity.py);
 #   6b. the nodules' Hessian dot filter on its own 1.5 mm lung crop (package_v2.py dot-filter, run P; no training,
 #      experiments/dot_filter.py is its reference and core's DotFiltersTest holds the engine to it), served at its two
-#      small scales, 1.5 and 2.5 mm (--sigmas-mm; the 4 and 6 mm scales cost about 0.2 s a study and did not rank
-#      nodules better: docs/benchmarks.md, 2026-12-07);
+#      small scales, 1.5 and 2.5 mm (--sigmas-mm: the 4 and 6 mm scales cost 0.18-0.30 s a study; without them the
+#      nodules rank 0.879 against 0.895 on the unseen phantoms, 0.890 against 0.894 on the calibration ones and 0.924
+#      against 0.918 on the enriched 120: docs/benchmarks.md, 2026-12-07);
 #   6c. its second look (runs Q and R): a small CNN on the 16^3 patches around the filter's 32 largest candidates per
-#      lung, the filter at dot_filter.py's four scales (1.5, 2.5, 4, 6 mm) (experiments/second-look-run.sh: 1.5 mm lung crops of 145 phantoms with a nodule and 200 random ones,
-#      run R's served crops of 160 of the random ones made with this package's coarse stage, the candidates, SL_MIN
-#      minutes of training), exported by package_v2.py second-look;
+#      lung, the filter at dot_filter.py's four scales (1.5, 2.5, 4, 6 mm) (experiments/second-look-run.sh: 1.5 mm
+#      lung crops of 145 phantoms with a nodule and 200 random ones, run R's served crops of 160 of the random ones
+#      made with this package's coarse stage, the candidates, SL_MIN minutes of training), exported by package_v2.py
+#      second-look;
 #   7. calibration of the crop findings on the Java serving path (ct-triage evaluate --margins on the
 #      calibration seeds 2000000+, then package_v2.py calibrate: per finding the crop embedding, the crop's
 #      finding head, the organ's lesion detector or dot filter, or the coarse stage, whichever ranks it best there);
@@ -37,10 +39,11 @@
 # data + REFINER_MIN + 12 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 48 min of
 # second-look data and candidates + SL_MIN + 43 min of calibration
 # and evaluation (evaluate, about 3.4 s per case with the serving path of 2026-12-07 and the filter at two scales: 16
-# min on N_CAL=240, 938 s measured beside other work; 11 min on N_EVAL=200, 680 s; 17 min on 3 x N_ENRICHED=100, 340-345
-# s each): about 4 h 45 min
-# with the defaults (estimate; the other evaluate steps not re-measured since the serving path got faster), of which the third stage is 82 min, the second look 58 min (27 of them run R's served
-# crops: evaluate --crop-dump, about 7.5 s per case) and the calibration's second 120 cases 7 min
+# min on N_CAL=240, 938 s measured beside other work; 11 min on N_EVAL=200, 680 s; 17 min on 3 x N_ENRICHED=100,
+# 340-345 s each): about 4 h 45 min
+# with the defaults (estimate; the other evaluate steps not re-measured since the serving path got faster), of which
+# the third stage is 82 min, the second look 58 min (27 of them run R's served crops: evaluate --crop-dump, about 7.5 s
+# per case) and the calibration's second 120 cases 7 min
 # (docs/benchmarks.md). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, KIDNEY_MIN,
 #        PANCREAS_MIN, LIVER_MIN, SL_MIN, N_CAL, N_EVAL, N_ENRICHED may be set)
