@@ -35,16 +35,14 @@
 #      findings on enriched sets of unseen seeds (evaluate --findings: N_ENRICHED phantoms each with the finding
 #      inserted, ranked against the unseen evaluation's negatives; compare --enriched; N_ENRICHED=0 skips them).
 # Needs plugin/target/ct-triage.jar (mvn -o -q package -pl plugin -am -DskipTests), Debian's python3-torch,
-# python3-onnx, python3-numpy. About 20 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner
-# data + REFINER_MIN + 12 min of detector data and validation + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 48 min of
-# second-look data and candidates + SL_MIN + 43 min of calibration
-# and evaluation (evaluate, about 3.4 s per case with the serving path of 2026-12-07 and the filter at two scales: 16
-# min on N_CAL=240, 938 s measured beside other work; 11 min on N_EVAL=200, 680 s; 17 min on 3 x N_ENRICHED=100,
-# 340-345 s each): about 4 h 45 min
-# with the defaults (estimate; the other evaluate steps not re-measured since the serving path got faster), of which
-# the third stage is 82 min, the second look 58 min (27 of them run R's served crops: evaluate --crop-dump, about 7.5 s
-# per case) and the calibration's second 120 cases 7 min
-# (docs/benchmarks.md). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
+# python3-onnx, python3-numpy. Measured end to end on 2026-12-07 with every *_MIN=1 (docs/benchmarks.md, "the floor of
+# the CPU rebuild"): 10 min of crop data + TRAIN_MIN + LUNG_MIN + 4 min of refiner data + REFINER_MIN + 5 min of
+# detector data + KIDNEY_MIN + PANCREAS_MIN + LIVER_MIN + 39 min of second-look data and candidates (15 of them run R's
+# served crops, evaluate --crop-dump at 5.4 s per case) + SL_MIN + 15 min of calibration (3.75 s per case) + about 5 min
+# of loading and validation around the seven trainings: 86 min for the package with one-minute budgets, and 32 min of
+# evaluation (step 8): 1 h 57 min in all (7031 s). With the default budgets (160 min) about 4 h for the package and
+# about 4 h 30 min with its evaluation (issue 12's target: 2 h), not counting ctglip-ref's coarse stage that it builds
+# on (retrain.sh, 49 min). N_CAL was 120 before the third stage; 240 since (MODEL_CARD.md of the package says why).
 # Usage: models/ctglip-ref/retrain_v2.sh   (CTGLIP_WORK, TRAIN_MIN, LUNG_MIN, REFINER_MIN, KIDNEY_MIN,
 #        PANCREAS_MIN, LIVER_MIN, SL_MIN, N_CAL, N_EVAL, N_ENRICHED may be set)
 set -euo pipefail
