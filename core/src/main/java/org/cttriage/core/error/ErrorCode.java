@@ -74,6 +74,11 @@ public enum ErrorCode {
     DEVICE_UNAVAILABLE(404, "inference device unavailable"),
     /** ONNX Runtime failed while running a model. */
     INFERENCE_FAILED(405, "inference failed"),
+    /**
+     * ONNX Runtime's native libraries could not be kept in the shared owner-only folder under java.io.tmpdir (not
+     * writable, not POSIX, or another user's): the binding unpacks a copy of its own at each start and leaves it.
+     */
+    NATIVE_LIBRARIES_NOT_SHARED(406, "ONNX Runtime native libraries not shared between starts"),
 
     /** The FHIR server could not be reached, timed out, or answered 5xx or 429: retried with backoff. */
     FHIR_SERVER_UNAVAILABLE(501, "FHIR server unavailable"),

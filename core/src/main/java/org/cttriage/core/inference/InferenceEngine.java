@@ -88,6 +88,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.options = options;
         this.preprocessor = new Preprocessor(pkg.preprocessing());
         this.tokenizer = pkg.tokenizer();
+        OnnxRuntimeNatives.prepare();
         this.env = OrtEnvironment.getEnvironment();
         boolean cudaAvailable = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
         boolean useCuda = switch (options.device()) {

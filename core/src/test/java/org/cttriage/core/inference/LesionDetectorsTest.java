@@ -158,6 +158,7 @@ class LesionDetectorsTest {
         JsonNode fixture = json.readTree(PARITY.toFile());
         ModelPackage pkg = ModelPackage.load(PACKAGE);
         JsonNode stage = pkg.manifest().path("organCrops");
+        OnnxRuntimeNatives.prepare();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Map<String, Integer> channels = new LinkedHashMap<>();
         stage.path("findingChannels").fields().forEachRemaining(e -> channels.put(e.getKey(), e.getValue().asInt()));
