@@ -11,9 +11,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.cttriage.testdata.dicom.PhantomSeries;
 import org.cttriage.testdata.junit.Eventually;
 import org.cttriage.testdata.junit.ExternalCommand;
@@ -28,10 +31,12 @@ import org.junit.jupiter.api.io.TempDir;
  * check passing inside it, C-ECHOed, sent a CT study that it triages with the model inside the image, counted in
  * /metrics, its data in the volume, and stopped by SIGTERM with the JVM's clean status.
  */
-@RequiresTools({"podman", "runc", "echoscu", "storescu"})
+@RequiresTools({"podman", "runc", "echoscu", "storescu", "dcmdump"})
 class ContainerRunTest {
     private static final Duration WAIT = Duration.ofMinutes(3);
     private static final String CONTAINER = "ct-triage-container-run-test";
+    private static final Path IMAGE_CONFIG = Distribution.PROJECT.resolve(
+            "distribution/src/image/root/etc/ct-triage/ct-triage.conf");
 
     @TempDir
     Path dir;
@@ -45,9 +50,16 @@ class ContainerRunTest {
             assertThat(load.exitCode()).as(load.output()).isZero();
             int dicomPort = LoopbackPorts.free();
             int httpPort = LoopbackPorts.free();
+            // The image's own configuration with the test's free-space floor (a few MB, not the 1 GiB a node keeps):
+            // readiness must not hang on how full the build machine's disk is (CI's once had 934 MB).
+            Path config = dir.resolve("ct-triage.conf");
+            Files.writeString(config, Distribution.withValues(Files.readString(IMAGE_CONFIG),
+                    Map.of("dicom.min-free-disk-mb", "64")));
+            Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
             // This sandbox's kernel refuses the runtime's default limits (RLIMIT_NOFILE 1048576): ask for less.
             ExternalCommand.Result run = podman(Duration.ofMinutes(1), "run", "-d", "--name", CONTAINER,
                     "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
+                    "-v", config + ":/etc/ct-triage/ct-triage.conf:ro",
                     "-p", LoopbackPorts.HOST + ":" + dicomPort + ":11112", "-p", LoopbackPorts.HOST + ":" + httpPort + ":8080",
                     "localhost/" + Distribution.IMAGE_NAME);
             assertThat(run.exitCode()).as(run.output()).isZero();
@@ -74,9 +86,31 @@ class ContainerRunTest {
             assertThat(InstalledNodeTest.metric(metrics, "cttriage_instances_received_total")).isEqualTo(files.size());
             assertThat(InstalledNodeTest.metric(metrics, "cttriage_series{state=\"triaged\"}")).isEqualTo(1.0);
             // No PACS in the image's configuration: the SR stays in the volume's results/.
-            ExternalCommand.Result srs = exec("find", "/var/lib/ct-triage/results", "-name", "*.dcm");
-            assertThat(srs.output().lines().toList()).as(srs.output()).hasSize(1);
+            // The image has bash and coreutils, no find: bash's globstar lists the files.
+            ExternalCommand.Result srs = files("/var/lib/ct-triage/results/**/*.dcm");
+            assertThat(srs.exitCode()).as(srs.output()).isZero();
+            assertThat(srs.output().lines().toList()).as(srs.output()).isNotEmpty().allMatch(l -> l.endsWith(".dcm"));
+            // One SR, its SEG, and a KOS when a finding is present (read by dcmdump on copies taken out).
+            ExternalCommand.Result copied = podman(Duration.ofMinutes(1), "cp", CONTAINER + ":/var/lib/ct-triage/results",
+                    dir.resolve("results").toString());
+            assertThat(copied.exitCode()).as(copied.output()).isZero();
+            List<String> modalities = new ArrayList<>();
+            try (Stream<Path> s = Files.walk(dir.resolve("results"))) {
+                for (Path f : s.filter(p -> p.toString().endsWith(".dcm")).toList()) {
+                    ExternalCommand.Result dump = ExternalCommand.run(Duration.ofSeconds(30), "dcmdump", "+P", "Modality",
+                            f.toString());
+                    assertThat(dump.exitCode()).as(dump.output()).isZero();
+                    modalities.add(dump.output().replaceAll("(?s).*\\[([A-Z]+)\\].*", "$1"));
+                }
+            }
+            assertThat(modalities).hasSize(srs.output().lines().toList().size());
+            assertThat(modalities).containsOnlyOnce("SR", "SEG").allMatch(m -> List.of("SR", "SEG", "KO").contains(m));
             assertThat(exec("ls", "/var/lib/ct-triage").output()).contains("db").contains("spool").contains("results");
+            // ONNX Runtime loaded from the image's lib/native: no library unpacked into the container's /tmp (the
+            // binding still makes an empty folder there, removed when the JVM exits).
+            ExternalCommand.Result unpacked = files("/tmp/**/*.so*");
+            assertThat(unpacked.exitCode()).as(unpacked.output()).isZero();
+            assertThat(unpacked.output()).as("libraries in the container's /tmp").isBlank();
 
             ExternalCommand.Result stop = podman(Duration.ofSeconds(90), "stop", "-t", "60", CONTAINER);
             assertThat(stop.exitCode()).as(stop.output()).isZero();
@@ -107,6 +141,11 @@ class ContainerRunTest {
             sum += InstalledNodeTest.metric(metrics, "cttriage_results_total{priority=\"" + priority + "\"}");
         }
         return sum;
+    }
+
+    /** The container's files that a bash glob (globstar, dot files too) matches, one a line; none: empty output. */
+    private ExternalCommand.Result files(String glob) throws IOException, InterruptedException {
+        return exec("/bin/bash", "-c", "shopt -s globstar nullglob dotglob; for f in " + glob + "; do echo \"$f\"; done");
     }
 
     private ExternalCommand.Result exec(String... command) throws IOException, InterruptedException {

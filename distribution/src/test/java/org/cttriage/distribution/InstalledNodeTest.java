@@ -69,6 +69,9 @@ class InstalledNodeTest {
             ours.put("delivery.dicom-destinations", "PACS@" + pacs.host() + ":" + pacs.port());
             ours.put("http.port", "0");
             ours.put("assembly.quiet-period", "1s");
+            // The test's few MB, not the 1 GiB an installed node keeps free: readiness must not hang on how full the
+            // build machine's disk is (CI's once had 934 MB: config check failed and the node never became ready).
+            ours.put("dicom.min-free-disk-mb", "64");
             // The shipped example, every comment kept, with this test's addresses.
             Path config = dir.resolve("ct-triage.conf");
             Files.writeString(config, Distribution.withValues(Files.readString(prefix.resolve("etc/ct-triage.conf")), ours));
@@ -141,6 +144,13 @@ class InstalledNodeTest {
                 assertThat(node.waitFor(60, TimeUnit.SECONDS)).as("stopped within 60 s; log:\n" + tail(log)).isTrue();
                 assertThat(node.exitValue()).as(tail(log)).isEqualTo(143);
                 assertThat(Files.readString(log)).contains("Apache Camel").contains("(ct-triage) shutdown in");
+
+                // ONNX Runtime loaded from lib/native: no copy of its libraries unpacked into the JVMs' temporary
+                // folder by this serve or by the commands before it (the binding alone leaves 22 MB a start there).
+                try (Stream<Path> s = Files.list(jvmTmp())) {
+                    assertThat(s.map(p -> p.getFileName().toString()).toList())
+                            .noneMatch(name -> name.startsWith("onnxruntime") || name.startsWith("ct-triage-onnxruntime"));
+                }
             } finally {
                 if (node.isAlive()) {
                     node.destroyForcibly().waitFor();
@@ -164,9 +174,14 @@ class InstalledNodeTest {
         }
         assertThat(prefix.resolve("models/ctglip-ref/train.py")).doesNotExist();
         assertThat(prefix.resolve("models/ctglip-ref/experiments")).doesNotExist();
+        for (String platform : List.of("linux-x64", "linux-aarch64")) {
+            for (String library : List.of("libonnxruntime.so", "libonnxruntime4j_jni.so")) {
+                assertThat(prefix.resolve("lib/native").resolve(platform).resolve(library)).isRegularFile();
+            }
+        }
         List<String> jars;
         try (Stream<Path> s = Files.list(prefix.resolve("lib"))) {
-            jars = s.map(p -> p.getFileName().toString()).sorted().toList();
+            jars = s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted().toList();
         }
         assertThat(jars).hasSizeGreaterThan(50).allMatch(j -> j.endsWith(".jar"));
         assertThat(jars).noneMatch(j -> j.startsWith("junit") || j.startsWith("assertj") || j.startsWith("wiremock")
@@ -185,11 +200,17 @@ class InstalledNodeTest {
     }
 
     /** An operator's machine with a Java runtime and nothing of the build: PATH is that one folder. */
-    private ProcessBuilder environment(ProcessBuilder builder, Path javaOnly) {
+    /** The installed commands' java.io.tmpdir (CT_TRIAGE_JAVA_OPTS), the test's own to look into. */
+    private Path jvmTmp() throws IOException {
+        return Files.createDirectories(dir.resolve("jvm-tmp"));
+    }
+
+    private ProcessBuilder environment(ProcessBuilder builder, Path javaOnly) throws IOException {
         Map<String, String> env = builder.environment();
         env.clear();
         env.put("PATH", javaOnly.toString());
         env.put("HOME", dir.toString());
+        env.put("CT_TRIAGE_JAVA_OPTS", "-Djava.io.tmpdir=" + jvmTmp());
         return builder.directory(dir.toFile());
     }
 
