@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.net.JarURLConnection;
 import java.net.URL;
 import java.net.URLConnection;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -186,7 +187,8 @@ final class OnnxRuntimeNatives {
     static Path unpack(Path userFolder, List<Library> libraries) throws IOException {
         CRC32 key = new CRC32();
         for (Library library : libraries) {
-            key.update((library.fileName() + ":" + library.size() + ":" + library.crc() + "\n").getBytes());
+            key.update((library.fileName() + ":" + library.size() + ":" + library.crc() + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
         }
         Path folder = userFolder.resolve("onnxruntime-" + HexFormat.of().toHexDigits((int) key.getValue()));
         Files.createDirectories(folder);
