@@ -89,7 +89,8 @@ class ContainerRunTest {
             // The image has bash and coreutils, no find: bash's globstar lists the files.
             ExternalCommand.Result srs = files("/var/lib/ct-triage/results/**/*.dcm");
             assertThat(srs.exitCode()).as(srs.output()).isZero();
-            assertThat(srs.output().lines().toList()).as(srs.output()).isNotEmpty().allMatch(l -> l.endsWith(".dcm"));
+            List<String> results = srs.output().lines().toList();
+            assertThat(results).as(srs.output()).isNotEmpty().allMatch(l -> l.endsWith(".dcm"));
             // One SR, its SEG, and a KOS when a finding is present (read by dcmdump on copies taken out).
             ExternalCommand.Result copied = podman(Duration.ofMinutes(1), "cp", CONTAINER + ":/var/lib/ct-triage/results",
                     dir.resolve("results").toString());
@@ -103,7 +104,7 @@ class ContainerRunTest {
                     modalities.add(dump.output().replaceAll("(?s).*\\[([A-Z]+)\\].*", "$1"));
                 }
             }
-            assertThat(modalities).hasSize(srs.output().lines().toList().size());
+            assertThat(modalities).hasSize(results.size());
             assertThat(modalities).containsOnlyOnce("SR", "SEG").allMatch(m -> List.of("SR", "SEG", "KO").contains(m));
             assertThat(exec("ls", "/var/lib/ct-triage").output()).contains("db").contains("spool").contains("results");
             // ONNX Runtime loaded from the image's lib/native: no library unpacked into the container's /tmp (the

@@ -76,7 +76,8 @@ public enum ErrorCode {
     INFERENCE_FAILED(405, "inference failed"),
     /**
      * ONNX Runtime's native libraries could not be kept in the shared owner-only folder under java.io.tmpdir (not
-     * writable, not POSIX, or another user's): the binding unpacks a copy of its own at each start and leaves it.
+     * writable, no POSIX permissions, a link, another user's or open to others): the binding unpacks a copy of its own
+     * at each start and leaves it.
      */
     NATIVE_LIBRARIES_NOT_SHARED(406, "ONNX Runtime native libraries not shared between starts"),
 

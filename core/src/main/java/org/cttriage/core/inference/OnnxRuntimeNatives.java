@@ -3,7 +3,6 @@ package org.cttriage.core.inference;
 import ai.onnxruntime.OrtEnvironment;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.JarURLConnection;
 import java.net.URL;
 import java.net.URLConnection;
@@ -86,17 +85,18 @@ final class OnnxRuntimeNatives {
             LOG.debug("ONNX Runtime native libraries from {} ({})", System.getProperty(PATH_PROPERTY), PATH_PROPERTY);
             return;
         }
+        String platform = platform();
         try {
-            List<Library> libraries = libraries(platform());
+            List<Library> libraries = libraries(platform);
             if (libraries.isEmpty()) {
-                LOG.debug("no ONNX Runtime native library for {} in its jar; the binding looks for it itself", platform());
+                LOG.debug("no ONNX Runtime native library for {} in its jar; the binding looks for it itself", platform);
                 return;
             }
             Path folder = unpack(userFolder(Path.of(System.getProperty("java.io.tmpdir")),
                     System.getProperty("user.name", "")), libraries);
             System.setProperty(PATH_PROPERTY, folder.toString());
             LOG.debug("ONNX Runtime native libraries from {}", folder);
-        } catch (IOException | UncheckedIOException | IllegalStateException e) {
+        } catch (IOException | IllegalStateException e) {
             LOG.warn("{} {}: {}; ONNX Runtime unpacks its own copy under java.io.tmpdir and leaves it there"
                             + " (set -D{} to a folder holding its libraries to avoid it)",
                     ErrorCode.NATIVE_LIBRARIES_NOT_SHARED.code(), ErrorCode.NATIVE_LIBRARIES_NOT_SHARED.summary(),
@@ -152,8 +152,7 @@ final class OnnxRuntimeNatives {
      * @throws IllegalStateException when it exists but is a link, not a folder, another user's, or open to others
      */
     static Path userFolder(Path tmp, String user) throws IOException {
-        String safe = user.replaceAll("[^A-Za-z0-9._-]", "_");
-        Path folder = tmp.resolve("ct-triage-onnxruntime-" + (safe.isEmpty() ? "user" : safe));
+        Path folder = tmp.resolve(userFolderName(user));
         if (Files.getFileAttributeView(tmp, PosixFileAttributeView.class) == null) {
             throw new IllegalStateException(tmp + " has no POSIX permissions to keep the libraries owner-only");
         }
@@ -181,6 +180,12 @@ final class OnnxRuntimeNatives {
                     + PosixFilePermissions.toString(attributes.permissions()) + ")");
         }
         return folder;
+    }
+
+    /** The name of {@code user}'s folder: ct-triage-onnxruntime-, then the name with anything unusual as _. */
+    static String userFolderName(String user) {
+        String safe = user.replaceAll("[^A-Za-z0-9._-]", "_");
+        return "ct-triage-onnxruntime-" + (safe.isEmpty() ? "user" : safe);
     }
 
     /** The libraries' folder under {@code userFolder}, each library copied there unless it already is. */

@@ -97,8 +97,8 @@ class OnnxRuntimeNativesTest {
             String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(child.waitFor(2, TimeUnit.MINUTES)).as(output).isTrue();
             assertThat(child.exitValue()).as(output).isZero();
-            assertThat(output).contains("native libraries from " + jvmTmp.resolve("ct-triage-onnxruntime-"
-                    + System.getProperty("user.name").replaceAll("[^A-Za-z0-9._-]", "_")));
+            assertThat(output).contains("native libraries from "
+                    + jvmTmp.resolve(OnnxRuntimeNatives.userFolderName(System.getProperty("user.name"))));
         }
         List<Path> left = entries(jvmTmp);
         assertThat(left).as("java.io.tmpdir after two JVMs").hasSize(1);
